@@ -1,0 +1,64 @@
+/**
+ * `npm run cli -- <command>` and the db:* scripts: DBA and operator tasks
+ * against the configured database (embedded by default).
+ *
+ *   migrate          apply committed migrations (npm run db:migrate)
+ *   migrate-reset    drop and re-create the database from migrations (npm run db:reset)
+ *   migrate-watch    re-run migrations/current.sql on every save (npm run db:watch)
+ *   migrate-commit   commit current.sql as the next migration (npm run db:commit)
+ *   export-schema    write schema.graphql from the live schema (npm run schema:export)
+ *   psql-url         print the owner connection string (for psql)
+ */
+import "./runtime";
+import { ConfigError, loadConfig } from "./config";
+import { makeLogger } from "./logger";
+import { openDatabase, type DatabaseConnections } from "./db/connections";
+import { dbaCommands } from "./db/migrate";
+import { exportSchema } from "./schema-export";
+
+type Command = (db: DatabaseConnections, args: string[]) => Promise<void>;
+
+const commands: Record<string, { migrateFirst: boolean; run: Command }> = {
+  migrate: { migrateFirst: true, run: async () => undefined },
+  "migrate-reset": { migrateFirst: false, run: (db) => dbaCommands.reset(db) },
+  "migrate-watch": { migrateFirst: true, run: (db, args) => dbaCommands.watch(db, args.includes("--once")) },
+  "migrate-commit": {
+    migrateFirst: true,
+    run: (db, args) => dbaCommands.commit(db, args.find((a) => !a.startsWith("--"))),
+  },
+  "export-schema": { migrateFirst: true, run: (db) => exportSchema(db).then((file) => console.log(`wrote ${file}`)) },
+  "psql-url": { migrateFirst: true, run: async (db) => console.log(db.ownerUrl) },
+};
+
+async function main() {
+  const [name, ...args] = process.argv.slice(2);
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    console.error(`usage: npm run cli -- <${Object.keys(commands).join("|")}>`);
+    process.exit(2);
+  }
+  const config = loadConfig();
+  const logger = makeLogger(config.logLevel);
+  const db = await openDatabase(config, (line) => logger.debug({ component: "postgres" }, line), {
+    migrate: command.migrateFirst,
+  });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await db.embedded?.stop();
+  };
+  process.on("SIGINT", () => void stop().then(() => process.exit(0)));
+  process.on("SIGTERM", () => void stop().then(() => process.exit(0)));
+  try {
+    await command.run(db, args);
+  } finally {
+    if (name !== "migrate-watch" || args.includes("--once")) await stop();
+  }
+}
+
+main().catch((error) => {
+  const message = error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : String(error);
+  console.error(message);
+  process.exit(1);
+});

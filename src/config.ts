@@ -1,0 +1,197 @@
+/**
+ * Configuration: read once from the environment, validated, typed.
+ *
+ * A bad value throws a ConfigError naming the variable and what is wrong;
+ * the entry points print it and exit 1. Every variable is listed in
+ * `.env.example` and in the README's configuration table.
+ */
+import path from "node:path";
+
+export class ConfigError extends Error {
+  constructor(
+    public readonly variable: string,
+    problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+export type NodeEnv = "development" | "production" | "test";
+
+export interface DatabaseConfig {
+  /** Owner connection (migrations, worker). Unset: embedded PostgreSQL. */
+  ownerUrl: string | null;
+  /** Authenticator connection used by the API. */
+  authUrl: string | null;
+  /** Superuser connection: creates roles and the database, shadow database. */
+  rootUrl: string | null;
+  shadowUrl: string | null;
+  poolMax: number;
+}
+
+export interface EmbeddedConfig {
+  port: number;
+  /** Directory holding the cluster and generated development secrets. */
+  dataDir: string;
+}
+
+export interface JwtConfig {
+  /** HS256 secret; null means "generate one in the data directory" (development only). */
+  secret: string | null;
+  issuer: string;
+  audience: string;
+}
+
+export interface Config {
+  env: NodeEnv;
+  isProduction: boolean;
+  host: string;
+  port: number;
+  publicUrl: string;
+  logLevel: string;
+  trustProxy: boolean;
+  bodyLimit: string;
+  rateLimit: { windowMs: number; max: number };
+  shutdownTimeoutMs: number;
+  ruru: boolean;
+  db: DatabaseConfig;
+  embedded: EmbeddedConfig;
+  jwt: JwtConfig;
+  worker: { enabled: boolean; concurrency: number };
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  return value === undefined || value === "" ? fallback : value;
+}
+
+function optionalUrl(env: Env, name: string): string | null {
+  const value = env[name];
+  if (value === undefined || value === "") return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, "is not a valid URL");
+  }
+  if (!/^postgres(ql)?:$/.test(parsed.protocol)) {
+    throw new ConfigError(name, "must be a postgres:// URL");
+  }
+  return value;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) {
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const v = raw.trim().toLowerCase();
+  if (["1", "true", "on", "yes"].includes(v)) return true;
+  if (["0", "false", "off", "no"].includes(v)) return false;
+  throw new ConfigError(name, `must be on/off (or true/false), got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = str(env, name, fallback);
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(", ")}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+export const MIN_JWT_SECRET_LENGTH = 32;
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const nodeEnv = oneOf<NodeEnv>(env, "NODE_ENV", "development", ["development", "production", "test"]);
+  const isProduction = nodeEnv === "production";
+  const port = int(env, "PORT", 3000, 0, 65535);
+  const host = str(env, "HOST", isProduction ? "0.0.0.0" : "127.0.0.1");
+
+  const publicUrl = str(env, "PUBLIC_URL", `http://localhost:${port}`);
+  try {
+    new URL(publicUrl);
+  } catch {
+    throw new ConfigError("PUBLIC_URL", "is not a valid URL");
+  }
+
+  const ownerUrl = optionalUrl(env, "DATABASE_URL");
+  const authUrl = optionalUrl(env, "AUTH_DATABASE_URL");
+  if (ownerUrl && !authUrl) {
+    throw new ConfigError("AUTH_DATABASE_URL", "is required when DATABASE_URL is set (the API logs in as the authenticator role)");
+  }
+  if (!ownerUrl && authUrl) {
+    throw new ConfigError("DATABASE_URL", "is required when AUTH_DATABASE_URL is set");
+  }
+
+  const secret = env.JWT_SECRET && env.JWT_SECRET !== "" ? env.JWT_SECRET : null;
+  if (secret !== null && secret.length < MIN_JWT_SECRET_LENGTH) {
+    throw new ConfigError("JWT_SECRET", `must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
+  }
+  if (isProduction && secret === null) {
+    throw new ConfigError("JWT_SECRET", "is required in production");
+  }
+
+  const logLevel = oneOf(env, "LOG_LEVEL", nodeEnv === "test" ? "warn" : "info", [
+    "fatal",
+    "error",
+    "warn",
+    "info",
+    "debug",
+    "trace",
+    "silent",
+  ]);
+
+  const bodyLimit = str(env, "BODY_LIMIT", "100kb");
+  if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) {
+    throw new ConfigError("BODY_LIMIT", `must look like 100kb or 1mb, got "${bodyLimit}"`);
+  }
+
+  return {
+    env: nodeEnv,
+    isProduction,
+    host,
+    port,
+    publicUrl: publicUrl.replace(/\/$/, ""),
+    logLevel,
+    trustProxy: bool(env, "TRUST_PROXY", false),
+    bodyLimit,
+    rateLimit: {
+      windowMs: int(env, "RATE_LIMIT_WINDOW_MS", 60_000, 1_000, 86_400_000),
+      max: int(env, "RATE_LIMIT_MAX", 600, 1, 1_000_000),
+    },
+    shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+    ruru: bool(env, "RURU", !isProduction),
+    db: {
+      ownerUrl,
+      authUrl,
+      rootUrl: optionalUrl(env, "ROOT_DATABASE_URL"),
+      shadowUrl: optionalUrl(env, "SHADOW_DATABASE_URL"),
+      poolMax: int(env, "DB_POOL_MAX", 10, 1, 500),
+    },
+    embedded: {
+      port: int(env, "EMBEDDED_PG_PORT", 54320, 1, 65535),
+      dataDir: path.resolve(cwd, str(env, "DATA_DIR", ".data")),
+    },
+    jwt: {
+      secret,
+      issuer: str(env, "JWT_ISSUER", "agora"),
+      audience: str(env, "JWT_AUDIENCE", "agora-api"),
+    },
+    worker: {
+      enabled: bool(env, "WORKER", true),
+      concurrency: int(env, "WORKER_CONCURRENCY", 4, 1, 100),
+    },
+  };
+}

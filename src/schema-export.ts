@@ -1,0 +1,41 @@
+/**
+ * Prints the live GraphQL schema (sorted, so diffs are stable) to
+ * schema.graphql at the project root. Client developers generate code from
+ * it; a test fails when the committed copy is stale.
+ */
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import pg from "pg";
+import { postgraphile } from "postgraphile";
+import { lexicographicSortSchema, printSchema } from "postgraphile/graphql";
+import { makeTokenService } from "./auth/jwt";
+import type { DatabaseConnections } from "./db/connections";
+import { PROJECT_ROOT } from "./paths";
+import { makePreset } from "../plugins/preset";
+
+export const SCHEMA_FILE = path.join(PROJECT_ROOT, "schema.graphql");
+
+export async function printLiveSchema(db: Pick<DatabaseConnections, "authUrl">): Promise<string> {
+  const pool = new pg.Pool({ connectionString: db.authUrl, max: 2 });
+  const pgl = postgraphile(
+    makePreset({
+      pool,
+      tokens: makeTokenService({ secret: randomBytes(32).toString("hex"), issuer: "schema", audience: "schema" }),
+      ruru: false,
+      logError: () => undefined,
+    }),
+  );
+  try {
+    const schema = await pgl.getSchema();
+    return `${printSchema(lexicographicSortSchema(schema))}\n`;
+  } finally {
+    await pgl.release();
+    await pool.end();
+  }
+}
+
+export async function exportSchema(db: Pick<DatabaseConnections, "authUrl">): Promise<string> {
+  fs.writeFileSync(SCHEMA_FILE, await printLiveSchema(db));
+  return SCHEMA_FILE;
+}

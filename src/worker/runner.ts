@@ -1,0 +1,60 @@
+/**
+ * Runs graphile-worker with our task list and crontab, in this process (the
+ * default) or alone (`npm run worker`). Signals are handled by our own
+ * shutdown, not by the worker.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Logger as WorkerLogger, parseCrontab, run, type Runner, type TaskList } from "graphile-worker";
+import type { Logger } from "../logger";
+import { PROJECT_ROOT } from "../paths";
+import { taskList as defaultTaskList } from "../tasks";
+
+export const CRONTAB_FILE = path.join(PROJECT_ROOT, "src", "tasks", "crontab");
+
+export interface WorkerHandle {
+  runner: Runner;
+  isRunning(): boolean;
+  stop(): Promise<void>;
+}
+
+function workerLogger(logger: Logger): WorkerLogger {
+  const log = logger.child({ component: "worker" });
+  return new WorkerLogger((scope) => (level, message, meta) => {
+    const fields = { ...scope, ...(meta ?? {}) };
+    if (level === "error") log.error(fields, message);
+    else if (level === "warning") log.warn(fields, message);
+    else if (level === "info") log.info(fields, message);
+    else log.debug(fields, message);
+  });
+}
+
+export async function startWorker(options: {
+  connectionString: string;
+  concurrency: number;
+  logger: Logger;
+  taskList?: TaskList;
+}): Promise<WorkerHandle> {
+  const runner = await run({
+    connectionString: options.connectionString,
+    concurrency: options.concurrency,
+    noHandleSignals: true,
+    pollInterval: 2000,
+    taskList: options.taskList ?? defaultTaskList,
+    parsedCronItems: parseCrontab(fs.readFileSync(CRONTAB_FILE, "utf8")),
+    logger: workerLogger(options.logger),
+  });
+  let running = true;
+  runner.promise.finally(() => {
+    running = false;
+  }).catch(() => undefined);
+  return {
+    runner,
+    isRunning: () => running,
+    async stop() {
+      if (!running) return;
+      await runner.stop();
+      running = false;
+    },
+  };
+}
