@@ -38,7 +38,7 @@ function bodyLimitBytes(limit: string): number {
 }
 
 export async function startAgora(config: Config, logger: Logger): Promise<Agora> {
-  const db = await openDatabase(config, (line) => logger.debug({ component: "postgres" }, line));
+  const db = await openDatabase(config, logger);
   const cleanups: Array<() => Promise<void>> = [async () => db.embedded?.stop()];
   const cleanup = async () => {
     for (const fn of cleanups.splice(0).reverse()) {

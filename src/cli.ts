@@ -10,21 +10,24 @@
  *   psql-url         print the owner connection string (for psql)
  */
 import "./runtime";
-import { ConfigError, loadConfig } from "./config";
-import { makeLogger } from "./logger";
+import { loadConfigOrExit } from "./config";
+import { makeLogger, type Logger } from "./logger";
 import { openDatabase, type DatabaseConnections } from "./db/connections";
 import { dbaCommands } from "./db/migrate";
 import { exportSchema } from "./schema-export";
 
-type Command = (db: DatabaseConnections, args: string[]) => Promise<void>;
+type Command = (db: DatabaseConnections, logger: Logger, args: string[]) => Promise<void>;
 
 const commands: Record<string, { migrateFirst: boolean; run: Command }> = {
   migrate: { migrateFirst: true, run: async () => undefined },
-  "migrate-reset": { migrateFirst: false, run: (db) => dbaCommands.reset(db) },
-  "migrate-watch": { migrateFirst: true, run: (db, args) => dbaCommands.watch(db, args.includes("--once")) },
+  "migrate-reset": { migrateFirst: false, run: (db, logger) => dbaCommands.reset(db, logger) },
+  "migrate-watch": {
+    migrateFirst: true,
+    run: (db, logger, args) => dbaCommands.watch(db, logger, args.includes("--once")),
+  },
   "migrate-commit": {
     migrateFirst: true,
-    run: (db, args) => dbaCommands.commit(db, args.find((a) => !a.startsWith("--"))),
+    run: (db, logger, args) => dbaCommands.commit(db, logger, args.find((a) => !a.startsWith("--"))),
   },
   "export-schema": { migrateFirst: true, run: (db) => exportSchema(db).then((file) => console.log(`wrote ${file}`)) },
   "psql-url": { migrateFirst: true, run: async (db) => console.log(db.ownerUrl) },
@@ -37,9 +40,9 @@ async function main() {
     console.error(`usage: npm run cli -- <${Object.keys(commands).join("|")}>`);
     process.exit(2);
   }
-  const config = loadConfig();
+  const config = loadConfigOrExit();
   const logger = makeLogger(config.logLevel);
-  const db = await openDatabase(config, (line) => logger.debug({ component: "postgres" }, line), {
+  const db = await openDatabase(config, logger, {
     migrate: command.migrateFirst,
   });
   let stopping = false;
@@ -51,14 +54,13 @@ async function main() {
   process.on("SIGINT", () => void stop().then(() => process.exit(0)));
   process.on("SIGTERM", () => void stop().then(() => process.exit(0)));
   try {
-    await command.run(db, args);
+    await command.run(db, logger, args);
   } finally {
     if (name !== "migrate-watch" || args.includes("--once")) await stop();
   }
 }
 
 main().catch((error) => {
-  const message = error instanceof ConfigError ? error.message : error instanceof Error ? error.stack : String(error);
-  console.error(message);
+  console.error(error instanceof Error ? error.stack : String(error));
   process.exit(1);
 });

@@ -5,6 +5,7 @@
  * the entry points print it and exit 1. Every variable is listed in
  * `.env.example` and in the README's configuration table.
  */
+import fs from "node:fs";
 import path from "node:path";
 
 export class ConfigError extends Error {
@@ -194,4 +195,22 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       concurrency: int(env, "WORKER_CONCURRENCY", 4, 1, 100),
     },
   };
+}
+
+/**
+ * For the entry points: reads `.env` when present (variables already set
+ * win), validates, and on a bad value prints the message and exits 1.
+ */
+export function loadConfigOrExit(): Config {
+  const dotEnv = path.resolve(process.cwd(), ".env");
+  if (fs.existsSync(dotEnv)) process.loadEnvFile(dotEnv);
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
 }

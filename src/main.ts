@@ -1,21 +1,12 @@
 /** `npm start`: the API (and, unless WORKER=off, the worker) in one process. */
 import "./runtime";
-import { ConfigError, loadConfig, type Config } from "./config";
+import { loadConfigOrExit } from "./config";
 import { makeLogger } from "./logger";
 import { startAgora } from "./app";
 import { onShutdownSignal } from "./signals";
 
 async function main() {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = makeLogger(config.logLevel);
   const started = Date.now();
   const agora = await startAgora(config, logger);

@@ -1,25 +1,16 @@
 /** `npm run worker`: graphile-worker alone, for a production split of API and worker. */
 import "./runtime";
-import { ConfigError, loadConfig } from "./config";
+import { loadConfigOrExit } from "./config";
 import { makeLogger } from "./logger";
 import { openDatabase } from "./db/connections";
 import { startWorker } from "./worker/runner";
 import { onShutdownSignal } from "./signals";
 
 async function main() {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = makeLogger(config.logLevel);
   // The API (or the migrate service) owns migrations; the worker only checks in.
-  const db = await openDatabase(config, (line) => logger.debug({ component: "postgres" }, line));
+  const db = await openDatabase(config, logger);
   const worker = await startWorker({ connectionString: db.ownerUrl, concurrency: config.worker.concurrency, logger });
   logger.info({ concurrency: config.worker.concurrency }, "Agora worker is running");
   onShutdownSignal(logger, async () => {

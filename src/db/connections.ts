@@ -5,6 +5,7 @@
  * schema is up to date.
  */
 import type { Config } from "../config";
+import type { Logger } from "../logger";
 import { ensureRolesAndDatabase } from "./bootstrap";
 import { startEmbeddedPostgres, type EmbeddedCluster } from "./embedded";
 import { migrateDatabase } from "./migrate";
@@ -43,7 +44,7 @@ function withDatabase(url: string, database: string): string {
 
 export async function openDatabase(
   config: Config,
-  log: (line: string) => void,
+  logger: Logger,
   options: { migrate?: boolean; embeddedSettings?: Record<string, string> } = {},
 ): Promise<DatabaseConnections> {
   let db: DatabaseConnections;
@@ -66,7 +67,7 @@ export async function openDatabase(
       port: config.embedded.port,
       superuserPassword: secrets.postgresPassword,
       settings: options.embeddedSettings,
-      log,
+      log: (line) => logger.debug({ component: "postgres" }, line),
     });
     const at = (user: string, password: string, database: string) =>
       `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${cluster.port}/${database}`;
@@ -92,7 +93,7 @@ export async function openDatabase(
         authenticator: { name: db.authenticatorRole, password: parts(db.authUrl).password },
       });
     }
-    if (options.migrate !== false) await migrateDatabase(db, fresh);
+    if (options.migrate !== false) await migrateDatabase(db, fresh, logger);
   } catch (error) {
     await db.embedded?.stop();
     throw error;

@@ -10,15 +10,17 @@ import fs from "node:fs";
 import path from "node:path";
 import JSON5 from "json5";
 import pg from "pg";
-import { commit, migrate, reset, watch, type Settings } from "graphile-migrate";
+import { commit, Logger as MigrateLogger, migrate, reset, watch, type Settings } from "graphile-migrate";
 import { clearAllPools } from "graphile-migrate/dist/pgReal";
 import { runMigrations as installWorkerSchema } from "graphile-worker";
 import { PROJECT_ROOT } from "../paths";
 import type { DatabaseConnections } from "./connections";
+import { pinoLogFactory } from "../graphile-logger";
+import type { Logger } from "../logger";
 
 export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, "migrations");
 
-export function migrateSettings(db: DatabaseConnections): Settings {
+export function migrateSettings(db: DatabaseConnections, logger: Logger): Settings {
   const gmrc = JSON5.parse(fs.readFileSync(path.join(PROJECT_ROOT, ".gmrc"), "utf8")) as Settings;
   return {
     ...gmrc,
@@ -27,6 +29,7 @@ export function migrateSettings(db: DatabaseConnections): Settings {
     rootConnectionString: db.rootUrl ?? undefined,
     shadowConnectionString: db.shadowUrl ?? undefined,
     placeholders: { ...gmrc.placeholders, ":DATABASE_AUTHENTICATOR": db.authenticatorRole },
+    logger: new MigrateLogger(pinoLogFactory(logger, "migrate")),
   };
 }
 
@@ -44,28 +47,46 @@ async function withCwd<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Arbitrary constant: the advisory lock that queues concurrent start-ups. */
+const START_UP_LOCK = 7_305_001;
+
+/**
+ * graphile-migrate refuses to run while another process migrates ("Failed to
+ * get exclusive lock"); several instances starting together must wait their
+ * turn instead, so they queue on a blocking advisory lock first.
+ */
+async function oneAtATime(connectionString: string, fn: () => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    await client.query("select pg_advisory_lock($1)", [START_UP_LOCK]);
+    await fn();
+  } finally {
+    await client.end(); // ending the session releases the lock
+  }
+}
+
 /** Brings the database up to date: a fresh database is reset (created), an existing one migrated. */
-export async function migrateDatabase(db: DatabaseConnections, fresh: boolean): Promise<void> {
-  const settings = migrateSettings(db);
-  await withCwd(async () => {
-    if (fresh) {
-      if (!db.rootUrl) throw new Error("The database does not exist and no ROOT_DATABASE_URL was given to create it");
-      await reset(settings, false);
-    } else {
-      await migrate(settings, false);
-    }
-  });
+export async function migrateDatabase(db: DatabaseConnections, fresh: boolean, logger: Logger): Promise<void> {
+  const settings = migrateSettings(db, logger);
+  if (fresh) {
+    if (!db.rootUrl) throw new Error("The database does not exist and no ROOT_DATABASE_URL was given to create it");
+    await withCwd(() => reset(settings, false));
+  } else {
+    await oneAtATime(db.ownerUrl, () => withCwd(() => migrate(settings, false)));
+  }
   await installWorkerSchema({ connectionString: db.ownerUrl });
 }
 
 export const dbaCommands = {
-  migrate: (db: DatabaseConnections) => migrateDatabase(db, false),
-  reset: async (db: DatabaseConnections) => {
-    await withCwd(() => reset(migrateSettings(db), false));
+  reset: async (db: DatabaseConnections, logger: Logger) => {
+    await withCwd(() => reset(migrateSettings(db, logger), false));
     await installWorkerSchema({ connectionString: db.ownerUrl });
   },
-  watch: (db: DatabaseConnections, once: boolean) => withCwd(() => watch(migrateSettings(db), once, false)),
-  commit: (db: DatabaseConnections, message?: string) => withCwd(() => commit(migrateSettings(db), message)),
+  watch: (db: DatabaseConnections, logger: Logger, once: boolean) =>
+    withCwd(() => watch(migrateSettings(db, logger), once, false)),
+  commit: (db: DatabaseConnections, logger: Logger, message?: string) =>
+    withCwd(() => commit(migrateSettings(db, logger), message)),
 };
 
 /** The newest committed migration on disk, e.g. "000003.sql". */

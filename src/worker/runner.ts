@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Logger as WorkerLogger, parseCrontab, run, type Runner, type TaskList } from "graphile-worker";
+import { pinoLogFactory } from "../graphile-logger";
 import type { Logger } from "../logger";
 import { PROJECT_ROOT } from "../paths";
 import { taskList as defaultTaskList } from "../tasks";
@@ -16,17 +17,6 @@ export interface WorkerHandle {
   runner: Runner;
   isRunning(): boolean;
   stop(): Promise<void>;
-}
-
-function workerLogger(logger: Logger): WorkerLogger {
-  const log = logger.child({ component: "worker" });
-  return new WorkerLogger((scope) => (level, message, meta) => {
-    const fields = { ...scope, ...(meta ?? {}) };
-    if (level === "error") log.error(fields, message);
-    else if (level === "warning") log.warn(fields, message);
-    else if (level === "info") log.info(fields, message);
-    else log.debug(fields, message);
-  });
 }
 
 export async function startWorker(options: {
@@ -42,7 +32,7 @@ export async function startWorker(options: {
     pollInterval: 2000,
     taskList: options.taskList ?? defaultTaskList,
     parsedCronItems: parseCrontab(fs.readFileSync(CRONTAB_FILE, "utf8")),
-    logger: workerLogger(options.logger),
+    logger: new WorkerLogger(pinoLogFactory(options.logger, "worker")),
   });
   let running = true;
   runner.promise.finally(() => {

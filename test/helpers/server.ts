@@ -1,0 +1,47 @@
+/**
+ * Starts the real Agora server (express + PostGraphile + worker) on a free
+ * port against the test database, and talks to it over real HTTP.
+ */
+import { loadConfig } from "../../src/config";
+import { makeLogger } from "../../src/logger";
+import { startAgora, type Agora } from "../../src/app";
+import { testDatabase } from "./testDatabase";
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  data?: T | null;
+  errors?: Array<{ message: string; extensions?: { code?: string; [k: string]: unknown }; path?: unknown[] }>;
+}
+
+export interface TestServer {
+  agora: Agora;
+  url: string;
+  graphql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { token?: string; headers?: Record<string, string> },
+  ): Promise<GraphQLResponse<T>>;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const config = loadConfig({ ...testDatabase().env, PORT: "0", WORKER: "off", ...env });
+  const agora = await startAgora(config, makeLogger(config.logLevel));
+  return {
+    agora,
+    url: agora.url,
+    async graphql(query, variables, options = {}) {
+      const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
+      if (options.token) headers.authorization = `Bearer ${options.token}`;
+      const res = await fetch(`${agora.url}/graphql`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await res.json()) as { data?: never; errors?: never };
+      return { status: res.status, headers: res.headers, data: body.data, errors: body.errors };
+    },
+    stop: () => agora.stop(),
+  };
+}

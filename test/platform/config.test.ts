@@ -1,0 +1,54 @@
+/** Configuration is validated once, at start; a bad value stops start-up naming the variable. */
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { ConfigError, loadConfig } from "../../src/config";
+import { PROJECT_ROOT } from "../../src/paths";
+
+describe("configuration", () => {
+  it("has working defaults for development", () => {
+    const config = loadConfig({}, "/srv/agora");
+    expect(config).toMatchObject({
+      env: "development",
+      port: 3000,
+      host: "127.0.0.1",
+      ruru: true,
+      db: { ownerUrl: null, authUrl: null, poolMax: 10 },
+      embedded: { port: 54320, dataDir: "/srv/agora/.data" },
+      worker: { enabled: true },
+    });
+  });
+
+  it.each([
+    [{ PORT: "abc" }, "PORT", "must be a whole number"],
+    [{ PORT: "70000" }, "PORT", "between 0 and 65535"],
+    [{ WORKER: "maybe" }, "WORKER", "on/off"],
+    [{ NODE_ENV: "staging" }, "NODE_ENV", "one of development, production, test"],
+    [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL", "postgres://"],
+    [{ DATABASE_URL: "postgres://o@h/db" }, "AUTH_DATABASE_URL", "is required when DATABASE_URL is set"],
+    [{ JWT_SECRET: "short" }, "JWT_SECRET", "at least 32 characters"],
+    [{ NODE_ENV: "production" }, "JWT_SECRET", "is required in production"],
+    [{ BODY_LIMIT: "lots" }, "BODY_LIMIT", "100kb"],
+    [{ DB_POOL_MAX: "0" }, "DB_POOL_MAX", "between 1 and 500"],
+  ])("refuses %j naming %s", (env, variable, problem) => {
+    let error: unknown;
+    try {
+      loadConfig(env as Record<string, string>);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    expect((error as ConfigError).message).toContain(problem);
+  });
+
+  it("stops the real start-up with exit code 1 and the message, before touching any database", () => {
+    const result = spawnSync(process.execPath, [path.join(PROJECT_ROOT, "dist", "src", "main.js")], {
+      env: { ...process.env, PORT: "not-a-port" },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('Invalid configuration: PORT must be a whole number, got "not-a-port"');
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
