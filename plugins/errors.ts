@@ -31,6 +31,23 @@ interface PgLikeError {
   code?: unknown;
   message?: unknown;
   constraint?: unknown;
+  detail?: unknown;
+}
+
+/** An error a plugin throws on purpose: the client sees its message and code. */
+export function codedError(code: string, message: string, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(message), { extensions: { code, ...extra } });
+}
+
+/** Our SQL may put a JSON object in DETAIL (e.g. {"retryAfterSeconds": 30}); it becomes extensions. */
+function detailExtensions(detail: unknown): Record<string, unknown> {
+  if (typeof detail !== "string" || !detail.startsWith("{")) return {};
+  try {
+    const parsed = JSON.parse(detail) as unknown;
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 export type ErrorLogger = (details: { errorId: string; error: unknown }) => void;
@@ -47,7 +64,7 @@ export function makeMaskError(logError: ErrorLogger) {
         nodes: error.nodes,
         positions: error.positions,
         path: error.path,
-        extensions: { code: sqlState },
+        extensions: { ...detailExtensions(original.detail), code: sqlState },
       });
     }
     const standard = sqlState ? STANDARD[sqlState] : undefined;
@@ -60,6 +77,15 @@ export function makeMaskError(logError: ErrorLogger) {
         positions: error.positions,
         path: error.path,
         extensions: { code: standard.code },
+      });
+    }
+    if (/^No values were (updated|deleted) in collection/.test(String(original.message))) {
+      // RLS hid the row, or it does not exist: the client cannot tell which, by design.
+      return new GraphQLError("Not found, or you may not change it", {
+        nodes: error.nodes,
+        positions: error.positions,
+        path: error.path,
+        extensions: { code: "NOTFD" },
       });
     }
     const safeExtensions = (original as { extensions?: Record<string, unknown> }).extensions;

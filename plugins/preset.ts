@@ -10,43 +10,58 @@ import { makePgService } from "postgraphile/adaptors/pg";
 import { PgAggregatesPreset } from "@graphile/pg-aggregates";
 import type { AccessClaims, TokenService } from "../src/auth/jwt";
 import { bearerToken } from "../src/auth/jwt";
+import type { AuthService, ClientInfo } from "../src/auth/sessions";
+import { makeAuthPlugin } from "./auth";
 import { makeMaskError, type ErrorLogger } from "./errors";
 
 export interface PresetOptions {
   pool: pg.Pool;
   tokens: TokenService;
+  auth: AuthService;
   ruru: boolean;
   logError: ErrorLogger;
   /** Plugins and presets added by later features. */
   extend?: GraphileConfig.Preset[];
 }
 
-/** The settings a request runs with: its role and its verified claims. */
-export function settingsForClaims(claims: AccessClaims | null | undefined): Record<string, string> {
-  if (!claims) return { role: "anonymous" };
-  return {
-    role: "authenticated",
-    "jwt.claims.sub": claims.sub,
-    "jwt.claims.sid": claims.sid,
-    "jwt.claims.role": claims.role,
-  };
+/** The settings a request runs with: its role, its verified claims, the client's address. */
+export function requestSettings(claims: AccessClaims | null | undefined, client: ClientInfo): Record<string, string> {
+  const settings: Record<string, string> = { role: claims ? "authenticated" : "anonymous" };
+  if (client.ip) settings["agora.client_ip"] = client.ip;
+  if (claims) {
+    settings["jwt.claims.sub"] = claims.sub;
+    settings["jwt.claims.sid"] = claims.sid;
+    settings["jwt.claims.role"] = claims.role;
+  }
+  return settings;
+}
+
+/** IP address (honouring TRUST_PROXY through express) and user agent of the caller. */
+function clientInfo(requestContext: Partial<Grafast.RequestContext>): ClientInfo {
+  const req = requestContext.expressv4?.req ?? requestContext.ws?.request;
+  const forwarded = requestContext.expressv4?.req.ip;
+  const ip = (forwarded ?? req?.socket?.remoteAddress ?? null)?.replace(/^::ffff:/, "") ?? null;
+  const ua = req?.headers["user-agent"];
+  return { ip, userAgent: typeof ua === "string" ? ua : null };
 }
 
 export function makePreset(options: PresetOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset, PgAggregatesPreset, ...(options.extend ?? [])],
+    plugins: [makeAuthPlugin(options.auth)],
     pgServices: [
       makePgService({
         pool: options.pool,
         schemas: ["app_public"],
         pubsub: true,
         pgSettings(requestContext) {
+          const client = clientInfo(requestContext);
           const http = requestContext.expressv4?.req;
-          if (http) return settingsForClaims(http.auth);
+          if (http) return requestSettings(http.auth, client);
           // WebSocket: the token arrives once, in connectionParams.
           const params = requestContext.ws?.normalizedConnectionParams;
           const token = bearerToken(params?.authorization as string | undefined);
-          return settingsForClaims(token === null ? null : options.tokens.verify(token));
+          return requestSettings(token === null ? null : options.tokens.verify(token), client);
         },
       } as Parameters<typeof makePgService>[0]),
     ],
@@ -60,6 +75,7 @@ export function makePreset(options: PresetOptions): GraphileConfig.Preset {
     },
     grafast: {
       explain: false,
+      context: (requestContext) => ({ client: clientInfo(requestContext) }),
     },
     schema: {
       pgForbidSetofFunctionsToReturnNull: true,

@@ -11,6 +11,7 @@ import { grafserv } from "postgraphile/grafserv/express/v4";
 import type { Config } from "./config";
 import type { Logger } from "./logger";
 import { makeTokenService, type TokenService } from "./auth/jwt";
+import { makeAuthService } from "./auth/sessions";
 import { openDatabase, type DatabaseConnections } from "./db/connections";
 import { loadOrCreateDevSecrets } from "./db/secrets";
 import { makePreset } from "../plugins/preset";
@@ -47,9 +48,11 @@ export async function startAgora(config: Config, logger: Logger): Promise<Agora>
   };
   try {
     const tokens = makeTokenService({
-      secret: config.jwt.secret ?? loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret,
-      issuer: config.jwt.issuer,
-      audience: config.jwt.audience,
+      ...config.jwt,
+      secret:
+        config.jwt.algorithm === "HS256"
+          ? (config.jwt.secret ?? loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret)
+          : null,
     });
     const authPool = new pg.Pool({ connectionString: db.authUrl, max: config.db.poolMax });
     const ownerPool = new pg.Pool({ connectionString: db.ownerUrl, max: 2 });
@@ -57,7 +60,7 @@ export async function startAgora(config: Config, logger: Logger): Promise<Agora>
     cleanups.push(() => authPool.end(), () => ownerPool.end());
 
     const worker = config.worker.enabled
-      ? await startWorker({ connectionString: db.ownerUrl, concurrency: config.worker.concurrency, logger })
+      ? await startWorker({ config, connectionString: db.ownerUrl, logger })
       : null;
     if (worker) cleanups.push(() => worker.stop());
 
@@ -78,6 +81,7 @@ export async function startAgora(config: Config, logger: Logger): Promise<Agora>
     const preset = makePreset({
       pool: authPool,
       tokens,
+      auth: makeAuthService(ownerPool, tokens),
       ruru: config.ruru,
       logError: ({ errorId, error }) => logger.error({ err: error, errorId }, "masked GraphQL error"),
     });

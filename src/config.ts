@@ -37,11 +37,19 @@ export interface EmbeddedConfig {
   dataDir: string;
 }
 
+export type JwtAlgorithm = "HS256" | "RS256" | "ES256";
+
 export interface JwtConfig {
+  algorithm: JwtAlgorithm;
   /** HS256 secret; null means "generate one in the data directory" (development only). */
   secret: string | null;
+  /** RS256/ES256: PEM files and the key id published in the JWKS document. */
+  privateKeyFile: string | null;
+  publicKeyFile: string | null;
+  keyId: string | null;
   issuer: string;
   audience: string;
+  accessTokenTtlSeconds: number;
 }
 
 export interface Config {
@@ -60,6 +68,14 @@ export interface Config {
   embedded: EmbeddedConfig;
   jwt: JwtConfig;
   worker: { enabled: boolean; concurrency: number };
+  mail: MailConfig;
+}
+
+export interface MailConfig {
+  /** SMTP server (smtp:// or smtps://); null: write .eml files to outboxDir (development). */
+  smtpUrl: string | null;
+  from: string;
+  outboxDir: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -81,6 +97,19 @@ function optionalUrl(env: Env, name: string): string | null {
   if (!/^postgres(ql)?:$/.test(parsed.protocol)) {
     throw new ConfigError(name, "must be a postgres:// URL");
   }
+  return value;
+}
+
+function optionalSmtpUrl(env: Env, name: string): string | null {
+  const value = env[name];
+  if (value === undefined || value === "") return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, "is not a valid URL");
+  }
+  if (!/^smtps?:$/.test(parsed.protocol)) throw new ConfigError(name, "must be an smtp:// or smtps:// URL");
   return value;
 }
 
@@ -136,13 +165,22 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError("DATABASE_URL", "is required when AUTH_DATABASE_URL is set");
   }
 
+  const algorithm = oneOf<JwtAlgorithm>(env, "JWT_ALGORITHM", "HS256", ["HS256", "RS256", "ES256"]);
   const secret = env.JWT_SECRET && env.JWT_SECRET !== "" ? env.JWT_SECRET : null;
   if (secret !== null && secret.length < MIN_JWT_SECRET_LENGTH) {
     throw new ConfigError("JWT_SECRET", `must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
   }
-  if (isProduction && secret === null) {
+  if (algorithm === "HS256" && isProduction && secret === null) {
     throw new ConfigError("JWT_SECRET", "is required in production");
   }
+  const keyFile = (name: string): string | null => {
+    const value = env[name];
+    if (algorithm === "HS256") return null;
+    if (!value) throw new ConfigError(name, `is required when JWT_ALGORITHM is ${algorithm}`);
+    const file = path.resolve(cwd, value);
+    if (!fs.existsSync(file)) throw new ConfigError(name, `names a file that does not exist: ${file}`);
+    return file;
+  };
 
   const logLevel = oneOf(env, "LOG_LEVEL", nodeEnv === "test" ? "warn" : "info", [
     "fatal",
@@ -157,6 +195,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const bodyLimit = str(env, "BODY_LIMIT", "100kb");
   if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) {
     throw new ConfigError("BODY_LIMIT", `must look like 100kb or 1mb, got "${bodyLimit}"`);
+  }
+
+  const smtpUrl = optionalSmtpUrl(env, "SMTP_URL");
+  if (isProduction && smtpUrl === null) {
+    throw new ConfigError("SMTP_URL", "is required in production (mail is only written to files in development)");
   }
 
   return {
@@ -186,9 +229,19 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       dataDir: path.resolve(cwd, str(env, "DATA_DIR", ".data")),
     },
     jwt: {
+      algorithm,
       secret,
+      privateKeyFile: keyFile("JWT_PRIVATE_KEY_FILE"),
+      publicKeyFile: keyFile("JWT_PUBLIC_KEY_FILE"),
+      keyId: algorithm === "HS256" ? null : str(env, "JWT_KEY_ID", "agora-1"),
       issuer: str(env, "JWT_ISSUER", "agora"),
       audience: str(env, "JWT_AUDIENCE", "agora-api"),
+      accessTokenTtlSeconds: int(env, "ACCESS_TOKEN_TTL_SECONDS", 900, 30, 86_400),
+    },
+    mail: {
+      smtpUrl,
+      from: str(env, "MAIL_FROM", "Agora <no-reply@agora.local>"),
+      outboxDir: path.resolve(cwd, str(env, "MAIL_OUTBOX_DIR", path.join(str(env, "DATA_DIR", ".data"), "mail"))),
     },
     worker: {
       enabled: bool(env, "WORKER", true),

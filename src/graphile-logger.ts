@@ -10,7 +10,10 @@ type Meta = Record<string, unknown> | undefined;
 export function pinoLogFactory(logger: Logger, component: string) {
   const log = logger.child({ component });
   return (scope: object) => (level: string, message: string, meta?: Meta) => {
-    const fields = { ...scope, ...(meta ?? {}) };
+    const fields: Record<string, unknown> = { ...scope, ...(meta ?? {}) };
+    // Job payloads may carry single-use tokens and addresses: never log them.
+    const job = fields.job as { id?: unknown; task_identifier?: unknown; attempts?: unknown } | undefined;
+    if (job && typeof job === "object") fields.job = { id: job.id, task: job.task_identifier, attempts: job.attempts };
     if (level === "error") log.error(fields, message);
     else if (level === "warning") log.warn(fields, message);
     else if (level === "info") log.info(fields, message);

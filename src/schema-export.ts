@@ -10,6 +10,7 @@ import pg from "pg";
 import { postgraphile } from "postgraphile";
 import { lexicographicSortSchema, printSchema } from "postgraphile/graphql";
 import { makeTokenService } from "./auth/jwt";
+import { makeAuthService } from "./auth/sessions";
 import type { DatabaseConnections } from "./db/connections";
 import { PROJECT_ROOT } from "./paths";
 import { makePreset } from "../plugins/preset";
@@ -18,13 +19,19 @@ export const SCHEMA_FILE = path.join(PROJECT_ROOT, "schema.graphql");
 
 export async function printLiveSchema(db: Pick<DatabaseConnections, "authUrl">): Promise<string> {
   const pool = new pg.Pool({ connectionString: db.authUrl, max: 2 });
+  // Token signing plays no part in the schema's shape: a throwaway key will do.
+  const tokens = makeTokenService({
+    algorithm: "HS256",
+    secret: randomBytes(32).toString("hex"),
+    privateKeyFile: null,
+    publicKeyFile: null,
+    keyId: null,
+    issuer: "schema",
+    audience: "schema",
+    accessTokenTtlSeconds: 60,
+  });
   const pgl = postgraphile(
-    makePreset({
-      pool,
-      tokens: makeTokenService({ secret: randomBytes(32).toString("hex"), issuer: "schema", audience: "schema" }),
-      ruru: false,
-      logError: () => undefined,
-    }),
+    makePreset({ pool, tokens, auth: makeAuthService(pool, tokens), ruru: false, logError: () => undefined }),
   );
   try {
     const schema = await pgl.getSchema();

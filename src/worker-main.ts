@@ -11,7 +11,7 @@ async function main() {
   const logger = makeLogger(config.logLevel);
   // The API (or the migrate service) owns migrations; the worker only checks in.
   const db = await openDatabase(config, logger);
-  const worker = await startWorker({ connectionString: db.ownerUrl, concurrency: config.worker.concurrency, logger });
+  const worker = await startWorker({ config, connectionString: db.ownerUrl, logger });
   logger.info({ concurrency: config.worker.concurrency }, "Agora worker is running");
   onShutdownSignal(logger, async () => {
     await worker.stop();

@@ -1,11 +1,15 @@
 /**
- * Access tokens: HS256 JWTs with sub (user id), sid (session id), role, iat,
- * exp, iss and aud. The key object is built once (STACK.md pitfall 11).
- * Verification accepts only the configured algorithm, issuer and audience:
- * `alg: none`, a foreign signature or another audience are refused.
+ * Access tokens: JWTs with sub (user id), sid (session id), role, iat, exp,
+ * iss and aud. HS256 with the configured secret by default; RS256/ES256
+ * from PEM key files, with a `kid` header and a JWKS document for verifiers.
+ * Keys are built once (STACK.md pitfall 11). Verification accepts only the
+ * configured algorithm, issuer and audience: `alg: none`, a foreign
+ * signature or another audience are refused.
  */
-import { createSecretKey, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, createSecretKey, type JsonWebKey, type KeyObject } from "node:crypto";
+import fs from "node:fs";
 import jwt from "jsonwebtoken";
+import type { JwtConfig } from "../config";
 
 export interface AccessClaims {
   sub: string;
@@ -30,27 +34,45 @@ export class TokenError extends Error {
 }
 
 export interface TokenService {
-  sign(claims: { sub: string; sid: string }, ttlSeconds: number): string;
+  /** Signs an access token; returns it with its expiry time. */
+  sign(claims: { sub: string; sid: string }, ttlSeconds?: number): string;
   verify(token: string): AccessClaims;
+  ttlSeconds: number;
+  /** The public keys as a JWKS document (empty for HS256, whose key is secret). */
+  jwks(): { keys: JsonWebKey[] };
 }
 
-export function makeTokenService(options: { secret: string; issuer: string; audience: string }): TokenService {
-  const key: KeyObject = createSecretKey(Buffer.from(options.secret, "utf8"));
+export function makeTokenService(options: JwtConfig): TokenService {
+  const algorithm = options.algorithm;
+  let signingKey: KeyObject;
+  let verifyKey: KeyObject;
+  let publicJwk: JsonWebKey | null = null;
+  if (algorithm === "HS256") {
+    if (!options.secret) throw new Error("HS256 needs a secret");
+    signingKey = verifyKey = createSecretKey(Buffer.from(options.secret, "utf8"));
+  } else {
+    signingKey = createPrivateKey(fs.readFileSync(options.privateKeyFile!));
+    verifyKey = createPublicKey(fs.readFileSync(options.publicKeyFile!));
+    publicJwk = { ...verifyKey.export({ format: "jwk" }), kid: options.keyId ?? undefined, alg: algorithm, use: "sig" };
+  }
+  const ttlSeconds = options.accessTokenTtlSeconds;
   return {
-    sign(claims, ttlSeconds) {
-      return jwt.sign({ sid: claims.sid, role: "authenticated" }, key, {
-        algorithm: "HS256",
+    ttlSeconds,
+    sign(claims, ttl = ttlSeconds) {
+      return jwt.sign({ sid: claims.sid, role: "authenticated" }, signingKey, {
+        algorithm,
         subject: claims.sub,
         issuer: options.issuer,
         audience: options.audience,
-        expiresIn: ttlSeconds,
+        expiresIn: ttl,
+        ...(options.keyId && algorithm !== "HS256" ? { keyid: options.keyId } : {}),
       });
     },
     verify(token) {
       let payload: string | jwt.JwtPayload;
       try {
-        payload = jwt.verify(token, key, {
-          algorithms: ["HS256"],
+        payload = jwt.verify(token, verifyKey, {
+          algorithms: [algorithm],
           issuer: options.issuer,
           audience: options.audience,
         });
@@ -68,6 +90,7 @@ export function makeTokenService(options: { secret: string; issuer: string; audi
       }
       return payload as AccessClaims;
     },
+    jwks: () => ({ keys: publicJwk ? [publicJwk] : [] }),
   };
 }
 

@@ -65,6 +65,10 @@ export function buildHttpApp(options: {
   });
 
   app.use(healthRouter(options.readiness));
+  // Public keys for verifying access tokens (RS256/ES256); empty for HS256.
+  app.get("/.well-known/jwks.json", (_req, res) => {
+    res.set("Cache-Control", "public, max-age=300").json(options.tokens.jwks());
+  });
 
   app.use(
     rateLimit({

@@ -4,5 +4,16 @@
  * The schedule lives in ./crontab.
  */
 import type { TaskList } from "graphile-worker";
+import type { Mailer } from "../mail/mailer";
+import { sendEmail } from "./send_email";
 
-export const taskList: TaskList = {};
+export interface TaskDeps {
+  mailer: Mailer;
+  publicUrl: string;
+}
+
+export function makeTaskList(deps: TaskDeps): TaskList {
+  return {
+    send_email: sendEmail(deps),
+  };
+}

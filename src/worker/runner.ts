@@ -7,9 +7,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { Logger as WorkerLogger, parseCrontab, run, type Runner, type TaskList } from "graphile-worker";
 import { pinoLogFactory } from "../graphile-logger";
+import type { Config } from "../config";
 import type { Logger } from "../logger";
+import { makeMailer } from "../mail/mailer";
+import { makeTaskList } from "../tasks";
 import { PROJECT_ROOT } from "../paths";
-import { taskList as defaultTaskList } from "../tasks";
 
 export const CRONTAB_FILE = path.join(PROJECT_ROOT, "src", "tasks", "crontab");
 
@@ -20,17 +22,20 @@ export interface WorkerHandle {
 }
 
 export async function startWorker(options: {
+  config: Config;
   connectionString: string;
-  concurrency: number;
   logger: Logger;
+  /** Tests may run their own tasks; by default Agora's (src/tasks). */
   taskList?: TaskList;
 }): Promise<WorkerHandle> {
+  const mailer = makeMailer(options.config.mail, options.logger);
+  const taskList = options.taskList ?? makeTaskList({ mailer, publicUrl: options.config.publicUrl });
   const runner = await run({
     connectionString: options.connectionString,
-    concurrency: options.concurrency,
+    concurrency: options.config.worker.concurrency,
     noHandleSignals: true,
     pollInterval: 2000,
-    taskList: options.taskList ?? defaultTaskList,
+    taskList,
     parsedCronItems: parseCrontab(fs.readFileSync(CRONTAB_FILE, "utf8")),
     logger: new WorkerLogger(pinoLogFactory(options.logger, "worker")),
   });
@@ -45,6 +50,7 @@ export async function startWorker(options: {
       if (!running) return;
       await runner.stop();
       running = false;
+      mailer.close();
     },
   };
 }
