@@ -13,6 +13,7 @@ import { bearerToken } from "../src/auth/jwt";
 import type { AuthService, ClientInfo } from "../src/auth/sessions";
 import { makeAuthPlugin } from "./auth";
 import { makeMaskError, type ErrorLogger } from "./errors";
+import { UpdateNotFoundPlugin } from "./not-found";
 
 export interface PresetOptions {
   pool: pg.Pool;
@@ -48,7 +49,7 @@ function clientInfo(requestContext: Partial<Grafast.RequestContext>): ClientInfo
 export function makePreset(options: PresetOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset, PgAggregatesPreset, ...(options.extend ?? [])],
-    plugins: [makeAuthPlugin(options.auth)],
+    plugins: [makeAuthPlugin(options.auth), UpdateNotFoundPlugin],
     pgServices: [
       makePgService({
         pool: options.pool,

@@ -8,8 +8,11 @@
  *   migrate-commit   commit current.sql as the next migration (npm run db:commit)
  *   export-schema    write schema.graphql from the live schema (npm run schema:export)
  *   psql-url         print the owner connection string (for psql)
+ *   create-admin --username NAME --email ADDRESS [--password PW]
+ *                    create a verified administrator (password also from AGORA_ADMIN_PASSWORD)
  */
 import "./runtime";
+import pg from "pg";
 import { loadConfigOrExit } from "./config";
 import { makeLogger, type Logger } from "./logger";
 import { openDatabase, type DatabaseConnections } from "./db/connections";
@@ -31,7 +34,37 @@ const commands: Record<string, { migrateFirst: boolean; run: Command }> = {
   },
   "export-schema": { migrateFirst: true, run: (db) => exportSchema(db).then((file) => console.log(`wrote ${file}`)) },
   "psql-url": { migrateFirst: true, run: async (db) => console.log(db.ownerUrl) },
+  "create-admin": { migrateFirst: true, run: (db, _logger, args) => createAdmin(db, args) },
 };
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function createAdmin(db: DatabaseConnections, args: string[]): Promise<void> {
+  const username = flag(args, "username");
+  const email = flag(args, "email");
+  const password = flag(args, "password") ?? process.env.AGORA_ADMIN_PASSWORD;
+  if (!username || !email || !password) {
+    throw new UsageError("usage: npm run cli -- create-admin --username NAME --email ADDRESS [--password PW | AGORA_ADMIN_PASSWORD=PW]");
+  }
+  const client = new pg.Client({ connectionString: db.ownerUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>("select id from app_private.create_admin($1, $2, $3)", [username, email, password]);
+    console.log(`created administrator ${username} (${rows[0].id})`);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code && /^[A-Z]{5}$/.test(code)) throw new UsageError(`${code}: ${(error as Error).message}`);
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+/** An error the operator can act on: printed without a stack trace. */
+class UsageError extends Error {}
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);
@@ -61,6 +94,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  console.error(error instanceof Error ? error.stack : String(error));
+  console.error(error instanceof UsageError ? error.message : error instanceof Error ? error.stack : String(error));
   process.exit(1);
 });

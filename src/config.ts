@@ -59,7 +59,8 @@ export interface Config {
   port: number;
   publicUrl: string;
   logLevel: string;
-  trustProxy: boolean;
+  /** express "trust proxy": false, true, or the number of proxy hops in front of us. */
+  trustProxy: boolean | number;
   bodyLimit: string;
   rateLimit: { windowMs: number; max: number };
   shutdownTimeoutMs: number;
@@ -209,7 +210,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port,
     publicUrl: publicUrl.replace(/\/$/, ""),
     logLevel,
-    trustProxy: bool(env, "TRUST_PROXY", false),
+    trustProxy: /^\d+$/.test(env.TRUST_PROXY ?? "") ? Number(env.TRUST_PROXY) : bool(env, "TRUST_PROXY", false),
     bodyLimit,
     rateLimit: {
       windowMs: int(env, "RATE_LIMIT_WINDOW_MS", 60_000, 1_000, 86_400_000),

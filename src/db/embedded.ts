@@ -206,6 +206,20 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     log(`initialised a new cluster in ${dataDir}`);
   }
 
+  const password = encodeURIComponent(options.superuserPassword);
+  const rootUrl = (database = "postgres") => `postgres://postgres:${password}@127.0.0.1:${options.port}/${database}`;
+
+  // Already running (e.g. `npm start` in another terminal while a DBA runs
+  // `npm run db:watch`)? Use it, and leave stopping it to its owner.
+  const running = runningPostmaster(dataDir);
+  if (running !== null) {
+    if (running.port !== options.port) {
+      throw new Error(`The embedded cluster in ${dataDir} is already running on port ${running.port}, not ${options.port}`);
+    }
+    log(`using the embedded cluster already running (pid ${running.pid})`);
+    return { port: options.port, dataDir, rootUrl, stop: async () => undefined };
+  }
+
   const settings: Record<string, string> = {
     listen_addresses: "127.0.0.1",
     unix_socket_directories: "",
@@ -243,11 +257,25 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     if (child.exitCode === null) child.kill("SIGINT");
   });
 
-  const password = encodeURIComponent(options.superuserPassword);
-  return {
-    port: options.port,
-    dataDir,
-    rootUrl: (database = "postgres") => `postgres://postgres:${password}@127.0.0.1:${options.port}/${database}`,
-    stop,
-  };
+  return { port: options.port, dataDir, rootUrl, stop };
+}
+
+/** The live postmaster of a data directory, from its postmaster.pid, or null. */
+function runningPostmaster(dataDir: string): { pid: number; port: number } | null {
+  let lines: string[];
+  try {
+    lines = fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n");
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // ESRCH: gone (a stale file postgres will clean up). EPERM: alive, owned by the postgres user.
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return null;
+  }
+  return { pid, port };
 }

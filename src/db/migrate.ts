@@ -89,7 +89,10 @@ export const dbaCommands = {
     withCwd(() => commit(migrateSettings(db, logger), message)),
 };
 
-/** The newest committed migration on disk, e.g. "000003.sql". */
+/** The migration number in a file name: "000002-identity.sql" → 2. */
+export const migrationNumber = (filename: string): number => Number(/^(\d+)/.exec(filename)?.[1] ?? NaN);
+
+/** The newest committed migration on disk, e.g. "000003-posts.sql". */
 export function latestCommittedMigration(): string | null {
   const dir = path.join(MIGRATIONS_DIR, "committed");
   if (!fs.existsSync(dir)) return null;
@@ -105,5 +108,8 @@ export async function pendingMigrationProblem(ownerPool: pg.Pool): Promise<strin
     "select filename from graphile_migrate.migrations order by filename desc limit 1",
   );
   const applied = rows[0]?.filename ?? null;
-  return applied === latest ? null : `database is at ${applied ?? "no migration"}, code expects ${latest}`;
+  // graphile-migrate records "000002.sql" for the file "000002-message.sql".
+  return applied !== null && migrationNumber(applied) === migrationNumber(latest)
+    ? null
+    : `database is at ${applied ?? "no migration"}, code expects ${latest}`;
 }

@@ -20,19 +20,30 @@ export interface TestServer {
   graphql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
-    options?: { token?: string; headers?: Record<string, string> },
+    options?: { token?: string; headers?: Record<string, string>; ip?: string },
   ): Promise<GraphQLResponse<T>>;
   stop(): Promise<void>;
 }
 
+export function randomIp(): string {
+  const octet = () => Math.floor(Math.random() * 254) + 1;
+  return `10.${octet()}.${octet()}.${octet()}`;
+}
+
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const config = loadConfig({ ...testDatabase().env, PORT: "0", WORKER: "off", ...env });
+  // Behind a "proxy" (TRUST_PROXY=1), each request comes from the client IP the test names,
+  // or from a fresh random one, so per-IP limits only bite where a test means them to.
+  const config = loadConfig({ ...testDatabase().env, PORT: "0", WORKER: "off", TRUST_PROXY: "1", ...env });
   const agora = await startAgora(config, makeLogger(config.logLevel));
   return {
     agora,
     url: agora.url,
     async graphql(query, variables, options = {}) {
-      const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "x-forwarded-for": options.ip ?? randomIp(),
+        ...options.headers,
+      };
       if (options.token) headers.authorization = `Bearer ${options.token}`;
       const res = await fetch(`${agora.url}/graphql`, {
         method: "POST",

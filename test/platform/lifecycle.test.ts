@@ -79,7 +79,7 @@ describe("the server process", () => {
     const closed = new Promise<number>((resolve) => client.on("closed", (event) => resolve((event as { code: number }).code)));
 
     run.child.kill("SIGTERM");
-    expect(await run.exited).toBe(0);
+    expect({ exit: await run.exited, output: run.output() }).toEqual({ exit: 0, output: expect.any(String) });
     expect(await closed).toBe(1001); // "going away"
     expect(run.output()).toContain('"msg":"stopped"');
     expect(run.output()).not.toContain("open handles kept the process alive");
@@ -93,6 +93,6 @@ describe("the server process", () => {
     expect(run.output()).not.toContain("initialised a new cluster");
     expect(run.output()).toContain("Already up to date");
     run.child.kill("SIGINT");
-    expect(await run.exited).toBe(0);
+    expect({ exit: await run.exited, output: run.output() }).toEqual({ exit: 0, output: expect.any(String) });
   });
 });

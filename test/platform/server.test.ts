@@ -100,12 +100,14 @@ describe("rate limiting", () => {
   it("answers 429 with RLIMT past the per-IP limit, but never limits health checks", async () => {
     const server = await startTestServer({ RATE_LIMIT_MAX: "3" });
     try {
-      for (let i = 0; i < 3; i++) expect((await server.graphql("{ __typename }")).status).toBe(200);
-      const limited = await server.graphql("{ __typename }");
+      const ip = "198.51.100.9";
+      for (let i = 0; i < 3; i++) expect((await server.graphql("{ __typename }", {}, { ip })).status).toBe(200);
+      const limited = await server.graphql("{ __typename }", {}, { ip });
       expect(limited.status).toBe(429);
       expect(limited.errors?.[0].extensions?.code).toBe("RLIMT");
       expect(limited.headers.get("ratelimit-policy")).toBeTruthy();
-      expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+      expect((await fetch(`${server.url}/health/live`, { headers: { "x-forwarded-for": ip } })).status).toBe(200);
+      expect((await server.graphql("{ __typename }", {}, { ip: "198.51.100.10" })).status).toBe(200); // another client
     } finally {
       await server.stop();
     }
