@@ -11,6 +11,8 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/no-require-imports": "off",
+      // `declare global { namespace Grafast … }` is how Grafast types are extended.
+      "@typescript-eslint/no-namespace": ["error", { allowDeclarations: true }],
     },
   },
 );

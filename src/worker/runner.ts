@@ -4,6 +4,7 @@
  * shutdown, not by the worker.
  */
 import fs from "node:fs";
+import pg from "pg";
 import path from "node:path";
 import { Logger as WorkerLogger, parseCrontab, run, type Runner, type TaskList } from "graphile-worker";
 import { pinoLogFactory } from "../graphile-logger";
@@ -30,8 +31,15 @@ export async function startWorker(options: {
 }): Promise<WorkerHandle> {
   const mailer = makeMailer(options.config.mail, options.logger);
   const taskList = options.taskList ?? makeTaskList({ mailer, publicUrl: options.config.publicUrl });
+  // Our own pool, so its errors are handled and we know when it has ended
+  // (the worker's internal pool could outlive runner.stop() and crash the
+  // process with an unhandled 'error' when the database stops right after).
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.config.worker.concurrency + 2 });
+  const onError = (error: Error) => options.logger.warn({ err: error, component: "worker" }, "worker database client error");
+  pool.on("error", onError);
+  pool.on("connect", (client) => client.on("error", onError));
   const runner = await run({
-    connectionString: options.connectionString,
+    pgPool: pool,
     concurrency: options.config.worker.concurrency,
     noHandleSignals: true,
     pollInterval: 2000,
@@ -51,6 +59,7 @@ export async function startWorker(options: {
       await runner.stop();
       running = false;
       mailer.close();
+      await pool.end();
     },
   };
 }

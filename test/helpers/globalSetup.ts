@@ -17,6 +17,7 @@ import { makeLogger } from "../../src/logger";
 import { dbaCommands } from "../../src/db/migrate";
 import { startEmbeddedPostgres, type EmbeddedCluster } from "../../src/db/embedded";
 import type { TestDatabase } from "./testDatabase";
+import { startSmtpSink } from "./mail";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,7 +32,15 @@ export async function freePort(): Promise<number> {
 }
 
 declare global {
-  var __AGORA_TEST_CLUSTER__: { cluster: EmbeddedCluster | null; tmpDir: string } | undefined;
+  var __AGORA_TEST_CLUSTER__:
+    | {
+        cluster: EmbeddedCluster | null;
+        tmpDir: string;
+        serverRootUrl: string;
+        database: string;
+        smtp: { close(): Promise<void> };
+      }
+    | undefined;
 }
 
 export default async function globalSetup(): Promise<void> {
@@ -52,7 +61,9 @@ export default async function globalSetup(): Promise<void> {
     });
     rootUrl = cluster.rootUrl("postgres");
   }
-  globalThis.__AGORA_TEST_CLUSTER__ = { cluster, tmpDir };
+  const mailDir = path.join(tmpDir, "mail");
+  const smtp = await startSmtpSink(mailDir);
+  globalThis.__AGORA_TEST_CLUSTER__ = { cluster, tmpDir, serverRootUrl: rootUrl, database, smtp };
 
   const root = new URL(rootUrl);
   const at = (user: string, password: string, db: string) => {
@@ -70,6 +81,8 @@ export default async function globalSetup(): Promise<void> {
     AUTH_DATABASE_URL: at("agora_authenticator", authPassword, database),
     ROOT_DATABASE_URL: rootUrl,
     DATA_DIR: tmpDir,
+    SMTP_URL: smtp.url,
+    PUBLIC_URL: "https://agora.test",
   };
   const logger = makeLogger("warn");
   const db = await openDatabase(loadConfig(env), logger);
@@ -85,6 +98,7 @@ export default async function globalSetup(): Promise<void> {
     serverRootUrl: root.toString(),
     database,
     tmpDir,
+    mailDir,
   };
   process.env.AGORA_TEST_DB = JSON.stringify(info);
 }

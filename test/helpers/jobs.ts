@@ -1,4 +1,4 @@
-/** Runs the jobs queued so far, once, with the given tasks (or Agora's own, configured for the tests). */
+/** Runs the jobs queued so far, once, with the given tasks (or Agora's own, configured for the test run). */
 import { Logger, runOnce, type TaskList } from "graphile-worker";
 import { loadConfig } from "../../src/config";
 import { makeLogger } from "../../src/logger";
@@ -8,9 +8,8 @@ import { testDatabase } from "./testDatabase";
 
 const quietLogger = new Logger(() => () => undefined);
 
-/** `env` overrides the test configuration, e.g. { SMTP_URL } of a local SMTP server. */
-export async function runQueuedJobs(taskList?: TaskList, env: Record<string, string> = {}): Promise<void> {
-  const config = loadConfig({ ...testDatabase().env, ...env });
+export async function runQueuedJobs(taskList?: TaskList): Promise<void> {
+  const config = loadConfig(testDatabase().env);
   const mailer = makeMailer(config.mail, makeLogger("silent"));
   try {
     await runOnce({

@@ -10,6 +10,8 @@ export interface TestDatabase {
   serverRootUrl: string;
   database: string;
   tmpDir: string;
+  /** Where the run's SMTP server stores what it receives (see mail.ts). */
+  mailDir: string;
 }
 
 export function testDatabase(): TestDatabase {

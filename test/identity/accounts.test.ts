@@ -5,26 +5,23 @@
  */
 import { rootDb, closeSqlHelpers } from "../helpers/sql";
 import { startTestServer, type TestServer } from "../helpers/server";
-import { startInbox, tokenFromMail, type Inbox } from "../helpers/mail";
+import { tokenFromMail, waitForMail } from "../helpers/mail";
 import { runQueuedJobs } from "../helpers/jobs";
 import { currentUserId, errorCode, login, LOGIN, ME, REFRESH, REGISTER, type Tokens } from "../helpers/auth";
 import { uniqueName } from "../helpers/users";
 
 let server: TestServer;
-let inbox: Inbox;
-const PUBLIC_URL = "https://agora.example";
+const PUBLIC_URL = "https://agora.test"; // set for the whole run by globalSetup
 
 beforeAll(async () => {
-  inbox = await startInbox();
-  server = await startTestServer({ SMTP_URL: inbox.url, PUBLIC_URL });
+  server = await startTestServer();
 });
 afterAll(async () => {
   await server.stop();
-  await inbox.close();
   await closeSqlHelpers();
 });
 
-const sendMail = () => runQueuedJobs(undefined, { SMTP_URL: inbox.url, PUBLIC_URL });
+const sendMail = () => runQueuedJobs();
 
 describe("registration and e-mail verification", () => {
   it("registers, mails a working link, verifies the address, and signs in by username and by e-mail", async () => {
@@ -39,7 +36,7 @@ describe("registration and e-mail verification", () => {
     expect(await currentUserId(server, tokens.accessToken)).toBe(tokens.user.rowId);
 
     await sendMail();
-    const mail = await inbox.waitFor(email, /Confirm your e-mail address/);
+    const mail = await waitForMail(email, /Confirm your e-mail address/);
     expect(mail.text).toContain(`${PUBLIC_URL}/verify-email?token=`);
     expect(mail.html).toContain(`href="${PUBLIC_URL}/verify-email?token=`);
     const token = tokenFromMail(mail);
@@ -71,7 +68,7 @@ describe("registration and e-mail verification", () => {
       input: { username, email: `${username}@example.com`, password: "Tr0ub4dor&3" },
     });
     await sendMail();
-    const token = tokenFromMail(await inbox.waitFor(`${username}@example.com`, /Confirm/));
+    const token = tokenFromMail(await waitForMail(`${username}@example.com`, /Confirm/));
     await rootDb().query(
       "update app_private.email_verification_tokens set expires_at = now() - interval '1 second' where token_hash = sha256(convert_to($1, 'UTF8'))",
       [token],
@@ -174,7 +171,7 @@ describe("e-mail addresses", () => {
     expect(errorCode(notYet)).toBe("VERFY");
 
     await sendMail();
-    const token = tokenFromMail(await inbox.waitFor(`${username}.work@example.com`, /Confirm/));
+    const token = tokenFromMail(await waitForMail(`${username}.work@example.com`, /Confirm/));
     await server.graphql(`mutation($token: String!) { verifyEmail(input: { token: $token }) { result } }`, { token });
     const primary = await server.graphql<{ makeEmailPrimary: { result: { isPrimary: boolean } } }>(
       `mutation($id: UUID!) { makeEmailPrimary(input: { emailId: $id }) { result { isPrimary } } }`, { id: second.rowId }, { token: t.accessToken });

@@ -39,6 +39,11 @@ async function waitFor(run: Run, text: string, ms = 60_000): Promise<void> {
   }
 }
 
+async function expectCleanExit(run: Run): Promise<void> {
+  const exit = await run.exited;
+  if (exit !== 0) throw new Error(`expected exit 0, got ${exit}; output:\n${run.output().slice(-6000)}`);
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -79,7 +84,7 @@ describe("the server process", () => {
     const closed = new Promise<number>((resolve) => client.on("closed", (event) => resolve((event as { code: number }).code)));
 
     run.child.kill("SIGTERM");
-    expect({ exit: await run.exited, output: run.output() }).toEqual({ exit: 0, output: expect.any(String) });
+    await expectCleanExit(run);
     expect(await closed).toBe(1001); // "going away"
     expect(run.output()).toContain('"msg":"stopped"');
     expect(run.output()).not.toContain("open handles kept the process alive");
@@ -93,6 +98,6 @@ describe("the server process", () => {
     expect(run.output()).not.toContain("initialised a new cluster");
     expect(run.output()).toContain("Already up to date");
     run.child.kill("SIGINT");
-    expect({ exit: await run.exited, output: run.output() }).toEqual({ exit: 0, output: expect.any(String) });
+    await expectCleanExit(run);
   });
 });
