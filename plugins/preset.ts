@@ -14,6 +14,8 @@ import type { AuthService, ClientInfo } from "../src/auth/sessions";
 import { makeAuthPlugin } from "./auth";
 import { makeMaskError, type ErrorLogger } from "./errors";
 import { UpdateNotFoundPlugin } from "./not-found";
+import { MarkdownPlugin } from "./markdown";
+import { PageSizePlugin } from "./page-size";
 
 export interface PresetOptions {
   pool: pg.Pool;
@@ -49,7 +51,7 @@ function clientInfo(requestContext: Partial<Grafast.RequestContext>): ClientInfo
 export function makePreset(options: PresetOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset, PgAggregatesPreset, ...(options.extend ?? [])],
-    plugins: [makeAuthPlugin(options.auth), UpdateNotFoundPlugin],
+    plugins: [makeAuthPlugin(options.auth), UpdateNotFoundPlugin, MarkdownPlugin, PageSizePlugin],
     pgServices: [
       makePgService({
         pool: options.pool,
