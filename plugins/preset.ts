@@ -15,6 +15,7 @@ import { makeAuthPlugin } from "./auth";
 import { makeMaskError, type ErrorLogger } from "./errors";
 import { UpdateNotFoundPlugin } from "./not-found";
 import { MarkdownPlugin } from "./markdown";
+import { ContentFilterPlugins } from "./content-filters";
 import { PageSizePlugin } from "./page-size";
 
 export interface PresetOptions {
@@ -51,7 +52,7 @@ function clientInfo(requestContext: Partial<Grafast.RequestContext>): ClientInfo
 export function makePreset(options: PresetOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset, PgAggregatesPreset, ...(options.extend ?? [])],
-    plugins: [makeAuthPlugin(options.auth), UpdateNotFoundPlugin, MarkdownPlugin, PageSizePlugin],
+    plugins: [makeAuthPlugin(options.auth), UpdateNotFoundPlugin, MarkdownPlugin, PageSizePlugin, ...ContentFilterPlugins],
     pgServices: [
       makePgService({
         pool: options.pool,

@@ -196,6 +196,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
           `--pwfile=${pwfile}`,
           "--encoding=UTF8",
           "--locale=C",
+          // Unicode-aware lower()/upper() and regex classes, still byte-order sorting.
+          "--locale-provider=builtin",
+          "--builtin-locale=C.UTF-8",
         ],
         runAs,
         env,
