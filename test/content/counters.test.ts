@@ -3,8 +3,7 @@
  * replying, answering and bookmarking at the same moment through the real
  * HTTP API. Every counter is compared with count(*) of the rows it counts.
  */
-import type pg from "pg";
-import { closeSqlHelpers, rootDb } from "../helpers/sql";
+import { closeSqlHelpers, rootDb, bulkLoad } from "../helpers/sql";
 import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
 import { errorCode } from "../helpers/auth";
 import { createTestUser, type TestUser } from "../helpers/users";
@@ -29,32 +28,16 @@ afterAll(async () => {
 
 const tokenFor = (user: TestUser) => server.agora.tokens.sign({ sub: user.id, sid: user.sessionId });
 
-/** Arranges rows as the superuser in one committed transaction, posting limits off (a bulk load). */
-async function arrange<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await rootDb().connect();
-  try {
-    await client.query("begin");
-    await client.query("set local agora.bulk_load = 'on'");
-    const result = await fn(client);
-    await client.query("commit");
-    return result;
-  } catch (error) {
-    await client.query("rollback");
-    throw error;
-  } finally {
-    client.release();
-  }
-}
 
 const newPost = () =>
-  arrange(async (c) =>
+  bulkLoad(async (c) =>
     (await c.query<{ id: string }>(
       "insert into app_public.posts (author_id, title, body, status) values ($1, 'Counted post', 'Body.', 'published') returning id",
       [author.id],
     )).rows[0].id,
   );
 const newQuestion = () =>
-  arrange(async (c) =>
+  bulkLoad(async (c) =>
     (await c.query<{ id: string }>(
       "insert into app_public.questions (author_id, title, body, status) values ($1, 'Counted question?', 'Body.', 'published') returning id",
       [author.id],
@@ -180,7 +163,7 @@ describe("reactions", () => {
   it("counts concurrent reactions on a question, an answer and a comment", async () => {
     const questionId = await newQuestion();
     const postId = await newPost();
-    const { answerId, commentId } = await arrange(async (c) => ({
+    const { answerId, commentId } = await bulkLoad(async (c) => ({
       answerId: (await c.query<{ id: string }>(
         "insert into app_public.answers (question_id, author_id, body) values ($1, $2, 'An answer.') returning id",
         [questionId, author.id],

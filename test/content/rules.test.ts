@@ -9,8 +9,7 @@
  * own users (posting limits are per author per hour, and files share one
  * database).
  */
-import type pg from "pg";
-import { asRole, closeSqlHelpers, inSavepoint, rootDb, sqlErrorCode, type As } from "../helpers/sql";
+import { asRole, closeSqlHelpers, inSavepoint, rootDb, sqlErrorCode, type As, bulkLoad } from "../helpers/sql";
 import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
 import { errorCode } from "../helpers/auth";
 import { createTestUser, uniqueName, type TestUser } from "../helpers/users";
@@ -42,21 +41,6 @@ function ok<T>(res: GraphQLResponse<T>): T {
 //------------------------------------------------------------------------------
 // Arranging content as the superuser (committed; posting limits skipped by bulk_load).
 
-async function bulk<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await rootDb().connect();
-  try {
-    await client.query("begin");
-    await client.query("set local agora.bulk_load = 'on'");
-    const result = await fn(client);
-    await client.query("commit");
-    return result;
-  } catch (error) {
-    await client.query("rollback");
-    throw error;
-  } finally {
-    client.release();
-  }
-}
 
 interface PostFields {
   status?: string;
@@ -66,7 +50,7 @@ interface PostFields {
 }
 
 async function arrangePost(author: TestUser, f: PostFields = {}): Promise<string> {
-  return bulk(async (c) => {
+  return bulkLoad(async (c) => {
     const { rows } = await c.query<{ id: string }>(
       "insert into app_public.posts (author_id, title, body, status, tags) values ($1, $2, $3, $4, $5) returning id",
       [author.id, f.title ?? "An arranged post", f.body ?? "Arranged body", f.status ?? "published", f.tags ?? []],
@@ -76,7 +60,7 @@ async function arrangePost(author: TestUser, f: PostFields = {}): Promise<string
 }
 
 async function arrangeQuestion(author: TestUser, f: PostFields = {}): Promise<string> {
-  return bulk(async (c) => {
+  return bulkLoad(async (c) => {
     const { rows } = await c.query<{ id: string }>(
       "insert into app_public.questions (author_id, title, body, status, tags) values ($1, $2, $3, $4, $5) returning id",
       [author.id, f.title ?? "An arranged question?", f.body ?? "Arranged body", f.status ?? "published", f.tags ?? []],
@@ -86,7 +70,7 @@ async function arrangeQuestion(author: TestUser, f: PostFields = {}): Promise<st
 }
 
 async function arrangeAnswer(author: TestUser, questionId: string, body = "An arranged answer"): Promise<string> {
-  return bulk(async (c) => {
+  return bulkLoad(async (c) => {
     const { rows } = await c.query<{ id: string }>(
       "insert into app_public.answers (author_id, question_id, body) values ($1, $2, $3) returning id",
       [author.id, questionId, body],
@@ -96,7 +80,7 @@ async function arrangeAnswer(author: TestUser, questionId: string, body = "An ar
 }
 
 async function arrangeComment(author: TestUser, target: { postId?: string; parentId?: string }, body = "An arranged comment"): Promise<string> {
-  return bulk(async (c) => {
+  return bulkLoad(async (c) => {
     const { rows } = await c.query<{ id: string }>(
       "insert into app_public.comments (author_id, post_id, parent_id, body) values ($1, $2, $3, $4) returning id",
       [author.id, target.postId ?? null, target.parentId ?? null, body],
@@ -526,7 +510,7 @@ describe("posting limits", () => {
 
   it("lets a bulk load outside requests skip the limits, but not a request that sets agora.bulk_load", async () => {
     const alice = await createTestUser();
-    await bulk(async (c) => {
+    await bulkLoad(async (c) => {
       for (let i = 0; i < 15; i++) {
         await c.query("insert into app_public.posts (author_id, title, body, status) values ($1, $2, 'Imported', 'published')", [alice.id, `Imported ${i}`]);
       }

@@ -6,7 +6,7 @@
  * rows of other test files never change these results.
  */
 import type pg from "pg";
-import { asRole, closeSqlHelpers, rootDb } from "../helpers/sql";
+import { asRole, closeSqlHelpers, rootDb, bulkLoad } from "../helpers/sql";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { errorCode } from "../helpers/auth";
 import { createTestUser, type TestUser } from "../helpers/users";
@@ -30,22 +30,6 @@ function marker(length = 10): string {
 }
 const capitalise = (word: string) => word[0].toUpperCase() + word.slice(1);
 
-/** Arranges rows as the superuser in one committed transaction, posting limits off (a bulk load). */
-async function arrange<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await rootDb().connect();
-  try {
-    await client.query("begin");
-    await client.query("set local agora.bulk_load = 'on'");
-    const result = await fn(client);
-    await client.query("commit");
-    return result;
-  } catch (error) {
-    await client.query("rollback");
-    throw error;
-  } finally {
-    client.release();
-  }
-}
 
 interface ContentOptions {
   authorId: string;
@@ -172,7 +156,7 @@ describe("ranking", () => {
   it("puts the document whose title is exactly the query first among several that mention the words", async () => {
     const m = marker();
     const author = await createTestUser();
-    const ids = await arrange(async (c) => ({
+    const ids = await bulkLoad(async (c) => ({
       guide: await insertPost(c, {
         authorId: author.id,
         title: `Ferment ${m} sourdough: a complete guide for home bakers`,
@@ -203,7 +187,7 @@ describe("ranking", () => {
     const m = marker();
     const author = await createTestUser();
     const phrase = `hanging lanterns ${m} outdoors`;
-    const ids = await arrange(async (c) => {
+    const ids = await bulkLoad(async (c) => {
       const inTitle = await insertPost(c, { authorId: author.id, title: `Hanging lanterns ${m} outdoors at dusk`, body: "Notes about the weekend." });
       const inBody = await insertPost(c, { authorId: author.id, title: "Notes about the weekend at dusk", body: `Hanging lanterns ${m} outdoors.` });
       const inComment = await insertComment(c, { postId: inTitle }, author.id, `Hanging lanterns ${m} outdoors.`);
@@ -227,7 +211,7 @@ describe("typo tolerance", () => {
   it("finds a post by a distinctive title word with one letter wrong, in a title of several words", async () => {
     const m = marker();
     const author = await createTestUser();
-    const id = await arrange((c) =>
+    const id = await bulkLoad((c) =>
       insertPost(c, { authorId: author.id, title: `Deploying the ${capitalise(m)} scheduler on small clusters`, body: "How we run it." }),
     );
     const typo = misspell(m, 4);
@@ -240,7 +224,7 @@ describe("typo tolerance", () => {
     const m = marker();
     const m2 = marker();
     const author = await createTestUser();
-    const ids = await arrange(async (c) => ({
+    const ids = await bulkLoad(async (c) => ({
       post: await insertPost(c, { authorId: author.id, title: `${capitalise(m)} basics`, body: "An introduction." }),
       question: await insertQuestion(c, { authorId: author.id, title: `${capitalise(m2)} setup?`, body: "How?" }),
     }));
@@ -260,7 +244,7 @@ describe("typo tolerance", () => {
     const m = marker();
     const author = await createTestUser();
     const typo = misspell(m, 5);
-    const ids = await arrange(async (c) => ({
+    const ids = await bulkLoad(async (c) => ({
       exact: await insertPost(c, { authorId: author.id, title: "Something else entirely", body: `It mentions ${typo} once.` }),
       similar: await insertPost(c, { authorId: author.id, title: `${capitalise(m)} handbook`, body: "Nothing." }),
     }));
@@ -283,7 +267,7 @@ describe("filters", () => {
   beforeAll(async () => {
     alice = await createTestUser();
     bob = await createTestUser();
-    await arrange(async (c) => {
+    await bulkLoad(async (c) => {
       cat1 = await insertCategory(c, `Cat one ${m}`);
       cat2 = await insertCategory(c, `Cat two ${m}`);
       ids.p1 = await insertPost(c, {
@@ -384,7 +368,7 @@ describe("what search never shows", () => {
     author = await createTestUser();
     other = await createTestUser();
     moderator = await createTestUser({ roles: ["moderator"] });
-    await arrange(async (c) => {
+    await bulkLoad(async (c) => {
       published = await insertPost(c, { authorId: author.id, title: `Published ${m}`, body: `Visible ${m}.` });
       hidden.draftPost = await insertPost(c, { authorId: author.id, title: `Draft ${m}`, body: `Secret ${m}.`, status: "draft" });
       hidden.hiddenPost = await insertPost(c, { authorId: author.id, title: `Hidden ${m}`, body: `Hidden ${m}.`, status: "hidden" });
@@ -432,7 +416,7 @@ describe("what search never shows", () => {
 
   it("does not show comments and answers whose post or question was hidden or unpublished", async () => {
     const m2 = marker();
-    const ids = await arrange(async (c) => {
+    const ids = await bulkLoad(async (c) => {
       const post = await insertPost(c, { authorId: author.id, title: "Soon hidden", body: "Body." });
       const draftAgain = await insertPost(c, { authorId: author.id, title: "Soon a draft again", body: "Body." });
       const question = await insertQuestion(c, { authorId: author.id, title: "Soon hidden question", body: "Body?" });
@@ -468,7 +452,7 @@ describe("snippets", () => {
     const m = marker();
     const author = await createTestUser();
     const body = `Intro ${m} <img src=x onerror=alert(1)> & <script>alert(2)</script> end.`;
-    const ids = await arrange(async (c) => {
+    const ids = await bulkLoad(async (c) => {
       const post = await insertPost(c, { authorId: author.id, title: "Snippet check", body });
       const comment = await insertComment(c, { postId: post }, author.id, `Look: <svg onload=alert(3)> ${m} </b> is neat.`);
       return { post, comment };
@@ -525,7 +509,7 @@ describe("members", () => {
     const user = await createTestUser();
     const author = await createTestUser();
     await rootDb().query("update app_public.users set display_name = $2 where id = $1", [user.id, `Jennings ${capitalise(m)}`]);
-    await arrange(async (c) => {
+    await bulkLoad(async (c) => {
       for (let i = 0; i < 6; i += 1) {
         await insertPost(c, { authorId: author.id, title: `Interview ${i}`, body: `We talked to Jennings ${m} about testing.` });
       }
@@ -544,7 +528,7 @@ describe("search suggestions", () => {
   beforeAll(async () => {
     user = await createTestUser();
     await rootDb().query("update app_public.users set username = $2 where id = $1", [user.id, `${m}_alice`]);
-    await arrange(async (c) => {
+    await bulkLoad(async (c) => {
       ids.post = await insertPost(c, { authorId: user.id, title: `${capitalise(m)} guide to Kotlin`, body: "Body.", tags: [`${m}-kotlin`, `${m}-java`] });
       ids.question = await insertQuestion(c, { authorId: user.id, title: `${capitalise(m)} question about Java`, body: "Body?", tags: [`${m}-java`] });
       ids.draft = await insertPost(c, { authorId: user.id, title: `${capitalise(m)} secret draft`, body: "Body.", status: "draft", tags: [`${m}-drafttag`] });
@@ -610,7 +594,7 @@ describe("search suggestions", () => {
 
   it("drops a tag once the only content carrying it is hidden", async () => {
     const tag = `${m}-fleeting`;
-    const post = await arrange((c) => insertPost(c, { authorId: user.id, title: "Fleeting", body: "Body.", tags: [tag] }));
+    const post = await bulkLoad((c) => insertPost(c, { authorId: user.id, title: "Fleeting", body: "Body.", tags: [tag] }));
     expect((await suggest(tag)).map((s) => s.value)).toContain(tag);
     await rootDb().query("update app_public.posts set status = 'hidden' where id = $1", [post]);
     expect((await suggest(tag)).map((s) => s.value)).not.toContain(tag);
@@ -627,7 +611,7 @@ describe("paging", () => {
   const m = marker();
   beforeAll(async () => {
     const author = await createTestUser();
-    await arrange((c) =>
+    await bulkLoad((c) =>
       c.query(
         `insert into app_public.posts (author_id, title, body, status)
          select $1, 'Paging ' || $2 || ' number ' || g, 'Body about ' || $2 || repeat(' ' || $2, g % 4), 'published'

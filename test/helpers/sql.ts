@@ -70,3 +70,23 @@ export async function inSavepoint<T>(client: pg.PoolClient, fn: () => Promise<T>
     throw error;
   }
 }
+
+/**
+ * Arranges rows as the superuser in one committed transaction, with posting
+ * limits off (`agora.bulk_load`, as a seed would): for test fixtures.
+ */
+export async function bulkLoad<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await rootDb().connect();
+  try {
+    await client.query("begin");
+    await client.query("set local agora.bulk_load = 'on'");
+    const result = await fn(client);
+    await client.query("commit");
+    return result;
+  } catch (error) {
+    await client.query("rollback");
+    throw error;
+  } finally {
+    client.release();
+  }
+}
