@@ -5,13 +5,9 @@
  * index names are printed for the record.
  */
 import pg from "pg";
-import { loadConfig } from "../../src/config";
-import { openDatabase } from "../../src/db/connections";
-import { dbaCommands } from "../../src/db/migrate";
-import { makeLogger } from "../../src/logger";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { dataStatements, recordStatements, type Statement } from "../helpers/statements";
-import { testDatabase } from "../helpers/testDatabase";
+import { createScratchDatabase, type ScratchDatabase } from "../helpers/scratch";
 
 jest.setTimeout(300_000);
 
@@ -21,29 +17,14 @@ const USERS = 2_000;
 const BIG_TABLES = ["posts", "questions", "answers", "comments"];
 
 let server: TestServer;
+let scratch: ScratchDatabase;
 let root: pg.Pool;
 let viewer: { id: string; sessionId: string };
 let category: string;
-const database = `agora_plans_${process.pid}`;
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 beforeAll(async () => {
-  const env = testDatabase().env;
-  const planEnv = {
-    ...env,
-    DATABASE_URL: withDatabase(env.DATABASE_URL, database),
-    AUTH_DATABASE_URL: withDatabase(env.AUTH_DATABASE_URL, database),
-  };
-  const logger = makeLogger("warn");
-  const db = await openDatabase(loadConfig(planEnv), logger);
-  await dbaCommands.watch(db, logger, true); // work in progress too, as globalSetup does
-  root = new pg.Pool({ connectionString: withDatabase(testDatabase().serverRootUrl, database), max: 2 });
-
+  scratch = await createScratchDatabase(`agora_plans_${process.pid}`);
+  root = scratch.root;
   const client = await root.connect();
   try {
     await client.query("begin");
@@ -108,17 +89,13 @@ beforeAll(async () => {
   } finally {
     client.release();
   }
-  server = await startTestServer({ DATABASE_URL: planEnv.DATABASE_URL, AUTH_DATABASE_URL: planEnv.AUTH_DATABASE_URL });
+  server = await startTestServer(scratch.env);
   await server.graphql("{ __typename }"); // the schema's first use introspects: keep that out of the recordings
 });
 
 afterAll(async () => {
   await server?.stop();
-  await root?.end();
-  const admin = new pg.Client({ connectionString: testDatabase().serverRootUrl });
-  await admin.connect();
-  await admin.query(`drop database if exists "${database}" with (force)`);
-  await admin.end();
+  await scratch?.drop();
 });
 
 interface PlanNode {

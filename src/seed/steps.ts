@@ -1,0 +1,202 @@
+/**
+ * The seed, as set-based SQL. Every value is a function of the row number
+ * and the seed (hashtext/md5), ids included, so the same arguments give the
+ * same rows. Per-row triggers are switched off during the load (the owner
+ * may do that for its tables) and everything they would have maintained —
+ * slugs, publication times, counters, tags — is written directly or
+ * recomputed set-based at the end.
+ */
+import type pg from "pg";
+import type { SeedCounts } from "./scales";
+
+export interface SeedStep {
+  name: string;
+  total: (c: SeedCounts) => number;
+  /** Inserts rows [from, to) of this step. */
+  run: (db: pg.PoolClient, from: number, to: number, c: SeedCounts, seed: number) => Promise<void>;
+}
+
+export const DEMO_PASSWORD = "Demo-Password-1";
+
+/** Deterministic pseudo-random integer in [0, mod) for row i, the seed ($3) and a salt. */
+const h = (salt: string, mod: string | number = "$4") => `(abs(hashtext($3::text || '${salt}' || i)) % ${mod})`;
+/** Deterministic uuid of row n of a kind. */
+const id = (kind: string, n: string) => `md5($3::text || '${kind}' || (${n}))::uuid`;
+
+const WORDS = `array['postgres','graphql','typescript','rust','design','testing','security','performance','kubernetes','careers',
+  'hiring','remote','leadership','data','ml','frontend','backend','devops','observability','architecture']`;
+const FIRST = `array['Ada','Grace','Linus','Barbara','Ken','Margaret','Dennis','Frances','Guido','Radia','Tim','Sophie','Anders','Hedy','Edsger']`;
+const LAST = `array['Lovelace','Hopper','Torvalds','Liskov','Thompson','Hamilton','Ritchie','Allen','Rossum','Perlman','Berners','Wilson','Hejlsberg','Lamarr','Dijkstra']`;
+
+export const STEPS: SeedStep[] = [
+  {
+    name: "users",
+    total: (c) => c.users,
+    async run(db, from, to, _c, seed) {
+      await db.query(
+        `insert into app_public.users (id, username, display_name, bio, job_title, affiliation, years_of_experience, expertise_level, core_competencies, created_at)
+         select ${id("user", "i")},
+                case when i = 1 then 'demo' else 'user_' || lpad(i::text, 7, '0') end,
+                (${FIRST})[1 + ${h("fn", 15)}] || ' ' || (${LAST})[1 + ${h("ln", 15)}],
+                'Works on ' || (${WORDS})[1 + ${h("b1", 20)}] || ' and ' || (${WORDS})[1 + ${h("b2", 20)}] || '.',
+                (array['Engineer','Senior Engineer','Staff Engineer','Engineering Manager','Data Scientist','Designer'])[1 + ${h("jt", 6)}],
+                (array['Acme','Globex','Initech','Umbrella','Hooli','Stark'])[1 + ${h("af", 6)}],
+                ${h("ye", 30)},
+                (array['beginner','intermediate','advanced','expert'])[1 + ${h("ex", 4)}]::app_public.expertise_level,
+                array[(${WORDS})[1 + ${h("c1", 20)}], (${WORDS})[1 + ${h("c2", 20)}]],
+                now() - make_interval(days => ${h("ca", 700)})
+           from generate_series($1::int, $2::int - 1) i`,
+        [from + 1, to + 1, seed],
+      );
+      await db.query(
+        `insert into app_public.user_emails (id, user_id, email, is_verified, is_primary)
+         select ${id("email", "i")}, ${id("user", "i")}, case when i = 1 then 'demo' else 'user_' || lpad(i::text, 7, '0') end || '@example.test', true, true
+           from generate_series($1::int, $2::int - 1) i`,
+        [from + 1, to + 1, seed],
+      );
+      await db.query(
+        `insert into app_private.user_secrets (user_id, password_hash, password_changed_at)
+         select ${id("user", "i")}, (select password_hash from seed_password), now() from generate_series($1::int, $2::int - 1) i`,
+        [from + 1, to + 1, seed],
+      );
+    },
+  },
+  {
+    name: "posts",
+    total: (c) => c.posts,
+    async run(db, from, to, c, seed) {
+      await db.query(
+        `insert into app_public.posts (id, author_id, category_id, title, slug, body, tags, status, published_at, view_count, created_at)
+         select ${id("post", "i")}, ${id("user", `1 + ${h("pa")}`)}, md5('category' || (1 + ${h("pc", 12)}))::uuid,
+                initcap((${WORDS})[1 + ${h("t1", 20)}]) || ' in practice: ' || (${WORDS})[1 + ${h("t2", 20)}] || ' lessons #' || i,
+                'post-' || i,
+                E'## Why it matters\\n\\nNotes on ' || (${WORDS})[1 + ${h("w1", 20)}] || ' and ' || (${WORDS})[1 + ${h("w2", 20)}]
+                  || E'.\\n\\n- point one\\n- point two\\n\\nMeasured ' || (i % 997) || ' times.',
+                array[(${WORDS})[1 + ${h("g1", 20)}], (${WORDS})[1 + ${h("g2", 20)}]],
+                (case when ${h("st", 100)} < 97 then 'published' when ${h("st", 100)} < 99 then 'draft' else 'archived' end)::app_public.content_status,
+                case when ${h("st", 100)} < 97 or ${h("st", 100)} >= 99 then now() - make_interval(mins => ${h("pt", 525600)}) end,
+                ${h("vc", 5000)},
+                now() - make_interval(mins => ${h("pt", 525600)})
+           from generate_series($1::int, $2::int - 1) i`,
+        [from + 1, to + 1, seed, c.users],
+      );
+    },
+  },
+  {
+    name: "questions",
+    total: (c) => c.questions,
+    async run(db, from, to, c, seed) {
+      await db.query(
+        `insert into app_public.questions (id, author_id, category_id, title, slug, body, tags, status, published_at, created_at)
+         select ${id("question", "i")}, ${id("user", `1 + ${h("qa")}`)}, md5('category' || (1 + ${h("qc", 12)}))::uuid,
+                'How do I approach ' || (${WORDS})[1 + ${h("q1", 20)}] || ' with ' || (${WORDS})[1 + ${h("q2", 20)}] || '? (' || i || ')',
+                'question-' || i,
+                'I am trying to use ' || (${WORDS})[1 + ${h("q3", 20)}] || ' for case ' || (i % 991) || '. What would you do?',
+                array[(${WORDS})[1 + ${h("qg", 20)}]], 'published', now() - make_interval(mins => ${h("qt", 525600)}),
+                now() - make_interval(mins => ${h("qt", 525600)})
+           from generate_series($1::int, $2::int - 1) i`,
+        [from + 1, to + 1, seed, c.users],
+      );
+    },
+  },
+  {
+    name: "answers",
+    total: (c) => c.questions * c.answersPerQuestion,
+    async run(db, from, to, c, seed) {
+      await db.query(
+        `insert into app_public.answers (id, question_id, author_id, body, status, created_at)
+         select ${id("answer", "i")}, ${id("question", `1 + (i - 1) / ${c.answersPerQuestion}`)}, ${id("user", `1 + ${h("aa")}`)},
+                'Start by measuring; then try ' || (${WORDS})[1 + ${h("ab", 20)}] || '. Answer ' || i || '.', 'published',
+                now() - make_interval(mins => ${h("at", 100000)})
+           from generate_series($1::int, $2::int - 1) i`,
+        [from + 1, to + 1, seed, c.users],
+      );
+    },
+  },
+  {
+    name: "comments",
+    total: (c) => c.comments,
+    async run(db, from, to, c, seed) {
+      // Every post gets comments; a fifth of them are replies to the comment before.
+      await db.query(
+        `insert into app_public.comments (id, post_id, parent_id, depth, author_id, body, created_at)
+         select ${id("comment", "i")}, ${id("post", `1 + (i - 1) % ${c.posts}`)},
+                case when i > ${c.posts} and i % 5 = 0 then ${id("comment", `i - ${c.posts}`)} end,
+                case when i > ${c.posts} and i % 5 = 0 then 2 else 1 end,
+                ${id("user", `1 + ${h("ca")}`)}, 'Good point about ' || (${WORDS})[1 + ${h("cb", 20)}] || ' (' || i || ')',
+                now() - make_interval(mins => ${h("ct", 100000)})
+           from generate_series($1::int, $2::int - 1) i`,
+        [from + 1, to + 1, seed, c.users],
+      );
+    },
+  },
+  {
+    name: "reactions",
+    total: (c) => c.reactions,
+    async run(db, from, to, c, seed) {
+      // Reaction k: post 1 + k % posts by user 1 + (k / posts) % users — never twice the same pair.
+      await db.query(
+        `insert into app_public.reactions (id, user_id, kind, post_id, created_at)
+         select ${id("reaction", "i")}, ${id("user", `1 + ((i - 1) / ${c.posts}) % $4`)},
+                (case when ${h("rk", 100)} < 88 then 'like' else 'dislike' end)::app_public.reaction_kind,
+                ${id("post", `1 + (i - 1) % ${c.posts}`)}, now() - make_interval(mins => ${h("rt", 100000)})
+           from generate_series($1::int, $2::int - 1) i
+         on conflict do nothing`,
+        [from + 1, to + 1, seed, c.users],
+      );
+    },
+  },
+  {
+    name: "follows",
+    total: (c) => c.users * c.followsPerUser,
+    async run(db, from, to, c, seed) {
+      await db.query(
+        `insert into app_public.follows (follower_id, followee_id)
+         select ${id("user", `1 + (i - 1) / ${c.followsPerUser}`)}, ${id("user", `1 + ${h("fo")}`)}
+           from generate_series($1::int, $2::int - 1) i
+          where 1 + (i - 1) / ${c.followsPerUser} <> 1 + ${h("fo")}
+         on conflict do nothing`,
+        [from + 1, to + 1, seed, c.users],
+      );
+    },
+  },
+  {
+    name: "bookmarks",
+    total: (c) => c.bookmarks,
+    async run(db, from, to, c, seed) {
+      await db.query(
+        `insert into app_public.bookmarks (id, user_id, post_id)
+         select ${id("bookmark", "i")}, ${id("user", `1 + ${h("bu")}`)}, ${id("post", `1 + ${h("bp", c.posts)}`)}
+           from generate_series($1::int, $2::int - 1) i
+         on conflict do nothing`,
+        [from + 1, to + 1, seed, c.users],
+      );
+    },
+  },
+];
+
+/** Counters and tags, recomputed set-based once everything is in. */
+export const RECOUNT = [
+  `update app_public.posts p set like_count = r.likes, dislike_count = r.dislikes
+     from (select post_id, count(*) filter (where kind = 'like') likes, count(*) filter (where kind = 'dislike') dislikes
+             from app_public.reactions where post_id is not null group by post_id) r where r.post_id = p.id`,
+  `update app_public.posts p set comment_count = c.n
+     from (select post_id, count(*) n from app_public.comments where post_id is not null and status <> 'deleted' group by post_id) c
+    where c.post_id = p.id`,
+  `update app_public.posts p set bookmark_count = b.n
+     from (select post_id, count(*) n from app_public.bookmarks where post_id is not null group by post_id) b where b.post_id = p.id`,
+  `update app_public.comments c set reply_count = r.n
+     from (select parent_id, count(*) n from app_public.comments where parent_id is not null group by parent_id) r where r.parent_id = c.id`,
+  `update app_public.questions q set answer_count = a.n
+     from (select question_id, count(*) n from app_public.answers where status <> 'deleted' group by question_id) a where a.question_id = q.id`,
+  `update app_public.users u set follower_count = f.n
+     from (select followee_id, count(*) n from app_public.follows group by followee_id) f where f.followee_id = u.id`,
+  `update app_public.users u set following_count = f.n
+     from (select follower_id, count(*) n from app_public.follows group by follower_id) f where f.follower_id = u.id`,
+  `insert into app_public.tags (name, post_count, question_count)
+   select name, sum(p), sum(q) from (
+     select unnest(tags) name, 1 p, 0 q from app_public.posts where status = 'published'
+     union all select unnest(tags), 0, 1 from app_public.questions where status = 'published') t
+   group by name
+   on conflict (name) do update set post_count = excluded.post_count, question_count = excluded.question_count`,
+];
