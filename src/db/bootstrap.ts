@@ -23,7 +23,9 @@ export interface BootstrapPlan {
   authenticator: RoleSpec;
 }
 
-export const API_ROLES = ["anonymous", "authenticated", "analyst"] as const;
+/** Arbitrary constant: the advisory lock that serialises bootstraps (held until the session ends). */
+const BOOTSTRAP_LOCK = 7_305_002;
+
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
@@ -40,6 +42,9 @@ export async function ensureRolesAndDatabase(plan: BootstrapPlan): Promise<boole
   const client = new pg.Client({ connectionString: plan.rootUrl });
   await client.connect();
   try {
+    // Several processes starting at once (API instances, worker, tests) would
+    // otherwise collide on ALTER ROLE ("tuple concurrently updated").
+    await client.query("select pg_advisory_lock($1)", [BOOTSTRAP_LOCK]);
     await ensureRole(client, plan.owner.name, "login nosuperuser nocreaterole", plan.owner.password);
     await ensureRole(client, plan.authenticator.name, "login noinherit nosuperuser nocreatedb nocreaterole", plan.authenticator.password);
     await ensureRole(client, "anonymous", "nologin", null);
