@@ -38,7 +38,10 @@ afterAll(async () => {
 
 describe("the seed", () => {
   it("makes the same rows from the same arguments, and other rows from another seed", async () => {
+    const indexes = `select string_agg(indexdef, ';' order by indexdef) as defs from pg_indexes where schemaname = 'app_public'`;
+    const before = (await a.root.query(indexes)).rows[0].defs;
     await seed(a.ownerUrl, SCALES.tiny, 7, false);
+    expect((await a.root.query(indexes)).rows[0].defs).toBe(before); // dropped for the load, all rebuilt
     await seed(b.ownerUrl, SCALES.tiny, 7, false);
     const first = await fingerprint(a);
     expect(first.posts.startsWith(`${SCALES.tiny.posts}:`)).toBe(true);
