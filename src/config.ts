@@ -86,7 +86,8 @@ function str(env: Env, name: string, fallback: string): string {
   return value === undefined || value === "" ? fallback : value;
 }
 
-function optionalUrl(env: Env, name: string): string | null {
+/** An optional URL whose scheme matches `scheme`; `kinds` names the allowed schemes in the error. */
+function optionalUrl(env: Env, name: string, scheme: RegExp, kinds: string): string | null {
   const value = env[name];
   if (value === undefined || value === "") return null;
   let parsed: URL;
@@ -95,24 +96,12 @@ function optionalUrl(env: Env, name: string): string | null {
   } catch {
     throw new ConfigError(name, "is not a valid URL");
   }
-  if (!/^postgres(ql)?:$/.test(parsed.protocol)) {
-    throw new ConfigError(name, "must be a postgres:// URL");
-  }
+  if (!scheme.test(parsed.protocol)) throw new ConfigError(name, `must be ${kinds} URL`);
   return value;
 }
 
-function optionalSmtpUrl(env: Env, name: string): string | null {
-  const value = env[name];
-  if (value === undefined || value === "") return null;
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new ConfigError(name, "is not a valid URL");
-  }
-  if (!/^smtps?:$/.test(parsed.protocol)) throw new ConfigError(name, "must be an smtp:// or smtps:// URL");
-  return value;
-}
+const POSTGRES = [/^postgres(ql)?:$/, "a postgres://"] as const;
+const SMTP = [/^smtps?:$/, "an smtp:// or smtps://"] as const;
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -157,8 +146,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError("PUBLIC_URL", "is not a valid URL");
   }
 
-  const ownerUrl = optionalUrl(env, "DATABASE_URL");
-  const authUrl = optionalUrl(env, "AUTH_DATABASE_URL");
+  const ownerUrl = optionalUrl(env, "DATABASE_URL", ...POSTGRES);
+  const authUrl = optionalUrl(env, "AUTH_DATABASE_URL", ...POSTGRES);
   if (ownerUrl && !authUrl) {
     throw new ConfigError("AUTH_DATABASE_URL", "is required when DATABASE_URL is set (the API logs in as the authenticator role)");
   }
@@ -198,7 +187,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError("BODY_LIMIT", `must look like 100kb or 1mb, got "${bodyLimit}"`);
   }
 
-  const smtpUrl = optionalSmtpUrl(env, "SMTP_URL");
+  const smtpUrl = optionalUrl(env, "SMTP_URL", ...SMTP);
   if (isProduction && smtpUrl === null) {
     throw new ConfigError("SMTP_URL", "is required in production (mail is only written to files in development)");
   }
@@ -221,8 +210,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     db: {
       ownerUrl,
       authUrl,
-      rootUrl: optionalUrl(env, "ROOT_DATABASE_URL"),
-      shadowUrl: optionalUrl(env, "SHADOW_DATABASE_URL"),
+      rootUrl: optionalUrl(env, "ROOT_DATABASE_URL", ...POSTGRES),
+      shadowUrl: optionalUrl(env, "SHADOW_DATABASE_URL", ...POSTGRES),
       poolMax: int(env, "DB_POOL_MAX", 10, 1, 500),
     },
     embedded: {

@@ -29,6 +29,9 @@ describe("configuration", () => {
     [{ NODE_ENV: "production" }, "JWT_SECRET", "is required in production"],
     [{ BODY_LIMIT: "lots" }, "BODY_LIMIT", "100kb"],
     [{ DB_POOL_MAX: "0" }, "DB_POOL_MAX", "between 1 and 500"],
+    [{ SMTP_URL: "http://mail.example.com" }, "SMTP_URL", "smtp:// or smtps://"],
+    [{ NODE_ENV: "production", JWT_SECRET: "x".repeat(40) }, "SMTP_URL", "is required in production"],
+    [{ JWT_ALGORITHM: "RS256" }, "JWT_PRIVATE_KEY_FILE", "is required when JWT_ALGORITHM is RS256"],
   ])("refuses %j naming %s", (env, variable, problem) => {
     let error: unknown;
     try {
