@@ -79,8 +79,9 @@ export function makeMaskError(logError: ErrorLogger) {
         extensions: { code: standard.code },
       });
     }
-    if (/^No values were (updated|deleted) in collection/.test(String(original.message))) {
-      // RLS hid the row, or it does not exist: the client cannot tell which, by design.
+    if (/^No values were deleted in collection/.test(String(original.message))) {
+      // A delete RLS hid, or of a row that does not exist: the client cannot tell which, by design.
+      // (Updates answer null instead of throwing; plugins/not-found.ts gives them the same code.)
       return new GraphQLError("Not found, or you may not change it", {
         nodes: error.nodes,
         positions: error.positions,
