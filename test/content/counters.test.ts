@@ -26,7 +26,6 @@ afterAll(async () => {
   await closeSqlHelpers();
 });
 
-const tokenFor = (user: TestUser) => server.agora.tokens.sign({ sub: user.id, sid: user.sessionId });
 
 
 const newPost = () =>
@@ -53,11 +52,11 @@ const REACT = `mutation($kind: ReactionKind!, $postId: UUID, $questionId: UUID, 
   react(input: { kind: $kind, postId: $postId, questionId: $questionId, answerId: $answerId, commentId: $commentId }) { result { rowId kind } }
 }`;
 type Target = { postId: string } | { questionId: string } | { answerId: string } | { commentId: string };
-const react = (user: TestUser, kind: "like" | "dislike", target: Target) => server.graphql(REACT, { kind, ...target }, { token: tokenFor(user) });
+const react = (user: TestUser, kind: "like" | "dislike", target: Target) => server.graphql(REACT, { kind, ...target }, { token: server.tokenFor(user) });
 
 const CREATE_COMMENT = `mutation($c: CommentInput!) { createComment(input: { comment: $c }) { comment { rowId depth } } }`;
 async function comment(user: TestUser, input: Record<string, string>): Promise<GraphQLResponse<{ createComment: { comment: { rowId: string } } }>> {
-  return server.graphql(CREATE_COMMENT, { c: { body: "A comment.", ...input } }, { token: tokenFor(user) });
+  return server.graphql(CREATE_COMMENT, { c: { body: "A comment.", ...input } }, { token: server.tokenFor(user) });
 }
 
 /** Counters of a content row next to count(*) of what they count. */
@@ -237,7 +236,7 @@ describe("comments and replies", () => {
         server.graphql(
           `mutation($id: UUID!) { updateCommentByRowId(input: { rowId: $id, commentPatch: { status: deleted } }) { comment { status body } } }`,
           { id: replyIds[i] },
-          { token: tokenFor(repliers[i]) },
+          { token: server.tokenFor(repliers[i]) },
         ),
       ),
     );
@@ -259,15 +258,15 @@ describe("comments and replies", () => {
     const ids = created.map((r) => r.data!.createComment.comment.rowId);
     const DELETE = `mutation($id: UUID!) { updateCommentByRowId(input: { rowId: $id, commentPatch: { status: deleted } }) { comment { rowId status body } } }`;
     const first = await server.graphql<{ updateCommentByRowId: { comment: { status: string; body: string } } }>(
-      DELETE, { id: ids[0] }, { token: tokenFor(commenters[0]) },
+      DELETE, { id: ids[0] }, { token: server.tokenFor(commenters[0]) },
     );
     expect(first.data?.updateCommentByRowId.comment).toMatchObject({ status: "deleted", body: "" });
     expect(await postCounts(postId)).toMatchObject({ comment_count: 5, comments: 5 });
     // Deleting it again (e.g. a second click) changes nothing.
-    await server.graphql(DELETE, { id: ids[0] }, { token: tokenFor(commenters[0]) });
+    await server.graphql(DELETE, { id: ids[0] }, { token: server.tokenFor(commenters[0]) });
     expect(await postCounts(postId)).toMatchObject({ comment_count: 5, comments: 5 });
     // Concurrent deletes of the others by their authors.
-    expectNoErrors(await Promise.all(ids.slice(1).map((id, i) => server.graphql(DELETE, { id }, { token: tokenFor(commenters[i + 1]) }))));
+    expectNoErrors(await Promise.all(ids.slice(1).map((id, i) => server.graphql(DELETE, { id }, { token: server.tokenFor(commenters[i + 1]) }))));
     expect(await postCounts(postId)).toMatchObject({ comment_count: 0, comments: 0 });
   });
 
@@ -303,7 +302,7 @@ describe("answers", () => {
         server.graphql<{ createAnswer: { answer: { rowId: string } } }>(
           CREATE_ANSWER,
           { a: { questionId, body: "Here is how." } },
-          { token: tokenFor(user) },
+          { token: server.tokenFor(user) },
         ),
       ),
     );
@@ -321,7 +320,7 @@ describe("answers", () => {
         server.graphql(
           `mutation($id: UUID!) { updateAnswerByRowId(input: { rowId: $id, answerPatch: { status: deleted } }) { answer { status } } }`,
           { id: ids[i] },
-          { token: tokenFor(answerers[i]) },
+          { token: server.tokenFor(answerers[i]) },
         ),
       ),
     );
@@ -334,7 +333,7 @@ describe("answers", () => {
   it("counts comments on an answer on the answer, not on its question", async () => {
     const questionId = await newQuestion();
     const answer = await server.graphql<{ createAnswer: { answer: { rowId: string } } }>(
-      CREATE_ANSWER, { a: { questionId, body: "An answer." } }, { token: tokenFor(crowd[0]) },
+      CREATE_ANSWER, { a: { questionId, body: "An answer." } }, { token: server.tokenFor(crowd[0]) },
     );
     const answerId = answer.data!.createAnswer.answer.rowId;
     expectNoErrors(await Promise.all(crowd.slice(1, 11).map((user) => comment(user, { answerId }))));
@@ -358,8 +357,8 @@ describe("bookmarks", () => {
     const savers = crowd.slice(0, 20);
     const created = await Promise.all(
       savers.flatMap((user) => [
-        server.graphql<{ createBookmark: { bookmark: { rowId: string } } }>(CREATE, { b: { postId } }, { token: tokenFor(user) }),
-        server.graphql<{ createBookmark: { bookmark: { rowId: string } } }>(CREATE, { b: { questionId } }, { token: tokenFor(user) }),
+        server.graphql<{ createBookmark: { bookmark: { rowId: string } } }>(CREATE, { b: { postId } }, { token: server.tokenFor(user) }),
+        server.graphql<{ createBookmark: { bookmark: { rowId: string } } }>(CREATE, { b: { questionId } }, { token: server.tokenFor(user) }),
       ]),
     );
     expectNoErrors(created);
@@ -375,7 +374,7 @@ describe("bookmarks", () => {
     const removals = created
       .map((res, i) => ({ id: res.data!.createBookmark.bookmark.rowId, user: savers[Math.floor(i / 2)] }))
       .filter((_, i) => Math.floor(i / 2) % 2 === 0);
-    expectNoErrors(await Promise.all(removals.map(({ id, user }) => server.graphql(DELETE, { id }, { token: tokenFor(user) }))));
+    expectNoErrors(await Promise.all(removals.map(({ id, user }) => server.graphql(DELETE, { id }, { token: server.tokenFor(user) }))));
     expect(await postCounts(postId)).toMatchObject({ bookmark_count: 10, bookmarks: 10 });
     expect(await questionCounts(questionId)).toMatchObject({ bookmark_count: 10, bookmarks: 10 });
   });
@@ -384,8 +383,8 @@ describe("bookmarks", () => {
     const postId = await newPost();
     const [user] = crowd;
     const responses = await Promise.all([
-      server.graphql(CREATE, { b: { postId } }, { token: tokenFor(user) }),
-      server.graphql(CREATE, { b: { postId } }, { token: tokenFor(user) }),
+      server.graphql(CREATE, { b: { postId } }, { token: server.tokenFor(user) }),
+      server.graphql(CREATE, { b: { postId } }, { token: server.tokenFor(user) }),
     ]);
     expect(responses.filter((r) => !r.errors)).toHaveLength(1);
     expect(errorCode(responses.find((r) => r.errors)!)).toBe("NUNIQ");
@@ -395,10 +394,10 @@ describe("bookmarks", () => {
   it("cannot remove someone else's bookmark, and the count stays", async () => {
     const postId = await newPost();
     const created = await server.graphql<{ createBookmark: { bookmark: { rowId: string } } }>(
-      CREATE, { b: { postId } }, { token: tokenFor(crowd[0]) },
+      CREATE, { b: { postId } }, { token: server.tokenFor(crowd[0]) },
     );
     const id = created.data!.createBookmark.bookmark.rowId;
-    const foreign = await server.graphql(DELETE, { id }, { token: tokenFor(crowd[1]) });
+    const foreign = await server.graphql(DELETE, { id }, { token: server.tokenFor(crowd[1]) });
     expect(foreign.errors).toBeDefined();
     expect(await postCounts(postId)).toMatchObject({ bookmark_count: 1, bookmarks: 1 });
   });

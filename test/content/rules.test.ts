@@ -9,10 +9,10 @@
  * own users (posting limits are per author per hour, and files share one
  * database).
  */
-import { asRole, closeSqlHelpers, inSavepoint, rootDb, sqlErrorCode, type As, bulkLoad } from "../helpers/sql";
+import { asRole, closeSqlHelpers, inSavepoint, rootDb, sqlErrorCode, bulkLoad } from "../helpers/sql";
 import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
 import { errorCode } from "../helpers/auth";
-import { createTestUser, uniqueName, type TestUser } from "../helpers/users";
+import { createTestUser, uniqueName, type TestUser, asUser } from "../helpers/users";
 
 let server: TestServer;
 
@@ -24,12 +24,10 @@ afterAll(async () => {
   await closeSqlHelpers();
 });
 
-const as = (user: TestUser): As => ({ role: "authenticated", userId: user.id, sessionId: user.sessionId });
-const tokenFor = (user: TestUser) => server.agora.tokens.sign({ sub: user.id, sid: user.sessionId });
 
 /** A GraphQL request as `user` (anonymous when null). */
 function gql<T = Record<string, unknown>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  return server.graphql<T>(query, variables, user ? { token: tokenFor(user) } : {});
+  return server.graphql<T>(query, variables, user ? { token: server.tokenFor(user) } : {});
 }
 
 /** Expects a GraphQL success and returns its data. */
@@ -174,13 +172,13 @@ describe("posts: the author edits, moderators edit and hide", () => {
     const alice = await createTestUser();
     const bob = await createTestUser();
     const postId = await arrangePost(alice, { title: "Alice's original", body: "Original body" });
-    await asRole(as(bob), async (c) => {
+    await asRole(asUser(bob), async (c) => {
       const res = await c.query("update app_public.posts set title = 'Taken over', body = 'pwned' where id = $1", [postId]);
       expect(res.rowCount).toBe(0);
       const seen = await c.query("select title, body from app_public.posts where id = $1", [postId]);
       expect(seen.rows).toEqual([{ title: "Alice's original", body: "Original body" }]);
     });
-    await asRole(as(alice), async (c) => {
+    await asRole(asUser(alice), async (c) => {
       const res = await c.query("update app_public.posts set title = 'Alice''s edit' where id = $1 returning title", [postId]);
       expect(res.rows).toEqual([{ title: "Alice's edit" }]);
     });
@@ -234,7 +232,7 @@ describe("posts: the author edits, moderators edit and hide", () => {
     expect(await count("select 1 from app_public.posts where author_id = $1 and title = 'Born hidden'", [alice.id])).toBe(0);
 
     // SQL: the same rule, with our own SQLSTATE.
-    const code = await sqlErrorCode(asRole(as(alice), (c) => c.query("update app_public.posts set status = 'hidden' where id = $1", [post.rowId])));
+    const code = await sqlErrorCode(asRole(asUser(alice), (c) => c.query("update app_public.posts set status = 'hidden' where id = $1", [post.rowId])));
     expect(code).toBe("FORBD");
   });
 
@@ -272,14 +270,14 @@ describe("comments", () => {
     const late = await gql(alice, UPDATE_COMMENT, { rowId: comment.rowId, patch: { body: "Third thought" } });
     expect(errorCode(late)).toBe("EDITW");
     const sqlCode = await sqlErrorCode(
-      asRole(as(alice), (c) => c.query("update app_public.comments set body = 'Third thought' where id = $1", [comment.rowId])),
+      asRole(asUser(alice), (c) => c.query("update app_public.comments set body = 'Third thought' where id = $1", [comment.rowId])),
     );
     expect(sqlCode).toBe("EDITW");
     const kept = ok(await gql<{ commentByRowId: CommentData }>(alice, COMMENT_BY_ID, { id: comment.rowId }));
     expect(kept.commentByRowId).toMatchObject({ body: "Second thought", status: "published", depth: 1 });
 
     // Deleting is not editing: the author may still take the comment down (SQL, rolled back).
-    await asRole(as(alice), async (c) => {
+    await asRole(asUser(alice), async (c) => {
       const { rows } = await c.query("update app_public.comments set status = 'deleted' where id = $1 returning body, status::text", [comment.rowId]);
       expect(rows).toEqual([{ body: "", status: "deleted" }]);
     });
@@ -302,7 +300,7 @@ describe("comments", () => {
     const tooDeep = await gql(alice, CREATE_COMMENT, { comment: { postId, parentId: parent.rowId, body: "Level 6" } });
     expect(errorCode(tooDeep)).toBe("DEPTH");
     const code = await sqlErrorCode(
-      asRole(as(alice), (c) => c.query("insert into app_public.comments (post_id, parent_id, body) values ($1, $2, 'Level 6')", [postId, parent.rowId])),
+      asRole(asUser(alice), (c) => c.query("insert into app_public.comments (post_id, parent_id, body) values ($1, $2, 'Level 6')", [postId, parent.rowId])),
     );
     expect(code).toBe("DEPTH");
     expect(await count("select 1 from app_public.comments where post_id = $1", [postId])).toBe(5);
@@ -315,7 +313,7 @@ describe("comments", () => {
     const top = await createComment(alice, { postId, body: "Top level" });
 
     // SQL: the reply names only its parent…
-    const sql = await asRole(as(bob), (c) =>
+    const sql = await asRole(asUser(bob), (c) =>
       c
         .query("insert into app_public.comments (parent_id, body) values ($1, 'A reply') returning post_id, question_id, answer_id, depth", [top.rowId])
         .then((r) => ({ rows: r.rows }), (e: { code?: string }) => ({ code: e.code })),
@@ -342,7 +340,7 @@ describe("comments", () => {
     const postId = await arrangePost(await createTestUser());
     const questionId = await arrangeQuestion(await createTestUser());
     const code = await sqlErrorCode(
-      asRole(as(alice), (c) => c.query("insert into app_public.comments (post_id, question_id, body) values ($1, $2, 'Both')", [postId, questionId])),
+      asRole(asUser(alice), (c) => c.query("insert into app_public.comments (post_id, question_id, body) values ($1, $2, 'Both')", [postId, questionId])),
     );
     expect(code).toBe("23514");
     const res = await gql(alice, CREATE_COMMENT, { comment: { postId, questionId, body: "Both" } });
@@ -376,7 +374,7 @@ describe("comments", () => {
     }
     expect(await revisionsOf("comment_id", parent.rowId)).toEqual([{ title: null, body: "Something I regret", editor_id: alice.id }]);
     // Another user cannot delete someone's comment (SQL: 0 rows).
-    await asRole(as(bob), async (c) => {
+    await asRole(asUser(bob), async (c) => {
       const res = await c.query("update app_public.comments set status = 'deleted' where id = $1", [reply.rowId]);
       expect(res.rowCount).toBe(1); // bob's own reply: his to delete
       const foreign = await c.query("update app_public.comments set status = 'deleted' where id = $1", [parent.rowId]);
@@ -407,7 +405,7 @@ describe("comments", () => {
     }
     // Even the draft's own author cannot comment on it yet.
     const own = await sqlErrorCode(
-      asRole(as(author), (c) => c.query("insert into app_public.comments (post_id, body) values ($1, 'Note to self')", [draftPostId])),
+      asRole(asUser(author), (c) => c.query("insert into app_public.comments (post_id, body) values ($1, 'Note to self')", [draftPostId])),
     );
     expect(own).toBe("NOTFD");
     expect(await count("select 1 from app_public.comments where author_id = $1 union all select 1 from app_public.answers where author_id = $1", [alice.id])).toBe(0);
@@ -454,9 +452,9 @@ describe("accepting an answer", () => {
     const bob = await createTestUser();
     const questionId = await arrangeQuestion(alice);
     const answerId = await arrangeAnswer(bob, questionId);
-    expect(await sqlErrorCode(asRole(as(bob), (c) => c.query("select app_public.accept_answer($1)", [answerId])))).toBe("FORBD");
+    expect(await sqlErrorCode(asRole(asUser(bob), (c) => c.query("select app_public.accept_answer($1)", [answerId])))).toBe("FORBD");
     expect(await sqlErrorCode(asRole({ role: "anonymous" }, (c) => c.query("select app_public.accept_answer($1)", [answerId])))).toBe("42501");
-    await asRole(as(alice), async (c) => {
+    await asRole(asUser(alice), async (c) => {
       const { rows } = await c.query("select (app_public.accept_answer($1)).accepted_answer_id as a", [answerId]);
       expect(rows).toEqual([{ a: answerId }]);
     });
@@ -518,7 +516,7 @@ describe("posting limits", () => {
     expect(await count("select 1 from app_public.posts where author_id = $1", [alice.id])).toBe(15);
 
     const bob = await createTestUser();
-    await asRole(as(bob), async (c) => {
+    await asRole(asUser(bob), async (c) => {
       await c.query("set local agora.bulk_load = 'on'");
       for (let i = 1; i <= 10; i++) await c.query("insert into app_public.posts (title, body) values ($1, 'Body')", [`Sneaky ${i}`]);
       const code = await sqlErrorCode(inSavepoint(c, () => c.query("insert into app_public.posts (title, body) values ('Sneaky 11', 'Body')")));
@@ -634,7 +632,7 @@ describe("suggested edits (contributions)", () => {
     const own = await gql(alice, CREATE_CONTRIBUTION, { c: { postId: post.rowId, body: "Self-suggestion" } });
     expect(errorCode(own)).toBe("FORBD");
     expect(await sqlErrorCode(
-      asRole(as(alice), (c) => c.query("insert into app_public.contributions (post_id, body) values ($1, 'Self')", [post.rowId])),
+      asRole(asUser(alice), (c) => c.query("insert into app_public.contributions (post_id, body) values ($1, 'Self')", [post.rowId])),
     )).toBe("42501");
     expect(await count("select 1 from app_public.contributions where post_id = $1", [post.rowId])).toBe(0);
 
@@ -735,7 +733,7 @@ describe("reactions through react()", () => {
     }[kind]!;
     const id = await target();
     const table = `${kind}s`;
-    await asRole(as(bob), async (c) => {
+    await asRole(asUser(bob), async (c) => {
       const react = async (reaction: string) => {
         const r = await c.query(`select r.kind::text as kind from app_public.react($1::app_public.reaction_kind, ${kind}_id => $2::uuid) r`, [reaction, id]);
         const n = await c.query(`select like_count, dislike_count from app_public.${table} where id = $1`, [id]);
@@ -772,7 +770,7 @@ describe("follows", () => {
   it("refuses following oneself (INVAL; SQL 23514)", async () => {
     const alice = await createTestUser();
     expect(errorCode(await gql(alice, FOLLOW, { followeeId: alice.id }))).toBe("INVAL");
-    expect(await sqlErrorCode(asRole(as(alice), (c) => c.query("insert into app_public.follows (followee_id) values ($1)", [alice.id])))).toBe("23514");
+    expect(await sqlErrorCode(asRole(asUser(alice), (c) => c.query("insert into app_public.follows (followee_id) values ($1)", [alice.id])))).toBe("23514");
     expect(await row("select follower_count, following_count from app_public.users where id = $1", [alice.id])).toEqual({ follower_count: 0, following_count: 0 });
   });
 
@@ -817,7 +815,7 @@ describe("slugs", () => {
     const q = ok(await gql<{ createQuestion: { question: { slug: string } } }>(alice, CREATE_QUESTION, { question: { title: "How do I?", body: "Body" } }));
     expect(q.createQuestion.question.slug).toMatch(/^how-do-i-[0-9a-f]{8}$/);
     // Clients cannot choose one.
-    expect(await sqlErrorCode(asRole(as(alice), (c) => c.query("insert into app_public.posts (title, body, slug) values ('Mine', 'x', 'my-slug')")))).toBe("42501");
+    expect(await sqlErrorCode(asRole(asUser(alice), (c) => c.query("insert into app_public.posts (title, body, slug) values ('Mine', 'x', 'my-slug')")))).toBe("42501");
   });
 });
 

@@ -21,7 +21,6 @@ afterAll(async () => {
   await closeSqlHelpers();
 });
 
-const tokenFor = (user: TestUser) => server.agora.tokens.sign({ sub: user.id, sid: user.sessionId });
 
 /** A random word of lower-case letters that no other row contains. */
 function marker(length = 10): string {
@@ -385,9 +384,9 @@ describe("what search never shows", () => {
 
   const whoSearches = () => [
     ["anonymous", undefined],
-    ["another member", tokenFor(other)],
-    ["the author", tokenFor(author)],
-    ["a moderator", tokenFor(moderator)],
+    ["another member", server.tokenFor(other)],
+    ["the author", server.tokenFor(author)],
+    ["a moderator", server.tokenFor(moderator)],
   ] as const;
 
   it("shows drafts, hidden and deleted content to nobody, not even their author or a moderator", async () => {
@@ -411,7 +410,7 @@ describe("what search never shows", () => {
   it("does not find it by its title through the typo-tolerant path either", async () => {
     const found = await searchIds({ query: `Drfat ${m}` });
     expect(found).not.toContain(hidden.draftPost);
-    expect((await searchIds({ query: `Hiden question ${m}` }, tokenFor(other)))).not.toContain(hidden.hiddenQuestion);
+    expect((await searchIds({ query: `Hiden question ${m}` }, server.tokenFor(other)))).not.toContain(hidden.hiddenQuestion);
   });
 
   it("does not show comments and answers whose post or question was hidden or unpublished", async () => {
@@ -430,7 +429,7 @@ describe("what search never shows", () => {
       return { comment, commentOnDraft, answer, commentOnQuestion };
     });
     const stranger = await createTestUser();
-    for (const [who, token] of [["anonymous", undefined], ["another member", tokenFor(stranger)]] as const) {
+    for (const [who, token] of [["anonymous", undefined], ["another member", server.tokenFor(stranger)]] as const) {
       const found = await searchIds({ query: m2 }, token);
       // Named, so a failure says which of them leak.
       const leaked = Object.entries(ids).filter(([, id]) => found.includes(id)).map(([name]) => name);
@@ -443,7 +442,7 @@ describe("what search never shows", () => {
     const gone = await createTestUser();
     await rootDb().query("update app_public.users set display_name = $2, is_active = false where id = $1", [gone.id, `Gone ${capitalise(m2)}`]);
     expect(await searchIds({ query: m2 })).toEqual([]);
-    expect(await searchIds({ query: m2, kinds: ["user"] }, tokenFor(other))).toEqual([]);
+    expect(await searchIds({ query: m2, kinds: ["user"] }, server.tokenFor(other))).toEqual([]);
   });
 });
 
@@ -557,7 +556,7 @@ describe("search suggestions", () => {
       `user:${m}_alice`,
     ].sort();
     expect(mine(await suggest(m))).toEqual(expected);
-    expect(mine(await suggest(m, undefined, tokenFor(user)))).toEqual(expected);
+    expect(mine(await suggest(m, undefined, server.tokenFor(user)))).toEqual(expected);
     const all = await suggest(m);
     expect(all.find((s) => s.kind === "user")?.rowId).toBe(user.id);
     expect(all.find((s) => s.value === `${capitalise(m)} guide to Kotlin`)?.rowId).toBe(ids.post);
@@ -586,7 +585,7 @@ describe("search suggestions", () => {
   });
 
   it("never suggests titles or tags of drafts and hidden content", async () => {
-    const all = (await suggest(m, 50, tokenFor(user))).map((s) => s.value);
+    const all = (await suggest(m, 50, server.tokenFor(user))).map((s) => s.value);
     expect(all).not.toContain(`${capitalise(m)} secret draft`);
     expect(all).not.toContain(`${capitalise(m)} hidden question`);
     expect(all).not.toContain(`${m}-drafttag`);

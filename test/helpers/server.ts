@@ -22,6 +22,8 @@ export interface TestServer {
     variables?: Record<string, unknown>,
     options?: { token?: string; headers?: Record<string, string>; ip?: string },
   ): Promise<GraphQLResponse<T>>;
+  /** An access token for a test user's live session. */
+  tokenFor(user: { id: string; sessionId: string }): string;
   stop(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       const body = (await res.json()) as { data?: never; errors?: never };
       return { status: res.status, headers: res.headers, data: body.data, errors: body.errors };
     },
+    tokenFor: (user) => agora.tokens.sign({ sub: user.id, sid: user.sessionId }),
     stop: () => agora.stop(),
   };
 }

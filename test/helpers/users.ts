@@ -1,5 +1,5 @@
 /** Arranging users for tests, through the same SQL functions the API uses. */
-import { rootDb } from "./sql";
+import { rootDb, type As } from "./sql";
 
 let counter = 0;
 
@@ -35,3 +35,6 @@ export async function createTestUser(options: { verified?: boolean; roles?: stri
   const session = await db.query<{ id: string }>("select app_private.start_session($1, null, 'test') as id", [id]);
   return { id, username, email, password, sessionId: session.rows[0].id };
 }
+
+/** How asRole runs as this user in their live session. */
+export const asUser = (user: TestUser): As => ({ role: "authenticated", userId: user.id, sessionId: user.sessionId });

@@ -6,7 +6,7 @@
 import { asRole, closeSqlHelpers, inSavepoint, rootDb, sqlErrorCode, type DbRole } from "../helpers/sql";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { errorCode } from "../helpers/auth";
-import { createTestUser, uniqueName, type TestUser } from "../helpers/users";
+import { createTestUser, uniqueName, type TestUser, asUser } from "../helpers/users";
 
 let server: TestServer;
 
@@ -18,8 +18,6 @@ afterAll(async () => {
   await closeSqlHelpers();
 });
 
-const as = (user: TestUser) => ({ role: "authenticated" as const, userId: user.id, sessionId: user.sessionId });
-const tokenFor = (user: TestUser) => server.agora.tokens.sign({ sub: user.id, sid: user.sessionId });
 
 /** Adds an address for `user` as the superuser (as a test arrangement, committed). */
 async function addEmail(user: TestUser): Promise<string> {
@@ -72,7 +70,7 @@ describe("e-mail addresses are seen by their owner only", () => {
   });
 
   it("shows the owner exactly their own addresses (SQL)", async () => {
-    const rows = await asRole(as(alice), async (c) =>
+    const rows = await asRole(asUser(alice), async (c) =>
       (await c.query<{ user_id: string; email: string }>("select user_id, email::text from app_public.user_emails order by email")).rows,
     );
     expect(rows.map((r) => r.email)).toEqual(aliceEmails);
@@ -80,7 +78,7 @@ describe("e-mail addresses are seen by their owner only", () => {
   });
 
   it("shows another signed-in user none of them (SQL)", async () => {
-    await asRole(as(bob), async (c) => {
+    await asRole(asUser(bob), async (c) => {
       const theirs = await c.query("select * from app_public.user_emails where user_id = $1", [alice.id]);
       expect(theirs.rowCount).toBe(0);
       const byAddress = await c.query("select * from app_public.user_emails where email = $1", [alice.email]);
@@ -110,7 +108,7 @@ describe("e-mail addresses are seen by their owner only", () => {
 
   it("gives the same answers over HTTP", async () => {
     const own = await server.graphql<{ allUserEmails: { nodes: Array<{ email: string; userId: string }> } }>(
-      ALL_EMAILS, {}, { token: tokenFor(alice) });
+      ALL_EMAILS, {}, { token: server.tokenFor(alice) });
     expect(own.errors).toBeUndefined();
     expect(own.data!.allUserEmails.nodes.map((n) => n.email).sort()).toEqual([...aliceEmails].sort());
     expect(own.data!.allUserEmails.nodes.every((n) => n.userId === alice.id)).toBe(true);
@@ -124,7 +122,7 @@ describe("e-mail addresses are seen by their owner only", () => {
          userByRowId(rowId: $id) { rowId userEmailsByUserId { totalCount nodes { email } } }
        }`,
       { id: alice.id },
-      { token: tokenFor(bob) },
+      { token: server.tokenFor(bob) },
     );
     expect(other.errors).toBeUndefined();
     expect(other.data!.allUserEmails.nodes).toEqual([]);
@@ -181,7 +179,7 @@ describe("app_private is out of reach of every API role", () => {
       "insert into app_private.user_secrets (user_id, password_hash) values (gen_random_uuid(), 'x')",
     ];
     for (const sql of attempts) {
-      const code = await sqlErrorCode(asRole(as(user), (c) => c.query(sql)));
+      const code = await sqlErrorCode(asRole(asUser(user), (c) => c.query(sql)));
       expect({ sql, code }).toEqual({ sql, code: "42501" });
     }
   });
@@ -198,7 +196,7 @@ describe("profiles: everyone reads, only the owner edits, and only the editable 
   });
 
   it("does not let a user update someone else's profile (SQL: 0 rows, row unchanged)", async () => {
-    await asRole(as(bob), async (c) => {
+    await asRole(asUser(bob), async (c) => {
       const res = await c.query("update app_public.users set display_name = 'Hacked', bio = 'pwned' where id = $1", [alice.id]);
       expect(res.rowCount).toBe(0);
       const all = await c.query("update app_public.users set bio = 'everyone' where true");
@@ -209,7 +207,7 @@ describe("profiles: everyone reads, only the owner edits, and only the editable 
   });
 
   it("lets a user update their own editable fields (SQL)", async () => {
-    await asRole(as(alice), async (c) => {
+    await asRole(asUser(alice), async (c) => {
       const res = await c.query(
         `update app_public.users
             set display_name = 'Alice A.', bio = 'Distributed systems', avatar_url = 'https://img.example/a.png',
@@ -235,13 +233,13 @@ describe("profiles: everyone reads, only the owner edits, and only the editable 
     ["id", "gen_random_uuid()"],
   ])("refuses a user's update of their own %s with 42501 (SQL)", async (column, value) => {
     const code = await sqlErrorCode(
-      asRole(as(alice), (c) => c.query(`update app_public.users set ${column} = ${value} where id = $1`, [alice.id])),
+      asRole(asUser(alice), (c) => c.query(`update app_public.users set ${column} = ${value} where id = $1`, [alice.id])),
     );
     expect(code).toBe("42501");
   });
 
   it("rejects a constraint violation on one's own profile cleanly (SQL: 23514)", async () => {
-    await asRole(as(alice), async (c) => {
+    await asRole(asUser(alice), async (c) => {
       for (const patch of ["years_of_experience = 101", "years_of_experience = -1", "website_url = 'javascript:alert(1)'", "display_name = ''"]) {
         const code = await sqlErrorCode(inSavepoint(c, () => c.query(`update app_public.users set ${patch} where id = $1`, [alice.id])));
         expect({ patch, code }).toEqual({ patch, code: "23514" });
@@ -253,7 +251,7 @@ describe("profiles: everyone reads, only the owner edits, and only the editable 
     const before = await profileOf(alice.id);
 
     const foreign = await server.graphql<{ updateUserByRowId: { user: unknown } | null }>(
-      UPDATE_USER, { rowId: alice.id, patch: { displayName: "Hacked", bio: "pwned" } }, { token: tokenFor(bob) });
+      UPDATE_USER, { rowId: alice.id, patch: { displayName: "Hacked", bio: "pwned" } }, { token: server.tokenFor(bob) });
     expect(foreign.data?.updateUserByRowId?.user ?? null).toBeNull(); // nothing of alice's comes back
     expect(await profileOf(alice.id)).toEqual(before);
 
@@ -266,7 +264,7 @@ describe("profiles: everyone reads, only the owner edits, and only the editable 
   // matches no row (it only throws "No values were deleted…" for deletes), so
   // plugins/errors.ts never turns a hidden/missing row into NOTFD for updates.
   it("over HTTP: updating another user's profile answers NOTFD", async () => {
-    const foreign = await server.graphql(UPDATE_USER, { rowId: alice.id, patch: { displayName: "Hacked" } }, { token: tokenFor(bob) });
+    const foreign = await server.graphql(UPDATE_USER, { rowId: alice.id, patch: { displayName: "Hacked" } }, { token: server.tokenFor(bob) });
     expect(errorCode(foreign)).toBe("NOTFD");
   });
 
@@ -274,7 +272,7 @@ describe("profiles: everyone reads, only the owner edits, and only the editable 
     const own = await server.graphql<{ updateUserByRowId: { user: Record<string, unknown> } }>(
       UPDATE_USER,
       { rowId: alice.id, patch: { displayName: "Alice HTTP", bio: "Updated over HTTP", yearsOfExperience: 7, expertiseLevel: "expert" } },
-      { token: tokenFor(alice) },
+      { token: server.tokenFor(alice) },
     );
     expect(own.errors).toBeUndefined();
     expect(own.data!.updateUserByRowId.user).toEqual({
@@ -286,7 +284,7 @@ describe("profiles: everyone reads, only the owner edits, and only the editable 
     const invalid = await server.graphql(
       UPDATE_USER,
       { rowId: alice.id, patch: { displayName: "Should Not Stick", yearsOfExperience: 101 } },
-      { token: tokenFor(alice) },
+      { token: server.tokenFor(alice) },
     );
     expect(errorCode(invalid)).toBe("INVAL");
     expect(invalid.errors![0].message).not.toMatch(/select|update|app_public/i); // no SQL leaks out
@@ -298,7 +296,7 @@ describe("profiles: everyone reads, only the owner edits, and only the editable 
     async (field) => {
       const before = await profileOf(alice.id);
       const value = field === "createdAt" ? "2000-01-01T00:00:00Z" : field === "username" ? uniqueName("ren") : field === "isActive" ? false : true;
-      const res = await server.graphql(UPDATE_USER, { rowId: alice.id, patch: { displayName: "Sneaky", [field]: value } }, { token: tokenFor(alice) });
+      const res = await server.graphql(UPDATE_USER, { rowId: alice.id, patch: { displayName: "Sneaky", [field]: value } }, { token: server.tokenFor(alice) });
       expect(res.errors).toBeDefined();
       expect(res.errors![0].message).toContain(field);
       expect(res.data ?? null).toBeNull();
@@ -335,15 +333,15 @@ describe("writes to users and user_emails", () => {
 
   it("refuses a signed-in user an insert into users, or a delete of users (42501)", async () => {
     const insert = await sqlErrorCode(
-      asRole(as(alice), (c) => c.query("insert into app_public.users (username) values ($1)", [uniqueName("ins")])),
+      asRole(asUser(alice), (c) => c.query("insert into app_public.users (username) values ($1)", [uniqueName("ins")])),
     );
     expect(insert).toBe("42501");
-    const del = await sqlErrorCode(asRole(as(alice), (c) => c.query("delete from app_public.users where id = $1", [alice.id])));
+    const del = await sqlErrorCode(asRole(asUser(alice), (c) => c.query("delete from app_public.users where id = $1", [alice.id])));
     expect(del).toBe("42501");
   });
 
   it("lets a user add an address for themselves only, with is_verified and is_primary chosen by the database", async () => {
-    await asRole(as(alice), async (c) => {
+    await asRole(asUser(alice), async (c) => {
       // The allowed path, as a control: only the email column, user_id defaults to me.
       const email = `${uniqueName("mine")}@example.org`;
       const ok = await inSavepoint(c, () =>
@@ -382,14 +380,14 @@ describe("writes to users and user_emails", () => {
   it("refuses a signed-in user any update of user_emails, their own included (42501)", async () => {
     for (const set of ["is_verified = true", "is_primary = true", `email = '${uniqueName("chg")}@example.org'`, "user_id = user_id"]) {
       const code = await sqlErrorCode(
-        asRole(as(alice), (c) => c.query(`update app_public.user_emails set ${set} where user_id = $1`, [alice.id])),
+        asRole(asUser(alice), (c) => c.query(`update app_public.user_emails set ${set} where user_id = $1`, [alice.id])),
       );
       expect({ set, code }).toEqual({ set, code: "42501" });
     }
   });
 
   it("lets a user delete neither someone else's address nor their own primary one", async () => {
-    await asRole(as(alice), async (c) => {
+    await asRole(asUser(alice), async (c) => {
       const other = await c.query("delete from app_public.user_emails where user_id = $1", [bob.id]);
       expect(other.rowCount).toBe(0);
       const primary = await c.query("delete from app_public.user_emails where user_id = $1 and is_primary", [alice.id]);
@@ -411,10 +409,10 @@ describe("deactivated accounts", () => {
   it("are invisible to everyone, and their own sessions stop working (SQL)", async () => {
     const count = (as_: Parameters<typeof asRole>[0]) =>
       asRole(as_, async (c) => (await c.query("select id from app_public.users where id = $1", [carol.id])).rowCount);
-    expect(await count(as(bob))).toBe(0);
+    expect(await count(asUser(bob))).toBe(0);
     expect(await count({ role: "anonymous" })).toBe(0);
-    expect(await count(as(carol))).toBe(0);
-    expect(await asRole(as(carol), async (c) => (await c.query("select app_public.current_user_id() as id")).rows[0].id)).toBeNull();
+    expect(await count(asUser(carol))).toBe(0);
+    expect(await asRole(asUser(carol), async (c) => (await c.query("select app_public.current_user_id() as id")).rows[0].id)).toBeNull();
     // Claiming carol's id without her live session does not help.
     expect(await count({ role: "authenticated", userId: carol.id, sessionId: bob.sessionId })).toBe(0);
     // Control: an active user is visible to anonymous.
@@ -429,7 +427,7 @@ describe("deactivated accounts", () => {
     }`;
     const vars = { id: carol.id, username: carol.username };
     type R = { userByRowId: { rowId: string } | null; allUsers: { nodes: Array<{ rowId: string }> } };
-    for (const token of [undefined, tokenFor(bob)]) {
+    for (const token of [undefined, server.tokenFor(bob)]) {
       const res = await server.graphql<R>(Q, vars, { token });
       expect(res.errors).toBeUndefined();
       expect(res.data).toEqual({ userByRowId: null, allUsers: { nodes: [] } });
@@ -437,7 +435,7 @@ describe("deactivated accounts", () => {
     const self = await server.graphql<R & { currentUser: { rowId: string } | null }>(
       `query($id: UUID!, $username: String!) { currentUser { rowId } userByRowId(rowId: $id) { rowId } allUsers(condition: { username: $username }) { nodes { rowId } } }`,
       vars,
-      { token: tokenFor(carol) },
+      { token: server.tokenFor(carol) },
     );
     expect(self.errors).toBeUndefined();
     expect(self.data).toEqual({ currentUser: null, userByRowId: null, allUsers: { nodes: [] } });
@@ -447,16 +445,16 @@ describe("deactivated accounts", () => {
 describe("an ended session", () => {
   it("leaves the user anonymous in all but role: no current user, no e-mail addresses, no profile edits", async () => {
     const dave = await createTestUser();
-    const token = tokenFor(dave);
+    const token = server.tokenFor(dave);
     // Control: while the session is live.
-    await asRole(as(dave), async (c) => {
+    await asRole(asUser(dave), async (c) => {
       expect((await c.query("select app_public.current_user_id() as id")).rows[0].id).toBe(dave.id);
       expect((await c.query("select email::text from app_public.user_emails")).rows).toEqual([{ email: dave.email }]);
     });
 
     await rootDb().query("update app_private.sessions set revoked_at = now() where id = $1", [dave.sessionId]);
 
-    await asRole(as(dave), async (c) => {
+    await asRole(asUser(dave), async (c) => {
       expect((await c.query("select app_public.current_user_id() as id")).rows[0].id).toBeNull();
       expect((await c.query("select app_public.current_session_id() as id")).rows[0].id).toBeNull();
       expect((await c.query("select * from app_public.user_emails")).rowCount).toBe(0);
@@ -473,7 +471,7 @@ describe("an ended session", () => {
   it("does the same once the session has expired", async () => {
     const erin = await createTestUser();
     await rootDb().query("update app_private.sessions set expires_at = now() - interval '1 second' where id = $1", [erin.sessionId]);
-    await asRole(as(erin), async (c) => {
+    await asRole(asUser(erin), async (c) => {
       expect((await c.query("select app_public.current_user_id() as id")).rows[0].id).toBeNull();
       expect((await c.query("select * from app_public.user_emails")).rowCount).toBe(0);
     });

@@ -6,7 +6,7 @@
 import { asRole, closeSqlHelpers, rootDb, sqlErrorCode, type As } from "../helpers/sql";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { errorCode } from "../helpers/auth";
-import { createTestUser, type TestUser } from "../helpers/users";
+import { createTestUser, type TestUser, asUser } from "../helpers/users";
 
 let server: TestServer;
 
@@ -18,8 +18,6 @@ afterAll(async () => {
   await closeSqlHelpers();
 });
 
-const as = (user: TestUser): As => ({ role: "authenticated", userId: user.id, sessionId: user.sessionId });
-const tokenFor = (user: TestUser) => server.agora.tokens.sign({ sub: user.id, sid: user.sessionId });
 
 /** The permissions the given caller holds, per app_public.current_user_has_permission (SQL). */
 async function permissionsAt(caller: As): Promise<string[]> {
@@ -32,7 +30,7 @@ async function permissionsAt(caller: As): Promise<string[]> {
 }
 
 async function hasPermissionSql(user: TestUser, permission: string): Promise<boolean> {
-  return asRole(as(user), async (c) => {
+  return asRole(asUser(user), async (c) => {
     const { rows } = await c.query<{ ok: boolean }>("select app_public.current_user_has_permission($1) as ok", [permission]);
     return rows[0].ok;
   });
@@ -77,7 +75,7 @@ async function securityEvents(kind: string, userId: string) {
 describe("permissions of plain users and anonymous", () => {
   it("gives a plain user the implicit user permissions only (SQL)", async () => {
     const plain = await createTestUser();
-    expect(await permissionsAt(as(plain))).toEqual(["job:post"]);
+    expect(await permissionsAt(asUser(plain))).toEqual(["job:post"]);
     expect(await hasPermissionSql(plain, "job:post")).toBe(true);
     expect(await hasPermissionSql(plain, "post:moderate")).toBe(false);
     expect(await hasPermissionSql(plain, "role:grant")).toBe(false);
@@ -92,15 +90,15 @@ describe("permissions of plain users and anonymous", () => {
     expect(await permissionsAt({ role: "authenticated", userId: admin.id, sessionId: other.sessionId })).toEqual([]);
     // Control: the admin's real session holds every permission.
     const all = await rootDb().query<{ id: string }>("select id from app_public.permissions order by id");
-    expect(await permissionsAt(as(admin))).toEqual(all.rows.map((r) => r.id));
+    expect(await permissionsAt(asUser(admin))).toEqual(all.rows.map((r) => r.id));
   });
 
   it("answers currentUserHasPermission the same way over HTTP", async () => {
     const plain = await createTestUser();
     const moderator = await createTestUser({ roles: ["moderator"] });
-    expect(await permsOverHttp(tokenFor(plain))).toEqual({ jobPost: true, postModerate: false, roleGrant: false, contributionReview: false });
+    expect(await permsOverHttp(server.tokenFor(plain))).toEqual({ jobPost: true, postModerate: false, roleGrant: false, contributionReview: false });
     expect(await permsOverHttp()).toEqual({ jobPost: false, postModerate: false, roleGrant: false, contributionReview: false });
-    expect(await permsOverHttp(tokenFor(moderator))).toEqual({ jobPost: true, postModerate: true, roleGrant: false, contributionReview: true });
+    expect(await permsOverHttp(server.tokenFor(moderator))).toEqual({ jobPost: true, postModerate: true, roleGrant: false, contributionReview: true });
   });
 });
 
@@ -111,12 +109,12 @@ describe("granting roles", () => {
     const moderator = await createTestUser({ roles: ["moderator"] });
     for (const caller of [plain, moderator]) {
       for (const roleId of ["moderator", "admin"]) {
-        const res = await server.graphql(GRANT, { userId: target.id, roleId }, { token: tokenFor(caller) });
+        const res = await server.graphql(GRANT, { userId: target.id, roleId }, { token: server.tokenFor(caller) });
         expect(errorCode(res)).toBe("FORBD");
       }
     }
     // Nor may they promote themselves.
-    const self = await server.graphql(GRANT, { userId: moderator.id, roleId: "admin" }, { token: tokenFor(moderator) });
+    const self = await server.graphql(GRANT, { userId: moderator.id, roleId: "admin" }, { token: server.tokenFor(moderator) });
     expect(errorCode(self)).toBe("FORBD");
     const anonymous = await server.graphql(GRANT, { userId: target.id, roleId: "admin" });
     expect(errorCode(anonymous)).toBe("FORBD"); // anonymous may not even execute grant_role
@@ -127,7 +125,7 @@ describe("granting roles", () => {
     expect(rows).toEqual([]);
     expect(await grantRows(moderator.id, "admin")).toEqual([]);
     expect(await securityEvents("role_granted", target.id)).toEqual([]);
-    expect(await permsOverHttp(tokenFor(target))).toMatchObject({ postModerate: false, roleGrant: false });
+    expect(await permsOverHttp(server.tokenFor(target))).toMatchObject({ postModerate: false, roleGrant: false });
   });
 
   it("lets an admin grant a role: the grantee gains its permissions, and the grant is audited with the admin as actor", async () => {
@@ -136,14 +134,14 @@ describe("granting roles", () => {
     expect(await hasPermissionSql(target, "post:moderate")).toBe(false);
 
     const res = await server.graphql<{ grantRole: { result: { userId: string; roleId: string; grantedBy: string; expiresAt: string | null } } }>(
-      GRANT, { userId: target.id, roleId: "moderator" }, { token: tokenFor(admin) });
+      GRANT, { userId: target.id, roleId: "moderator" }, { token: server.tokenFor(admin) });
     expect(res.errors).toBeUndefined();
     expect(res.data!.grantRole.result).toEqual({ userId: target.id, roleId: "moderator", grantedBy: admin.id, expiresAt: null });
 
     expect(await grantRows(target.id, "moderator")).toEqual([{ granted_by: admin.id, expires_at: null }]);
     expect(await hasPermissionSql(target, "post:moderate")).toBe(true);
     expect(await hasPermissionSql(target, "role:grant")).toBe(false);
-    expect(await permsOverHttp(tokenFor(target))).toEqual({ jobPost: true, postModerate: true, roleGrant: false, contributionReview: true });
+    expect(await permsOverHttp(server.tokenFor(target))).toEqual({ jobPost: true, postModerate: true, roleGrant: false, contributionReview: true });
 
     const events = await securityEvents("role_granted", target.id);
     expect(events).toHaveLength(1);
@@ -155,14 +153,14 @@ describe("granting roles", () => {
     const admin = await createTestUser({ roles: ["admin"] });
     const target = await createTestUser();
     const past = await server.graphql(
-      GRANT, { userId: target.id, roleId: "moderator", expiresAt: new Date(Date.now() - 60_000).toISOString() }, { token: tokenFor(admin) });
+      GRANT, { userId: target.id, roleId: "moderator", expiresAt: new Date(Date.now() - 60_000).toISOString() }, { token: server.tokenFor(admin) });
     expect(errorCode(past)).toBe("INVAL");
     expect(await grantRows(target.id, "moderator")).toEqual([]);
     expect(await hasPermissionSql(target, "post:moderate")).toBe(false);
 
-    const unknownRole = await server.graphql(GRANT, { userId: target.id, roleId: "overlord" }, { token: tokenFor(admin) });
+    const unknownRole = await server.graphql(GRANT, { userId: target.id, roleId: "overlord" }, { token: server.tokenFor(admin) });
     expect(errorCode(unknownRole)).toBe("INVAL");
-    const unknownUser = await server.graphql(GRANT, { userId: "00000000-0000-4000-8000-000000000000", roleId: "moderator" }, { token: tokenFor(admin) });
+    const unknownUser = await server.graphql(GRANT, { userId: "00000000-0000-4000-8000-000000000000", roleId: "moderator" }, { token: server.tokenFor(admin) });
     expect(errorCode(unknownUser)).toBe("INVAL");
     expect(await securityEvents("role_granted", target.id)).toEqual([]);
   });
@@ -172,13 +170,13 @@ describe("granting roles", () => {
     const target = await createTestUser();
     const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
     const res = await server.graphql<{ grantRole: { result: { expiresAt: string } } }>(
-      GRANT, { userId: target.id, roleId: "reviewer", expiresAt }, { token: tokenFor(admin) });
+      GRANT, { userId: target.id, roleId: "reviewer", expiresAt }, { token: server.tokenFor(admin) });
     expect(res.errors).toBeUndefined();
     expect(new Date(res.data!.grantRole.result.expiresAt).getTime()).toBe(new Date(expiresAt).getTime());
 
     expect(await hasPermissionSql(target, "contribution:review")).toBe(true);
-    expect((await permsOverHttp(tokenFor(target))).contributionReview).toBe(true);
-    const live = await server.graphql<{ allUserRoles: { nodes: Array<{ roleId: string }> } }>(USER_ROLES, { userId: target.id }, { token: tokenFor(target) });
+    expect((await permsOverHttp(server.tokenFor(target))).contributionReview).toBe(true);
+    const live = await server.graphql<{ allUserRoles: { nodes: Array<{ roleId: string }> } }>(USER_ROLES, { userId: target.id }, { token: server.tokenFor(target) });
     expect(live.data!.allUserRoles.nodes.map((n) => n.roleId)).toEqual(["reviewer"]);
 
     await rootDb().query(
@@ -187,9 +185,9 @@ describe("granting roles", () => {
     );
 
     expect(await hasPermissionSql(target, "contribution:review")).toBe(false);
-    expect(await permissionsAt(as(target))).toEqual(["job:post"]);
-    expect(await permsOverHttp(tokenFor(target))).toEqual({ jobPost: true, postModerate: false, roleGrant: false, contributionReview: false });
-    for (const token of [tokenFor(target), tokenFor(admin), undefined]) {
+    expect(await permissionsAt(asUser(target))).toEqual(["job:post"]);
+    expect(await permsOverHttp(server.tokenFor(target))).toEqual({ jobPost: true, postModerate: false, roleGrant: false, contributionReview: false });
+    for (const token of [server.tokenFor(target), server.tokenFor(admin), undefined]) {
       const lapsed = await server.graphql<{ allUserRoles: { nodes: unknown[] } }>(USER_ROLES, { userId: target.id }, { token });
       expect(lapsed.errors).toBeUndefined();
       expect(lapsed.data!.allUserRoles.nodes).toEqual([]);
@@ -205,13 +203,13 @@ describe("revoking roles", () => {
     const target = await createTestUser({ roles: ["moderator"] });
     expect(await hasPermissionSql(target, "post:moderate")).toBe(true);
 
-    const res = await server.graphql<{ revokeRole: { result: boolean } }>(REVOKE, { userId: target.id, roleId: "moderator" }, { token: tokenFor(admin) });
+    const res = await server.graphql<{ revokeRole: { result: boolean } }>(REVOKE, { userId: target.id, roleId: "moderator" }, { token: server.tokenFor(admin) });
     expect(res.errors).toBeUndefined();
     expect(res.data!.revokeRole.result).toBe(true);
 
     expect(await grantRows(target.id, "moderator")).toEqual([]);
     expect(await hasPermissionSql(target, "post:moderate")).toBe(false);
-    expect(await permsOverHttp(tokenFor(target))).toMatchObject({ jobPost: true, postModerate: false });
+    expect(await permsOverHttp(server.tokenFor(target))).toMatchObject({ jobPost: true, postModerate: false });
     const events = await securityEvents("role_revoked", target.id);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actor_id: admin.id, detail: { role: "moderator" } });
@@ -220,10 +218,10 @@ describe("revoking roles", () => {
   it("answers NOTFD for a role the user does not hold", async () => {
     const admin = await createTestUser({ roles: ["admin"] });
     const target = await createTestUser({ roles: ["reviewer"] });
-    const res = await server.graphql(REVOKE, { userId: target.id, roleId: "moderator" }, { token: tokenFor(admin) });
+    const res = await server.graphql(REVOKE, { userId: target.id, roleId: "moderator" }, { token: server.tokenFor(admin) });
     expect(errorCode(res)).toBe("NOTFD");
     // The implicit "user" role is not a row either.
-    expect(errorCode(await server.graphql(REVOKE, { userId: target.id, roleId: "user" }, { token: tokenFor(admin) }))).toBe("NOTFD");
+    expect(errorCode(await server.graphql(REVOKE, { userId: target.id, roleId: "user" }, { token: server.tokenFor(admin) }))).toBe("NOTFD");
     expect(await grantRows(target.id, "reviewer")).toHaveLength(1);
     expect(await securityEvents("role_revoked", target.id)).toEqual([]);
   });
@@ -232,7 +230,7 @@ describe("revoking roles", () => {
     const moderator = await createTestUser({ roles: ["moderator"] });
     const target = await createTestUser({ roles: ["moderator"] });
     for (const caller of [moderator, target]) {
-      const res = await server.graphql(REVOKE, { userId: target.id, roleId: "moderator" }, { token: tokenFor(caller) });
+      const res = await server.graphql(REVOKE, { userId: target.id, roleId: "moderator" }, { token: server.tokenFor(caller) });
       expect(errorCode(res)).toBe("FORBD");
     }
     expect(await grantRows(target.id, "moderator")).toHaveLength(1);
@@ -247,7 +245,7 @@ describe("user_roles cannot be written directly", () => {
     const admin = await createTestUser({ roles: ["admin"] });
     for (const caller of [plain, admin]) {
       const code = await sqlErrorCode(
-        asRole(as(caller), (c) => c.query("insert into app_public.user_roles (user_id, role_id) values ($1, 'admin')", [plain.id])),
+        asRole(asUser(caller), (c) => c.query("insert into app_public.user_roles (user_id, role_id) values ($1, 'admin')", [plain.id])),
       );
       expect(code).toBe("42501");
     }
@@ -269,7 +267,7 @@ describe("user_roles cannot be written directly", () => {
       "insert into app_public.roles (id, description) select 'superuser', 'x' where $1::uuid is not null",
     ];
     for (const sql of attempts) {
-      const code = await sqlErrorCode(asRole(as(moderator), (c) => c.query(sql, [moderator.id])));
+      const code = await sqlErrorCode(asRole(asUser(moderator), (c) => c.query(sql, [moderator.id])));
       expect({ sql, code }).toEqual({ sql, code: "42501" });
     }
     expect(await hasPermissionSql(moderator, "post:moderate")).toBe(true);
