@@ -228,6 +228,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     unix_socket_directories: "",
     shared_preload_libraries: "pg_stat_statements",
     max_connections: "200",
+    // A development cluster: no replicas, so no WAL for tables created or
+    // truncated in the writing transaction (the seed's bulk load), and
+    // room for bulk loads between checkpoints.
+    wal_level: "minimal",
+    max_wal_senders: "0",
+    max_wal_size: "4GB",
+    shared_buffers: "256MB",
     ...options.settings,
   };
   const args = ["-D", dataDir, "-p", String(options.port)];

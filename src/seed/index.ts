@@ -16,7 +16,11 @@ import { SCALES, type SeedCounts } from "./scales";
 import { DEMO_PASSWORD, RECOUNT, STEPS } from "./steps";
 
 const CHUNK = 50_000;
-const TABLES = ["users", "posts", "questions", "answers", "comments", "reactions", "follows", "bookmarks", "user_emails"];
+/** The tables the seed fills, in the order the summary lists them. */
+const TABLES = [
+  "app_public.users", "app_public.user_emails", "app_private.user_secrets", "app_public.posts", "app_public.questions",
+  "app_public.answers", "app_public.comments", "app_public.reactions", "app_public.follows", "app_public.bookmarks",
+];
 
 function parseArgs(argv: string[]): { counts: SeedCounts; seed: number; replace: boolean; scale: string } {
   const flag = (name: string) => {
@@ -47,42 +51,37 @@ export async function seed(ownerUrl: string, counts: SeedCounts, seedValue: numb
     if (rows[0].n > 0 && !replace) {
       throw new Error(`The database already has ${rows[0].n} members; pass --replace to empty it first (or npm run db:reset)`);
     }
-    if (replace) {
-      await db.query(`truncate app_public.users, app_public.categories, app_public.tags, app_private.rate_limits, app_private.login_failures cascade`);
-    }
-    await db.query(
-      `insert into app_public.categories (id, slug, name, description, color, position)
-       select md5('category' || i)::uuid, 'category-' || i,
-              (array['Engineering','Data','Design','Careers','DevOps','Security','Product','Frontend','Backend','Mobile','AI','Community'])[i],
-              'Everything about ' || lower((array['Engineering','Data','Design','Careers','DevOps','Security','Product','Frontend','Backend','Mobile','AI','Community'])[i]),
-              '#' || lpad(to_hex(i * 1193046 % 16777215), 6, '0'), i
-         from generate_series(1, 12) i`,
-    );
-    // Bulk-load practice: secondary indexes are dropped for the load and
-    // rebuilt once at the end (far cheaper than maintaining them row by row).
-    const indexes = await dropSecondaryIndexes(db);
+    // One transaction: a seed that fails or is stopped leaves the database
+    // exactly as it was, constraints and indexes included. The tables are
+    // truncated inside it, which also lets PostgreSQL skip the WAL for their
+    // new files when wal_level is minimal (the embedded cluster's setting).
+    await db.query("begin");
     try {
+      await db.query("set local work_mem = '256MB'");
+      await db.query("set local maintenance_work_mem = '1GB'");
+      await db.query(`truncate app_public.users, app_public.categories, app_public.tags, app_private.rate_limits, app_private.login_failures cascade`);
+      await db.query(
+        `insert into app_public.categories (id, slug, name, description, color, position)
+         select md5('category' || i)::uuid, 'category-' || i,
+                (array['Engineering','Data','Design','Careers','DevOps','Security','Product','Frontend','Backend','Mobile','AI','Community'])[i],
+                'Everything about ' || lower((array['Engineering','Data','Design','Careers','DevOps','Security','Product','Frontend','Backend','Mobile','AI','Community'])[i]),
+                '#' || lpad(to_hex(i * 1193046 % 16777215), 6, '0'), i
+           from generate_series(1, 12) i`,
+      );
       const cost = (await db.query("select app_private.setting('password.bcrypt_cost') #>> '{}' as c")).rows[0].c;
-      await db.query(`create temporary table seed_password as select crypt($1, gen_salt('bf', $2::int)) as password_hash`, [DEMO_PASSWORD, cost]);
+      await db.query(`create temporary table seed_password on commit drop as select crypt($1, gen_salt('bf', $2::int)) as password_hash`, [DEMO_PASSWORD, cost]);
+      // Bulk-load practice: keys, constraints and indexes are dropped for the
+      // load and built once at the end (a sort per index and one join per
+      // foreign key instead of a lookup per row); per-row triggers are off and
+      // what they maintain is written directly or recomputed below.
+      const rebuild = await dropKeysAndIndexes(db);
+      for (const table of TABLES) await db.query(`alter table ${table} disable trigger user`);
       for (const step of STEPS) {
         const total = step.total(counts);
         const bar = progress(step.name, total);
-        const table = step.name === "users" ? ["users", "user_emails"] : [step.name];
-        for (const t of table) await db.query(`alter table app_public.${t} disable trigger user`);
-        try {
-          for (let from = 0; from < total; from += CHUNK) {
-            await db.query("begin");
-            try {
-              await step.run(db, from, Math.min(total, from + CHUNK), counts, seedValue);
-              await db.query("commit");
-            } catch (error) {
-              await db.query("rollback");
-              throw error;
-            }
-            bar.update(Math.min(total, from + CHUNK));
-          }
-        } finally {
-          for (const t of table) await db.query(`alter table app_public.${t} enable trigger user`);
+        for (let from = 0; from < total; from += CHUNK) {
+          await step.run(db, from, Math.min(total, from + CHUNK), counts, seedValue);
+          bar.update(Math.min(total, from + CHUNK));
         }
         timings[step.name] = bar.done();
       }
@@ -92,15 +91,17 @@ export async function seed(ownerUrl: string, counts: SeedCounts, seedValue: numb
         recount.update(i + 1);
       }
       timings.counters = recount.done();
-    } finally {
-      // Rebuilt even when the load fails, so the database is never left without them.
-      const rebuild = progress("indexes", indexes.length);
-      await db.query("set maintenance_work_mem = '256MB'");
-      for (const [i, definition] of indexes.entries()) {
-        await db.query(definition);
-        rebuild.update(i + 1);
+      const keys = progress("indexes", rebuild.length);
+      for (const [i, statement] of rebuild.entries()) {
+        await db.query(statement);
+        keys.update(i + 1);
       }
-      timings.indexes = rebuild.done();
+      timings.indexes = keys.done();
+      for (const table of TABLES) await db.query(`alter table ${table} enable trigger user`);
+      await db.query("commit");
+    } catch (error) {
+      await db.query("rollback");
+      throw error;
     }
     const vacuum = progress("analyze", 1);
     await db.query("vacuum analyze");
@@ -113,20 +114,36 @@ export async function seed(ownerUrl: string, counts: SeedCounts, seedValue: numb
 }
 
 /**
- * Drops the non-unique, non-constraint indexes of the tables the seed fills
- * and returns their definitions, to be run again after the load. (Unique
- * indexes stay: they guard the data being loaded.)
+ * Drops every key, constraint-backed and plain index of the seeded tables,
+ * and the foreign keys that point at them from elsewhere, returning the
+ * statements that put them back (keys first, then indexes, then foreign
+ * keys, which are validated by one join each).
  */
-async function dropSecondaryIndexes(db: pg.PoolClient): Promise<string[]> {
-  const { rows } = await db.query<{ name: string; definition: string }>(
-    `select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as definition
-       from pg_index i join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = t.relnamespace
-      where n.nspname = 'app_public' and t.relname = any($1) and not i.indisunique and not i.indisprimary
-        and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)`,
+async function dropKeysAndIndexes(db: pg.PoolClient): Promise<string[]> {
+  const tables = `(select unnest($1::regclass[]))`;
+  const { rows: foreign } = await db.query<{ tbl: string; name: string; def: string }>(
+    `select conrelid::regclass::text tbl, quote_ident(conname) as name, pg_get_constraintdef(oid) def from pg_constraint
+      where contype = 'f' and (conrelid in ${tables} or confrelid in ${tables}) order by 1, 2`,
     [TABLES],
   );
-  for (const row of rows) await db.query(`drop index ${row.name}`);
-  return rows.map((r) => r.definition);
+  const { rows: keys } = await db.query<{ tbl: string; name: string; def: string }>(
+    `select conrelid::regclass::text tbl, quote_ident(conname) as name, pg_get_constraintdef(oid) def from pg_constraint
+      where contype in ('p', 'u', 'x') and conrelid in ${tables} order by 1, 2`,
+    [TABLES],
+  );
+  const { rows: indexes } = await db.query<{ name: string; def: string }>(
+    `select indexrelid::regclass::text as name, pg_get_indexdef(indexrelid) def from pg_index i
+      where indrelid in ${tables} and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid) order by 1`,
+    [TABLES],
+  );
+  for (const f of foreign) await db.query(`alter table ${f.tbl} drop constraint ${f.name}`);
+  for (const i of indexes) await db.query(`drop index ${i.name}`);
+  for (const k of keys) await db.query(`alter table ${k.tbl} drop constraint ${k.name}`);
+  return [
+    ...keys.map((k) => `alter table ${k.tbl} add constraint ${k.name} ${k.def}`),
+    ...indexes.map((i) => i.def),
+    ...foreign.map((f) => `alter table ${f.tbl} add constraint ${f.name} ${f.def}`),
+  ];
 }
 
 async function main() {
@@ -142,11 +159,15 @@ async function main() {
     await client.connect();
     const counts: Record<string, number> = {};
     for (const table of TABLES) {
-      counts[table] = (await client.query(`select count(*)::int as n from app_public.${table}`)).rows[0].n;
+      counts[table] = (await client.query(`select count(*)::int as n from ${table}`)).rows[0].n;
     }
     await client.end();
     console.log("\nSeeded:");
-    console.table(Object.fromEntries(TABLES.map((t) => [t, { rows: counts[t], seconds: ((timings[t] ?? 0) / 1000).toFixed(1) }])));
+    const seconds = (ms: number | undefined) => (ms === undefined ? "" : (ms / 1000).toFixed(1));
+    console.table({
+      ...Object.fromEntries(TABLES.map((t) => [t, { rows: counts[t], seconds: seconds(timings[t.split(".")[1]]) }])),
+      ...Object.fromEntries(["counters", "indexes", "analyze"].map((phase) => [`(${phase})`, { rows: "", seconds: seconds(timings[phase]) }])),
+    });
     console.log(`Total ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     console.log(`Demo login: username "demo" (or any user_NNNNNNN), password "${DEMO_PASSWORD}".`);
   } finally {

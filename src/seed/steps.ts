@@ -132,7 +132,7 @@ export const STEPS: SeedStep[] = [
   },
   {
     name: "reactions",
-    total: (c) => c.reactions,
+    total: (c) => Math.min(c.reactions, c.posts * c.users),
     async run(db, from, to, c, seed) {
       // Reaction k: post 1 + k % posts by user 1 + (k / posts) % users — never twice the same pair.
       await db.query(
@@ -140,59 +140,68 @@ export const STEPS: SeedStep[] = [
          select ${id("reaction", "i")}, ${id("user", `1 + ((i - 1) / ${c.posts}) % $4`)},
                 (case when ${h("rk", 100)} < 88 then 'like' else 'dislike' end)::app_public.reaction_kind,
                 ${id("post", `1 + (i - 1) % ${c.posts}`)}, now() - make_interval(mins => ${h("rt", 100000)})
-           from generate_series($1::int, $2::int - 1) i
-         on conflict do nothing`,
+           from generate_series($1::int, $2::int - 1) i`,
         [from + 1, to + 1, seed, c.users],
       );
     },
   },
   {
     name: "follows",
-    total: (c) => c.users * c.followsPerUser,
+    total: (c) => c.users * followsPerUser(c),
     async run(db, from, to, c, seed) {
+      // Member f follows followsPerUser others at distinct offsets 1..users-1
+      // from itself (spaced evenly, rotated by a hash of f): no self-follow, no pair twice.
+      const per = followsPerUser(c);
+      const spacing = Math.max(1, Math.floor((c.users - 1) / per));
       await db.query(
-        `insert into app_public.follows (follower_id, followee_id)
-         select ${id("user", `1 + (i - 1) / ${c.followsPerUser}`)}, ${id("user", `1 + ${h("fo")}`)}
-           from generate_series($1::int, $2::int - 1) i
-          where 1 + (i - 1) / ${c.followsPerUser} <> 1 + ${h("fo")}
-         on conflict do nothing`,
+        `insert into app_public.follows (follower_id, followee_id, created_at)
+         select ${id("user", "f")}, ${id("user", `1 + (f - 1 + 1 + (abs(hashtext($3::text || 'fo' || f)) + j * ${spacing}) % ($4 - 1)) % $4`)},
+                now() - make_interval(mins => abs(hashtext($3::text || 'ft' || i)) % 525600)
+           from generate_series($1::int, $2::int - 1) i, lateral (select 1 + (i - 1) / ${per} as f, (i - 1) % ${per} as j) s`,
         [from + 1, to + 1, seed, c.users],
       );
     },
   },
   {
     name: "bookmarks",
-    total: (c) => c.bookmarks,
+    total: (c) => Math.min(c.bookmarks, c.posts * c.users),
     async run(db, from, to, c, seed) {
+      // Bookmark b: post 1 + b % posts by a member that differs for every round over the posts.
       await db.query(
-        `insert into app_public.bookmarks (id, user_id, post_id)
-         select ${id("bookmark", "i")}, ${id("user", `1 + ${h("bu")}`)}, ${id("post", `1 + ${h("bp", c.posts)}`)}
-           from generate_series($1::int, $2::int - 1) i
-         on conflict do nothing`,
+        `insert into app_public.bookmarks (id, user_id, post_id, created_at)
+         select ${id("bookmark", "i")}, ${id("user", `1 + ((i - 1) / ${c.posts} + abs(hashtext($3::text || 'bp' || (i - 1) % ${c.posts}))) % $4`)},
+                ${id("post", `1 + (i - 1) % ${c.posts}`)}, now() - make_interval(mins => ${h("bt", 100000)})
+           from generate_series($1::int, $2::int - 1) i`,
         [from + 1, to + 1, seed, c.users],
       );
     },
   },
 ];
 
+function followsPerUser(c: SeedCounts): number {
+  return Math.min(c.followsPerUser, c.users - 1);
+}
+
 /** Counters and tags, recomputed set-based once everything is in. */
 export const RECOUNT = [
-  `update app_public.posts p set like_count = r.likes, dislike_count = r.dislikes
-     from (select post_id, count(*) filter (where kind = 'like') likes, count(*) filter (where kind = 'dislike') dislikes
-             from app_public.reactions where post_id is not null group by post_id) r where r.post_id = p.id`,
-  `update app_public.posts p set comment_count = c.n
-     from (select post_id, count(*) n from app_public.comments where post_id is not null and status <> 'deleted' group by post_id) c
-    where c.post_id = p.id`,
-  `update app_public.posts p set bookmark_count = b.n
-     from (select post_id, count(*) n from app_public.bookmarks where post_id is not null group by post_id) b where b.post_id = p.id`,
+  `update app_public.posts p set like_count = s.likes, dislike_count = s.dislikes, comment_count = s.comments, bookmark_count = s.bookmarks
+     from (select id, coalesce(r.likes, 0) likes, coalesce(r.dislikes, 0) dislikes, coalesce(c.n, 0) comments, coalesce(b.n, 0) bookmarks
+             from app_public.posts
+             left join (select post_id, count(*) filter (where kind = 'like') likes, count(*) filter (where kind = 'dislike') dislikes
+                          from app_public.reactions where post_id is not null group by post_id) r on r.post_id = id
+             left join (select post_id, count(*) n from app_public.comments where post_id is not null and status <> 'deleted' group by post_id) c
+                    on c.post_id = id
+             left join (select post_id, count(*) n from app_public.bookmarks where post_id is not null group by post_id) b on b.post_id = id) s
+    where s.id = p.id and (s.likes, s.dislikes, s.comments, s.bookmarks) <> (0, 0, 0, 0)`,
   `update app_public.comments c set reply_count = r.n
      from (select parent_id, count(*) n from app_public.comments where parent_id is not null group by parent_id) r where r.parent_id = c.id`,
   `update app_public.questions q set answer_count = a.n
      from (select question_id, count(*) n from app_public.answers where status <> 'deleted' group by question_id) a where a.question_id = q.id`,
-  `update app_public.users u set follower_count = f.n
-     from (select followee_id, count(*) n from app_public.follows group by followee_id) f where f.followee_id = u.id`,
-  `update app_public.users u set following_count = f.n
-     from (select follower_id, count(*) n from app_public.follows group by follower_id) f where f.follower_id = u.id`,
+  `update app_public.users u set follower_count = coalesce(i.n, 0), following_count = coalesce(o.n, 0)
+     from app_public.users x
+     left join (select followee_id, count(*) n from app_public.follows group by followee_id) i on i.followee_id = x.id
+     left join (select follower_id, count(*) n from app_public.follows group by follower_id) o on o.follower_id = x.id
+    where x.id = u.id and (i.n is not null or o.n is not null)`,
   `insert into app_public.tags (name, post_count, question_count)
    select name, sum(p), sum(q) from (
      select unnest(tags) name, 1 p, 0 q from app_public.posts where status = 'published'
