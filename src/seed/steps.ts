@@ -19,7 +19,7 @@ export interface SeedStep {
 export const DEMO_PASSWORD = "Demo-Password-1";
 
 /** Deterministic pseudo-random integer in [0, mod) for row i, the seed ($3) and a salt. */
-const h = (salt: string, mod: string | number = "$4") => `(abs(hashtext($3::text || '${salt}' || i)) % ${mod})`;
+const h = (salt: string, mod: string | number = "$4") => `(abs(hashtext($3::text || '${salt}' || i)::bigint) % ${mod})::int`;
 /** Deterministic uuid of row n of a kind. */
 const id = (kind: string, n: string) => `md5($3::text || '${kind}' || (${n}))::uuid`;
 
@@ -117,15 +117,21 @@ export const STEPS: SeedStep[] = [
     name: "comments",
     total: (c) => c.comments,
     async run(db, from, to, c, seed) {
-      // Every post gets comments; a fifth of them are replies to the comment before.
+      // A tenth of the comments gather on the hottest 1% of posts (long
+      // threads); the rest go round every post, and in every other round a
+      // fifth of them reply to the top-level comment one round earlier.
+      const hot = Math.floor(c.comments / 10);
+      const hotPosts = Math.max(1, Math.floor(c.posts / 100));
       await db.query(
         `insert into app_public.comments (id, post_id, parent_id, depth, author_id, body, created_at)
-         select ${id("comment", "i")}, ${id("post", `1 + (i - 1) % ${c.posts}`)},
-                case when i > ${c.posts} and i % 5 = 0 then ${id("comment", `i - ${c.posts}`)} end,
-                case when i > ${c.posts} and i % 5 = 0 then 2 else 1 end,
+         select ${id("comment", "i")},
+                ${id("post", `case when i <= ${hot} then 1 + (i - 1) % ${hotPosts} else 1 + (j - 1) % ${c.posts} end`)},
+                case when reply then ${id("comment", `i - ${c.posts}`)} end, case when reply then 2 else 1 end,
                 ${id("user", `1 + ${h("ca")}`)}, 'Good point about ' || (${WORDS})[1 + ${h("cb", 20)}] || ' (' || i || ')',
                 now() - make_interval(mins => ${h("ct", 100000)})
-           from generate_series($1::int, $2::int - 1) i`,
+           from generate_series($1::int, $2::int - 1) i,
+                lateral (select i - ${hot} as j) s,
+                lateral (select j > ${c.posts} and j % 5 = 0 and ((j - 1) / ${c.posts}) % 2 = 1 as reply) r`,
         [from + 1, to + 1, seed, c.users],
       );
     },
@@ -155,8 +161,8 @@ export const STEPS: SeedStep[] = [
       const spacing = Math.max(1, Math.floor((c.users - 1) / per));
       await db.query(
         `insert into app_public.follows (follower_id, followee_id, created_at)
-         select ${id("user", "f")}, ${id("user", `1 + (f - 1 + 1 + (abs(hashtext($3::text || 'fo' || f)) + j * ${spacing}) % ($4 - 1)) % $4`)},
-                now() - make_interval(mins => abs(hashtext($3::text || 'ft' || i)) % 525600)
+         select ${id("user", "f")}, ${id("user", `1 + (f - 1 + 1 + (abs(hashtext($3::text || 'fo' || f)::bigint) + j * ${spacing}) % ($4 - 1)) % $4`)},
+                now() - make_interval(mins => ${h("ft", 525600)})
            from generate_series($1::int, $2::int - 1) i, lateral (select 1 + (i - 1) / ${per} as f, (i - 1) % ${per} as j) s`,
         [from + 1, to + 1, seed, c.users],
       );
@@ -169,7 +175,7 @@ export const STEPS: SeedStep[] = [
       // Bookmark b: post 1 + b % posts by a member that differs for every round over the posts.
       await db.query(
         `insert into app_public.bookmarks (id, user_id, post_id, created_at)
-         select ${id("bookmark", "i")}, ${id("user", `1 + ((i - 1) / ${c.posts} + abs(hashtext($3::text || 'bp' || (i - 1) % ${c.posts}))) % $4`)},
+         select ${id("bookmark", "i")}, ${id("user", `1 + ((i - 1) / ${c.posts} + abs(hashtext($3::text || 'bp' || (i - 1) % ${c.posts})::bigint)) % $4`)},
                 ${id("post", `1 + (i - 1) % ${c.posts}`)}, now() - make_interval(mins => ${h("bt", 100000)})
            from generate_series($1::int, $2::int - 1) i`,
         [from + 1, to + 1, seed, c.users],

@@ -85,6 +85,8 @@ describe("the seed", () => {
     const { rows } = await a.root.query(`
       select
         (select count(*) from app_public.posts p where like_count <> (select count(*) from app_public.reactions r where r.post_id = p.id and r.kind = 'like'))
+        + (select count(*) from app_public.comments c left join app_public.comments pc on pc.id = c.parent_id
+            where c.depth <> coalesce(pc.depth + 1, 1) or c.post_id is distinct from coalesce(pc.post_id, c.post_id))
         + (select count(*) from app_public.posts p where dislike_count <> (select count(*) from app_public.reactions r where r.post_id = p.id and r.kind = 'dislike'))
         + (select count(*) from app_public.posts p where bookmark_count <> (select count(*) from app_public.bookmarks b where b.post_id = p.id))
         + (select count(*) from app_public.comments c where reply_count <> (select count(*) from app_public.comments r where r.parent_id = c.id))
