@@ -2,8 +2,9 @@
  * List filters beyond column equality, for posts and questions:
  * `condition: { tag, publishedAfter, publishedBefore }`, and the personal
  * feed `allPosts(condition: { inMyFeed: true })`: published posts by the
- * members and in the categories I follow. Each is backed by an index (GIN on
- * tags; btree on published_at, (author_id, published_at), (category_id, published_at)).
+ * members and in the categories I follow (app_public.current_user_feed_post_ids).
+ * Each is backed by an index (GIN on tags; btree on published_at,
+ * (author_id, published_at), (category_id, published_at)).
  */
 import type { GraphQLInputType } from "postgraphile/graphql";
 import { addPgTableCondition } from "postgraphile/utils";
@@ -20,8 +21,7 @@ const FeedPlugin = addPgTableCondition(
   (value, { sql, sqlTableAlias }) =>
     value !== true
       ? null
-      : sql`(${sqlTableAlias}.status = 'published' and (${sqlTableAlias}.author_id in (select app_public.current_user_followee_ids())
-          or ${sqlTableAlias}.category_id in (select app_public.current_user_followed_category_ids())))`,
+      : sql`(${sqlTableAlias}.status = 'published' and ${sqlTableAlias}.id in (select id from app_public.current_user_feed_post_ids() id))`,
 );
 
 export const ContentFilterPlugins: GraphileConfig.Plugin[] = [FeedPlugin, ...TABLES.flatMap((tableName) => [

@@ -4,6 +4,7 @@
  * by the benchmark.
  */
 import http from "node:http";
+import type { Router } from "express";
 import type { Socket } from "node:net";
 import pg from "pg";
 import { postgraphile } from "postgraphile";
@@ -11,7 +12,8 @@ import { grafserv } from "postgraphile/grafserv/express/v4";
 import type { Config } from "./config";
 import type { Logger } from "./logger";
 import { makeTokenService, type TokenService } from "./auth/jwt";
-import { makeAuthService } from "./auth/sessions";
+import { bearerAuth } from "./auth/middleware";
+import { makeAuthService, type AuthService } from "./auth/sessions";
 import { openDatabase, type DatabaseConnections } from "./db/connections";
 import { loadOrCreateDevSecrets } from "./db/secrets";
 import { makePreset } from "../plugins/preset";
@@ -38,7 +40,19 @@ function bodyLimitBytes(limit: string): number {
   return Number(n) * ({ b: 1, kb: 1024, mb: 1024 * 1024 }[unit.toLowerCase() as "b" | "kb" | "mb"]);
 }
 
-export async function startAgora(config: Config, logger: Logger): Promise<Agora> {
+/** The access-token signer and verifier, with the configured key (or the development secret kept in DATA_DIR). */
+export function appTokenService(config: Config): TokenService {
+  return makeTokenService({
+    ...config.jwt,
+    secret:
+      config.jwt.algorithm === "HS256" ? (config.jwt.secret ?? loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret) : null,
+  });
+}
+
+/** Extra routes mounted behind the same edge (the benchmark's hand-written endpoint). */
+export type ExtraRoutes = (deps: { authPool: pg.Pool; auth: AuthService }) => Router;
+
+export async function startAgora(config: Config, logger: Logger, extraRoutes?: ExtraRoutes): Promise<Agora> {
   const db = await openDatabase(config, logger);
   const cleanups: Array<() => Promise<void>> = [async () => db.embedded?.stop()];
   const cleanup = async () => {
@@ -47,13 +61,7 @@ export async function startAgora(config: Config, logger: Logger): Promise<Agora>
     }
   };
   try {
-    const tokens = makeTokenService({
-      ...config.jwt,
-      secret:
-        config.jwt.algorithm === "HS256"
-          ? (config.jwt.secret ?? loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret)
-          : null,
-    });
+    const tokens = appTokenService(config);
     const authPool = new pg.Pool({ connectionString: db.authUrl, max: config.db.poolMax });
     const ownerPool = new pg.Pool({ connectionString: db.ownerUrl, max: 2 });
     for (const pool of [authPool, ownerPool]) pool.on("error", (err) => logger.warn({ err }, "idle database client error"));
@@ -78,10 +86,12 @@ export async function startAgora(config: Config, logger: Logger): Promise<Agora>
       socket.once("close", () => upgraded.delete(socket));
     });
 
+    const auth = makeAuthService(ownerPool, tokens);
+    if (extraRoutes) app.use(bearerAuth(tokens), extraRoutes({ authPool, auth }));
     const preset = makePreset({
       pool: authPool,
       tokens,
-      auth: makeAuthService(ownerPool, tokens),
+      auth,
       ruru: config.ruru,
       logError: ({ errorId, error }) => logger.error({ err: error, errorId }, "masked GraphQL error"),
     });

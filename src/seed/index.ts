@@ -79,6 +79,7 @@ export async function seed(ownerUrl: string, counts: SeedCounts, seedValue: numb
       for (const step of STEPS) {
         const total = step.total(counts);
         const bar = progress(step.name, total);
+        await step.prepare?.(db, counts);
         for (let from = 0; from < total; from += CHUNK) {
           await step.run(db, from, Math.min(total, from + CHUNK), counts, seedValue);
           bar.update(Math.min(total, from + CHUNK));

@@ -12,6 +12,8 @@ import type { SeedCounts } from "./scales";
 export interface SeedStep {
   name: string;
   total: (c: SeedCounts) => number;
+  /** Runs once before the first chunk. */
+  prepare?: (db: pg.PoolClient, c: SeedCounts) => Promise<void>;
   /** Inserts rows [from, to) of this step. */
   run: (db: pg.PoolClient, from: number, to: number, c: SeedCounts, seed: number) => Promise<void>;
 }
@@ -62,38 +64,17 @@ export const STEPS: SeedStep[] = [
     },
   },
   {
-    name: "posts",
-    total: (c) => c.posts,
-    async run(db, from, to, c, seed) {
-      await db.query(
-        `insert into app_public.posts (id, author_id, category_id, title, slug, body, tags, status, published_at, view_count, created_at)
-         select ${id("post", "i")}, ${id("user", `1 + ${h("pa")}`)}, md5('category' || (1 + ${h("pc", 12)}))::uuid,
-                initcap((${WORDS})[1 + ${h("t1", 20)}]) || ' in practice: ' || (${WORDS})[1 + ${h("t2", 20)}] || ' lessons #' || i,
-                'post-' || i,
-                E'## Why it matters\\n\\nNotes on ' || (${WORDS})[1 + ${h("w1", 20)}] || ' and ' || (${WORDS})[1 + ${h("w2", 20)}]
-                  || E'.\\n\\n- point one\\n- point two\\n\\nMeasured ' || (i % 997) || ' times.',
-                array[(${WORDS})[1 + ${h("g1", 20)}], (${WORDS})[1 + ${h("g2", 20)}]],
-                (case when ${h("st", 100)} < 97 then 'published' when ${h("st", 100)} < 99 then 'draft' else 'archived' end)::app_public.content_status,
-                case when ${h("st", 100)} < 97 or ${h("st", 100)} >= 99 then now() - make_interval(mins => ${h("pt", 525600)}) end,
-                ${h("vc", 5000)},
-                now() - make_interval(mins => ${h("pt", 525600)})
-           from generate_series($1::int, $2::int - 1) i`,
-        [from + 1, to + 1, seed, c.users],
-      );
-    },
-  },
-  {
     name: "questions",
     total: (c) => c.questions,
     async run(db, from, to, c, seed) {
       await db.query(
-        `insert into app_public.questions (id, author_id, category_id, title, slug, body, tags, status, published_at, created_at)
+        `insert into app_public.questions (id, author_id, category_id, title, slug, body, tags, status, published_at, created_at, answer_count)
          select ${id("question", "i")}, ${id("user", `1 + ${h("qa")}`)}, md5('category' || (1 + ${h("qc", 12)}))::uuid,
                 'How do I approach ' || (${WORDS})[1 + ${h("q1", 20)}] || ' with ' || (${WORDS})[1 + ${h("q2", 20)}] || '? (' || i || ')',
                 'question-' || i,
                 'I am trying to use ' || (${WORDS})[1 + ${h("q3", 20)}] || ' for case ' || (i % 991) || '. What would you do?',
                 array[(${WORDS})[1 + ${h("qg", 20)}]], 'published', now() - make_interval(mins => ${h("qt", 525600)}),
-                now() - make_interval(mins => ${h("qt", 525600)})
+                now() - make_interval(mins => ${h("qt", 525600)}), ${c.answersPerQuestion}
            from generate_series($1::int, $2::int - 1) i`,
         [from + 1, to + 1, seed, c.users],
       );
@@ -123,12 +104,14 @@ export const STEPS: SeedStep[] = [
       const hot = Math.floor(c.comments / 10);
       const hotPosts = Math.max(1, Math.floor(c.posts / 100));
       await db.query(
-        `insert into app_public.comments (id, post_id, parent_id, depth, author_id, body, created_at)
+        `insert into app_public.comments (id, post_id, parent_id, depth, author_id, body, created_at, reply_count)
          select ${id("comment", "i")},
                 ${id("post", `case when i <= ${hot} then 1 + (i - 1) % ${hotPosts} else 1 + (j - 1) % ${c.posts} end`)},
                 case when reply then ${id("comment", `i - ${c.posts}`)} end, case when reply then 2 else 1 end,
                 ${id("user", `1 + ${h("ca")}`)}, 'Good point about ' || (${WORDS})[1 + ${h("cb", 20)}] || ' (' || i || ')',
-                now() - make_interval(mins => ${h("ct", 100000)})
+                now() - make_interval(mins => ${h("ct", 100000)}),
+                -- the reply one round later, if there is one
+                case when j >= 1 and ((j - 1) / ${c.posts}) % 2 = 0 and j + ${c.posts} <= ${c.comments - hot} and (j + ${c.posts}) % 5 = 0 then 1 else 0 end
            from generate_series($1::int, $2::int - 1) i,
                 lateral (select i - ${hot} as j) s,
                 lateral (select j > ${c.posts} and j % 5 = 0 and ((j - 1) / ${c.posts}) % 2 = 1 as reply) r`,
@@ -182,27 +165,55 @@ export const STEPS: SeedStep[] = [
       );
     },
   },
+  {
+    // Last: its counters are counted from the rows above (no update, no dead rows).
+    name: "posts",
+    total: (c) => c.posts,
+    async prepare(db) {
+      await db.query(
+        `create temporary table seed_post_counts on commit drop as
+         select post_id, sum(likes)::int likes, sum(dislikes)::int dislikes, sum(comments)::int comments, sum(bookmarks)::int bookmarks
+           from (select post_id, count(*) filter (where kind = 'like') likes, count(*) filter (where kind = 'dislike') dislikes, 0 comments, 0 bookmarks
+                   from app_public.reactions where post_id is not null group by post_id
+                 union all
+                 select post_id, 0, 0, count(*), 0 from app_public.comments where post_id is not null and status <> 'deleted' group by post_id
+                 union all
+                 select post_id, 0, 0, 0, count(*) from app_public.bookmarks where post_id is not null group by post_id) t
+          group by post_id`,
+      );
+      await db.query("alter table seed_post_counts add primary key (post_id)");
+      await db.query("analyze seed_post_counts");
+    },
+    async run(db, from, to, c, seed) {
+      await db.query(
+        `insert into app_public.posts (id, author_id, category_id, title, slug, body, tags, status, published_at, view_count, created_at,
+                                       like_count, dislike_count, comment_count, bookmark_count)
+         select x.post_id, ${id("user", `1 + ${h("pa")}`)}, md5('category' || (1 + ${h("pc", 12)}))::uuid,
+                initcap((${WORDS})[1 + ${h("t1", 20)}]) || ' in practice: ' || (${WORDS})[1 + ${h("t2", 20)}] || ' lessons #' || i,
+                'post-' || i,
+                E'## Why it matters\\n\\nNotes on ' || (${WORDS})[1 + ${h("w1", 20)}] || ' and ' || (${WORDS})[1 + ${h("w2", 20)}]
+                  || E'.\\n\\n- point one\\n- point two\\n\\nMeasured ' || (i % 997) || ' times.',
+                array[(${WORDS})[1 + ${h("g1", 20)}], (${WORDS})[1 + ${h("g2", 20)}]],
+                (case when ${h("st", 100)} < 97 then 'published' when ${h("st", 100)} < 99 then 'draft' else 'archived' end)::app_public.content_status,
+                case when ${h("st", 100)} < 97 or ${h("st", 100)} >= 99 then now() - make_interval(mins => ${h("pt", 525600)}) end,
+                ${h("vc", 5000)},
+                now() - make_interval(mins => ${h("pt", 525600)}),
+                coalesce(k.likes, 0), coalesce(k.dislikes, 0), coalesce(k.comments, 0), coalesce(k.bookmarks, 0)
+           from generate_series($1::int, $2::int - 1) i
+           cross join lateral (select ${id("post", "i")} as post_id) x
+           left join seed_post_counts k on k.post_id = x.post_id`,
+        [from + 1, to + 1, seed, c.users],
+      );
+    },
+  },
 ];
 
 function followsPerUser(c: SeedCounts): number {
   return Math.min(c.followsPerUser, c.users - 1);
 }
 
-/** Counters and tags, recomputed set-based once everything is in. */
+/** Follower counts and tags, computed set-based once everything is in (posts, questions and comments get theirs on insert). */
 export const RECOUNT = [
-  `update app_public.posts p set like_count = s.likes, dislike_count = s.dislikes, comment_count = s.comments, bookmark_count = s.bookmarks
-     from (select id, coalesce(r.likes, 0) likes, coalesce(r.dislikes, 0) dislikes, coalesce(c.n, 0) comments, coalesce(b.n, 0) bookmarks
-             from app_public.posts
-             left join (select post_id, count(*) filter (where kind = 'like') likes, count(*) filter (where kind = 'dislike') dislikes
-                          from app_public.reactions where post_id is not null group by post_id) r on r.post_id = id
-             left join (select post_id, count(*) n from app_public.comments where post_id is not null and status <> 'deleted' group by post_id) c
-                    on c.post_id = id
-             left join (select post_id, count(*) n from app_public.bookmarks where post_id is not null group by post_id) b on b.post_id = id) s
-    where s.id = p.id and (s.likes, s.dislikes, s.comments, s.bookmarks) <> (0, 0, 0, 0)`,
-  `update app_public.comments c set reply_count = r.n
-     from (select parent_id, count(*) n from app_public.comments where parent_id is not null group by parent_id) r where r.parent_id = c.id`,
-  `update app_public.questions q set answer_count = a.n
-     from (select question_id, count(*) n from app_public.answers where status <> 'deleted' group by question_id) a where a.question_id = q.id`,
   `update app_public.users u set follower_count = coalesce(i.n, 0), following_count = coalesce(o.n, 0)
      from app_public.users x
      left join (select followee_id, count(*) n from app_public.follows group by followee_id) i on i.followee_id = x.id

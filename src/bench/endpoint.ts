@@ -1,0 +1,73 @@
+/**
+ * The benchmark's yardstick: a minimal hand-written endpoint per scenario,
+ * `POST /bench/<scenario>` with `{ "params": [...] }`, mounted in the same
+ * server behind the same edge (logging, helmet, rate limit, bearer check).
+ * It runs the scenario's SQL through the same pool, role and settings and
+ * the same transaction wrapper PostGraphile uses (begin; set_config from
+ * JSON; query; commit), renders markdown like the API, and answers JSON.
+ * Login and refresh go through the same auth service as the API.
+ */
+import express, { type Router } from "express";
+import type pg from "pg";
+import type { AuthService, ClientInfo } from "../auth/sessions";
+import { renderMarkdown } from "../markdown";
+import { requestSettings } from "../../plugins/preset";
+import { SCENARIOS, type Scenario } from "./scenarios";
+
+const SET_SETTINGS = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";
+
+function clientOf(req: express.Request): ClientInfo {
+  const ua = req.headers["user-agent"];
+  return { ip: req.ip?.replace(/^::ffff:/, "") ?? null, userAgent: typeof ua === "string" ? ua : null };
+}
+
+async function runAsViewer(pool: pg.Pool, scenario: Scenario, settings: Record<string, string>, params: unknown[]) {
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    try {
+      await client.query(SET_SETTINGS, [JSON.stringify(Object.entries(settings))]);
+      const { rows } = await client.query(scenario.sql, params);
+      await client.query("commit");
+      for (const column of scenario.markdown ?? []) {
+        for (const row of rows) row[`${column}_html`] = renderMarkdown(row[column]);
+      }
+      if (scenario.pageSize === undefined) return rows;
+      return { rows: rows.slice(0, scenario.pageSize), hasNextPage: rows.length > scenario.pageSize };
+    } catch (error) {
+      await client.query("rollback");
+      throw error;
+    }
+  } finally {
+    client.release();
+  }
+}
+
+export function benchRouter(deps: { authPool: pg.Pool; auth: AuthService }): Router {
+  const router = express.Router();
+  const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
+  router.post("/bench/:scenario", express.json(), async (req, res) => {
+    const scenario = byName.get(String(req.params.scenario));
+    const params: unknown[] = Array.isArray(req.body?.params) ? req.body.params : [];
+    if (!scenario) {
+      res.status(404).json({ errors: [{ message: "No such scenario", extensions: { code: "NOTFD" } }] });
+      return;
+    }
+    try {
+      const client = clientOf(req);
+      let data: unknown;
+      if (scenario.identity === "login") {
+        data = await deps.auth.login({ identifier: String(params[0]), password: String(params[1]) }, client);
+      } else if (scenario.identity === "refresh") {
+        data = await deps.auth.refresh({ refreshToken: String(params[0]) }, client);
+      } else {
+        data = await runAsViewer(deps.authPool, scenario, requestSettings(req.auth, client), params);
+      }
+      res.json({ data });
+    } catch (error) {
+      const code = (error as { extensions?: { code?: string }; code?: string }).extensions?.code ?? (error as { code?: string }).code;
+      res.status(400).json({ errors: [{ message: error instanceof Error ? error.message : String(error), extensions: { code } }] });
+    }
+  });
+  return router;
+}

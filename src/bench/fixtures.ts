@@ -1,0 +1,87 @@
+/**
+ * What the benchmark needs from a seeded database: signed-in viewers (one
+ * session each, tokens signed with the API's own key), refresh tokens that
+ * work once each, and pools of real rows to aim at. Sessions and tokens
+ * have fixed ids and values, so a second run renews instead of piling up.
+ */
+import type pg from "pg";
+import type { TokenService } from "../auth/jwt";
+import type { Pools } from "./scenarios";
+
+export interface Viewer {
+  userId: string;
+  sessionId: string;
+  token: string;
+}
+
+export interface Fixtures {
+  viewers: Viewer[];
+  pools: Pools;
+  /** Refresh tokens `bench-refresh-<k>` exist for k in [0, refreshTokens). */
+  refreshTokens: number;
+}
+
+const REFRESH_SESSIONS = 1000;
+
+export async function prepareFixtures(
+  db: pg.PoolClient,
+  tokens: TokenService,
+  options: { viewers: number; refreshTokens: number; authenticatorRole: string },
+): Promise<Fixtures> {
+  const { rows: members } = await db.query<{ n: number }>("select count(*)::int as n from app_public.users");
+  if (members[0].n < 100) {
+    throw new Error(`The database has ${members[0].n} members; seed it first (npm run seed -- --scale large --replace)`);
+  }
+  const { rows: viewerRows } = await db.query<{ user_id: string; session_id: string }>(
+    `insert into app_private.sessions (id, user_id, expires_at, user_agent)
+     select md5('bench-session-' || u.id)::uuid, u.id, now() + interval '1 day', 'bench'
+       from (select id from app_public.users where username like 'user\\_%' order by username limit $1) u
+     on conflict (id) do update set revoked_at = null, revoke_reason = null, expires_at = excluded.expires_at
+     returning user_id, id as session_id`,
+    [options.viewers],
+  );
+  const viewers = viewerRows.map((r) => ({ userId: r.user_id, sessionId: r.session_id, token: tokens.sign({ sub: r.user_id, sid: r.session_id }, 86_400) }));
+  // pgbench's viewers: the settings the API would send for each, looked up
+  // by number (a literal of thousands of them would cost pgbench more than the query).
+  await db.query("create schema if not exists agora_bench");
+  await db.query("drop table if exists agora_bench.viewers");
+  await db.query("create table agora_bench.viewers (n int primary key, settings json not null)");
+  await db.query(
+    `insert into agora_bench.viewers (n, settings)
+     select n, json_build_array(json_build_array('role', 'authenticated'), json_build_array('agora.client_ip', '127.0.0.1'),
+                                json_build_array('jwt.claims.sub', v.user_id), json_build_array('jwt.claims.sid', v.session_id),
+                                json_build_array('jwt.claims.role', 'authenticated'))
+       from unnest($1::uuid[], $2::uuid[]) with ordinality v(user_id, session_id, n)`,
+    [viewers.map((v) => v.userId), viewers.map((v) => v.sessionId)],
+  );
+  await db.query(`grant usage on schema agora_bench to ${options.authenticatorRole}`);
+  await db.query(`grant select on agora_bench.viewers to ${options.authenticatorRole}`);
+
+  await db.query(
+    `insert into app_private.sessions (id, user_id, expires_at, user_agent)
+     select md5('bench-refresh-session-' || k)::uuid, ($1::uuid[])[1 + k % cardinality($1::uuid[])], now() + interval '1 day', 'bench'
+       from generate_series(0, $2 - 1) k
+     on conflict (id) do update set revoked_at = null, revoke_reason = null, expires_at = excluded.expires_at`,
+    [viewers.map((v) => v.userId), REFRESH_SESSIONS],
+  );
+  await db.query(
+    `insert into app_private.refresh_tokens (token_hash, session_id, expires_at)
+     select sha256(convert_to('bench-refresh-' || k, 'UTF8')), md5('bench-refresh-session-' || (k % $2))::uuid, now() + interval '1 day'
+       from generate_series(0, $1 - 1) k
+     on conflict (token_hash) do update set rotated_at = null, expires_at = excluded.expires_at`,
+    [options.refreshTokens, REFRESH_SESSIONS],
+  );
+
+  const list = async (sql: string) => (await db.query<{ v: string }>(sql)).rows.map((r) => r.v);
+  const pools: Pools = {
+    posts: await list(`select id::text v from app_public.posts where status = 'published' order by md5(id::text) limit 5000`),
+    hotPosts: await list(`select id::text v from app_public.posts where status = 'published' and comment_count >= 50 order by md5(id::text) limit 500`),
+    questions: await list(`select id::text v from app_public.questions where status = 'published' and answer_count > 0 order by md5(id::text) limit 2000`),
+    categories: await list(`select id::text v from app_public.categories order by position`),
+    usernames: await list(`select username v from app_public.users where username like 'user\\_%' order by md5(username) limit 10000`),
+  };
+  for (const [name, values] of Object.entries(pools)) {
+    if (values.length === 0) throw new Error(`The seeded database has no rows for the benchmark's "${name}"; seed it again`);
+  }
+  return { viewers, pools, refreshTokens: options.refreshTokens };
+}

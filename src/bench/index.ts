@@ -1,0 +1,307 @@
+/**
+ * `npm run bench -- [--duration 10] [--warmup 3] [--connections 16,64] [--scenarios feed,search] [--viewers 10000]`
+ *
+ * Starts the API in production mode (plus the hand-written endpoint) on the
+ * seeded database and runs every scenario three ways in the same run —
+ * GraphQL over HTTP, the hand-written endpoint, pgbench on the same SQL —
+ * at each concurrency, after a warm-up. Records requests/s, latency
+ * percentiles, errors, statements per request (pg_stat_statements), the CPU
+ * split and the API's peak RSS; writes bench/results/<date>.json, .md and
+ * .svg. See README "Performance".
+ */
+import "../runtime";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { loadConfigOrExit, type Config } from "../config";
+import { openDatabase, withDatabase } from "../db/connections";
+import { loadOrCreateDevSecrets } from "../db/secrets";
+import { appTokenService } from "../app";
+import { makeLogger } from "../logger";
+import { PROJECT_ROOT } from "../paths";
+import { prepareFixtures, type Fixtures } from "./fixtures";
+import { runPgbench, runWrk, type LoadResult } from "./load";
+import { postgresCpuSeconds, processCpuSeconds, rssMb, withPeakRss } from "./probe";
+import { summariseProfile } from "./profile";
+import { markdown, ratiosOf, svgChart, type Results, type Run } from "./report";
+import { pgbenchScript, targetCount, wrkLines, type Mode } from "./requests";
+import { SCENARIOS, type Scenario } from "./scenarios";
+import { verifySameRows } from "./verify";
+
+interface Options {
+  duration: number;
+  warmup: number;
+  connections: number[];
+  scenarios: Scenario[];
+  viewers: number;
+  /** Directory for a V8 CPU profile of the API (--profile), summarised into the results. */
+  profileDir: string | null;
+}
+
+/** Refresh tokens a load run may use up per second (they work once each): above any rate seen here. */
+const REFRESH_PER_SECOND_WRK = 2_000;
+const REFRESH_PER_SECOND_PGBENCH = 6_000;
+const MODES: Mode[] = ["graphql", "endpoint", "pgbench"];
+
+function parseArgs(argv: string[]): Options {
+  const flag = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const names = flag("scenarios")?.split(",") ?? SCENARIOS.map((s) => s.name);
+  const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
+  if (unknown.length > 0) throw new Error(`Unknown scenario ${unknown.join(", ")}; choose from ${SCENARIOS.map((s) => s.name).join(", ")}`);
+  return {
+    duration: Number(flag("duration") ?? 10),
+    warmup: Number(flag("warmup") ?? 3),
+    connections: (flag("connections") ?? "16,64").split(",").map(Number),
+    scenarios: SCENARIOS.filter((s) => names.includes(s.name)),
+    viewers: Number(flag("viewers") ?? 10_000),
+    profileDir: argv.includes("--profile") ? fs.mkdtempSync(path.join(os.tmpdir(), "agora-profile-")) : null,
+  };
+}
+
+function requireTool(name: string, debianPackage: string): void {
+  if (spawnSync("which", [name]).status !== 0) {
+    throw new Error(`The benchmark needs ${name}: install it with \`apt-get install ${debianPackage}\` (Debian/Ubuntu)`);
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+/** The API as deployed: NODE_ENV=production, JSON logs (to /dev/null), helmet, rate limits per client address. */
+async function startServer(config: Config, urls: { owner: string; auth: string }, profileDir: string | null): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const secret = config.jwt.algorithm === "HS256" ? (config.jwt.secret ?? loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret) : undefined;
+  const profile = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
+  const child = spawn(process.execPath, [...profile, path.join(PROJECT_ROOT, "dist/src/bench/server.js")], {
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      DATABASE_URL: urls.owner,
+      AUTH_DATABASE_URL: urls.auth,
+      TRUST_PROXY: "1",
+      LOG_LEVEL: "info",
+      SMTP_URL: process.env.SMTP_URL ?? "smtp://127.0.0.1:2525",
+      ...(secret ? { JWT_SECRET: secret } : {}),
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d) => (stderr += d));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`The API exited during start: ${stderr}`);
+    const ready = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
+    if (ready) return { child, url };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`The API did not become ready: ${stderr}`);
+}
+
+/** Statements the database ran since the last reset, all and without the wrapper, and the mean time of the data statements. */
+async function statementCounts(root: pg.Client | null): Promise<{ all: number; data: number; dataMs: number } | null> {
+  if (!root) return null;
+  const { rows } = await root.query<{ all: string; data: string; data_ms: string }>(
+    `with s as (
+       select calls, total_exec_time, query ~* '^\\s*(begin|commit|rollback|savepoint|release|set |deallocate|select set_config\\(el)' as wrapper
+         from pg_stat_statements s join pg_database d on d.oid = s.dbid
+        where d.datname = current_database() and query !~* 'graphile_worker|pg_stat_statements|pg_database')
+     select coalesce(sum(calls), 0) as all, coalesce(sum(calls) filter (where not wrapper), 0) as data,
+            coalesce(sum(total_exec_time) filter (where not wrapper) / nullif(sum(calls) filter (where not wrapper), 0), 0) as data_ms
+       from s`,
+  );
+  return { all: Number(rows[0].all), data: Number(rows[0].data), dataMs: Number(rows[0].data_ms) };
+}
+
+interface Plan {
+  refreshOffset: number;
+}
+
+async function runOnce(
+  scenario: Scenario,
+  mode: Mode,
+  connections: number,
+  seconds: number,
+  ctx: { fixtures: Fixtures; apiUrl: string; ownerUrl: string; authUrl: string; workDir: string; plan: Plan },
+): Promise<LoadResult> {
+  const { fixtures, plan } = ctx;
+  if (mode === "pgbench") {
+    const budget = seconds * REFRESH_PER_SECOND_PGBENCH;
+    const per = Math.floor(budget / connections);
+    const base = plan.refreshOffset;
+    if (scenario.identity === "refresh") plan.refreshOffset += budget;
+    return runPgbench({
+      url: scenario.identity === "viewer" ? ctx.authUrl : ctx.ownerUrl,
+      connections,
+      seconds,
+      script: pgbenchScript(scenario, fixtures, 0),
+      workDir: ctx.workDir,
+      defines: scenario.identity === "refresh" ? { n: 0, base, per } : {},
+    });
+  }
+  const count = scenario.identity === "refresh" ? seconds * REFRESH_PER_SECOND_WRK : targetCount(scenario, fixtures);
+  const offset = scenario.identity === "refresh" ? plan.refreshOffset : 0;
+  if (scenario.identity === "refresh") plan.refreshOffset += count;
+  const file = path.join(ctx.workDir, `${scenario.name}-${mode}.tsv`);
+  fs.writeFileSync(file, wrkLines(scenario, mode, fixtures, offset, count));
+  return runWrk({ url: ctx.apiUrl, connections, seconds, requestsFile: file, workDir: ctx.workDir });
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  requireTool("wrk", "wrk");
+  requireTool("pgbench", "postgresql-client");
+  const config = loadConfigOrExit();
+  const logger = makeLogger(process.env.BENCH_LOG_LEVEL ?? "warn");
+  const database = await openDatabase(config, logger);
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "agora-bench-"));
+  // pg_stat_statements needs a superuser (or pg_read_all_stats) in the application database.
+  const root = database.rootUrl ? new pg.Client({ connectionString: withDatabase(database.rootUrl, database.database) }) : null;
+  let server: { child: ChildProcess; url: string } | null = null;
+  try {
+    if (root) {
+      root.on("error", (error) => process.stderr.write(`monitoring connection: ${error.message}\n`));
+      await root.connect();
+      await root.query("create extension if not exists pg_stat_statements");
+    }
+    const refreshSeconds = options.scenarios.some((s) => s.identity === "refresh") ? options.connections.length * (options.warmup + options.duration) : 0;
+    const owner = new pg.Pool({ connectionString: database.ownerUrl, max: 1 });
+    owner.on("error", () => undefined); // reported by the query that fails
+    const ownerClient = await owner.connect();
+    let fixtures: Fixtures;
+    let sizes: Array<Record<string, string>>;
+    try {
+      process.stderr.write("Preparing viewers, sessions and targets…\n");
+      fixtures = await prepareFixtures(ownerClient, appTokenService(config), {
+        viewers: options.viewers,
+        refreshTokens: refreshSeconds * (2 * REFRESH_PER_SECOND_WRK + REFRESH_PER_SECOND_PGBENCH),
+        authenticatorRole: database.authenticatorRole,
+      });
+      sizes = (
+        await ownerClient.query(
+          `select (select count(*) from app_public.users) users, (select count(*) from app_public.posts) posts,
+                  (select count(*) from app_public.comments) comments, (select count(*) from app_public.reactions) reactions, version() as version`,
+        )
+      ).rows;
+    } finally {
+      ownerClient.release();
+      await owner.end();
+    }
+
+    server = await startServer(config, { owner: database.ownerUrl, auth: database.authUrl }, options.profileDir);
+    process.stderr.write(`API (production mode) on ${server.url}, pid ${server.child.pid}\n`);
+    await verifySameRows(server.url, options.scenarios, fixtures);
+
+    const plan: Plan = { refreshOffset: 0 };
+    const ctx = { fixtures, apiUrl: server.url, ownerUrl: database.ownerUrl, authUrl: database.authUrl, workDir, plan };
+    const runs: Run[] = [];
+    const total = options.scenarios.length * options.connections.length * MODES.length;
+    for (const scenario of options.scenarios) {
+      for (const connections of options.connections) {
+        for (const mode of MODES) {
+          const label = `[${runs.length + 1}/${total}] ${scenario.name} c=${connections} ${mode}`;
+          process.stderr.write(`${label}: warm-up ${options.warmup}s… `);
+          await runOnce(scenario, mode, connections, options.warmup, ctx);
+          await root?.query("select pg_stat_statements_reset()");
+          const pid = server.child.pid!;
+          const before = { node: processCpuSeconds(pid), postgres: postgresCpuSeconds() };
+          process.stderr.write(`measuring ${options.duration}s… `);
+          const { result, peakRssMb } = await withPeakRss(pid, () => runOnce(scenario, mode, connections, options.duration, ctx));
+          const after = { node: processCpuSeconds(pid), postgres: postgresCpuSeconds() };
+          const statements = await statementCounts(root);
+          const run: Run = {
+            scenario: scenario.name,
+            mode,
+            connections,
+            requests: result.requests,
+            rps: result.rps,
+            p50: result.p50,
+            p95: result.p95,
+            p99: result.p99,
+            errors: result.errors,
+            statementsPerRequest: statements && result.requests > 0 ? statements.all / result.requests : null,
+            dataStatementsPerRequest: statements && result.requests > 0 ? statements.data / result.requests : null,
+            sqlMs: statements?.dataMs ?? null,
+            cpu: {
+              node: mode === "pgbench" ? 0 : (after.node - before.node) / result.seconds,
+              postgres: (after.postgres - before.postgres) / result.seconds,
+              load: result.cpuSeconds / result.seconds,
+            },
+            peakRssMb,
+          };
+          runs.push(run);
+          process.stderr.write(`${run.rps.toFixed(0)} req/s, p95 ${run.p95.toFixed(1)} ms, errors ${run.errors}\n`);
+        }
+      }
+    }
+
+    const apiPeakRssMb = Math.round(rssMb(server.child.pid!, "VmHWM"));
+    server.child.kill("SIGTERM");
+    await new Promise((resolve) => server!.child.once("exit", resolve));
+    server = null;
+    const profileFile = options.profileDir && fs.readdirSync(options.profileDir).find((f) => f.endsWith(".cpuprofile"));
+    const profile = profileFile ? summariseProfile(path.join(options.profileDir!, profileFile)) : null;
+    const date = new Date().toISOString().slice(0, 16).replace(":", "-");
+    const results: Results = {
+      date,
+      machine: {
+        cpus: os.cpus().length,
+        cpu: os.cpus()[0]?.model ?? "?",
+        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        postgres: String(sizes[0].version).split(" ").slice(0, 2).join(" "),
+      },
+      settings: {
+        durationSeconds: options.duration,
+        warmupSeconds: options.warmup,
+        poolMax: config.db.poolMax,
+        viewers: fixtures.viewers.length,
+        users: Number(sizes[0].users),
+        posts: Number(sizes[0].posts),
+        comments: Number(sizes[0].comments),
+        reactions: Number(sizes[0].reactions),
+        apiPeakRssMb,
+        profiled: options.profileDir ? "yes (--cpu-prof: slower)" : "no",
+      },
+      runs,
+      ratios: ratiosOf(runs),
+    };
+    const outDir = path.join(PROJECT_ROOT, "bench", "results");
+    fs.mkdirSync(outDir, { recursive: true });
+    const base = path.join(outDir, date);
+    fs.writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
+    fs.writeFileSync(`${base}.md`, markdown(results) + (profile ? `\n## Where the API's main thread spends its time\n\n${profile}` : ""));
+    fs.writeFileSync(`${base}.svg`, svgChart(results));
+    console.log(markdown(results));
+    if (profile) console.log(profile);
+    console.log(`Written: ${path.relative(process.cwd(), base)}.{json,md,svg}`);
+  } finally {
+    if (server) {
+      server.child.kill("SIGTERM");
+      await new Promise((resolve) => server!.child.once("exit", resolve));
+    }
+    await root?.end();
+    fs.rmSync(workDir, { recursive: true, force: true });
+    if (options.profileDir) fs.rmSync(options.profileDir, { recursive: true, force: true });
+    await database.embedded?.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,80 @@
+/**
+ * Turns a scenario and the fixtures into load: request lines for wrk
+ * (GraphQL or the hand-written endpoint) and a pgbench transaction script
+ * running the endpoint's SQL inside the same wrapper. Each way cycles
+ * through the same targets and the same viewers.
+ */
+import type { Fixtures } from "./fixtures";
+import type { Scenario, Target } from "./scenarios";
+
+export type Mode = "graphql" | "endpoint" | "pgbench";
+
+/** pgbench's targets are a literal in its script: a few hundred keep it cheap to evaluate. */
+const PGBENCH_TARGETS = 200;
+
+/** Targets per read scenario; writes cycle through every viewer so per-member posting limits are not reached. */
+const READ_TARGETS = 2000;
+
+export function targetCount(scenario: Scenario, fixtures: Fixtures): number {
+  return scenario.kind === "read" ? READ_TARGETS : fixtures.viewers.length;
+}
+
+function clientIp(i: number): string {
+  return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+}
+
+/** `count` wrk lines for targets [offset, offset + count). */
+export function wrkLines(scenario: Scenario, mode: Exclude<Mode, "pgbench">, fixtures: Fixtures, offset: number, count: number): string {
+  const lines: string[] = [];
+  for (let i = offset; i < offset + count; i++) {
+    const target: Target = scenario.pick(fixtures.pools, i);
+    const headers = [`X-Forwarded-For: ${typeof target.ip === "string" ? target.ip : clientIp(i)}`];
+    if (scenario.identity === "viewer") headers.push(`Authorization: Bearer ${fixtures.viewers[i % fixtures.viewers.length].token}`);
+    const body =
+      mode === "graphql"
+        ? JSON.stringify({ query: scenario.graphql, variables: scenario.variables(target) })
+        : JSON.stringify({ params: scenario.params(target) });
+    lines.push(`${mode === "graphql" ? "/graphql" : `/bench/${scenario.name}`}\t${headers.join("|")}\t${body}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** A SQL text[] literal (a single constant, parsed once per prepared statement). */
+function textArray(values: Array<string | number>): string {
+  const items = values.map((v) => `"${String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`);
+  return `'{${items.join(",").replace(/'/g, "''")}}'::text[]`;
+}
+
+/**
+ * The pgbench transaction. Viewers: begin; the settings the API sends for
+ * that viewer (from agora_bench.viewers, see fixtures.ts); the scenario's SQL; commit. Login and refresh: the auth
+ * function alone, as the API's auth service calls it. Refresh tokens work
+ * once, so each client walks its own range: `bench-refresh-<base + client * perClient + n>`.
+ */
+export function pgbenchScript(scenario: Scenario, fixtures: Fixtures, offset: number): string {
+  if (scenario.identity === "refresh") {
+    return [
+      "\\set n :n + 1",
+      "\\set k :base + :client_id * :per + :n",
+      `select * from app_private.refresh_session('bench-refresh-' || :k, '10.0.0.1', 'bench');`,
+      "",
+    ].join("\n");
+  }
+  const count = Math.min(PGBENCH_TARGETS, targetCount(scenario, fixtures));
+  const targets = Array.from({ length: count }, (_, i) => scenario.pick(fixtures.pools, offset + i));
+  const columns = scenario.paramTypes.map((_, p) => textArray(targets.map((t) => scenario.params(t)[p])));
+  const sql = scenario.sql.replace(/\$(\d+)(::\w+)?/g, (_m, n: string) => `(${columns[Number(n) - 1]})[:t]::${scenario.paramTypes[Number(n) - 1]}`);
+  const lines = [`\\set t random(1, ${count})`];
+  if (scenario.identity === "viewer") {
+    lines.push(
+      `\\set v random(1, ${fixtures.viewers.length})`,
+      "begin;",
+      "select set_config(el->>0, el->>1, true) from agora_bench.viewers b, json_array_elements(b.settings) el where b.n = :v;",
+      `${sql.replace(/\s*\n\s*/g, " ")};`,
+      "commit;",
+    );
+  } else {
+    lines.push(`${sql.replace(/\s*\n\s*/g, " ")};`);
+  }
+  return `${lines.join("\n")}\n`;
+}

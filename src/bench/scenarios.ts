@@ -1,0 +1,268 @@
+/**
+ * The benchmark's scenarios, each written three ways over the same inputs:
+ * a GraphQL document (what clients send), the hand-written SQL a minimal
+ * endpoint runs for the same rows, and — derived from that SQL — the
+ * pgbench transaction. Inputs ("targets") are picked from the seeded
+ * database by `pick`, so all three ways read the same rows.
+ */
+export type Target = Record<string, string | number>;
+
+/** What the fixture gives a scenario to pick its targets from. */
+export interface Pools {
+  posts: string[];
+  hotPosts: string[];
+  questions: string[];
+  categories: string[];
+  usernames: string[];
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  /** Reads must cost one data statement; writes may cost more. */
+  kind: "read" | "write";
+  /**
+   * Who asks: a signed-in viewer (token + settings), or the token-issuing
+   * operations, which run over the owner pool like the API's auth service.
+   */
+  identity: "viewer" | "login" | "refresh";
+  graphql: string;
+  variables(t: Target): Record<string, unknown>;
+  /** The hand-written SQL ($1… from params) and its parameter types, for pgbench. */
+  sql: string;
+  params(t: Target): Array<string | number>;
+  paramTypes: string[];
+  /** The SQL fetches one row more than the page to know whether there is a next page. */
+  pageSize?: number;
+  /** Columns rendered from markdown by the endpoint, as the API's bodyHtml does. */
+  markdown?: string[];
+  pick(pools: Pools, i: number): Target;
+}
+
+const WORDS = ["postgres", "graphql", "typescript", "design", "testing", "security", "performance", "kubernetes", "careers", "data"];
+const at = <T>(list: T[], i: number): T => list[i % list.length];
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: "feed",
+    title: "Feed page (20 posts, author, category, counts, tags, my reaction)",
+    kind: "read",
+    identity: "viewer",
+    graphql: `query Feed {
+  allPosts(first: 20, condition: { inMyFeed: true }, orderBy: [PUBLISHED_AT_DESC]) {
+    nodes {
+      rowId title slug tags likeCount dislikeCount commentCount bookmarkCount publishedAt viewerReaction
+      userByAuthorId { rowId username displayName avatarUrl }
+      categoryByCategoryId { rowId name slug color }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}`,
+    variables: () => ({}),
+    sql: `select p.id, p.title, p.slug, p.tags, p.like_count, p.dislike_count, p.comment_count, p.bookmark_count, p.published_at,
+       app_public.posts_viewer_reaction(p) as viewer_reaction,
+       u.id as author_id, u.username, u.display_name, u.avatar_url, c.id as category_id, c.name as category_name, c.slug as category_slug, c.color
+  from app_public.posts p
+  left join app_public.users u on u.id = p.author_id
+  left join app_public.categories c on c.id = p.category_id
+ where p.status = 'published'
+   and p.id in (select id from app_public.current_user_feed_post_ids() id)
+ order by p.published_at desc, p.id
+ limit 21`,
+    pageSize: 20,
+    params: () => [],
+    paramTypes: [],
+    pick: () => ({}),
+  },
+  {
+    name: "post",
+    title: "Post page with its first 50 threaded comments",
+    kind: "read",
+    identity: "viewer",
+    graphql: `query Post($id: UUID!) {
+  postByRowId(rowId: $id) {
+    rowId title bodyHtml tags likeCount commentCount viewerReaction
+    userByAuthorId { rowId username displayName }
+    categoryByCategoryId { rowId name }
+    commentsByPostId(first: 50, orderBy: [CREATED_AT_ASC]) {
+      totalCount
+      nodes { rowId body depth parentId likeCount createdAt userByAuthorId { rowId username avatarUrl } }
+    }
+  }
+}`,
+    variables: (t) => ({ id: t.post }),
+    sql: `select p.id, p.title, p.body, p.tags, p.like_count, p.comment_count, app_public.posts_viewer_reaction(p) as viewer_reaction,
+       u.id as author_id, u.username, u.display_name, c.id as category_id, c.name as category_name,
+       (select count(*) from app_public.comments k where k.post_id = p.id) as total_comments,
+       (select json_agg(x) from (
+          select k.id, k.body, k.depth, k.parent_id, k.like_count, k.created_at, ku.id as author_id, ku.username, ku.avatar_url
+            from app_public.comments k left join app_public.users ku on ku.id = k.author_id
+           where k.post_id = p.id order by k.created_at, k.id limit 50) x) as comments
+  from app_public.posts p
+  left join app_public.users u on u.id = p.author_id
+  left join app_public.categories c on c.id = p.category_id
+ where p.id = $1`,
+    params: (t) => [t.post],
+    paramTypes: ["uuid"],
+    markdown: ["body"],
+    pick: (pools, i) => ({ post: at(pools.hotPosts, i) }),
+  },
+  {
+    name: "question",
+    title: "Question with its answers",
+    kind: "read",
+    identity: "viewer",
+    graphql: `query Question($id: UUID!) {
+  questionByRowId(rowId: $id) {
+    rowId title bodyHtml tags answerCount viewerReaction acceptedAnswerId
+    userByAuthorId { rowId username displayName }
+    answersByQuestionId(first: 20, orderBy: [CREATED_AT_ASC]) {
+      nodes { rowId bodyHtml likeCount createdAt userByAuthorId { rowId username } }
+    }
+  }
+}`,
+    variables: (t) => ({ id: t.question }),
+    sql: `select q.id, q.title, q.body, q.tags, q.answer_count, app_public.questions_viewer_reaction(q) as viewer_reaction, q.accepted_answer_id,
+       u.id as author_id, u.username, u.display_name,
+       (select json_agg(x) from (
+          select a.id, a.body, a.like_count, a.created_at, au.id as author_id, au.username
+            from app_public.answers a left join app_public.users au on au.id = a.author_id
+           where a.question_id = q.id order by a.created_at, a.id limit 20) x) as answers
+  from app_public.questions q
+  left join app_public.users u on u.id = q.author_id
+ where q.id = $1`,
+    params: (t) => [t.question],
+    paramTypes: ["uuid"],
+    markdown: ["body"],
+    pick: (pools, i) => ({ question: at(pools.questions, i) }),
+  },
+  {
+    name: "search",
+    title: "Search (two words, ranked, snippets)",
+    kind: "read",
+    identity: "viewer",
+    graphql: `query Search($q: String!) {
+  search(query: $q, first: 20) {
+    nodes { kind rowId title snippet rank publishedAt authorId }
+  }
+}`,
+    variables: (t) => ({ q: t.q }),
+    sql: `select s.kind, s.id, s.title, s.snippet, s.rank, s.published_at, s.author_id
+  from app_public.search($1) s
+ limit 20`,
+    params: (t) => [t.q],
+    paramTypes: ["text"],
+    pick: (_pools, i) => ({ q: `${at(WORDS, i)} ${at(WORDS, Math.floor(i / WORDS.length) + 3)}` }),
+  },
+  {
+    name: "category",
+    title: "Filtered list with aggregates (category, last 30 days, most liked)",
+    kind: "read",
+    identity: "viewer",
+    graphql: `query Category($category: UUID!, $after: Datetime!) {
+  allPosts(first: 20, condition: { categoryId: $category, publishedAfter: $after }, orderBy: [LIKE_COUNT_DESC]) {
+    totalCount
+    aggregates { sum { likeCount commentCount } average { likeCount } }
+    nodes { rowId title likeCount commentCount publishedAt userByAuthorId { rowId username } }
+  }
+}`,
+    variables: (t) => ({ category: t.category, after: new Date(Number(t.after) * 1000).toISOString() }),
+    sql: `with matching as (
+  select p.* from app_public.posts p where p.category_id = $1 and p.published_at >= to_timestamp($2::float8))
+select (select count(*) from matching) as total, (select sum(like_count) from matching) as likes,
+       (select sum(comment_count) from matching) as comments, (select avg(like_count) from matching) as average_likes,
+       (select json_agg(x) from (
+          select m.id, m.title, m.like_count, m.comment_count, m.published_at, u.id as author_id, u.username
+            from matching m left join app_public.users u on u.id = m.author_id
+           order by m.like_count desc, m.id limit 20) x) as posts`,
+    params: (t) => [t.category, t.after],
+    paramTypes: ["uuid", "float8"],
+    pick: (pools, i) => ({ category: at(pools.categories, i), after: Math.floor(Date.now() / 1000) - 30 * 86400 }),
+  },
+  {
+    name: "profile",
+    title: "Profile with stats and latest posts",
+    kind: "read",
+    identity: "viewer",
+    graphql: `query Profile($username: String!) {
+  userByUsername(username: $username) {
+    rowId username displayName bio jobTitle followerCount followingCount
+    postsByAuthorId(first: 10, orderBy: [PUBLISHED_AT_DESC]) {
+      totalCount
+      aggregates { sum { likeCount commentCount } }
+      nodes { rowId title likeCount publishedAt }
+    }
+  }
+}`,
+    variables: (t) => ({ username: t.username }),
+    sql: `select u.id, u.username, u.display_name, u.bio, u.job_title, u.follower_count, u.following_count,
+       (select count(*) from app_public.posts p where p.author_id = u.id) as total_posts,
+       (select sum(like_count) from app_public.posts p where p.author_id = u.id) as likes,
+       (select sum(comment_count) from app_public.posts p where p.author_id = u.id) as comments,
+       (select json_agg(x) from (
+          select p.id, p.title, p.like_count, p.published_at from app_public.posts p
+           where p.author_id = u.id order by p.published_at desc, p.id limit 10) x) as posts
+  from app_public.users u
+ where u.username = $1`,
+    params: (t) => [t.username],
+    paramTypes: ["text"],
+    pick: (pools, i) => ({ username: at(pools.usernames, i) }),
+  },
+  {
+    name: "comment",
+    title: "Create a comment",
+    kind: "write",
+    identity: "viewer",
+    graphql: `mutation Comment($post: UUID!, $body: String!) {
+  createComment(input: { comment: { postId: $post, body: $body } }) { comment { rowId createdAt } }
+}`,
+    variables: (t) => ({ post: t.post, body: t.body }),
+    sql: `insert into app_public.comments (post_id, body) values ($1, $2) returning id, created_at`,
+    params: (t) => [t.post, t.body],
+    paramTypes: ["uuid", "text"],
+    pick: (pools, i) => ({ post: at(pools.posts, i), body: `Benchmark comment ${i}, measured and not guessed.` }),
+  },
+  {
+    name: "react",
+    title: "Toggle a reaction",
+    kind: "write",
+    identity: "viewer",
+    graphql: `mutation React($post: UUID!) {
+  react(input: { kind: like, postId: $post }) { result { rowId kind } }
+}`,
+    variables: (t) => ({ post: t.post }),
+    sql: `select r.id, r.kind from app_public.react('like', $1) r`,
+    params: (t) => [t.post],
+    paramTypes: ["uuid"],
+    pick: (pools, i) => ({ post: at(pools.posts, i) }),
+  },
+  {
+    name: "login",
+    title: "Login (bcrypt cost 10)",
+    kind: "write",
+    identity: "login",
+    graphql: `mutation Login($identifier: String!, $password: String!) {
+  login(input: { identifier: $identifier, password: $password }) { accessToken refreshToken }
+}`,
+    variables: (t) => ({ identifier: t.username, password: t.password }),
+    sql: `select * from app_private.login($1, $2, $3, 'bench')`,
+    params: (t) => [t.username, t.password, t.ip],
+    paramTypes: ["text", "text", "inet"],
+    pick: (pools, i) => ({ username: at(pools.usernames, i * 7919), password: "Demo-Password-1", ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }),
+  },
+  {
+    name: "refresh",
+    title: "Refresh a session (rotate the refresh token)",
+    kind: "write",
+    identity: "refresh",
+    graphql: `mutation Refresh($token: String!) {
+  refreshSession(input: { refreshToken: $token }) { accessToken refreshToken }
+}`,
+    variables: (t) => ({ token: t.token }),
+    sql: `select * from app_private.refresh_session($1, $2, 'bench')`,
+    params: (t) => [t.token, t.ip],
+    paramTypes: ["text", "inet"],
+    // Each refresh token works once: the fixture issues one per request (see fixtures.ts).
+    pick: (_pools, i) => ({ token: `bench-refresh-${i}`, ip: "10.0.0.1" }),
+  },
+];

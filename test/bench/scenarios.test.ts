@@ -1,0 +1,77 @@
+/**
+ * The benchmark compares like with like: for every read scenario the
+ * GraphQL document and the hand-written endpoint return the same rows, and
+ * every write scenario succeeds both ways, on a seeded database.
+ */
+import pg from "pg";
+import { seed } from "../../src/seed";
+import { SCALES } from "../../src/seed/scales";
+import { benchRouter } from "../../src/bench/endpoint";
+import { prepareFixtures, type Fixtures } from "../../src/bench/fixtures";
+import { SCENARIOS } from "../../src/bench/scenarios";
+import { verifySameRows } from "../../src/bench/verify";
+import { wrkLines } from "../../src/bench/requests";
+import { createScratchDatabase, type ScratchDatabase } from "../helpers/scratch";
+import { startTestServer, type TestServer } from "../helpers/server";
+
+jest.setTimeout(120_000);
+
+let db: ScratchDatabase;
+let server: TestServer;
+let fixtures: Fixtures;
+
+beforeAll(async () => {
+  db = await createScratchDatabase(`agora_bench_${process.pid}`);
+  // Enough comments for the post page's hot posts (a tenth of them on the hottest 1% of posts).
+  await seed(db.ownerUrl, { ...SCALES.tiny, users: 120, posts: 2_000, comments: 12_000 }, 3, false);
+  server = await startTestServer(db.env, benchRouter);
+  const pool = new pg.Pool({ connectionString: db.ownerUrl, max: 1 });
+  const client = await pool.connect();
+  try {
+    fixtures = await prepareFixtures(client, server.agora.tokens, { viewers: 100, refreshTokens: 20, authenticatorRole: server.agora.db.authenticatorRole });
+  } finally {
+    client.release();
+    await pool.end();
+  }
+});
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+/** Sends request line `i` of a scenario (as wrk would) and returns the JSON answer. */
+async function send(name: string, mode: "graphql" | "endpoint", i: number): Promise<{ status: number; body: Record<string, unknown> }> {
+  const scenario = SCENARIOS.find((s) => s.name === name)!;
+  const [path, headerText, body] = wrkLines(scenario, mode, fixtures, i, 1).trimEnd().split("\t");
+  const headers = Object.fromEntries(headerText.split("|").map((h) => h.split(": ")));
+  const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe("benchmark scenarios", () => {
+  it("read the same rows through GraphQL and through the hand-written endpoint", async () => {
+    await expect(verifySameRows(server.url, SCENARIOS, fixtures)).resolves.toBeUndefined();
+  });
+
+  it("refuses a mismatch (a different target gives different rows)", async () => {
+    const post = SCENARIOS.find((s) => s.name === "post")!;
+    const other = { ...post, pick: (pools: Fixtures["pools"], i: number) => ({ post: pools.posts[i + 1] }), variables: () => ({ id: fixtures.pools.posts[0] }) };
+    await expect(verifySameRows(server.url, [other], fixtures)).rejects.toThrow(/different rows/);
+  });
+
+  it.each(SCENARIOS.filter((s) => s.kind === "write").map((s) => s.name))("%s succeeds through both", async (name) => {
+    for (const [i, mode] of [[1, "graphql"], [2, "endpoint"]] as const) {
+      const { status, body } = await send(name, mode, i);
+      expect({ status, errors: body.errors }).toEqual({ status: 200, errors: undefined });
+    }
+  });
+
+  it("the endpoint sits behind the same bearer check as GraphQL", async () => {
+    const res = await fetch(`${server.url}/bench/feed`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer not-a-token" },
+      body: JSON.stringify({ params: [] }),
+    });
+    expect(res.status).toBe(401);
+  });
+});
