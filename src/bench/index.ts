@@ -24,8 +24,9 @@ import { makeLogger } from "../logger";
 import { PROJECT_ROOT } from "../paths";
 import { prepareFixtures, type Fixtures } from "./fixtures";
 import { runPgbench, runWrk, type LoadResult } from "./load";
-import { postgresCpuSeconds, processCpuSeconds, rssMb, withPeakRss } from "./probe";
+import { meterPostgresCpu, processCpuSeconds, rssMb, withPeakRss } from "./probe";
 import { summariseProfile } from "./profile";
+import { progress } from "../seed/progress";
 import { markdown, ratiosOf, svgChart, type Results, type Run } from "./report";
 import { pgbenchScript, targetCount, wrkLines, type Mode } from "./requests";
 import { SCENARIOS, type Scenario } from "./scenarios";
@@ -84,8 +85,7 @@ async function freePort(): Promise<number> {
 async function startServer(config: Config, urls: { owner: string; auth: string }, profileDir: string | null): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const secret = config.jwt.algorithm === "HS256" ? (config.jwt.secret ?? loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret) : undefined;
-  const profile = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
-  const child = spawn(process.execPath, [...profile, path.join(PROJECT_ROOT, "dist/src/bench/server.js")], {
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "dist/src/bench/server.js")], {
     env: {
       ...process.env,
       NODE_ENV: "production",
@@ -97,6 +97,7 @@ async function startServer(config: Config, urls: { owner: string; auth: string }
       LOG_LEVEL: "info",
       SMTP_URL: process.env.SMTP_URL ?? "smtp://127.0.0.1:2525",
       ...(secret ? { JWT_SECRET: secret } : {}),
+      ...(profileDir ? { BENCH_PROFILE_DIR: profileDir } : {}),
     },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -125,6 +126,29 @@ async function statementCounts(root: pg.Client | null): Promise<{ all: number; d
        from s`,
   );
   return { all: Number(rows[0].all), data: Number(rows[0].data), dataMs: Number(rows[0].data_ms) };
+}
+
+/**
+ * Reads every application table and index once (pg_prewarm, into the OS
+ * page cache), so that no scenario pays for the first reads from disk and
+ * the order of the runs does not favour the later ones.
+ */
+async function prewarm(root: pg.Client): Promise<void> {
+  await root.query("create extension if not exists pg_prewarm");
+  const { rows } = await root.query<{ oid: number; bytes: string }>(
+    `select c.oid, pg_relation_size(c.oid) as bytes from pg_class c
+      where c.relnamespace in ('app_public'::regnamespace, 'app_private'::regnamespace) and c.relkind in ('r', 'i')
+      order by pg_relation_size(c.oid) desc`,
+  );
+  const total = rows.reduce((sum, r) => sum + Number(r.bytes), 0);
+  const bar = progress("prewarm", Math.round(total / 2 ** 20));
+  let done = 0;
+  for (const row of rows) {
+    await root.query("select pg_prewarm($1::regclass, 'read')", [row.oid]);
+    done += Number(row.bytes);
+    bar.update(Math.round(done / 2 ** 20));
+  }
+  bar.done();
 }
 
 interface Plan {
@@ -202,6 +226,7 @@ async function main() {
       await owner.end();
     }
 
+    if (root) await prewarm(root);
     server = await startServer(config, { owner: database.ownerUrl, auth: database.authUrl }, options.profileDir);
     process.stderr.write(`API (production mode) on ${server.url}, pid ${server.child.pid}\n`);
     await verifySameRows(server.url, options.scenarios, fixtures);
@@ -218,10 +243,15 @@ async function main() {
           await runOnce(scenario, mode, connections, options.warmup, ctx);
           await root?.query("select pg_stat_statements_reset()");
           const pid = server.child.pid!;
-          const before = { node: processCpuSeconds(pid), postgres: postgresCpuSeconds() };
+          const nodeBefore = processCpuSeconds(pid);
+          const postgresMeter = meterPostgresCpu();
           process.stderr.write(`measuring ${options.duration}s… `);
+          const profiling = options.profileDir !== null && mode === "graphql";
+          if (profiling) server.child.kill("SIGUSR2");
           const { result, peakRssMb } = await withPeakRss(pid, () => runOnce(scenario, mode, connections, options.duration, ctx));
-          const after = { node: processCpuSeconds(pid), postgres: postgresCpuSeconds() };
+          if (profiling) server.child.kill("SIGUSR2");
+          const postgresCpu = postgresMeter.stop();
+          const nodeCpu = processCpuSeconds(pid) - nodeBefore;
           const statements = await statementCounts(root);
           const run: Run = {
             scenario: scenario.name,
@@ -237,8 +267,8 @@ async function main() {
             dataStatementsPerRequest: statements && result.requests > 0 ? statements.data / result.requests : null,
             sqlMs: statements?.dataMs ?? null,
             cpu: {
-              node: mode === "pgbench" ? 0 : (after.node - before.node) / result.seconds,
-              postgres: (after.postgres - before.postgres) / result.seconds,
+              node: mode === "pgbench" ? 0 : nodeCpu / result.seconds,
+              postgres: postgresCpu / result.seconds,
               load: result.cpuSeconds / result.seconds,
             },
             peakRssMb,
@@ -253,8 +283,15 @@ async function main() {
     server.child.kill("SIGTERM");
     await new Promise((resolve) => server!.child.once("exit", resolve));
     server = null;
-    const profileFile = options.profileDir && fs.readdirSync(options.profileDir).find((f) => f.endsWith(".cpuprofile"));
-    const profile = profileFile ? summariseProfile(path.join(options.profileDir!, profileFile)) : null;
+    // One profile per measured GraphQL run, in run order.
+    const profiles = options.profileDir
+      ? fs.readdirSync(options.profileDir).filter((f) => f.endsWith(".cpuprofile")).sort((a, b) => parseInt(a.slice(4)) - parseInt(b.slice(4)))
+      : [];
+    const graphqlRuns = runs.filter((r) => r.mode === "graphql");
+    const profile = profiles
+      .map((f, i) => `### ${graphqlRuns[i]?.scenario} c=${graphqlRuns[i]?.connections}, GraphQL\n\n${summariseProfile(path.join(options.profileDir!, f))}`)
+      .join("\n");
+
     const date = new Date().toISOString().slice(0, 16).replace(":", "-");
     const results: Results = {
       date,
@@ -275,7 +312,7 @@ async function main() {
         comments: Number(sizes[0].comments),
         reactions: Number(sizes[0].reactions),
         apiPeakRssMb,
-        profiled: options.profileDir ? "yes (--cpu-prof: slower)" : "no",
+        profiled: options.profileDir ? "yes (GraphQL runs; the profiler slows them)" : "no",
       },
       runs,
       ratios: ratiosOf(runs),
@@ -284,7 +321,7 @@ async function main() {
     fs.mkdirSync(outDir, { recursive: true });
     const base = path.join(outDir, date);
     fs.writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
-    fs.writeFileSync(`${base}.md`, markdown(results) + (profile ? `\n## Where the API's main thread spends its time\n\n${profile}` : ""));
+    fs.writeFileSync(`${base}.md`, markdown(results) + (profile ? `\n## Where the API's main thread spends its time (GraphQL runs)\n\n${profile}` : ""));
     fs.writeFileSync(`${base}.svg`, svgChart(results));
     console.log(markdown(results));
     if (profile) console.log(profile);

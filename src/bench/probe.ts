@@ -1,8 +1,6 @@
 /**
  * CPU and memory of the processes under test, read from /proc (Linux):
- * the API's node process, and PostgreSQL — the postmaster with the time of
- * its exited children (backends that closed during the run) plus every
- * live backend.
+ * the API's node process and every PostgreSQL process on this machine.
  */
 import fs from "node:fs";
 
@@ -10,11 +8,9 @@ const TICKS = 100; // USER_HZ on Linux
 
 interface Stat {
   pid: number;
-  ppid: number;
   comm: string;
-  /** utime + stime, and cutime + cstime (exited, waited-for children), in seconds. */
+  /** utime + stime, in seconds. */
   own: number;
-  children: number;
 }
 
 function readStat(pid: number): Stat | null {
@@ -24,7 +20,7 @@ function readStat(pid: number): Stat | null {
     const comm = text.slice(text.indexOf("(") + 1, close);
     const f = text.slice(close + 2).split(" ");
     // f[0] is field 3 (state); utime is field 14 → f[11].
-    return { pid, ppid: Number(f[1]), comm, own: (Number(f[11]) + Number(f[12])) / TICKS, children: (Number(f[13]) + Number(f[14])) / TICKS };
+    return { pid, comm, own: (Number(f[11]) + Number(f[12])) / TICKS };
   } catch {
     return null; // gone
   }
@@ -38,11 +34,35 @@ function allStats(): Stat[] {
     .filter((s): s is Stat => s !== null);
 }
 
-/** CPU seconds used so far by all of PostgreSQL running on this machine (0 when it runs elsewhere). */
-export function postgresCpuSeconds(): number {
-  const stats = allStats().filter((s) => s.comm === "postgres");
-  const pids = new Set(stats.map((s) => s.pid));
-  return stats.reduce((sum, s) => sum + s.own + (pids.has(s.ppid) ? 0 : s.children), 0);
+/**
+ * CPU seconds PostgreSQL uses while it runs: /proc is sampled every 100 ms
+ * and each postgres process counts from its first to its last sample, so
+ * backends that start or exit during the run (pgbench's, the API pool's
+ * idle ones) count only for the time they were seen. (A postmaster's
+ * "children" time would add the whole life of every backend that exits.)
+ */
+export function meterPostgresCpu(): { stop(): number } {
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  const sample = () => {
+    for (const s of allStats()) {
+      if (s.comm !== "postgres") continue;
+      if (!first.has(s.pid)) first.set(s.pid, s.own);
+      last.set(s.pid, s.own);
+    }
+  };
+  sample();
+  const initial = new Set(first.keys());
+  const timer = setInterval(sample, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      let total = 0;
+      for (const [pid, seconds] of last) total += seconds - (initial.has(pid) ? first.get(pid)! : 0);
+      return total;
+    },
+  };
 }
 
 export function processCpuSeconds(pid: number): number {

@@ -67,7 +67,7 @@ export const SCENARIOS: Scenario[] = [
   left join app_public.categories c on c.id = p.category_id
  where p.status = 'published'
    and p.id in (select id from app_public.current_user_feed_post_ids() id)
- order by p.published_at desc, p.id
+ order by p.published_at desc, p.id desc
  limit 21`,
     pageSize: 20,
     params: () => [],
@@ -174,7 +174,7 @@ select (select count(*) from matching) as total, (select sum(like_count) from ma
        (select json_agg(x) from (
           select m.id, m.title, m.like_count, m.comment_count, m.published_at, u.id as author_id, u.username
             from matching m left join app_public.users u on u.id = m.author_id
-           order by m.like_count desc, m.id limit 20) x) as posts`,
+           order by m.like_count desc, m.id desc limit 20) x) as posts`,
     params: (t) => [t.category, t.after],
     paramTypes: ["uuid", "float8"],
     pick: (pools, i) => ({ category: at(pools.categories, i), after: Math.floor(Date.now() / 1000) - 30 * 86400 }),
@@ -201,7 +201,7 @@ select (select count(*) from matching) as total, (select sum(like_count) from ma
        (select sum(comment_count) from app_public.posts p where p.author_id = u.id) as comments,
        (select json_agg(x) from (
           select p.id, p.title, p.like_count, p.published_at from app_public.posts p
-           where p.author_id = u.id order by p.published_at desc, p.id limit 10) x) as posts
+           where p.author_id = u.id order by p.published_at desc, p.id desc limit 10) x) as posts
   from app_public.users u
  where u.username = $1`,
     params: (t) => [t.username],

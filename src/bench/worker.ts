@@ -93,7 +93,7 @@ async function checkReady(db: pg.Client, scenario: Scenario): Promise<void> {
   process.stderr.write(`  warning: ${message}; they share the CPU and answer every NOTIFY.\n`);
 }
 
-async function environment(db: pg.Client, agoraLogLevel: string): Promise<Record<string, string | number | null>> {
+async function environment(db: pg.Client, config: Config, embedded: boolean): Promise<Record<string, string | number | null>> {
   const { rows } = await db.query<{ v: string }>("select current_setting('server_version') as v");
   let commit: string | null = null;
   try {
@@ -105,8 +105,9 @@ async function environment(db: pg.Client, agoraLogLevel: string): Promise<Record
     commit,
     node: process.version,
     postgresql: rows[0].v,
+    database: embedded ? `embedded, DATA_DIR ${config.embedded.dataDir}, port ${config.embedded.port}` : "DATABASE_URL",
     cpu: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "unknown"}`,
-    "Agora log level": `${agoraLogLevel} (pino JSON to /dev/null; bare graphile-worker logs nothing)`,
+    "Agora log level": `${config.logLevel} (pino JSON to /dev/null; bare graphile-worker logs nothing)`,
   };
 }
 
@@ -187,7 +188,7 @@ async function main() {
     });
     const report: WorkerBenchReport = {
       date: startedAt.toISOString(),
-      environment: await environment(db, config.logLevel),
+      environment: await environment(db, config, database.embedded !== null),
       options: { jobs: args.jobs, concurrency, trickleRate: args.rate, trickleSeconds: args.seconds, warmupJobs: args.warmup, rounds: args.rounds },
       results,
     };
