@@ -22,7 +22,7 @@ import { loadOrCreateDevSecrets } from "../db/secrets";
 import { appTokenService } from "../app";
 import { makeLogger } from "../logger";
 import { PROJECT_ROOT } from "../paths";
-import { prepareFixtures, type Fixtures } from "./fixtures";
+import { prepareFixtures, raiseLimits, restoreLimits, type Fixtures } from "./fixtures";
 import { runPgbench, runWrk, type LoadResult } from "./load";
 import { meterPostgresCpu, processCpuSeconds, rssMb, withPeakRss } from "./probe";
 import { summariseProfile } from "./profile";
@@ -210,6 +210,7 @@ async function main() {
     let sizes: Array<Record<string, string>>;
     try {
       process.stderr.write("Preparing viewers, sessions and targets…\n");
+      await raiseLimits(ownerClient);
       fixtures = await prepareFixtures(ownerClient, appTokenService(config), {
         viewers: options.viewers,
         refreshTokens: refreshSeconds * (2 * REFRESH_PER_SECOND_WRK + REFRESH_PER_SECOND_PGBENCH),
@@ -331,6 +332,12 @@ async function main() {
       server.child.kill("SIGTERM");
       await new Promise((resolve) => server!.child.once("exit", resolve));
     }
+    const owner = new pg.Client({ connectionString: database.ownerUrl });
+    await owner
+      .connect()
+      .then(() => restoreLimits(owner))
+      .catch((error: Error) => process.stderr.write(`Could not put the rate limits back (run the benchmark again to do so): ${error.message}\n`))
+      .finally(() => owner.end());
     await root?.end();
     fs.rmSync(workDir, { recursive: true, force: true });
     if (options.profileDir) fs.rmSync(options.profileDir, { recursive: true, force: true });

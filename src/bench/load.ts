@@ -21,14 +21,20 @@ export interface LoadResult {
 
 /**
  * One request per line: `path \t extra headers (name: value|…) \t body`.
- * Each wrk connection takes the next line; responses that are not 200 or
- * carry GraphQL `errors` count as errors.
+ * Each request takes the next line; responses that are not 200 or carry
+ * GraphQL `errors` count as errors.
  */
 const WRK_SCRIPT = `
-local requests = {}
-local n = 0
-local errors = 0
+-- Each wrk thread has its own Lua state: setup() keeps the threads so that
+-- done() (in the main state) can add up what each counted.
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
 function init(args)
+  requests = {}
+  n = 0
+  errors = 0
   for line in io.lines(args[1]) do
     local p, h, body = line:match("^([^\\t]*)\\t([^\\t]*)\\t(.*)$")
     local headers = { ["Content-Type"] = "application/json" }
@@ -50,9 +56,11 @@ function response(status, headers, body)
   end
 end
 function done(summary, latency, requests)
+  local failed = 0
+  for _, thread in ipairs(threads) do failed = failed + thread:get("errors") end
   io.write(string.format('BENCH {"requests":%d,"micros":%d,"p50":%d,"p95":%d,"p99":%d,"socket":%d,"status":%d,"errors":%d}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status, errors))
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status, failed))
 end
 `;
 

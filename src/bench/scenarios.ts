@@ -202,8 +202,7 @@ select (select count(*) from matching) as total, (select sum(like_count) from ma
        (select json_agg(x) from (
           select p.id, p.title, p.like_count, p.published_at from app_public.posts p
            where p.author_id = u.id order by p.published_at desc, p.id desc limit 10) x) as posts
-  from app_public.users u
- where u.username = $1`,
+  from app_public.user_by_username($1) u`,
     params: (t) => [t.username],
     paramTypes: ["text"],
     pick: (pools, i) => ({ username: at(pools.usernames, i) }),
@@ -263,6 +262,6 @@ select (select count(*) from matching) as total, (select sum(like_count) from ma
     params: (t) => [t.token, t.ip],
     paramTypes: ["text", "inet"],
     // Each refresh token works once: the fixture issues one per request (see fixtures.ts).
-    pick: (_pools, i) => ({ token: `bench-refresh-${i}`, ip: "10.0.0.1" }),
+    pick: (_pools, i) => ({ token: `bench-refresh-${i}`, ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }),
   },
 ];

@@ -234,7 +234,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     wal_level: "minimal",
     max_wal_senders: "0",
     max_wal_size: "4GB",
-    shared_buffers: "256MB",
+    shared_buffers: "1GB",
     ...options.settings,
   };
   const args = ["-D", dataDir, "-p", String(options.port)];

@@ -123,10 +123,12 @@ export const STEPS: SeedStep[] = [
     name: "reactions",
     total: (c) => Math.min(c.reactions, c.posts * c.users),
     async run(db, from, to, c, seed) {
-      // Reaction k: post 1 + k % posts by user 1 + (k / posts) % users — never twice the same pair.
+      // Reaction k: post 1 + k % posts, by a member that differs for every
+      // round over the posts (offset by a hash of the post, so every member
+      // reacts about as often) — never twice the same pair.
       await db.query(
         `insert into app_public.reactions (id, user_id, kind, post_id, created_at)
-         select ${id("reaction", "i")}, ${id("user", `1 + ((i - 1) / ${c.posts}) % $4`)},
+         select ${id("reaction", "i")}, ${id("user", `1 + ((i - 1) / ${c.posts} + abs(hashtext($3::text || 'rp' || (i - 1) % ${c.posts})::bigint)) % $4`)},
                 (case when ${h("rk", 100)} < 88 then 'like' else 'dislike' end)::app_public.reaction_kind,
                 ${id("post", `1 + (i - 1) % ${c.posts}`)}, now() - make_interval(mins => ${h("rt", 100000)})
            from generate_series($1::int, $2::int - 1) i`,

@@ -98,6 +98,13 @@ describe("the seed", () => {
     expect(Number(rows[0].wrong)).toBe(0);
   });
 
+  it("spreads reactions over the members (no member reacts to a large share of all posts)", async () => {
+    const { rows } = await a.root.query(
+      `select max(n)::int as most, avg(n)::float as mean from (select count(*) n from app_public.reactions group by user_id) t`,
+    );
+    expect(rows[0].most).toBeLessThan(rows[0].mean * 3);
+  });
+
   it("prints a demo login that works through the API", async () => {
     const server = await startTestServer(a.env);
     try {
