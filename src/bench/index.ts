@@ -313,6 +313,7 @@ async function main() {
         comments: Number(sizes[0].comments),
         reactions: Number(sizes[0].reactions),
         apiPeakRssMb,
+        nodeOptions: process.env.NODE_OPTIONS ?? "",
         profiled: options.profileDir ? "yes (GraphQL runs; the profiler slows them)" : "no",
       },
       runs,
