@@ -26,7 +26,8 @@ export interface WorkerBenchReport {
   results: ScenarioResult[];
 }
 
-const ms = (value: number) => value.toFixed(1);
+/** Times are taken with Date.now() and run_at comes back from PostgreSQL in whole ms: 1 ms resolution. */
+const ms = (value: number) => value.toFixed(0);
 const rate = (value: number) => Math.round(value).toLocaleString("en");
 /** SQL as written in the source, its continuation lines indented by two spaces. */
 function dedent(sql: string): string {
@@ -94,7 +95,7 @@ export function renderMarkdown(report: WorkerBenchReport): string {
       ` ${Math.round(o.trickleRate * o.trickleSeconds)} jobs, one statement each, at ${o.trickleRate}/s for ${o.trickleSeconds} s into an idle worker.` +
       " Every phase starts with a new worker and a vacuumed, analysed queue table.",
     "- jobs/s: median over the rounds (range in brackets); latency percentiles: over the trickled jobs of all rounds",
-    "- latency: from the job's `run_at` (the enqueuing transaction's `now()`) to the start of the task function",
+    "- latency: from the job's `run_at` (the enqueuing transaction's `now()`) to the start of the task function, to the millisecond",
     "- done: the task's rows are gone from `graphile_worker.jobs`",
     "",
     summaryTable(report),
