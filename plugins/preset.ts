@@ -4,6 +4,7 @@
  */
 import "postgraphile"; // GraphileConfig global types
 import type {} from "postgraphile/grafserv/express/v4"; // requestContext.expressv4 / ws types
+import type { IncomingMessage } from "node:http";
 import type pg from "pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { makePgService } from "postgraphile/adaptors/pg";
@@ -40,13 +41,16 @@ export function requestSettings(claims: AccessClaims | null | undefined, client:
   return settings;
 }
 
-/** IP address (honouring TRUST_PROXY through express) and user agent of the caller. */
-function clientInfo(requestContext: Partial<Grafast.RequestContext>): ClientInfo {
-  const req = requestContext.expressv4?.req ?? requestContext.ws?.request;
-  const forwarded = requestContext.expressv4?.req.ip;
-  const ip = (forwarded ?? req?.socket?.remoteAddress ?? null)?.replace(/^::ffff:/, "") ?? null;
+/** IP address (honouring TRUST_PROXY through express's req.ip) and user agent of an HTTP request. */
+export function clientOf(req: (IncomingMessage & { ip?: string }) | undefined): ClientInfo {
+  const ip = (req?.ip ?? req?.socket?.remoteAddress ?? null)?.replace(/^::ffff:/, "") ?? null;
   const ua = req?.headers["user-agent"];
   return { ip, userAgent: typeof ua === "string" ? ua : null };
+}
+
+/** The caller of a GraphQL request, over HTTP or WebSocket. */
+function clientInfo(requestContext: Partial<Grafast.RequestContext>): ClientInfo {
+  return clientOf(requestContext.expressv4?.req ?? requestContext.ws?.request);
 }
 
 export function makePreset(options: PresetOptions): GraphileConfig.Preset {

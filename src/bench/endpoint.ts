@@ -10,17 +10,12 @@
  */
 import express, { type Router } from "express";
 import type pg from "pg";
-import type { AuthService, ClientInfo } from "../auth/sessions";
+import type { AuthService } from "../auth/sessions";
 import { renderMarkdown } from "../markdown";
-import { requestSettings } from "../../plugins/preset";
+import { clientOf, requestSettings } from "../../plugins/preset";
 import { SCENARIOS, type Scenario } from "./scenarios";
 
 const SET_SETTINGS = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";
-
-function clientOf(req: express.Request): ClientInfo {
-  const ua = req.headers["user-agent"];
-  return { ip: req.ip?.replace(/^::ffff:/, "") ?? null, userAgent: typeof ua === "string" ? ua : null };
-}
 
 async function runAsViewer(pool: pg.Pool, scenario: Scenario, settings: Record<string, string>, params: unknown[]) {
   const client = await pool.connect();

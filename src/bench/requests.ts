@@ -5,7 +5,7 @@
  * through the same targets and the same viewers.
  */
 import type { Fixtures } from "./fixtures";
-import type { Scenario, Target } from "./scenarios";
+import { clientAddress, type Scenario, type Target } from "./scenarios";
 
 export type Mode = "graphql" | "endpoint" | "pgbench";
 
@@ -20,16 +20,12 @@ export function targetCount(scenario: Scenario, fixtures: Fixtures): number {
   return scenario.kind === "read" ? READ_TARGETS : fixtures.viewers.length;
 }
 
-function clientIp(i: number): string {
-  return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-}
-
 /** `count` wrk lines for targets [offset, offset + count). */
 export function wrkLines(scenario: Scenario, mode: Exclude<Mode, "pgbench">, fixtures: Fixtures, offset: number, count: number): string {
   const lines: string[] = [];
   for (let i = offset; i < offset + count; i++) {
     const target: Target = scenario.pick(fixtures.pools, i);
-    const headers = [`X-Forwarded-For: ${typeof target.ip === "string" ? target.ip : clientIp(i)}`];
+    const headers = [`X-Forwarded-For: ${typeof target.ip === "string" ? target.ip : clientAddress(i)}`];
     if (scenario.identity === "viewer") headers.push(`Authorization: Bearer ${fixtures.viewers[i % fixtures.viewers.length].token}`);
     const body =
       mode === "graphql"

@@ -42,6 +42,11 @@ export interface Scenario {
 const WORDS = ["postgres", "graphql", "typescript", "design", "testing", "security", "performance", "kubernetes", "careers", "data"];
 const at = <T>(list: T[], i: number): T => list[i % list.length];
 
+/** Client address of request i: a different one per request, as traffic from many clients (per-address limits). */
+export function clientAddress(i: number): string {
+  return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     name: "feed",
@@ -247,7 +252,7 @@ select (select count(*) from matching) as total, (select sum(like_count) from ma
     sql: `select * from app_private.login($1, $2, $3, 'bench')`,
     params: (t) => [t.username, t.password, t.ip],
     paramTypes: ["text", "text", "inet"],
-    pick: (pools, i) => ({ username: at(pools.usernames, i * 7919), password: "Demo-Password-1", ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }),
+    pick: (pools, i) => ({ username: at(pools.usernames, i * 7919), password: "Demo-Password-1", ip: clientAddress(i) }),
   },
   {
     name: "refresh",
@@ -262,6 +267,6 @@ select (select count(*) from matching) as total, (select sum(like_count) from ma
     params: (t) => [t.token, t.ip],
     paramTypes: ["text", "inet"],
     // Each refresh token works once: the fixture issues one per request (see fixtures.ts).
-    pick: (_pools, i) => ({ token: `bench-refresh-${i}`, ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }),
+    pick: (_pools, i) => ({ token: `bench-refresh-${i}`, ip: clientAddress(i) }),
   },
 ];
