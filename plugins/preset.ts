@@ -85,6 +85,11 @@ export function makePreset(options: PresetOptions): GraphileConfig.Preset {
       explain: false,
       context: (requestContext) => ({ client: clientInfo(requestContext) }),
     },
+    gather: {
+      // A function argument without a default is required in GraphQL too:
+      // the SQL signature decides (e.g. changePassword's oldPassword).
+      pgStrictFunctions: true,
+    },
     schema: {
       pgForbidSetofFunctionsToReturnNull: true,
     },

@@ -178,7 +178,7 @@ export const STEPS: SeedStep[] = [
            from (select post_id, count(*) filter (where kind = 'like') likes, count(*) filter (where kind = 'dislike') dislikes, 0 comments, 0 bookmarks
                    from app_public.reactions where post_id is not null group by post_id
                  union all
-                 select post_id, 0, 0, count(*), 0 from app_public.comments where post_id is not null and status <> 'deleted' group by post_id
+                 select post_id, 0, 0, count(*), 0 from app_public.comments where post_id is not null and status in ('published', 'archived') group by post_id
                  union all
                  select post_id, 0, 0, 0, count(*) from app_public.bookmarks where post_id is not null group by post_id) t
           group by post_id`,

@@ -117,7 +117,7 @@ interface SearchArgs {
 function searchDocument(paging: { first?: boolean; after?: boolean } = {}): string {
   const vars = [paging.first ? ", $first: Int" : "", paging.after ? ", $after: Cursor" : ""].join("");
   const args = [paging.first ? ", first: $first" : "", paging.after ? ", after: $after" : ""].join("");
-  return `query Search($query: String, $kinds: [String], $categoryIds: [UUID], $tags: [String], $authorId: UUID,
+  return `query Search($query: String!, $kinds: [String], $categoryIds: [UUID], $tags: [String], $authorId: UUID,
     $publishedAfter: Datetime, $publishedBefore: Datetime, $language: String, $matchAll: Boolean${vars}) {
     search(query: $query, kinds: $kinds, categoryIds: $categoryIds, tags: $tags, authorId: $authorId,
            publishedAfter: $publishedAfter, publishedBefore: $publishedBefore, language: $language, matchAll: $matchAll${args}) {
@@ -535,7 +535,7 @@ describe("search suggestions", () => {
     });
   });
 
-  const SUGGEST = `query($prefix: String, $max: Int) {
+  const SUGGEST = `query($prefix: String!, $max: Int) {
     searchSuggestions(prefix: $prefix, maxResults: $max) { nodes { kind value rowId } }
   }`;
   type Suggestion = { kind: string; value: string; rowId: string | null };
@@ -653,7 +653,7 @@ describe("paging", () => {
   });
 
   it("refuses an explicit first: null with INVAL", async () => {
-    const res = await server.graphql(`query($q: String) { search(query: $q, first: null) { nodes { rowId } } }`, { q: m });
+    const res = await server.graphql(`query($q: String!) { search(query: $q, first: null) { nodes { rowId } } }`, { q: m });
     expect(errorCode(res)).toBe("INVAL");
   });
 
@@ -662,7 +662,7 @@ describe("paging", () => {
     expect(errorCode(res)).toBe("INVAL");
     expect(res.data?.search ?? null).toBeNull();
     const suggestions = await server.graphql(
-      `query($p: String) { searchSuggestions(prefix: $p, first: 101) { nodes { value } } }`,
+      `query($p: String!) { searchSuggestions(prefix: $p, first: 101) { nodes { value } } }`,
       { p: m },
     );
     expect(errorCode(suggestions)).toBe("INVAL");
