@@ -459,6 +459,92 @@ describe("accepting an answer", () => {
       expect(rows).toEqual([{ a: answerId }]);
     });
   });
+
+  it("withdraws the acceptance when the accepted answer is deleted or hidden, and counts only visible answers", async () => {
+    const alice = await createTestUser();
+    const bob = await createTestUser();
+    const moderator = await createTestUser({ roles: ["moderator"] });
+    const questionId = await arrangeQuestion(alice);
+    const deleted = await arrangeAnswer(bob, questionId, "To be deleted");
+    const hidden = await arrangeAnswer(bob, questionId, "To be hidden");
+    await arrangeAnswer(bob, questionId, "Stays");
+    const question = async () =>
+      (await row<{ a: string | null; n: number }>("select accepted_answer_id as a, answer_count as n from app_public.questions where id = $1", [questionId]))!;
+    expect((await question()).n).toBe(3);
+
+    ok(await gql(alice, ACCEPT_ANSWER, { answerId: deleted }));
+    ok(await gql(bob, `mutation($id: UUID!) { updateAnswerByRowId(input: { rowId: $id, answerPatch: { status: deleted } }) { answer { rowId } } }`, { id: deleted }));
+    expect(await question()).toEqual({ a: null, n: 2 });
+
+    ok(await gql(alice, ACCEPT_ANSWER, { answerId: hidden }));
+    ok(await gql(moderator, `mutation($id: UUID!) { updateAnswerByRowId(input: { rowId: $id, answerPatch: { status: hidden } }) { answer { rowId } } }`, { id: hidden }));
+    expect(await question()).toEqual({ a: null, n: 1 });
+    // A hidden or deleted answer cannot be accepted again.
+    expect(errorCode(await gql(alice, ACCEPT_ANSWER, { answerId: hidden }))).toBe("NOTFD");
+    expect(errorCode(await gql(alice, ACCEPT_ANSWER, { answerId: deleted }))).toBe("NOTFD");
+    // The moderator brings it back: it counts again (but is no longer accepted).
+    ok(await gql(moderator, `mutation($id: UUID!) { updateAnswerByRowId(input: { rowId: $id, answerPatch: { status: published } }) { answer { rowId } } }`, { id: hidden }));
+    expect(await question()).toEqual({ a: null, n: 2 });
+  });
+});
+
+describe("open content: nothing is answered, commented, liked or bookmarked where it cannot be seen", () => {
+  const BOOKMARK = `mutation($postId: UUID!) { createBookmark(input: { bookmark: { postId: $postId } }) { bookmark { rowId } } }`;
+
+  it("answers NOTFD for a bookmark, reaction or comment on a draft, hidden or deleted post, and saves nothing", async () => {
+    const alice = await createTestUser();
+    const bob = await createTestUser();
+    for (const status of ["draft", "hidden", "deleted"]) {
+      const postId = await arrangePost(alice, { status });
+      expect({ status, code: errorCode(await gql(bob, BOOKMARK, { postId })) }).toEqual({ status, code: "NOTFD" });
+      expect({ status, code: errorCode(await gql(bob, REACT, { kind: "like", postId })) }).toEqual({ status, code: "NOTFD" });
+      expect({ status, code: errorCode(await gql(bob, CREATE_COMMENT, { comment: { postId, body: "Hello" } })) }).toEqual({ status, code: "NOTFD" });
+    }
+    expect(await count("select 1 from app_public.bookmarks where user_id = $1", [bob.id])).toBe(0);
+    expect(await count("select 1 from app_public.reactions where user_id = $1", [bob.id])).toBe(0);
+    expect(await count("select 1 from app_public.comments where author_id = $1", [bob.id])).toBe(0);
+    // A published post works, so the refusals above are about the post.
+    ok(await gql(bob, BOOKMARK, { postId: await arrangePost(alice) }));
+  });
+
+  it("refuses comments and reactions under a hidden question's published answer, and under a hidden post's published comment", async () => {
+    const alice = await createTestUser();
+    const bob = await createTestUser();
+    const questionId = await arrangeQuestion(alice);
+    const answerId = await arrangeAnswer(alice, questionId);
+    const postId = await arrangePost(alice);
+    const commentId = await arrangeComment(alice, { postId });
+    await bulkLoad((c) => c.query("update app_public.questions set status = 'hidden' where id = $1", [questionId]));
+    await bulkLoad((c) => c.query("update app_public.posts set status = 'hidden' where id = $1", [postId]));
+    expect(errorCode(await gql(bob, CREATE_COMMENT, { comment: { answerId, body: "Hello" } }))).toBe("NOTFD");
+    expect(errorCode(await gql(bob, CREATE_COMMENT, { comment: { parentId: commentId, body: "Hello" } }))).toBe("NOTFD");
+    expect(errorCode(await gql(bob, `mutation($id: UUID!) { react(input: { kind: like, answerId: $id }) { result { rowId } } }`, { id: answerId }))).toBe("NOTFD");
+    expect(errorCode(await gql(bob, `mutation($id: UUID!) { react(input: { kind: like, commentId: $id }) { result { rowId } } }`, { id: commentId }))).toBe("NOTFD");
+  });
+
+  it("answers anonymous visitors who select personal relations with empty lists, not an error", async () => {
+    const alice = await createTestUser();
+    const postId = await arrangePost(alice);
+    const res = await gql<{ postByRowId: { title: string; bookmarksByPostId: { totalCount: number } }; allBookmarks: { totalCount: number }; feed: { totalCount: number }; allCategoryFollows: { totalCount: number }; allContributions: { totalCount: number } }>(
+      null,
+      `query($id: UUID!) {
+         postByRowId(rowId: $id) { title bookmarksByPostId { totalCount } }
+         allBookmarks { totalCount }
+         feed: allPosts(condition: { inMyFeed: true }) { totalCount }
+         allCategoryFollows { totalCount }
+         allContributions { totalCount }
+       }`,
+      { id: postId },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data).toEqual({
+      postByRowId: { title: "An arranged post", bookmarksByPostId: { totalCount: 0 } },
+      allBookmarks: { totalCount: 0 },
+      feed: { totalCount: 0 },
+      allCategoryFollows: { totalCount: 0 },
+      allContributions: { totalCount: 0 },
+    });
+  });
 });
 
 //==============================================================================
