@@ -20,3 +20,22 @@ export function pinoLogFactory(logger: Logger, component: string) {
     else log.debug(fields, message);
   };
 }
+
+/**
+ * For the db:* commands, where a person reads the terminal: graphile-migrate's
+ * own messages as plain lines (e.g. "Error occurred at line 2, column 56 of
+ * current.sql" with the offending lines), without JSON or stack traces.
+ */
+export function plainLogFactory() {
+  return () => (level: string, message: string, meta?: Meta) => {
+    const error = meta?.error as { _gmMessageOverride?: unknown } | undefined;
+    const text = typeof error?._gmMessageOverride === "string" ? error._gmMessageOverride : message;
+    const readable = text
+      .split("\n")
+      .filter((line) => !/^\s+at /.test(line))
+      .join("\n")
+      .trim();
+    if (level === "error" || level === "warning") console.error(readable);
+    else if (level === "info") console.log(readable);
+  };
+}

@@ -15,12 +15,13 @@ import { clearAllPools } from "graphile-migrate/dist/pgReal";
 import { runMigrations as installWorkerSchema } from "graphile-worker";
 import { PROJECT_ROOT } from "../paths";
 import type { DatabaseConnections } from "./connections";
-import { pinoLogFactory } from "../graphile-logger";
+import { pinoLogFactory, plainLogFactory } from "../graphile-logger";
 import type { Logger } from "../logger";
 
 export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, "migrations");
 
-export function migrateSettings(db: DatabaseConnections, logger: Logger): Settings {
+/** graphile-migrate's settings; `forPeople` prints its messages as plain text (the db:* commands) instead of JSON logs. */
+export function migrateSettings(db: DatabaseConnections, logger: Logger, forPeople = false): Settings {
   const gmrc = JSON5.parse(fs.readFileSync(path.join(PROJECT_ROOT, ".gmrc"), "utf8")) as Settings;
   return {
     ...gmrc,
@@ -29,7 +30,7 @@ export function migrateSettings(db: DatabaseConnections, logger: Logger): Settin
     rootConnectionString: db.rootUrl ?? undefined,
     shadowConnectionString: db.shadowUrl ?? undefined,
     placeholders: { ...gmrc.placeholders, ":DATABASE_AUTHENTICATOR": db.authenticatorRole },
-    logger: new MigrateLogger(pinoLogFactory(logger, "migrate")),
+    logger: new MigrateLogger(forPeople ? plainLogFactory() : pinoLogFactory(logger, "migrate")),
   };
 }
 
@@ -80,13 +81,13 @@ export async function migrateDatabase(db: DatabaseConnections, fresh: boolean, l
 
 export const dbaCommands = {
   reset: async (db: DatabaseConnections, logger: Logger) => {
-    await withCwd(() => reset(migrateSettings(db, logger), false));
+    await withCwd(() => reset(migrateSettings(db, logger, true), false));
     await installWorkerSchema({ connectionString: db.ownerUrl });
   },
   watch: (db: DatabaseConnections, logger: Logger, once: boolean) =>
-    withCwd(() => watch(migrateSettings(db, logger), once, false)),
+    withCwd(() => watch(migrateSettings(db, logger, true), once, false)),
   commit: (db: DatabaseConnections, logger: Logger, message?: string) =>
-    withCwd(() => commit(migrateSettings(db, logger), message)),
+    withCwd(() => commit(migrateSettings(db, logger, true), message)),
 };
 
 /** The migration number in a file name: "000002-identity.sql" → 2. */
