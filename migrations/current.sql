@@ -428,3 +428,223 @@ create policy select_visible on app_public.reactions for select using (
   and (question_id is null or exists (select 1 from app_public.questions q where q.id = question_id))
   and (answer_id is null or exists (select 1 from app_public.answers a where a.id = answer_id))
   and (comment_id is null or exists (select 1 from app_public.comments c where c.id = comment_id)));
+
+--------------------------------------------------------------------------------
+-- Tokens: one way to mint a single-use secret and one way to hash it for
+-- storage, used by refresh tokens, e-mail verification and password resets.
+create or replace function app_private.new_token(bytes int) returns text
+  language sql volatile
+  set search_path = pg_catalog, public
+as $$
+  select translate(encode(public.gen_random_bytes(bytes), 'base64'), '+/=', '-_')
+$$;
+comment on function app_private.new_token(int) is
+  'A new random secret of `bytes` random bytes, URL-safe base64. Handed out once; only its token_hash is stored.';
+
+create or replace function app_private.token_hash(token text) returns bytea
+  language sql immutable strict
+  set search_path = pg_catalog, public
+as $$
+  select sha256(convert_to(token, 'UTF8'))
+$$;
+comment on function app_private.token_hash(text) is
+  'How a token is stored and looked up: sha256 of its UTF-8 bytes. NULL for NULL (strict), which matches no stored token.';
+
+-- The functions that mint, store or check tokens, now through those helpers
+-- (a missing row is tested with FOUND, not with a record IS NULL); the
+-- password rule reads password.min_length; mails carry how long their link
+-- works, read from the setting.
+create or replace function app_private.issue_refresh_token(session_id uuid)
+ returns text
+ language plpgsql
+ set search_path to 'pg_catalog', 'public'
+as $function$
+declare
+  v_token text := app_private.new_token(32);
+begin
+  insert into app_private.refresh_tokens (token_hash, session_id, expires_at)
+  values (app_private.token_hash(v_token), session_id,
+          now() + (app_private.setting('session.refresh_ttl') #>> '{}')::interval);
+  return v_token;
+end;
+$function$
+
+;
+create or replace function app_private.send_email_verification(user_email_id uuid)
+ returns void
+ language plpgsql
+ set search_path to 'pg_catalog', 'public'
+as $function$
+declare
+  v_token text := app_private.new_token(24);
+  v_email app_public.user_emails;
+begin
+  select * into v_email from app_public.user_emails e where e.id = user_email_id;
+  if v_email.is_verified then
+    return;
+  end if;
+  insert into app_private.email_verification_tokens (token_hash, user_email_id, expires_at)
+  values (app_private.token_hash(v_token), v_email.id,
+          now() + (app_private.setting('email.verification_ttl') #>> '{}')::interval);
+  perform app_private.add_job('send_email', json_build_object(
+    'template', 'verify_email',
+    'to', v_email.email,
+    'variables', json_build_object('token', v_token, 'email', v_email.email,
+                                   'valid_for', app_private.setting('email.verification_ttl') #>> '{}')
+  ));
+end;
+$function$
+
+;
+create or replace function app_public.forgot_password(email citext)
+ returns boolean
+ language plpgsql
+ security definer
+ set search_path to 'pg_catalog', 'public'
+as $function$
+declare
+  v_email app_public.user_emails;
+  v_token text := app_private.new_token(24);
+begin
+  begin
+    perform app_private.rate_limit('forgot_password:ip', host(app_hidden.client_ip()));
+    perform app_private.rate_limit('forgot_password:account', lower(email));
+  exception when sqlstate 'RLIMT' then
+    return true; -- same answer: a limit must not reveal anything either
+  end;
+  select e.* into v_email
+    from app_public.user_emails e join app_public.users u on u.id = e.user_id
+   where e.email = forgot_password.email and (e.is_verified or e.is_primary) and u.is_active
+   order by e.is_verified desc
+   limit 1;
+  if v_email.id is not null then
+    insert into app_private.password_reset_tokens (token_hash, user_id, expires_at)
+    values (app_private.token_hash(v_token), v_email.user_id,
+            now() + (app_private.setting('password.reset_ttl') #>> '{}')::interval);
+    perform app_private.add_job('send_email', json_build_object(
+      'template', 'reset_password', 'to', v_email.email,
+      'variables', json_build_object('token', v_token, 'email', v_email.email,
+                                     'valid_for', app_private.setting('password.reset_ttl') #>> '{}')));
+    perform app_private.record_security_event('password_reset_requested', v_email.user_id);
+  end if;
+  return true;
+end;
+$function$
+
+;
+create or replace function app_private.refresh_session(refresh_token text, ip inet, user_agent text)
+ returns app_public.user_session
+ language plpgsql
+ set search_path to 'pg_catalog', 'public'
+as $function$
+declare
+  v_token app_private.refresh_tokens;
+  v_session app_private.sessions;
+begin
+  select * into v_token from app_private.refresh_tokens t
+   where t.token_hash = app_private.token_hash(refresh_token) for update;
+  if not found then
+    return row('invalid', null, null, null, null, null)::app_public.user_session;
+  end if;
+  select * into v_session from app_private.sessions s where s.id = v_token.session_id for update;
+  if v_token.rotated_at is not null then
+    if v_session.revoked_at is null then
+      update app_private.sessions s set revoked_at = now(), revoke_reason = 'refresh_token_reused' where s.id = v_session.id;
+    end if;
+    insert into app_private.security_events (kind, user_id, ip, detail)
+    values ('refresh_token_reused', v_session.user_id, ip, jsonb_build_object('session_id', v_session.id));
+    return row('reused', null, null, null, null, null)::app_public.user_session;
+  end if;
+  if v_session.revoked_at is not null or v_token.expires_at <= now() or v_session.expires_at <= now() then
+    return row('expired', null, null, null, null, null)::app_public.user_session;
+  end if;
+  update app_private.refresh_tokens t set rotated_at = now() where t.token_hash = v_token.token_hash;
+  update app_private.sessions s
+     set last_active_at = now(), ip = coalesce(refresh_session.ip, s.ip),
+         user_agent = coalesce(left(refresh_session.user_agent, 500), s.user_agent),
+         expires_at = now() + (app_private.setting('session.refresh_ttl') #>> '{}')::interval
+   where s.id = v_session.id;
+  return row('ok', v_session.user_id, v_session.id, app_private.issue_refresh_token(v_session.id),
+             now() + (app_private.setting('session.refresh_ttl') #>> '{}')::interval, null)::app_public.user_session;
+end;
+$function$
+
+;
+create or replace function app_public.reset_password(token text, new_password text)
+ returns boolean
+ language plpgsql
+ security definer
+ set search_path to 'pg_catalog', 'public'
+as $function$
+declare
+  v_token app_private.password_reset_tokens;
+begin
+  select * into v_token from app_private.password_reset_tokens t
+   where t.token_hash = app_private.token_hash(token) for update;
+  if not found or v_token.used_at is not null then
+    raise exception 'This reset link is not valid' using errcode = 'TOKEN';
+  end if;
+  if v_token.expires_at <= now() then
+    raise exception 'This reset link has expired; ask for a new one' using errcode = 'EXPRD';
+  end if;
+  perform app_private.assert_strong_password(new_password);
+  update app_private.password_reset_tokens t set used_at = now() where t.token_hash = v_token.token_hash;
+  update app_private.user_secrets s set password_hash = app_private.hash_password(new_password), password_changed_at = now()
+   where s.user_id = v_token.user_id;
+  delete from app_private.login_failures f where f.account_key = v_token.user_id::text;
+  perform app_private.revoke_sessions(v_token.user_id, 'password_reset');
+  perform app_private.record_security_event('password_reset', v_token.user_id);
+  return true;
+end;
+$function$
+
+;
+create or replace function app_public.verify_email(token text)
+ returns boolean
+ language plpgsql
+ security definer
+ set search_path to 'pg_catalog', 'public'
+as $function$
+declare
+  v_token app_private.email_verification_tokens;
+  v_email app_public.user_emails;
+begin
+  select * into v_token from app_private.email_verification_tokens t
+   where t.token_hash = app_private.token_hash(token) for update;
+  if not found or v_token.used_at is not null then
+    raise exception 'This verification link is not valid' using errcode = 'TOKEN';
+  end if;
+  if v_token.expires_at <= now() then
+    raise exception 'This verification link has expired; ask for a new one' using errcode = 'EXPRD';
+  end if;
+  update app_private.email_verification_tokens t set used_at = now() where t.token_hash = v_token.token_hash;
+  select * into v_email from app_public.user_emails e where e.id = v_token.user_email_id;
+  if exists (select 1 from app_public.user_emails e where e.email = v_email.email and e.is_verified and e.id <> v_email.id) then
+    raise exception 'That e-mail address is already in use' using errcode = 'NUNIQ';
+  end if;
+  update app_public.user_emails e set is_verified = true where e.id = v_email.id;
+  perform app_private.record_security_event('email_verified', v_email.user_id, jsonb_build_object('email_id', v_email.id));
+  return true;
+end;
+$function$
+
+;
+create or replace function app_private.assert_strong_password(password text)
+ returns void
+ language plpgsql
+ stable
+ set search_path to 'pg_catalog', 'public'
+as $function$
+declare
+  v_min int := (app_private.setting('password.min_length'))::int;
+  v_classes int := (password ~ '[a-z]')::int + (password ~ '[A-Z]')::int + (password ~ '[0-9]')::int
+                   + (password ~ '[^a-zA-Z0-9]')::int;
+begin
+  if password is null or char_length(password) < v_min or v_classes < 2 then
+    raise exception 'Password is too weak: use at least % characters mixing at least two of lower case, upper case, digits and symbols', v_min
+      using errcode = 'WEAKP';
+  end if;
+end;
+$function$
+
+;

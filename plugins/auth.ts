@@ -40,7 +40,7 @@ export function makeAuthPlugin(auth: AuthService): GraphileConfig.Plugin {
           "3–50 characters: letters, digits, _ and -."
           username: String!
           email: String!
-          "At least 8 characters mixing at least two of: lower case, upper case, digits, symbols."
+          "Long enough (the minimum is a setting; WEAKP names it) and mixing at least two of: lower case, upper case, digits, symbols."
           password: String!
           displayName: String
         }
@@ -58,7 +58,7 @@ export function makeAuthPlugin(auth: AuthService): GraphileConfig.Plugin {
         extend type Mutation {
           "Creates an account and signs it in. A verification mail is sent to the address."
           register(input: RegisterInput!): AuthPayload
-          "Signs in by username or e-mail. Five failures within an hour lock the account for 15 minutes."
+          "Signs in by username or e-mail. Repeated failures lock the account for a while (LOCKD, with retryAfterSeconds); the numbers are settings."
           login(input: LoginInput!): AuthPayload
           "Exchanges a refresh token for new tokens. Re-using an old refresh token ends the session."
           refreshSession(input: RefreshSessionInput!): AuthPayload

@@ -1,6 +1,7 @@
 /**
  * The mails Agora sends. SQL picks the template and supplies the variables
- * (including any single-use token); here they become a subject, a plain-text
+ * (including any single-use token, and `valid_for`, the link's lifetime as
+ * the setting words it, e.g. "24 hours"); here they become a subject, a plain-text
  * part and an HTML part with a working link built from PUBLIC_URL.
  */
 export interface RenderedMail {
@@ -33,7 +34,7 @@ const templates: Record<string, (v: Variables, publicUrl: string) => RenderedMai
       `Please confirm that ${v.email} is your address.`,
       "Confirm my address",
       `${publicUrl}/verify-email?token=${encodeURIComponent(v.token)}`,
-      "The link works once, for 24 hours. If you did not sign up, ignore this mail.",
+      `The link works once, for ${v.valid_for ?? "a limited time"}. If you did not sign up, ignore this mail.`,
     ),
   reset_password: (v, publicUrl) =>
     linkMail(
@@ -41,7 +42,7 @@ const templates: Record<string, (v: Variables, publicUrl: string) => RenderedMai
       `Someone asked to reset the password of the Agora account with the address ${v.email}.`,
       "Choose a new password",
       `${publicUrl}/reset-password?token=${encodeURIComponent(v.token)}`,
-      "The link works once, for 1 hour. If it was not you, ignore this mail: your password stays as it is.",
+      `The link works once, for ${v.valid_for ?? "a limited time"}. If it was not you, ignore this mail: your password stays as it is.`,
     ),
 };
 

@@ -170,6 +170,24 @@ describe("secrets and tokens compared in SQL refuse NULL", () => {
   });
 });
 
+describe("one rule, one place: the numbers come from app_private.settings", () => {
+  it("the password rule and its message read password.min_length", async () => {
+    const db = await rootDb().connect();
+    try {
+      await db.query("begin");
+      await expect(db.query("select app_private.assert_strong_password('Abcdefgh1')")).resolves.toBeDefined();
+      await db.query("update app_private.settings set value = '12' where key = 'password.min_length'");
+      await expect(db.query("select app_private.assert_strong_password('Abcdefgh1')")).rejects.toMatchObject({
+        code: "WEAKP",
+        message: expect.stringContaining("at least 12 characters"),
+      });
+    } finally {
+      await db.query("rollback");
+      db.release();
+    }
+  });
+});
+
 describe("forgotten passwords", () => {
   it("answers the same whether or not the address exists, and mails only real accounts", async () => {
     const user = await createTestUser();
@@ -206,6 +224,9 @@ describe("forgotten passwords", () => {
     await sendMail();
     const mail = await waitForMail(user.email, /Reset your password/);
     expect(mail.html).toContain("/reset-password?token=");
+    // How long the link works is read from password.reset_ttl, not written into the template.
+    const ttl = (await rootDb().query("select value #>> '{}' as v from app_private.settings where key = 'password.reset_ttl'")).rows[0].v;
+    expect(mail.text).toContain(`The link works once, for ${ttl}.`);
     const token = tokenFromMail(mail);
 
     expect(
