@@ -51,6 +51,9 @@ interface PgLikeError {
   message?: unknown;
   constraint?: unknown;
   detail?: unknown;
+  table?: unknown;
+  column?: unknown;
+  routine?: unknown;
   extensions?: Record<string, unknown>;
 }
 
@@ -124,8 +127,14 @@ export function makeMaskError(log: ErrorLogger) {
     const where = { nodes: error.nodes, positions: error.positions, path: error.path };
     const client = classifyError(original);
     if (client) {
-      // The client's own message, never PostgreSQL's (it can quote the value sent, e.g. a token).
-      log("info", { code: client.code, sqlState: client.sqlState, reason: client.message, path: error.path }, "client error");
+      // The client's own message, never PostgreSQL's (it can quote the value sent, e.g. a token); where
+      // PostgreSQL raised it, what it names (table, column, constraint, C routine), to find a server-side cause.
+      const { table, column, constraint, routine } = original;
+      log(
+        "info",
+        { code: client.code, sqlState: client.sqlState, reason: client.message, path: error.path, table, column, constraint, routine },
+        "client error",
+      );
       return new GraphQLError(client.message, { ...where, extensions: { ...client.extensions, code: client.code } });
     }
     const errorId = randomUUID();

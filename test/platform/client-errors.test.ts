@@ -153,8 +153,8 @@ describe("the mask's catalog", () => {
   it.each(["22", "23"])("never turns a PostgreSQL error of class %s into INTERNAL", async (klass) => {
     const states = sqlStatesOfClass(klass);
     expect(states.length).toBeGreaterThan(klass === "22" ? 60 : 5);
-    const logs: string[] = [];
-    const mask = makeMaskError((level) => logs.push(level));
+    const logs: Array<[string, Record<string, unknown>]> = [];
+    const mask = makeMaskError((level, fields) => logs.push([level, fields]));
     for (const state of states) {
       // A real error from PostgreSQL with this SQLSTATE, as pg hands it to PostGraphile.
       const error = await rootDb()
@@ -168,7 +168,9 @@ describe("the mask's catalog", () => {
       expect([state, masked.extensions.code]).toEqual([state, expect.stringMatching(/^(INVAL|NUNIQ)$/)]);
       expect(masked.message).not.toContain("secret detail");
     }
-    expect(new Set(logs)).toEqual(new Set(["info"]));
+    expect(new Set(logs.map(([level]) => level))).toEqual(new Set(["info"]));
+    expect(logs.map(([, fields]) => fields.sqlState)).toEqual(states);
+    expect(JSON.stringify(logs)).not.toContain("secret detail");
   });
 
   it("never turns a Grafast input error (SafeError) into INTERNAL, and keeps its message", () => {
