@@ -36,7 +36,7 @@ interface NodeIdTarget {
 }
 
 /** Why a node id cannot name a row of the handler's type, or null when it can. */
-export function nodeIdProblem(target: NodeIdTarget, raw: unknown): string | null {
+function nodeIdProblem(target: NodeIdTarget, raw: unknown): string | null {
   const typeName = target.handler.typeName;
   const malformed = `The ${target.idField} is malformed: give the ${target.idField} of a ${typeName}`;
   if (typeof raw !== "string") return malformed;
