@@ -1,16 +1,26 @@
 /**
  * What a client sees when something fails.
  *
- * Errors raised in SQL with one of our five-character SQLSTATEs (listed in
- * the README's error table) reach the client with their message and
- * `extensions.code`. A few standard PostgreSQL errors map to stable codes.
- * Anything else is masked: the client gets an error id, the log gets the
- * detail. No SQL or stack trace ever reaches a response.
+ * One function, classifyError, decides for every error whether the client
+ * caused it (a code and a message it can act on; logged at info level,
+ * without a stack) or the server did (masked as INTERNAL: the client gets an
+ * error id, the log gets the detail at error level). No SQL or stack trace
+ * ever reaches a response.
+ *
+ * Client errors are:
+ * - SQL errors with one of our five-letter SQLSTATEs (listed in the README);
+ * - standard SQLSTATEs of class 22 (data exception: a value of the wrong
+ *   format, out of range, a negative `first`/`offset` …) and class 23
+ *   (integrity constraint violation), with fixed messages;
+ * - errors our plugins throw with codedError();
+ * - Grafast's SafeErrors: input it refuses before any SQL runs (a cursor from
+ *   another ordering, `offset` with `last`, an empty patch …).
  */
 import { randomUUID } from "node:crypto";
+import { isSafeError } from "postgraphile/grafast";
 import { GraphQLError } from "postgraphile/graphql";
 
-/** Standard SQLSTATEs we translate, with the message a client can show. */
+/** Standard SQLSTATEs with a code and the message a client can show. */
 const STANDARD: Record<string, { code: string; message?: string }> = {
   "23505": { code: "NUNIQ", message: "That value is already taken" },
   "23503": { code: "INVAL", message: "A referenced record does not exist" },
@@ -21,7 +31,16 @@ const STANDARD: Record<string, { code: string; message?: string }> = {
   "22007": { code: "INVAL", message: "A date or time has the wrong format" },
   "22008": { code: "INVAL", message: "A date or time is out of range" },
   "22003": { code: "INVAL", message: "A number is out of range" },
+  "22004": { code: "INVAL", message: "A required value is missing" },
+  "2201W": { code: "INVAL", message: "first and last must not be negative" },
+  "2201X": { code: "INVAL", message: "offset must not be negative" },
   "42501": { code: "FORBD", message: "You are not allowed to do that" },
+};
+
+/** Whole SQLSTATE classes that are the client's doing, with a fallback message. */
+const CLIENT_CLASSES: Record<string, { code: string; message: string }> = {
+  "22": { code: "INVAL", message: "A value is not valid" }, // data exception
+  "23": { code: "INVAL", message: "The change conflicts with existing data" }, // integrity constraint violation
 };
 
 /** Our own codes: five upper-case letters (SQLSTATE classes are digits first). */
@@ -32,6 +51,10 @@ interface PgLikeError {
   message?: unknown;
   constraint?: unknown;
   detail?: unknown;
+  table?: unknown;
+  column?: unknown;
+  routine?: unknown;
+  extensions?: Record<string, unknown>;
 }
 
 /** An error a plugin throws on purpose: the client sees its message and code. */
@@ -50,55 +73,74 @@ function detailExtensions(detail: unknown): Record<string, unknown> {
   }
 }
 
-export type ErrorLogger = (details: { errorId: string; error: unknown }) => void;
+/** The client's answer to an error it caused. */
+export interface ClientError {
+  code: string;
+  message: string;
+  /** Extra machine-readable fields (e.g. retryAfterSeconds); `code` is added. */
+  extensions?: Record<string, unknown>;
+  /** The PostgreSQL SQLSTATE behind it, for the log. */
+  sqlState?: string;
+}
 
-export function makeMaskError(logError: ErrorLogger) {
+/** Decides whether the client caused an error, and what it is told; null means a server fault. */
+export function classifyError(original: Error & PgLikeError): ClientError | null {
+  const sqlState = typeof original.code === "string" ? original.code : undefined;
+  if (sqlState && OWN_CODE.test(sqlState)) {
+    return { code: sqlState, message: String(original.message), extensions: detailExtensions(original.detail), sqlState };
+  }
+  if (sqlState && /^[0-9A-Z]{5}$/.test(sqlState)) {
+    const known = STANDARD[sqlState];
+    if (known) {
+      const message =
+        known.message ?? (typeof original.constraint === "string" ? `Invalid value (${original.constraint})` : "Invalid value");
+      return { code: known.code, message, sqlState };
+    }
+    const byClass = CLIENT_CLASSES[sqlState.slice(0, 2)];
+    if (byClass) return { ...byClass, sqlState };
+  }
+  if (/^No values were deleted in collection/.test(String(original.message))) {
+    // A delete RLS hid, or of a row that does not exist: the client cannot tell which, by design.
+    // (Updates answer null instead of throwing; plugins/not-found.ts gives them the same code.)
+    return { code: "NOTFD", message: "Not found, or you may not change it" };
+  }
+  const extensions = original.extensions;
+  if (extensions && typeof extensions.code === "string" && OWN_CODE.test(extensions.code)) {
+    return { code: extensions.code, message: String(original.message), extensions }; // codedError()
+  }
+  if (isSafeError(original)) {
+    // Grafast refusing input (cursor, offset with last, empty patch …): its message is meant for clients.
+    return { code: "INVAL", message: original.message };
+  }
+  return null;
+}
+
+/** Where the mask writes: a client error at info level, a server fault at error level. */
+export type ErrorLogger = (level: "info" | "error", fields: Record<string, unknown>, message: string) => void;
+
+export function makeMaskError(log: ErrorLogger) {
   return function maskError(error: GraphQLError): GraphQLError {
     const original = error.originalError as (Error & PgLikeError) | undefined;
     if (!original || original instanceof GraphQLError) {
       return error; // parse/validation errors and the like: already safe
     }
-    const sqlState = typeof original.code === "string" ? original.code : null;
-    if (sqlState && OWN_CODE.test(sqlState)) {
-      return new GraphQLError(String(original.message), {
-        nodes: error.nodes,
-        positions: error.positions,
-        path: error.path,
-        extensions: { ...detailExtensions(original.detail), code: sqlState },
-      });
-    }
-    const standard = sqlState ? STANDARD[sqlState] : undefined;
-    if (standard) {
-      const message =
-        standard.message ??
-        (typeof original.constraint === "string" ? `Invalid value (${original.constraint})` : "Invalid value");
-      return new GraphQLError(message, {
-        nodes: error.nodes,
-        positions: error.positions,
-        path: error.path,
-        extensions: { code: standard.code },
-      });
-    }
-    if (/^No values were deleted in collection/.test(String(original.message))) {
-      // A delete RLS hid, or of a row that does not exist: the client cannot tell which, by design.
-      // (Updates answer null instead of throwing; plugins/not-found.ts gives them the same code.)
-      return new GraphQLError("Not found, or you may not change it", {
-        nodes: error.nodes,
-        positions: error.positions,
-        path: error.path,
-        extensions: { code: "NOTFD" },
-      });
-    }
-    const safeExtensions = (original as { extensions?: Record<string, unknown> }).extensions;
-    if (safeExtensions && typeof safeExtensions.code === "string" && OWN_CODE.test(safeExtensions.code)) {
-      return error; // thrown deliberately by our plugins with a stable code
+    const where = { nodes: error.nodes, positions: error.positions, path: error.path };
+    const client = classifyError(original);
+    if (client) {
+      // The client's own message, never PostgreSQL's (it can quote the value sent, e.g. a token); where
+      // PostgreSQL raised it, what it names (table, column, constraint, C routine), to find a server-side cause.
+      const { table, column, constraint, routine } = original;
+      log(
+        "info",
+        { code: client.code, sqlState: client.sqlState, reason: client.message, path: error.path, table, column, constraint, routine },
+        "client error",
+      );
+      return new GraphQLError(client.message, { ...where, extensions: { ...client.extensions, code: client.code } });
     }
     const errorId = randomUUID();
-    logError({ errorId, error: original });
+    log("error", { err: original, errorId }, "masked GraphQL error");
     return new GraphQLError(`An unexpected error occurred (id ${errorId})`, {
-      nodes: error.nodes,
-      positions: error.positions,
-      path: error.path,
+      ...where,
       extensions: { code: "INTERNAL", errorId },
     });
   };

@@ -14,7 +14,9 @@ import { bearerToken } from "../src/auth/jwt";
 import type { AuthService, ClientInfo } from "../src/auth/sessions";
 import { makeAuthPlugin } from "./auth";
 import { makeMaskError, type ErrorLogger } from "./errors";
-import { UpdateNotFoundPlugin } from "./not-found";
+import { NodeIdMutationPlugin, UpdateNotFoundPlugin } from "./not-found";
+import { SubscriptionTransportPlugin } from "./subscription-transport";
+import { AggregatesPlugins } from "./aggregates";
 import { MarkdownPlugin } from "./markdown";
 import { ContentFilterPlugins } from "./content-filters";
 import { PageSizePlugin } from "./page-size";
@@ -56,7 +58,16 @@ function clientInfo(requestContext: Partial<Grafast.RequestContext>): ClientInfo
 export function makePreset(options: PresetOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset, PgAggregatesPreset, ...(options.extend ?? [])],
-    plugins: [makeAuthPlugin(options.auth), UpdateNotFoundPlugin, MarkdownPlugin, PageSizePlugin, ...ContentFilterPlugins],
+    plugins: [
+      makeAuthPlugin(options.auth),
+      NodeIdMutationPlugin,
+      UpdateNotFoundPlugin,
+      SubscriptionTransportPlugin,
+      MarkdownPlugin,
+      PageSizePlugin,
+      ...ContentFilterPlugins,
+      ...AggregatesPlugins,
+    ],
     pgServices: [
       makePgService({
         pool: options.pool,

@@ -93,7 +93,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
       tokens,
       auth,
       ruru: config.ruru,
-      logError: ({ errorId, error }) => logger.error({ err: error, errorId }, "masked GraphQL error"),
+      logError: (level, fields, message) => logger[level](fields, message),
     });
     preset.grafserv = { ...preset.grafserv, maxRequestLength: bodyLimitBytes(config.bodyLimit) };
     const pgl = postgraphile(preset);

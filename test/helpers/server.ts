@@ -3,7 +3,7 @@
  * port against the test database, and talks to it over real HTTP.
  */
 import { loadConfig } from "../../src/config";
-import { makeLogger } from "../../src/logger";
+import { makeLogger, type Logger } from "../../src/logger";
 import { startAgora, type Agora, type ExtraRoutes } from "../../src/app";
 import { testDatabase } from "./testDatabase";
 
@@ -32,11 +32,16 @@ export function randomIp(): string {
   return `10.${octet()}.${octet()}.${octet()}`;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, extraRoutes?: ExtraRoutes): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  extraRoutes?: ExtraRoutes,
+  /** Where the server logs (default: a logger at the configured level). */
+  logger?: Logger,
+): Promise<TestServer> {
   // Behind a "proxy" (TRUST_PROXY=1), each request comes from the client IP the test names,
   // or from a fresh random one, so per-IP limits only bite where a test means them to.
   const config = loadConfig({ ...testDatabase().env, PORT: "0", WORKER: "off", TRUST_PROXY: "1", ...env });
-  const agora = await startAgora(config, makeLogger(config.logLevel), extraRoutes);
+  const agora = await startAgora(config, logger ?? makeLogger(config.logLevel), extraRoutes);
   return {
     agora,
     url: agora.url,
