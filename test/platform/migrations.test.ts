@@ -34,6 +34,22 @@ describe("migrations", () => {
     expect(await schemaFingerprint()).toEqual(before);
   });
 
+  it("write policies, grants and triggers out: none generated with format() since migration 000008", () => {
+    // 000003 generated the content tables' policies in a format() loop, which hid an and/or precedence bug.
+    // Such statements must be greppable, so later migrations (and current.sql) state each one.
+    const dir = path.join(MIGRATIONS_DIR, "committed");
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".sql") && migrationNumber(f) >= 8).map((f) => path.join(dir, f));
+    const offenders: string[] = [];
+    for (const file of [...files, path.join(MIGRATIONS_DIR, "current.sql")]) {
+      const sql = fs.readFileSync(file, "utf8");
+      for (const match of sql.matchAll(/format\s*\(\s*(\$\w*\$|')\s*(create\s+policy|grant\s|create\s+trigger|alter\s+table)/gi)) {
+        offenders.push(`${path.basename(file)}: ${match[0]}`);
+      }
+    }
+    expect(files.length).toBeGreaterThan(0);
+    expect(offenders).toEqual([]);
+  });
+
   it("install graphile-worker's schema alongside ours", async () => {
     const { rows } = await rootDb().query("select to_regproc('graphile_worker.add_job') is not null as present");
     expect(rows[0].present).toBe(true);
