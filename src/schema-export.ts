@@ -12,7 +12,7 @@ import path from "node:path";
 import pg from "pg";
 import { postgraphile } from "postgraphile";
 import { lexicographicSortSchema, printSchema } from "postgraphile/graphql";
-import { makeTokenService } from "./auth/jwt";
+import { claimsOfAuthorization, makeTokenService } from "./auth/jwt";
 import { makeAuthService } from "./auth/sessions";
 import type { DatabaseConnections } from "./db/connections";
 import { printSchemaSql } from "./db/schema-sql";
@@ -36,7 +36,13 @@ export async function printLiveSchema(db: Pick<DatabaseConnections, "authUrl">):
     accessTokenTtlSeconds: 60,
   });
   const pgl = postgraphile(
-    makePreset({ pool, tokens, auth: makeAuthService(pool, tokens), ruru: false, logError: () => undefined }),
+    makePreset({
+      pool,
+      claimsOf: (authorization) => claimsOfAuthorization(tokens, authorization),
+      auth: makeAuthService(pool, tokens),
+      ruru: false,
+      logError: () => undefined,
+    }),
   );
   try {
     const schema = await pgl.getSchema();

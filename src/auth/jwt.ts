@@ -94,6 +94,12 @@ export function makeTokenService(options: JwtConfig): TokenService {
   };
 }
 
+/** The verified claims of an `Authorization` header value; null when there is none. Throws TokenError. */
+export function claimsOfAuthorization(tokens: TokenService, header: string | undefined): AccessClaims | null {
+  const token = bearerToken(header);
+  return token === null ? null : tokens.verify(token);
+}
+
 /** Extracts the token from an `Authorization: Bearer …` value; null when absent. */
 export function bearerToken(header: string | undefined): string | null {
   if (header === undefined || header === "") return null;
