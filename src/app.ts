@@ -108,8 +108,8 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     const serv = pgl.createServ(grafserv);
     await serv.addTo(app, server);
     addFallbackHandlers(app, logger);
-    // pgl.release() leaves the services alone (STACK.md pitfall 9): release
-    // them too (this ends the LISTEN client of subscriptions); our pools end after.
+    // pgl.release() does not release the pools of makePgService services, and
+    // the process would never exit: release them too (this ends the LISTEN client of subscriptions); our pools end after.
     cleanups.push(async () => {
       for (const service of preset.pgServices ?? []) await service.release?.();
     });
