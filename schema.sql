@@ -43,6 +43,14 @@ create type app_public.search_result as (
   published_at timestamp with time zone
 );
 comment on type app_public.search_result is 'A search hit: kind (post, question, answer, comment, user), its id, a title, a snippet (HTML-escaped, matches in <mark>) and its rank.';
+comment on column app_public.search_result.kind is 'What was found: post, question, answer, comment or user.';
+comment on column app_public.search_result.id is 'The id of the post, question, answer, comment or user found.';
+comment on column app_public.search_result.title is 'The title of a post or question, the question''s title for an answer, a user''s display name; null for comments.';
+comment on column app_public.search_result.snippet is 'Up to two fragments of the text around the matches, HTML-escaped, matches wrapped in <mark>: safe to show as HTML.';
+comment on column app_public.search_result.rank is 'Relevance (higher is better); only comparable within one search. Results come sorted by it.';
+comment on column app_public.search_result.author_id is 'The author of the content found; for a user, the user''s own id.';
+comment on column app_public.search_result.category_id is 'The category of the post or question found, when it has one.';
+comment on column app_public.search_result.published_at is 'When the post or question was published, the answer or comment written, the user joined.';
 
 -- type app_public.search_suggestion
 create type app_public.search_suggestion as (
@@ -51,6 +59,9 @@ create type app_public.search_suggestion as (
   id uuid
 );
 comment on type app_public.search_suggestion is 'A completion for what the user is typing: a title, a tag or a username.';
+comment on column app_public.search_suggestion.kind is 'tag, user or title.';
+comment on column app_public.search_suggestion.value is 'The completion to show: the tag, the username or the title.';
+comment on column app_public.search_suggestion.id is 'The user''s id (kind user) or the post''s or question''s id (kind title); null for tags.';
 
 -- type app_public.session_info
 create type app_public.session_info as (
@@ -63,6 +74,13 @@ create type app_public.session_info as (
   is_current boolean
 );
 comment on type app_public.session_info is 'One of my signed-in devices.';
+comment on column app_public.session_info.session_id is 'The session''s id (for revokeSession).';
+comment on column app_public.session_info.user_agent is 'The browser or app that last used the session, as it described itself (at most 500 characters).';
+comment on column app_public.session_info.ip is 'The client address that last used the session (sign-in or refresh).';
+comment on column app_public.session_info.created_at is 'When the session began (sign-in).';
+comment on column app_public.session_info.last_active_at is 'When the session was last used to refresh its tokens.';
+comment on column app_public.session_info.expires_at is 'When the session ends unless refreshed before then; each refresh extends it.';
+comment on column app_public.session_info.is_current is 'True for the session of this request.';
 
 -- type app_public.user_session
 create type app_public.user_session as (

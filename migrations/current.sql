@@ -216,3 +216,23 @@ comment on function app_private.tg_counter() is 'Trigger that keeps a target''s 
 comment on function app_private.tg_follows__count() is 'Trigger on follows: keeps users.follower_count and users.following_count in step.';
 comment on function app_private.tg_user_emails__after_write() is 'Trigger on user_emails: sends the verification mail for a new unverified address, records email_added/email_removed security events, keeps users.is_verified in step.';
 comment on function app_private.tg_user_emails__before_insert() is 'Trigger on user_emails: a member''s first address is primary; an address verified by another member is refused (NUNIQ).';
+
+-- composite types returned by app_public functions (their fields are GraphQL fields too)
+comment on column app_public.search_result.kind is 'What was found: post, question, answer, comment or user.';
+comment on column app_public.search_result.id is 'The id of the post, question, answer, comment or user found.';
+comment on column app_public.search_result.title is 'The title of a post or question, the question''s title for an answer, a user''s display name; null for comments.';
+comment on column app_public.search_result.snippet is 'Up to two fragments of the text around the matches, HTML-escaped, matches wrapped in <mark>: safe to show as HTML.';
+comment on column app_public.search_result.rank is 'Relevance (higher is better); only comparable within one search. Results come sorted by it.';
+comment on column app_public.search_result.author_id is 'The author of the content found; for a user, the user''s own id.';
+comment on column app_public.search_result.category_id is 'The category of the post or question found, when it has one.';
+comment on column app_public.search_result.published_at is 'When the post or question was published, the answer or comment written, the user joined.';
+comment on column app_public.search_suggestion.kind is 'tag, user or title.';
+comment on column app_public.search_suggestion.value is 'The completion to show: the tag, the username or the title.';
+comment on column app_public.search_suggestion.id is 'The user''s id (kind user) or the post''s or question''s id (kind title); null for tags.';
+comment on column app_public.session_info.session_id is 'The session''s id (for revokeSession).';
+comment on column app_public.session_info.user_agent is 'The browser or app that last used the session, as it described itself (at most 500 characters).';
+comment on column app_public.session_info.ip is 'The client address that last used the session (sign-in or refresh).';
+comment on column app_public.session_info.created_at is 'When the session began (sign-in).';
+comment on column app_public.session_info.last_active_at is 'When the session was last used to refresh its tokens.';
+comment on column app_public.session_info.expires_at is 'When the session ends unless refreshed before then; each refresh extends it.';
+comment on column app_public.session_info.is_current is 'True for the session of this request.';

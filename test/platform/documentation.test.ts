@@ -69,4 +69,16 @@ describe("comment on every object", () => {
     expect(rows.length).toBeGreaterThan(100);
     expect(undocumented(rows)).toEqual([]);
   });
+
+  it("documents every field of app_public's composite types that GraphQL exposes", async () => {
+    const { rows } = await rootDb().query<Row>(
+      `select format('column %I.%I.%I', n.nspname, t.typname, a.attname) as object, col_description(t.typrelid, a.attnum) as comment
+         from pg_type t join pg_namespace n on n.oid = t.typnamespace join pg_class c on c.oid = t.typrelid and c.relkind = 'c'
+         join pg_attribute a on a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped
+        where n.nspname = 'app_public' and position('@behavior -*' in coalesce(obj_description(t.oid, 'pg_type'), '')) = 0
+        order by 1`,
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    expect(undocumented(rows)).toEqual([]);
+  });
 });
