@@ -4,7 +4,7 @@ module.exports = {
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.[tj]s$": ["ts-jest", { tsconfig: "tsconfig.jest.json" }] },
-  // graphile-worker and grafserv's ws import are ESM (STACK.md pitfall 7).
+  // graphile-worker and grafserv's import("ws") are ESM: jest must transform them.
   transformIgnorePatterns: ["/node_modules/(?!(graphile-worker|grafserv)/)"],
   setupFiles: ["<rootDir>/src/runtime.ts"],
   globalSetup: "<rootDir>/test/helpers/globalSetup.ts",

@@ -141,3 +141,242 @@ as $$
     from (select * from fts union all select * from fuzzy) r
    order by r.rank desc, r.published_at desc nulls last, r.id
 $$;
+
+-- === comments ===
+-- Every table, view, type and function of Agora's schemas, and every column of
+-- app_public, has a comment: they are the GraphQL documentation (test:
+-- test/platform/documentation.test.ts). Existing smart tags are kept.
+
+-- enums
+comment on type app_public.contribution_status is 'Where a suggested edit stands: pending (waiting for a reviewer), accepted (applied to the post, with history) or rejected (with the reviewer''s reason).';
+comment on type app_public.expertise_level is 'How a member rates their own expertise, from none to expert. Self-declared, not verified.';
+comment on type app_public.reaction_kind is 'A like or a dislike. Each target counts them separately (likeCount, dislikeCount).';
+
+-- app_public.users
+comment on column app_public.users.id is 'The member''s id; the subject of their access token.';
+comment on column app_public.users.bio is 'A short self-description in plain text, at most 2000 characters. Set by the member.';
+comment on column app_public.users.avatar_url is 'Link (http or https) to the member''s picture. Set by the member.';
+comment on column app_public.users.affiliation is 'Employer, school or organisation, at most 200 characters. Set by the member.';
+comment on column app_public.users.job_title is 'Current role or position, at most 200 characters. Set by the member.';
+comment on column app_public.users.expertise_level is 'Self-declared level of expertise (none by default). Set by the member.';
+comment on column app_public.users.website_url is 'Personal website (http or https). Set by the member.';
+comment on column app_public.users.linkedin_url is 'LinkedIn profile link (http or https). Set by the member.';
+comment on column app_public.users.x_url is 'X (Twitter) profile link (http or https). Set by the member.';
+comment on column app_public.users.last_seen_at is 'When the member was last seen online. Reserved for presence: nothing records it yet, so it is null.';
+comment on column app_public.users.created_at is 'When the account was registered.';
+comment on column app_public.users.updated_at is 'When the profile last changed. Set by the database.';
+comment on column app_public.users.following_count is 'How many members this one follows. Maintained by the database.';
+
+-- app_public.user_emails
+comment on column app_public.user_emails.id is 'The address''s id (for makeEmailPrimary, resendEmailVerification, deleteUserEmail).';
+comment on column app_public.user_emails.user_id is 'The member who owns the address: always the signed-in member.';
+comment on column app_public.user_emails.email is 'The address, case-insensitive, at most 320 characters. A verified address belongs to one member only.';
+comment on column app_public.user_emails.created_at is 'When the address was added.';
+comment on column app_public.user_emails.updated_at is 'When the address last changed (verified, made primary). Set by the database.';
+
+-- roles and permissions
+comment on column app_public.roles.id is 'The role''s name, e.g. moderator: 2–31 lower-case letters and _.';
+comment on column app_public.roles.description is 'What members holding this role may do, in words.';
+comment on column app_public.permissions.id is 'The permission''s name, resource:action (e.g. post:moderate).';
+comment on column app_public.permissions.description is 'What the permission allows, in words.';
+comment on column app_public.role_permissions.role_id is 'The role that carries the permission.';
+comment on column app_public.role_permissions.permission_id is 'The permission the role carries.';
+comment on column app_public.user_roles.user_id is 'The member who holds the role.';
+comment on column app_public.user_roles.role_id is 'The role held. Granted and revoked with grantRole and revokeRole (admins only).';
+comment on column app_public.user_roles.granted_by is 'The administrator who granted the role; null if granted by the system or if that account is gone.';
+comment on column app_public.user_roles.granted_at is 'When the role was (last) granted.';
+
+-- app_public.categories
+comment on column app_public.categories.id is 'The category''s id.';
+comment on column app_public.categories.slug is 'URL name, unique, case-insensitive: 2–60 characters of a–z, 0–9 and -. Set by category managers.';
+comment on column app_public.categories.name is 'Display name, 2–80 characters.';
+comment on column app_public.categories.description is 'What belongs in this category, at most 1000 characters.';
+comment on column app_public.categories.icon is 'An icon name or symbol for clients to show, at most 100 characters.';
+comment on column app_public.categories.color is 'Display colour as #rrggbb.';
+comment on column app_public.categories.is_active is 'Inactive categories are hidden from everyone but category managers.';
+comment on column app_public.categories.position is 'Sort key for listing categories (ascending).';
+comment on column app_public.categories.created_at is 'When the category was created.';
+comment on column app_public.categories.updated_at is 'When the category last changed. Set by the database.';
+
+-- app_public.tags
+comment on column app_public.tags.name is 'The tag as stored on content: lower case, 1–50 characters of a–z, 0–9, +, #, . and -.';
+comment on column app_public.tags.post_count is 'How many published posts carry the tag. Maintained by the database.';
+comment on column app_public.tags.question_count is 'How many published questions carry the tag. Maintained by the database.';
+
+-- follows
+comment on column app_public.follows.follower_id is 'The member who follows: always the signed-in member.';
+comment on column app_public.follows.followee_id is 'The member being followed.';
+comment on column app_public.follows.created_at is 'When the follow began.';
+comment on column app_public.category_follows.user_id is 'The member who follows: always the signed-in member.';
+comment on column app_public.category_follows.category_id is 'The category followed; its posts appear in the member''s feed.';
+comment on column app_public.category_follows.created_at is 'When the follow began.';
+
+-- app_public.posts
+comment on column app_public.posts.id is 'The post''s id.';
+comment on column app_public.posts.author_id is 'The author: the member who created the post. Cannot change.';
+comment on column app_public.posts.category_id is 'The category the post belongs to; null if none (or if the category was deleted).';
+comment on column app_public.posts.title is 'Title, 3–200 characters; checked against the banned words.';
+comment on column app_public.posts.cover_image_url is 'Link (http or https) to an image shown above the post.';
+comment on column app_public.posts.tags is 'Up to 5 tags, stored lower-case, trimmed, sorted and without duplicates.';
+comment on column app_public.posts.language is 'Two-letter language code (ISO 639-1), en by default; search can filter on it.';
+comment on column app_public.posts.status is 'draft (default), published, archived, hidden (moderators only) or deleted. See ContentStatus.';
+comment on column app_public.posts.published_at is 'When the post was first published; set by the database, then kept.';
+comment on column app_public.posts.view_count is 'How many times the post was viewed (recordPostView). Maintained by the database.';
+comment on column app_public.posts.like_count is 'How many likes the post has. Maintained by the database.';
+comment on column app_public.posts.dislike_count is 'How many dislikes the post has. Maintained by the database.';
+comment on column app_public.posts.comment_count is 'How many comments (not deleted) the post has, replies included. Maintained by the database.';
+comment on column app_public.posts.bookmark_count is 'How many members bookmarked the post. Maintained by the database.';
+comment on column app_public.posts.created_at is 'When the post was created (as a draft or published).';
+comment on column app_public.posts.updated_at is 'When the post last changed. Set by the database.';
+
+-- app_public.questions
+comment on column app_public.questions.id is 'The question''s id.';
+comment on column app_public.questions.author_id is 'The author: the member who asked. Cannot change.';
+comment on column app_public.questions.category_id is 'The category the question belongs to; null if none (or if the category was deleted).';
+comment on column app_public.questions.title is 'Title, 3–200 characters; checked against the banned words.';
+comment on column app_public.questions.slug is 'URL name, made from the title on creation.';
+comment on column app_public.questions.body is 'Markdown, stored as written, 1–50000 characters. bodyHtml renders it, sanitised.';
+comment on column app_public.questions.target_audience is 'Who the author hopes will answer, in words (at most 200 characters).';
+comment on column app_public.questions.attachment_url is 'Link (http or https) to a file that goes with the question.';
+comment on column app_public.questions.tags is 'Up to 5 tags, stored lower-case, trimmed, sorted and without duplicates.';
+comment on column app_public.questions.language is 'Two-letter language code (ISO 639-1), en by default; search can filter on it.';
+comment on column app_public.questions.status is 'published (default), draft, archived, hidden (moderators only) or deleted. See ContentStatus.';
+comment on column app_public.questions.published_at is 'When the question was first published; set by the database, then kept.';
+comment on column app_public.questions.view_count is 'View counter of the question. Nothing counts question views yet (recordPostView counts posts only), so it stays 0.';
+comment on column app_public.questions.like_count is 'How many likes the question has. Maintained by the database.';
+comment on column app_public.questions.dislike_count is 'How many dislikes the question has. Maintained by the database.';
+comment on column app_public.questions.comment_count is 'How many comments (not deleted) the question has, replies included. Maintained by the database.';
+comment on column app_public.questions.answer_count is 'How many answers (not deleted) the question has. Maintained by the database.';
+comment on column app_public.questions.bookmark_count is 'How many members bookmarked the question. Maintained by the database.';
+comment on column app_public.questions.created_at is 'When the question was created.';
+comment on column app_public.questions.updated_at is 'When the question last changed. Set by the database.';
+
+-- app_public.answers
+comment on column app_public.answers.id is 'The answer''s id.';
+comment on column app_public.answers.question_id is 'The question answered; it must be published when the answer is written.';
+comment on column app_public.answers.author_id is 'The author: the member who answered. Cannot change.';
+comment on column app_public.answers.body is 'Markdown, stored as written, 1–50000 characters. bodyHtml renders it, sanitised.';
+comment on column app_public.answers.status is 'published (default), draft, archived, hidden (moderators only) or deleted. See ContentStatus.';
+comment on column app_public.answers.like_count is 'How many likes the answer has. Maintained by the database.';
+comment on column app_public.answers.dislike_count is 'How many dislikes the answer has. Maintained by the database.';
+comment on column app_public.answers.comment_count is 'How many comments (not deleted) the answer has, replies included. Maintained by the database.';
+comment on column app_public.answers.created_at is 'When the answer was written.';
+comment on column app_public.answers.updated_at is 'When the answer last changed. Set by the database.';
+
+-- app_public.comments
+comment on column app_public.comments.id is 'The comment''s id.';
+comment on column app_public.comments.post_id is 'The post commented on (exactly one of postId, questionId, answerId is set; a reply inherits its parent''s).';
+comment on column app_public.comments.question_id is 'The question commented on (exactly one of postId, questionId, answerId is set; a reply inherits its parent''s).';
+comment on column app_public.comments.answer_id is 'The answer commented on (exactly one of postId, questionId, answerId is set; a reply inherits its parent''s).';
+comment on column app_public.comments.parent_id is 'The comment this one replies to; null for a top-level comment.';
+comment on column app_public.comments.depth is 'Nesting level: 1 for a top-level comment, parent''s depth + 1 for a reply (at most the comment.max_depth setting). Set by the database.';
+comment on column app_public.comments.author_id is 'The author: the member who commented. Cannot change.';
+comment on column app_public.comments.body is 'Markdown, stored as written, at most 10000 characters; emptied when the comment is deleted. Editable for the comment.edit_window setting after posting.';
+comment on column app_public.comments.status is 'published, hidden (moderators only) or deleted (the thread stays, the body is emptied).';
+comment on column app_public.comments.like_count is 'How many likes the comment has. Maintained by the database.';
+comment on column app_public.comments.dislike_count is 'How many dislikes the comment has. Maintained by the database.';
+comment on column app_public.comments.reply_count is 'How many direct replies (not deleted) the comment has. Maintained by the database.';
+comment on column app_public.comments.created_at is 'When the comment was posted.';
+comment on column app_public.comments.updated_at is 'When the comment last changed. Set by the database.';
+
+-- app_public.reactions
+comment on column app_public.reactions.id is 'The reaction''s id.';
+comment on column app_public.reactions.user_id is 'The member who reacted.';
+comment on column app_public.reactions.kind is 'like or dislike.';
+comment on column app_public.reactions.post_id is 'The post reacted to (exactly one target is set).';
+comment on column app_public.reactions.question_id is 'The question reacted to (exactly one target is set).';
+comment on column app_public.reactions.answer_id is 'The answer reacted to (exactly one target is set).';
+comment on column app_public.reactions.comment_id is 'The comment reacted to (exactly one target is set).';
+comment on column app_public.reactions.created_at is 'When the reaction was made (or last switched between like and dislike).';
+
+-- app_public.bookmarks
+comment on column app_public.bookmarks.id is 'The bookmark''s id.';
+comment on column app_public.bookmarks.user_id is 'The member who saved it: always the signed-in member.';
+comment on column app_public.bookmarks.post_id is 'The post saved (exactly one of postId and questionId is set); it must be published.';
+comment on column app_public.bookmarks.question_id is 'The question saved (exactly one of postId and questionId is set); it must be published.';
+comment on column app_public.bookmarks.created_at is 'When it was saved.';
+
+-- collections
+comment on column app_public.collections.id is 'The collection''s id.';
+comment on column app_public.collections.owner_id is 'The member who made the collection: always the signed-in member.';
+comment on column app_public.collections.name is 'Name, 1–100 characters.';
+comment on column app_public.collections.description is 'What the collection gathers, at most 1000 characters.';
+comment on column app_public.collections.is_public is 'Public collections are visible to everyone; private ones (the default) to their owner only.';
+comment on column app_public.collections.created_at is 'When the collection was made.';
+comment on column app_public.collections.updated_at is 'When the collection last changed. Set by the database.';
+comment on column app_public.collection_items.id is 'The entry''s id.';
+comment on column app_public.collection_items.collection_id is 'The collection the entry belongs to (one of the signed-in member''s own).';
+comment on column app_public.collection_items.post_id is 'The post listed (exactly one of postId and questionId is set).';
+comment on column app_public.collection_items.question_id is 'The question listed (exactly one of postId and questionId is set).';
+comment on column app_public.collection_items.position is 'Sort key within the collection (ascending). Set by the owner.';
+comment on column app_public.collection_items.note is 'The owner''s note on the entry, at most 500 characters.';
+comment on column app_public.collection_items.created_at is 'When the entry was added.';
+
+-- app_public.content_revisions
+comment on column app_public.content_revisions.id is 'The revision''s id.';
+comment on column app_public.content_revisions.post_id is 'The post this was a version of (exactly one target is set).';
+comment on column app_public.content_revisions.question_id is 'The question this was a version of (exactly one target is set).';
+comment on column app_public.content_revisions.answer_id is 'The answer this was a version of (exactly one target is set).';
+comment on column app_public.content_revisions.comment_id is 'The comment this was a version of (exactly one target is set).';
+comment on column app_public.content_revisions.editor_id is 'The member whose edit replaced this version (for an accepted contribution: the reviewer); null if unknown or the account is gone.';
+comment on column app_public.content_revisions.title is 'The title before the edit (posts and questions only).';
+comment on column app_public.content_revisions.body is 'The body before the edit, as markdown.';
+comment on column app_public.content_revisions.created_at is 'When the edit was made: this version was current until then.';
+
+-- app_public.contributions
+comment on column app_public.contributions.id is 'The contribution''s id.';
+comment on column app_public.contributions.post_id is 'The post the edit is suggested for.';
+comment on column app_public.contributions.contributor_id is 'The member who suggested it: always the signed-in member.';
+comment on column app_public.contributions.title is 'The suggested new title (3–200 characters); null keeps the current one.';
+comment on column app_public.contributions.body is 'The suggested new body, markdown, 1–100000 characters.';
+comment on column app_public.contributions.message is 'The contributor''s note to the reviewer, at most 2000 characters.';
+comment on column app_public.contributions.status is 'pending until reviewed with reviewContribution, then accepted or rejected.';
+comment on column app_public.contributions.reviewer_id is 'Who reviewed it; null while pending (or if that account is gone).';
+comment on column app_public.contributions.review_reason is 'The reviewer''s reason, at most 2000 characters.';
+comment on column app_public.contributions.reviewed_at is 'When it was reviewed; null while pending.';
+comment on column app_public.contributions.created_at is 'When it was suggested.';
+
+-- functions
+comment on function app_hidden.setting(text) is 'The value of one app_private.settings entry, for API-role code that may not read app_private (security definer).';
+comment on function app_private.assert_no_banned_words(text[]) is 'Raises BANND (detail: the word) if any of the texts contains a word of app_private.banned_words as a whole word, case-insensitively.';
+comment on function app_private.assert_strong_password(text) is 'Raises WEAKP unless the password is long enough and mixes at least two of lower case, upper case, digits and symbols.';
+comment on function app_private.bump(text, uuid, text, integer) is 'Adds delta to one counter column of one row of an app_public table (no-op for a null id or zero delta). Used by the counter triggers.';
+comment on function app_private.create_user(public.citext, public.citext, text, text, boolean) is 'Creates a member: profile, password hash and e-mail address (verified or not; an unverified one gets a verification mail). Raises INVAL, WEAKP or NUNIQ.';
+comment on function app_private.hash_password(text) is 'bcrypt hash of a password, at the cost in the password.bcrypt_cost setting.';
+comment on function app_private.issue_refresh_token(uuid) is 'Mints a refresh token for a session: returns the token, stores only its SHA-256 hash, valid for the session.refresh_ttl setting.';
+comment on function app_private.normalize_tags(text[]) is 'Lower-cases, trims, de-duplicates and sorts tags; raises INVAL for more than 5 or a malformed tag.';
+comment on function app_private.record_security_event(text, uuid, jsonb) is 'Appends an entry to app_private.security_events, with the acting member and client IP of the current request.';
+comment on function app_private.revoke_sessions(uuid, text, uuid) is 'Revokes every live session of a member (except one, e.g. the caller''s), with a reason; returns how many were revoked.';
+comment on function app_private.send_email_verification(uuid) is 'Mints a verification token for an unverified address (hash stored, valid for the email.verification_ttl setting) and enqueues the verify_email mail.';
+comment on function app_private.slugify(text) is 'A URL fragment from a title: lower case a–z and 0–9 joined by -, at most 80 characters; "untitled" if nothing is left.';
+comment on function app_private.start_session(uuid, inet, text) is 'Opens a session for a member (IP, user agent) lasting the session.refresh_ttl setting; returns its id.';
+comment on function app_private.tg_comments__thread() is 'Trigger on comments: a reply joins its parent''s thread and depth (at most comment.max_depth); deleting empties the body; edits after comment.edit_window need a moderator (EDITW).';
+comment on function app_private.tg_content__before_write() is 'Trigger on posts, questions, answers and comments: the author cannot change, only moderators hide or restore, archived content is read-only, responses go on published content; sets slug, tags, published_at; checks banned words.';
+comment on function app_private.tg_content__posting_limit() is 'Trigger on posts, questions, answers and comments: counts the author''s post:create or comment:create rate limit (RLIMT when exceeded). Skipped for bulk loads outside a request.';
+comment on function app_private.tg_content__revision() is 'Trigger on posts, questions, answers and comments: keeps the previous title and body in content_revisions when either changes.';
+comment on function app_private.tg_content__tags() is 'Trigger on posts and questions: keeps app_public.tags and its post_count/question_count in step with the tags of published content.';
+comment on function app_private.tg_contributions__rules() is 'Trigger on contributions: checks the suggested title, body and message against the banned words.';
+comment on function app_private.tg_counter() is 'Trigger that keeps a target''s counter in step with rows pointing at it (argument: the counter column; default <kind>_count for reactions); deleted rows do not count. Also counts replies.';
+comment on function app_private.tg_follows__count() is 'Trigger on follows: keeps users.follower_count and users.following_count in step.';
+comment on function app_private.tg_user_emails__after_write() is 'Trigger on user_emails: sends the verification mail for a new unverified address, records email_added/email_removed security events, keeps users.is_verified in step.';
+comment on function app_private.tg_user_emails__before_insert() is 'Trigger on user_emails: a member''s first address is primary; an address verified by another member is refused (NUNIQ).';
+
+-- composite types returned by app_public functions (their fields are GraphQL fields too)
+comment on column app_public.search_result.kind is 'What was found: post, question, answer, comment or user.';
+comment on column app_public.search_result.id is 'The id of the post, question, answer, comment or user found.';
+comment on column app_public.search_result.title is 'The title of a post or question, the question''s title for an answer, a user''s display name; null for comments.';
+comment on column app_public.search_result.snippet is 'Up to two fragments of the text around the matches, HTML-escaped, matches wrapped in <mark>: safe to show as HTML.';
+comment on column app_public.search_result.rank is 'Relevance (higher is better); only comparable within one search. Results come sorted by it.';
+comment on column app_public.search_result.author_id is 'The author of the content found; for a user, the user''s own id.';
+comment on column app_public.search_result.category_id is 'The category of the post or question found, when it has one.';
+comment on column app_public.search_result.published_at is 'When the post or question was published, the answer or comment written, the user joined.';
+comment on column app_public.search_suggestion.kind is 'tag, user or title.';
+comment on column app_public.search_suggestion.value is 'The completion to show: the tag, the username or the title.';
+comment on column app_public.search_suggestion.id is 'The user''s id (kind user) or the post''s or question''s id (kind title); null for tags.';
+comment on column app_public.session_info.session_id is 'The session''s id (for revokeSession).';
+comment on column app_public.session_info.user_agent is 'The browser or app that last used the session, as it described itself (at most 500 characters).';
+comment on column app_public.session_info.ip is 'The client address that last used the session (sign-in or refresh).';
+comment on column app_public.session_info.created_at is 'When the session began (sign-in).';
+comment on column app_public.session_info.last_active_at is 'When the session was last used to refresh its tokens.';
+comment on column app_public.session_info.expires_at is 'When the session ends unless refreshed before then; each refresh extends it.';
+comment on column app_public.session_info.is_current is 'True for the session of this request.';

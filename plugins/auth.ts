@@ -5,7 +5,7 @@
  */
 import { access, context, sideEffect } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
-import type { AuthService, ClientInfo } from "../src/auth/sessions";
+import type { AuthService, ClientInfo } from "./services";
 
 declare global {
   namespace Grafast {

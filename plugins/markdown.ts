@@ -1,7 +1,7 @@
 /** `bodyHtml` on posts, questions, answers and comments: the markdown body rendered and sanitised. */
 import { lambda, type ExecutableStep } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
-import { renderMarkdown } from "../src/markdown";
+import { renderMarkdown } from "./render-markdown";
 
 const TYPES = ["Post", "Question", "Answer", "Comment"] as const;
 

@@ -9,9 +9,7 @@ import type pg from "pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PgAggregatesPreset } from "@graphile/pg-aggregates";
-import type { AccessClaims, TokenService } from "../src/auth/jwt";
-import { bearerToken } from "../src/auth/jwt";
-import type { AuthService, ClientInfo } from "../src/auth/sessions";
+import type { AuthService, ClaimsOfAuthorization, ClientInfo, RequestClaims } from "./services";
 import { makeAuthPlugin } from "./auth";
 import { makeMaskError, type ErrorLogger } from "./errors";
 import { NodeIdMutationPlugin, UpdateNotFoundPlugin } from "./not-found";
@@ -23,7 +21,8 @@ import { PageSizePlugin } from "./page-size";
 
 export interface PresetOptions {
   pool: pg.Pool;
-  tokens: TokenService;
+  /** Verifies the token of a WebSocket connection (HTTP requests are verified by the server's middleware). */
+  claimsOf: ClaimsOfAuthorization;
   auth: AuthService;
   ruru: boolean;
   logError: ErrorLogger;
@@ -32,7 +31,7 @@ export interface PresetOptions {
 }
 
 /** The settings a request runs with: its role, its verified claims, the client's address. */
-export function requestSettings(claims: AccessClaims | null | undefined, client: ClientInfo): Record<string, string> {
+export function requestSettings(claims: RequestClaims | null | undefined, client: ClientInfo): Record<string, string> {
   const settings: Record<string, string> = { role: claims ? "authenticated" : "anonymous" };
   if (client.ip) settings["agora.client_ip"] = client.ip;
   if (claims) {
@@ -79,8 +78,7 @@ export function makePreset(options: PresetOptions): GraphileConfig.Preset {
           if (http) return requestSettings(http.auth, client);
           // WebSocket: the token arrives once, in connectionParams.
           const params = requestContext.ws?.normalizedConnectionParams;
-          const token = bearerToken(params?.authorization as string | undefined);
-          return requestSettings(token === null ? null : options.tokens.verify(token), client);
+          return requestSettings(options.claimsOf(params?.authorization as string | undefined), client);
         },
       } as Parameters<typeof makePgService>[0]),
     ],

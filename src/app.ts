@@ -1,7 +1,7 @@
 /**
  * Agora's lifecycle: database → worker → GraphQL server, and the orderly
  * shutdown in reverse. Used by `npm start`, by tests (on a free port) and
- * by the benchmark.
+ * by the benchmark (bench/server.ts).
  */
 import http from "node:http";
 import type { Router } from "express";
@@ -11,7 +11,7 @@ import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/express/v4";
 import type { Config } from "./config";
 import type { Logger } from "./logger";
-import { makeTokenService, type TokenService } from "./auth/jwt";
+import { claimsOfAuthorization, makeTokenService, type TokenService } from "./auth/jwt";
 import { bearerAuth } from "./auth/middleware";
 import { makeAuthService, type AuthService } from "./auth/sessions";
 import { openDatabase, type DatabaseConnections } from "./db/connections";
@@ -49,7 +49,15 @@ export function appTokenService(config: Config): TokenService {
   });
 }
 
-/** Extra routes mounted behind the same edge (the benchmark's hand-written endpoint). */
+/**
+ * The extension point for HTTP endpoints that are not GraphQL: routes mounted
+ * on the same edge, before GraphQL, behind the same request ids, logging,
+ * security headers and rate limit, with the bearer token verified
+ * (`req.auth` holds the claims). They get the API's pool (queries run as the
+ * authenticator: set the request's role and claims, e.g. with the preset's
+ * `requestSettings`) and the auth service. Used today by the benchmark's
+ * hand-written endpoint (bench/endpoint.ts, via bench/server.ts) and its test.
+ */
 export type ExtraRoutes = (deps: { authPool: pg.Pool; auth: AuthService }) => Router;
 
 export async function startAgora(config: Config, logger: Logger, extraRoutes?: ExtraRoutes): Promise<Agora> {
@@ -90,7 +98,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     if (extraRoutes) app.use(bearerAuth(tokens), extraRoutes({ authPool, auth }));
     const preset = makePreset({
       pool: authPool,
-      tokens,
+      claimsOf: (authorization) => claimsOfAuthorization(tokens, authorization),
       auth,
       ruru: config.ruru,
       logError: (level, fields, message) => logger[level](fields, message),
@@ -100,8 +108,8 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     const serv = pgl.createServ(grafserv);
     await serv.addTo(app, server);
     addFallbackHandlers(app, logger);
-    // pgl.release() leaves the services alone (STACK.md pitfall 9): release
-    // them too (this ends the LISTEN client of subscriptions); our pools end after.
+    // pgl.release() does not release the pools of makePgService services, and
+    // the process would never exit: release them too (this ends the LISTEN client of subscriptions); our pools end after.
     cleanups.push(async () => {
       for (const service of preset.pgServices ?? []) await service.release?.();
     });

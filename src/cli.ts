@@ -6,7 +6,7 @@
  *   migrate-reset    drop and re-create the database from migrations (npm run db:reset)
  *   migrate-watch    re-run migrations/current.sql on every save (npm run db:watch)
  *   migrate-commit   commit current.sql as the next migration (npm run db:commit)
- *   export-schema    write schema.graphql from the live schema (npm run schema:export)
+ *   export-schema    write schema.graphql and schema.sql from the live database (npm run schema:export)
  *   psql-url         print the owner connection string (for psql)
  *   create-admin --username NAME --email ADDRESS [--password PW]
  *                    create a verified administrator (password also from AGORA_ADMIN_PASSWORD)
@@ -32,7 +32,7 @@ const commands: Record<string, { migrateFirst: boolean; run: Command }> = {
     migrateFirst: true,
     run: (db, logger, args) => dbaCommands.commit(db, logger, args.find((a) => !a.startsWith("--"))),
   },
-  "export-schema": { migrateFirst: true, run: (db) => exportSchema(db).then((file) => console.log(`wrote ${file}`)) },
+  "export-schema": { migrateFirst: true, run: (db) => exportSchema(db).then((files) => console.log(`wrote ${files.join(", ")}`)) },
   "psql-url": { migrateFirst: true, run: async (db) => console.log(db.ownerUrl) },
   "create-admin": { migrateFirst: true, run: (db, _logger, args) => createAdmin(db, args) },
 };

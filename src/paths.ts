@@ -1,7 +1,16 @@
-/** The project's root directory, whether running from src/ (ts) or dist/src/ (compiled). */
+/**
+ * The project's root directory: the nearest directory above this file that
+ * holds package.json. The same answer from src/ (ts-jest), dist/src/ (the
+ * build and the image) and dist-bench/src/ (the benchmark's own build).
+ */
+import fs from "node:fs";
 import path from "node:path";
 
-const here = __dirname;
-export const PROJECT_ROOT = here.includes(`${path.sep}dist${path.sep}`)
-  ? path.resolve(here, "..", "..")
-  : path.resolve(here, "..");
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`No package.json above ${from}`);
+  }
+}
+
+export const PROJECT_ROOT = projectRoot(__dirname);

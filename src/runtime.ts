@@ -2,7 +2,7 @@
  * Process-wide prerequisites, imported first by every entry point and by
  * jest's setupFiles:
  * - Node 20 lacks Promise.withResolvers (Node 22 has it); the PostGraphile
- *   V5 packages use it on every request (STACK.md pitfall 1).
+ *   V5 packages (which declare node >= 22) use it on every request.
  * - Grafast reads GRAPHILE_ENV when first loaded; derive it from NODE_ENV.
  */
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== "function") {

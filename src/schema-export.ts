@@ -1,7 +1,10 @@
 /**
- * Prints the live GraphQL schema (sorted, so diffs are stable) to
- * schema.graphql at the project root. Client developers generate code from
- * it; a test fails when the committed copy is stale.
+ * Writes the two schema artifacts at the project root, each checked for
+ * staleness by a test:
+ * - schema.graphql: the live GraphQL schema (sorted, so diffs are stable);
+ *   client developers generate code from it;
+ * - schema.sql: the current definition of every database object
+ *   (src/db/schema-sql.ts); reviewers read the real schema diff in it.
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -9,13 +12,15 @@ import path from "node:path";
 import pg from "pg";
 import { postgraphile } from "postgraphile";
 import { lexicographicSortSchema, printSchema } from "postgraphile/graphql";
-import { makeTokenService } from "./auth/jwt";
+import { claimsOfAuthorization, makeTokenService } from "./auth/jwt";
 import { makeAuthService } from "./auth/sessions";
 import type { DatabaseConnections } from "./db/connections";
+import { printSchemaSql } from "./db/schema-sql";
 import { PROJECT_ROOT } from "./paths";
 import { makePreset } from "../plugins/preset";
 
 export const SCHEMA_FILE = path.join(PROJECT_ROOT, "schema.graphql");
+export const SCHEMA_SQL_FILE = path.join(PROJECT_ROOT, "schema.sql");
 
 export async function printLiveSchema(db: Pick<DatabaseConnections, "authUrl">): Promise<string> {
   const pool = new pg.Pool({ connectionString: db.authUrl, max: 2 });
@@ -31,7 +36,13 @@ export async function printLiveSchema(db: Pick<DatabaseConnections, "authUrl">):
     accessTokenTtlSeconds: 60,
   });
   const pgl = postgraphile(
-    makePreset({ pool, tokens, auth: makeAuthService(pool, tokens), ruru: false, logError: () => undefined }),
+    makePreset({
+      pool,
+      claimsOf: (authorization) => claimsOfAuthorization(tokens, authorization),
+      auth: makeAuthService(pool, tokens),
+      ruru: false,
+      logError: () => undefined,
+    }),
   );
   try {
     const schema = await pgl.getSchema();
@@ -42,7 +53,8 @@ export async function printLiveSchema(db: Pick<DatabaseConnections, "authUrl">):
   }
 }
 
-export async function exportSchema(db: Pick<DatabaseConnections, "authUrl">): Promise<string> {
+export async function exportSchema(db: Pick<DatabaseConnections, "authUrl" | "ownerUrl">): Promise<string[]> {
   fs.writeFileSync(SCHEMA_FILE, await printLiveSchema(db));
-  return SCHEMA_FILE;
+  fs.writeFileSync(SCHEMA_SQL_FILE, await printSchemaSql(db));
+  return [SCHEMA_FILE, SCHEMA_SQL_FILE];
 }

@@ -2,7 +2,8 @@
  * Access tokens: JWTs with sub (user id), sid (session id), role, iat, exp,
  * iss and aud. HS256 with the configured secret by default; RS256/ES256
  * from PEM key files, with a `kid` header and a JWKS document for verifiers.
- * Keys are built once (STACK.md pitfall 11). Verification accepts only the
+ * Keys are built once: given the secret as a string, jsonwebtoken re-derives
+ * the key on every call, which costs far more than the verify. Verification accepts only the
  * configured algorithm, issuer and audience: `alg: none`, a foreign
  * signature or another audience are refused.
  */
@@ -92,6 +93,12 @@ export function makeTokenService(options: JwtConfig): TokenService {
     },
     jwks: () => ({ keys: publicJwk ? [publicJwk] : [] }),
   };
+}
+
+/** The verified claims of an `Authorization` header value; null when there is none. Throws TokenError. */
+export function claimsOfAuthorization(tokens: TokenService, header: string | undefined): AccessClaims | null {
+  const token = bearerToken(header);
+  return token === null ? null : tokens.verify(token);
 }
 
 /** Extracts the token from an `Authorization: Bearer …` value; null when absent. */

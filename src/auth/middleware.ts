@@ -1,6 +1,7 @@
 /**
- * Verifies the bearer token before GraphQL runs (STACK.md pitfall 8): a bad
- * or expired token is answered here with 401 and a JSON error, never a 500.
+ * Verifies the bearer token before GraphQL runs: a bad or expired token is
+ * answered here with 401 and a JSON error (throwing from PostGraphile's
+ * pgSettings callback instead would give HTTP 500).
  * Verified claims are left on `req.auth` for pgSettings.
  */
 import type { NextFunction, Request, Response } from "express";

@@ -8,20 +8,10 @@
  */
 import type pg from "pg";
 import { codedError } from "../../plugins/errors";
+import type { AuthResult, AuthService, ClientInfo } from "../../plugins/services";
 import type { TokenService } from "./jwt";
 
-export interface ClientInfo {
-  ip: string | null;
-  userAgent: string | null;
-}
-
-export interface AuthResult {
-  userId: string;
-  accessToken: string;
-  accessTokenExpiresAt: string;
-  refreshToken: string;
-  refreshTokenExpiresAt: string;
-}
+export type { AuthResult, AuthService, ClientInfo };
 
 interface UserSessionRow {
   status: "ok" | "invalid" | "locked" | "expired" | "reused";
@@ -43,12 +33,6 @@ const FAILURES: Record<Exclude<UserSessionRow["status"], "ok">, (row: UserSessio
   expired: () => codedError("EXPRD", "The session has ended; sign in again"),
   reused: () => codedError("TOKEN", "This refresh token was already used; the session has been ended for safety"),
 };
-
-export interface AuthService {
-  register(input: { username: string; email: string; password: string; displayName?: string | null }, client: ClientInfo): Promise<AuthResult>;
-  login(input: { identifier: string; password: string }, client: ClientInfo): Promise<AuthResult>;
-  refresh(input: { refreshToken: string }, client: ClientInfo): Promise<AuthResult>;
-}
 
 export function makeAuthService(ownerPool: pg.Pool, tokens: TokenService): AuthService {
   async function complete(sqlText: string, params: unknown[], invalid = FAILURES.invalid): Promise<AuthResult> {

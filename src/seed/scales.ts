@@ -1,4 +1,4 @@
-/** How much data each seed scale makes. `large` is the benchmark size of issue 5. */
+/** How much data each seed scale makes. `large` is the size the benchmark (bench/, README § Performance) runs against. */
 export interface SeedCounts {
   users: number;
   posts: number;

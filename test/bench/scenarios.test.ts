@@ -6,11 +6,11 @@
 import pg from "pg";
 import { seed } from "../../src/seed";
 import { SCALES } from "../../src/seed/scales";
-import { benchRouter } from "../../src/bench/endpoint";
-import { prepareFixtures, type Fixtures } from "../../src/bench/fixtures";
-import { SCENARIOS } from "../../src/bench/scenarios";
-import { verifySameRows } from "../../src/bench/verify";
-import { wrkLines } from "../../src/bench/requests";
+import { benchRouter } from "../../bench/endpoint";
+import { prepareFixtures, type Fixtures } from "../../bench/fixtures";
+import { SCENARIOS } from "../../bench/scenarios";
+import { verifySameRows } from "../../bench/verify";
+import { wrkLines } from "../../bench/requests";
 import { createScratchDatabase, type ScratchDatabase } from "../helpers/scratch";
 import { startTestServer, type TestServer } from "../helpers/server";
 

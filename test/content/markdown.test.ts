@@ -5,7 +5,7 @@
  * to work, and one post over the real HTTP API whose `bodyHtml` is inert
  * while `body` keeps exactly what was written.
  */
-import { renderMarkdown } from "../../src/markdown";
+import { renderMarkdown } from "../../plugins/render-markdown";
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { createTestUser } from "../helpers/users";

@@ -85,4 +85,32 @@ describe("role privileges", () => {
     );
     expect(rows.map((r) => r.fn)).toEqual([]);
   });
+
+  it("pins security-definer search_paths to schemas the API roles cannot create objects in", async () => {
+    // A security-definer function runs as the owner: an object planted earlier
+    // in its search_path by a caller would run with the owner's rights.
+    const { rows } = await rootDb().query<{ fn: string; schema: string }>(
+      `select p.oid::regprocedure::text as fn, trim(both ' "' from s) as schema
+         from pg_proc p join pg_namespace n on n.oid = p.pronamespace,
+              unnest(coalesce(p.proconfig, '{}')) c, unnest(string_to_array(substr(c, length('search_path=') + 1), ',')) s
+        where n.nspname = any($1) and p.prosecdef and c like 'search_path=%'`,
+      [APP_SCHEMAS],
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    const unsafe = [];
+    for (const { fn, schema } of rows) {
+      if (schema === "$user" || schema === "pg_temp") {
+        unsafe.push(`${fn}: ${schema}`);
+        continue;
+      }
+      for (const role of ["agora_authenticator", "anonymous", "authenticated", "analyst"]) {
+        const { rows: can } = await rootDb().query(
+          "select has_schema_privilege($1, n.oid, 'CREATE') as create from pg_namespace n where n.nspname = $2",
+          [role, schema],
+        );
+        if (can[0]?.create) unsafe.push(`${fn}: ${role} can create in ${schema}`);
+      }
+    }
+    expect(unsafe).toEqual([]);
+  });
 });

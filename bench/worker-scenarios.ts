@@ -7,11 +7,11 @@ import fs from "node:fs";
 import os from "node:os";
 import pino from "pino";
 import { Logger as WorkerLogger, run } from "graphile-worker";
-import type { Config } from "../config";
-import type { Logger } from "../logger";
-import { makeMailer } from "../mail/mailer";
-import { makeTaskList } from "../tasks";
-import { startWorker } from "../worker/runner";
+import type { Config } from "../src/config";
+import type { Logger } from "../src/logger";
+import { makeMailer } from "../src/mail/mailer";
+import { makeTaskList } from "../src/tasks";
+import { startWorker } from "../src/worker/runner";
 import type { Scenario } from "./worker-measure";
 
 /** Recipients of the benchmark's mails; also how its leftover jobs are recognised. */

@@ -5,7 +5,7 @@
  * have fixed ids and values, so a second run renews instead of piling up.
  */
 import type pg from "pg";
-import type { TokenService } from "../auth/jwt";
+import type { TokenService } from "../src/auth/jwt";
 import type { Pools } from "./scenarios";
 
 export interface Viewer {

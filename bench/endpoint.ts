@@ -10,9 +10,9 @@
  */
 import express, { type Router } from "express";
 import type pg from "pg";
-import type { AuthService } from "../auth/sessions";
-import { renderMarkdown } from "../markdown";
-import { clientOf, requestSettings } from "../../plugins/preset";
+import type { AuthService } from "../src/auth/sessions";
+import { renderMarkdown } from "../plugins/render-markdown";
+import { clientOf, requestSettings } from "../plugins/preset";
 import { SCENARIOS, type Scenario } from "./scenarios";
 
 const SET_SETTINGS = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";

@@ -9,24 +9,24 @@
  * split and the API's peak RSS; writes bench/results/<date>.json, .md and
  * .svg. See README "Performance".
  */
-import "../runtime";
+import "../src/runtime";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { loadConfigOrExit, type Config } from "../config";
-import { openDatabase, withDatabase } from "../db/connections";
-import { loadOrCreateDevSecrets } from "../db/secrets";
-import { appTokenService } from "../app";
-import { makeLogger } from "../logger";
-import { PROJECT_ROOT } from "../paths";
+import { loadConfigOrExit, type Config } from "../src/config";
+import { openDatabase, withDatabase } from "../src/db/connections";
+import { loadOrCreateDevSecrets } from "../src/db/secrets";
+import { appTokenService } from "../src/app";
+import { makeLogger } from "../src/logger";
+import { PROJECT_ROOT } from "../src/paths";
 import { prepareFixtures, raiseLimits, restoreLimits, type Fixtures } from "./fixtures";
 import { runPgbench, runWrk, type LoadResult } from "./load";
 import { meterPostgresCpu, processCpuSeconds, rssMb, withPeakRss } from "./probe";
 import { summariseProfile } from "./profile";
-import { progress } from "../seed/progress";
+import { progress } from "../src/seed/progress";
 import { markdown, ratiosOf, svgChart, type Results, type Run } from "./report";
 import { pgbenchScript, targetCount, wrkLines, type Mode } from "./requests";
 import { SCENARIOS, type Scenario } from "./scenarios";
@@ -85,7 +85,7 @@ async function freePort(): Promise<number> {
 async function startServer(config: Config, urls: { owner: string; auth: string }, profileDir: string | null): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const secret = config.jwt.algorithm === "HS256" ? (config.jwt.secret ?? loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret) : undefined;
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "dist/src/bench/server.js")], {
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "dist-bench/bench/server.js")], {
     env: {
       ...process.env,
       NODE_ENV: "production",

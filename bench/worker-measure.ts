@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import type { Job, TaskList } from "graphile-worker";
-import { progress } from "../seed/progress";
+import { progress } from "../src/seed/progress";
 
 /** A worker started for one phase. */
 export interface BenchWorker {

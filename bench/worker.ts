@@ -1,5 +1,5 @@
 /**
- * `node dist/src/bench/worker.js [--jobs N] [--concurrency N] [--rounds N] [--rate N] [--seconds N] [--warmup N]`
+ * `node dist-bench/bench/worker.js [--jobs N] [--concurrency N] [--rounds N] [--rate N] [--seconds N] [--warmup N]`
  *
  * Background-job throughput and latency, for bare graphile-worker and for
  * Agora's runner (a no-op task, then the real send_email task writing .eml
@@ -10,16 +10,16 @@
  * fall on one of them only. Progress goes to stderr, the table to stdout
  * and to bench/results/worker-<date>.{json,md}.
  */
-import "../runtime";
+import "../src/runtime";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import pg from "pg";
-import { loadConfigOrExit, type Config } from "../config";
-import { openDatabase } from "../db/connections";
-import { makeLogger } from "../logger";
-import { PROJECT_ROOT } from "../paths";
+import { loadConfigOrExit, type Config } from "../src/config";
+import { openDatabase } from "../src/db/connections";
+import { makeLogger } from "../src/logger";
+import { PROJECT_ROOT } from "../src/paths";
 import { drain, Recorder, remaining, spread, summarize, trickle, type DrainResult, type Scenario, type TrickleResult } from "./worker-measure";
 import { summaryTable, writeResults, type ScenarioResult, type WorkerBenchReport } from "./worker-report";
 import { agoraNoop, agoraSendEmail, bareNoop, BENCH_MAIL_DOMAIN, discardedAgoraLogger } from "./worker-scenarios";

@@ -1,17 +1,17 @@
 /**
  * The server the benchmark measures: exactly `npm start`'s (src/main.ts),
- * plus the hand-written endpoint of src/bench/endpoint.ts under /bench.
+ * plus the hand-written endpoint of bench/endpoint.ts under /bench.
  * With BENCH_PROFILE_DIR set, SIGUSR2 starts a V8 CPU profile and the next
  * SIGUSR2 writes it there (so a profile covers one measured run only).
  */
-import "../runtime";
+import "../src/runtime";
 import fs from "node:fs";
 import inspector from "node:inspector";
 import path from "node:path";
-import { loadConfigOrExit } from "../config";
-import { makeLogger } from "../logger";
-import { startAgora } from "../app";
-import { onShutdownSignal } from "../signals";
+import { loadConfigOrExit } from "../src/config";
+import { makeLogger } from "../src/logger";
+import { startAgora } from "../src/app";
+import { onShutdownSignal } from "../src/signals";
 import { benchRouter } from "./endpoint";
 
 function profileOnSignal(dir: string): void {

@@ -1,7 +1,7 @@
 /** The worker benchmark's results as markdown, and their files in bench/results/. */
 import fs from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT } from "../paths";
+import { PROJECT_ROOT } from "../src/paths";
 import type { DrainResult, Latency, Spread, TrickleResult } from "./worker-measure";
 
 export interface ScenarioResult {
@@ -86,7 +86,7 @@ export function renderMarkdown(report: WorkerBenchReport): string {
   return [
     `# Worker benchmark, ${report.date}`,
     "",
-    "Command: `node dist/src/bench/worker.js" +
+    "Command: `node dist-bench/bench/worker.js" +
       ` --jobs ${o.jobs} --concurrency ${o.concurrency} --rounds ${o.rounds} --rate ${o.trickleRate} --seconds ${o.trickleSeconds} --warmup ${o.warmupJobs}\``,
     "",
     ...Object.entries(report.environment).map(([k, v]) => `- ${k}: ${v ?? "unknown"}`),

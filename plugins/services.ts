@@ -1,0 +1,44 @@
+/**
+ * What the GraphQL layer needs from the server around it, as types only.
+ * Imports go one way: src/ assembles the preset from plugins/ and implements
+ * these interfaces (src/auth/sessions.ts, src/auth/jwt.ts); nothing in
+ * plugins/ imports from src/.
+ */
+
+/** Facts about the client of a request: its address (honouring TRUST_PROXY) and user agent. */
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** The verified claims a request runs with (from its access token). */
+export interface RequestClaims {
+  /** The user's id. */
+  sub: string;
+  /** The session's id. */
+  sid: string;
+  role: "authenticated";
+}
+
+/** What register, login and refreshSession return. */
+export interface AuthResult {
+  userId: string;
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  refreshToken: string;
+  refreshTokenExpiresAt: string;
+}
+
+/** The three operations that hand out tokens. Failures are coded errors (plugins/errors.ts). */
+export interface AuthService {
+  register(input: { username: string; email: string; password: string; displayName?: string | null }, client: ClientInfo): Promise<AuthResult>;
+  login(input: { identifier: string; password: string }, client: ClientInfo): Promise<AuthResult>;
+  refresh(input: { refreshToken: string }, client: ClientInfo): Promise<AuthResult>;
+}
+
+/**
+ * The verified claims of an `Authorization` value (`Bearer <token>`), null
+ * when there is none; throws on a bad or expired token. Used for WebSocket
+ * connections, whose token arrives in connectionParams.
+ */
+export type ClaimsOfAuthorization = (authorization: string | undefined) => RequestClaims | null;
