@@ -5,7 +5,7 @@
  *   migrate          apply committed migrations (npm run db:migrate)
  *   migrate-reset    drop and re-create the database from migrations (npm run db:reset)
  *   migrate-watch    re-run migrations/current.sql on every save (npm run db:watch)
- *   migrate-commit   commit current.sql as the next migration (npm run db:commit)
+ *   migrate-commit   commit current.sql as the next migration, then export the schema files (npm run db:commit)
  *   export-schema    write schema.graphql and schema.sql from the live database (npm run schema:export)
  *   psql-url         print the owner connection string (for psql)
  *   create-admin --username NAME --email ADDRESS [--password PW]
@@ -30,7 +30,11 @@ const commands: Record<string, { migrateFirst: boolean; run: Command }> = {
   },
   "migrate-commit": {
     migrateFirst: true,
-    run: (db, logger, args) => dbaCommands.commit(db, logger, args.find((a) => !a.startsWith("--"))),
+    // The committed migration is the new truth: schema.graphql and schema.sql follow it at once.
+    run: async (db, logger, args) => {
+      await dbaCommands.commit(db, logger, args.find((a) => !a.startsWith("--")));
+      console.log(`wrote ${(await exportSchema(db)).join(", ")}`);
+    },
   },
   "export-schema": { migrateFirst: true, run: (db) => exportSchema(db).then((files) => console.log(`wrote ${files.join(", ")}`)) },
   "psql-url": { migrateFirst: true, run: async (db) => console.log(db.ownerUrl) },
