@@ -19,7 +19,7 @@ import { loadOrCreateDevSecrets } from "./db/secrets";
 import { makePreset } from "../plugins/preset";
 import proxyAddr from "proxy-addr";
 import { addFallbackHandlers, buildHttpApp } from "./server/http";
-import { makeMetrics } from "./server/metrics";
+import { makeMetrics, type Metrics } from "./server/metrics";
 import { admitWebSocket, makeRateLimiter, makeRateLimitPlugin } from "./server/rate-limit";
 import { makeGraphQLObserverPlugin } from "./server/graphql-observer";
 import { startWorker, type WorkerHandle } from "./worker/runner";
@@ -34,6 +34,7 @@ export interface Agora {
   worker: WorkerHandle | null;
   /** The separate metrics listener (METRICS_PORT), when configured. */
   metricsUrl: string | null;
+  metrics: Metrics;
   /** Idempotent; resolves when everything (including the embedded database) has stopped. */
   stop(): Promise<void>;
 }
@@ -193,7 +194,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     };
 
     const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
-    return { port, url, db, tokens, authPool, ownerPool, worker, metricsUrl: metricsServer?.url ?? null, stop };
+    return { port, url, db, tokens, authPool, ownerPool, worker, metricsUrl: metricsServer?.url ?? null, metrics, stop };
   } catch (error) {
     await cleanup();
     throw error;
