@@ -4,7 +4,7 @@
 -- connect is counted, before any other SQL runs, in one of these budgets:
 -- per member when the request carries a verified token, per IP address
 -- otherwise (auth and WebSocket connects: always per IP). The counters are
--- rows of app_private.rate_limits, so every API instance shares them.
+-- rows of app_private.edge_rate_limits, so every API instance shares them.
 
 delete from app_private.settings where key in (
   'rate_limit.api_read:member', 'rate_limit.api_read:ip',
@@ -23,6 +23,24 @@ insert into app_private.settings (key, value, description) values
   ('rate_limit.ws_connect:ip', '{"max": 30, "window": "1 minute"}', 'WebSocket connections opened per IP address');
 
 /*
+ * UNLOGGED: every request writes here, and a transaction that writes only
+ * unlogged tables commits without waiting for a WAL flush (with
+ * synchronous_commit on, that flush would be the largest part of a one-row
+ * upsert). The price: after a database crash the edge counters start from
+ * zero, and standbys do not have them (they serve no writes anyway).
+ */
+drop function if exists app_hidden.take_rate_limit(text, text);
+drop table if exists app_private.edge_rate_limits;
+create unlogged table app_private.edge_rate_limits (
+  bucket text not null,
+  key text not null,
+  window_started_at timestamptz not null,
+  hits int not null,
+  primary key (bucket, key)
+);
+comment on table app_private.edge_rate_limits is 'Counters of the edge rate-limit classes (app_hidden.take_rate_limit); unlogged: reset by a database crash.';
+
+/*
  * The edge's limiter: counts one hit for (bucket, key) and returns the state
  * of its window instead of raising, so the server can answer 429 with the
  * standard RateLimit headers. One statement, one row lock held for an
@@ -31,7 +49,6 @@ insert into app_private.settings (key, value, description) values
  * Security definer: the authenticator calls it outside any request
  * transaction, and has no grant on app_private.
  */
-drop function if exists app_hidden.take_rate_limit(text, text);
 create function app_hidden.take_rate_limit(
   bucket_name text, bucket_key text,
   out allowed boolean, out max_hits int, out remaining int, out reset_seconds int, out window_seconds int
@@ -44,7 +61,7 @@ as $$
       from app_private.setting('rate_limit.' || bucket_name) v
      where v is not null
   ), hit as (
-    insert into app_private.rate_limits as r (bucket, key, window_started_at, hits)
+    insert into app_private.edge_rate_limits as r (bucket, key, window_started_at, hits)
     select bucket_name, bucket_key, now(), 1 from setting
     on conflict (bucket, key) do update
       set hits = case when r.window_started_at + (select per from setting) <= now() then 1 else r.hits + 1 end,

@@ -2,7 +2,10 @@
  * GET /metrics: protected (separate listener, or a bearer token on the API
  * port), in the Prometheus text format, with the series the dashboard uses.
  */
+import fs from "node:fs";
+import path from "node:path";
 import pg from "pg";
+import { PROJECT_ROOT } from "../../src/paths";
 import { Logger as WorkerLogger, run, type Runner } from "graphile-worker";
 import { loadConfig } from "../../src/config";
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
@@ -127,6 +130,14 @@ describe("a scrape", () => {
     } finally {
       await client.dispose();
     }
+  });
+
+  it("has every series the committed Grafana dashboard queries", async () => {
+    const dashboard = fs.readFileSync(path.join(PROJECT_ROOT, "docs", "observability", "grafana-dashboard.json"), "utf8");
+    const names = new Set([...dashboard.matchAll(/\b((?:agora|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1].replace(/_(bucket|sum|count)$/, "")));
+    expect(names.size).toBeGreaterThanOrEqual(10);
+    const text = await scrape();
+    for (const name of names) expect(`${name}: ${text.includes(`# TYPE ${name} `)}`).toBe(`${name}: true`);
   });
 
   it("caps operation names: past the cap, new names are counted as other", async () => {
