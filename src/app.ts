@@ -4,7 +4,7 @@
  * by the benchmark.
  */
 import http from "node:http";
-import express, { type Router } from "express";
+import type { Router } from "express";
 import type { Socket } from "node:net";
 import pg from "pg";
 import { postgraphile } from "postgraphile";
@@ -19,7 +19,7 @@ import { loadOrCreateDevSecrets } from "./db/secrets";
 import { makePreset } from "../plugins/preset";
 import proxyAddr from "proxy-addr";
 import { addFallbackHandlers, buildHttpApp } from "./server/http";
-import { makeMetrics, type Metrics } from "./server/metrics";
+import { listenMetrics, makeMetrics, type Metrics } from "./server/metrics";
 import { admitWebSocket, makeRateLimiter, makeRateLimitPlugin } from "./server/rate-limit";
 import { makeGraphQLObserverPlugin } from "./server/graphql-observer";
 import { startWorker, type WorkerHandle } from "./worker/runner";
@@ -58,22 +58,6 @@ export function appTokenService(config: Config): TokenService {
 
 /** Extra routes mounted behind the same edge (the benchmark's hand-written endpoint). */
 export type ExtraRoutes = (deps: { authPool: pg.Pool; auth: AuthService }) => Router;
-
-/** The separate metrics listener: only GET /metrics, on METRICS_HOST:METRICS_PORT. */
-async function listenMetrics(config: Config, handler: express.RequestHandler): Promise<{ server: http.Server; url: string }> {
-  const app = express();
-  app.disable("x-powered-by");
-  app.get("/metrics", handler);
-  app.use((_req, res) => void res.status(404).json({ errors: [{ message: "Not found", extensions: { code: "NOTFD" } }] }));
-  const server = http.createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.metrics.port ?? 0, config.metrics.host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : config.metrics.port;
-  return { server, url: `http://${config.metrics.host === "0.0.0.0" ? "localhost" : config.metrics.host}:${port}` };
-}
 
 export async function startAgora(config: Config, logger: Logger, extraRoutes?: ExtraRoutes): Promise<Agora> {
   const db = await openDatabase(config, logger);
@@ -162,7 +146,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     });
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
-    const metricsServer = config.metrics.port === null ? null : await listenMetrics(config, metrics.handler(config.metrics.token));
+    const metricsServer = config.metrics.port === null ? null : await listenMetrics(config.metrics, metrics);
     if (metricsServer) cleanups.push(() => new Promise<void>((resolve) => metricsServer.server.close(() => resolve())));
 
     let stopping: Promise<void> | null = null;

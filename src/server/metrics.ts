@@ -9,10 +9,12 @@
  * (METRICS_TOKEN); see docs/observability.md.
  */
 import { timingSafeEqual, createHash } from "node:crypto";
-import type { Request, RequestHandler, Response } from "express";
+import http from "node:http";
+import express, { type Request, type RequestHandler, type Response } from "express";
 import type pg from "pg";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { WorkerEvents } from "graphile-worker";
+import type { MetricsConfig } from "../config";
 import type { Logger } from "../logger";
 import type { RateLimitObserver } from "./rate-limit";
 
@@ -237,4 +239,20 @@ export function makeMetrics(logger: Logger): Metrics {
       };
     },
   };
+}
+
+/** The separate metrics listener (METRICS_PORT on METRICS_HOST): GET /metrics and nothing else. */
+export async function listenMetrics(config: MetricsConfig, metrics: Metrics): Promise<{ server: http.Server; url: string }> {
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/metrics", metrics.handler(config.token));
+  app.use((_req, res) => void res.status(404).json({ errors: [{ message: "Not found", extensions: { code: "NOTFD" } }] }));
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port ?? 0, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  return { server, url: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}` };
 }

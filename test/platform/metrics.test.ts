@@ -4,6 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { spawn } from "node:child_process";
 import pg from "pg";
 import { PROJECT_ROOT } from "../../src/paths";
 import { Logger as WorkerLogger, run, type Runner } from "graphile-worker";
@@ -12,6 +13,7 @@ import { closeSqlHelpers, rootDb } from "../helpers/sql";
 import { randomIp, startTestServer, type TestServer } from "../helpers/server";
 import { testDatabase } from "../helpers/testDatabase";
 import { uniqueName } from "../helpers/users";
+import { freePort } from "../helpers/globalSetup";
 import { wsClient, wsExecute } from "../helpers/ws";
 
 const TOKEN = "metrics-token-for-tests-0123456789abcdef";
@@ -195,5 +197,34 @@ describe("a scrape", () => {
       await rootDb().query("delete from graphile_worker._private_jobs j using graphile_worker._private_tasks t where t.id = j.task_id and t.identifier = any($1)", [[ok, bad, later]]);
       await owner.end();
     }
+  });
+});
+
+describe("the worker alone (npm run worker) with METRICS_PORT", () => {
+  it("serves its job metrics and stops cleanly", async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "dist", "src", "worker-main.js")], {
+      env: { ...process.env, ...testDatabase().env, NODE_ENV: "test", LOG_LEVEL: "info", WORKER_CONCURRENCY: "1", METRICS_PORT: String(port) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!output.includes("Agora worker is running")) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start:\n${output}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(output).toContain(`http://127.0.0.1:${port}/metrics`);
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      for (const name of ["agora_jobs_total", "agora_job_duration_seconds", "agora_jobs_queue_depth", "process_resident_memory_bytes"]) {
+        expect(text).toContain(`# TYPE ${name} `);
+      }
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
   });
 });
