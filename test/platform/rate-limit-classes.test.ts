@@ -6,7 +6,7 @@
  */
 import WebSocket from "ws";
 import { classifyOperation } from "../../src/server/rate-limit";
-import { closeSqlHelpers, rootDb } from "../helpers/sql";
+import { asRole, closeSqlHelpers, rootDb, sqlErrorCode } from "../helpers/sql";
 import { randomIp, startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
 import { createTestUser } from "../helpers/users";
 import { wsClient, wsExecute } from "../helpers/ws";
@@ -72,6 +72,22 @@ describe("classifying operations", () => {
     expect(classifyOperation(`query A { __typename } mutation B { login(input: {}) { accessToken } }`, "B")).toBe("auth");
     expect(classifyOperation(`{ unbalanced`)).toBe("read");
     expect(classifyOperation(undefined)).toBe("read");
+  });
+});
+
+describe("the SQL limiter behind the classes", () => {
+  it("is callable by the authenticator only, not by the roles requests run as", async () => {
+    for (const role of ["anonymous", "authenticated"] as const) {
+      const code = await sqlErrorCode(asRole({ role }, (c) => c.query("select * from app_hidden.take_rate_limit('api_read:ip', '192.0.2.1')")));
+      expect(code).toBe("42501");
+    }
+    const { rows } = await asRole({ role: "agora_authenticator" }, (c) => c.query("select * from app_hidden.take_rate_limit('api_read:ip', $1)", [randomIp()]));
+    expect(rows[0]).toMatchObject({ allowed: true, remaining: expect.any(Number), window_seconds: 60 });
+  });
+
+  it("answers nulls for a budget without a setting row (the edge then lets the request through and logs it)", async () => {
+    const { rows } = await asRole({ role: "agora_authenticator" }, (c) => c.query("select * from app_hidden.take_rate_limit('no_such:budget', 'k')"));
+    expect(rows).toEqual([{ allowed: null, max_hits: null, remaining: null, reset_seconds: null, window_seconds: null }]);
   });
 });
 
