@@ -1646,6 +1646,7 @@ comment on function app_public.verify_email(token text) is 'Marks an address ver
 -- schema app_hidden
 -- ============================================================================
 create schema app_hidden;
+grant usage on schema app_hidden to :DATABASE_AUTHENTICATOR;
 grant usage on schema app_hidden to anonymous;
 grant usage on schema app_hidden to authenticated;
 comment on schema app_hidden is 'Usable by the API roles, not exposed through GraphQL.';
@@ -1875,6 +1876,35 @@ grant execute on function app_hidden.setting(key text) to anonymous;
 grant execute on function app_hidden.setting(key text) to authenticated;
 comment on function app_hidden.setting(key text) is 'The value of one app_private.settings entry, for API-role code that may not read app_private (security definer).';
 
+-- function app_hidden.take_rate_limit(bucket_name text, bucket_key text, OUT allowed boolean, OUT max_hits integer, OUT remaining integer, OUT reset_seconds integer, OUT window_seconds integer)
+CREATE OR REPLACE FUNCTION app_hidden.take_rate_limit(bucket_name text, bucket_key text, OUT allowed boolean, OUT max_hits integer, OUT remaining integer, OUT reset_seconds integer, OUT window_seconds integer)
+ RETURNS record
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  with setting as (
+    select (v ->> 'max')::int as max_hits, (v ->> 'window')::interval as per
+      from app_private.setting('rate_limit.' || bucket_name) v
+     where v is not null
+  ), hit as (
+    insert into app_private.edge_rate_limits as r (bucket, key, window_started_at, hits)
+    select bucket_name, bucket_key, now(), 1 from setting
+    on conflict (bucket, key) do update
+      set hits = case when r.window_started_at + (select per from setting) <= now() then 1 else r.hits + 1 end,
+          window_started_at = case when r.window_started_at + (select per from setting) <= now() then now() else r.window_started_at end
+    returning r.hits, r.window_started_at
+  )
+  select hit.hits <= setting.max_hits,
+         setting.max_hits,
+         greatest(0, setting.max_hits - hit.hits),
+         greatest(1, ceil(extract(epoch from hit.window_started_at + setting.per - now())))::int,
+         ceil(extract(epoch from setting.per))::int
+    from hit, setting
+$function$;
+grant execute on function app_hidden.take_rate_limit(bucket_name text, bucket_key text, OUT allowed boolean, OUT max_hits integer, OUT remaining integer, OUT reset_seconds integer, OUT window_seconds integer) to :DATABASE_AUTHENTICATOR;
+comment on function app_hidden.take_rate_limit(bucket_name text, bucket_key text, OUT allowed boolean, OUT max_hits integer, OUT remaining integer, OUT reset_seconds integer, OUT window_seconds integer) is 'Edge rate limiter: counts a hit for (bucket, key) against rate_limit.<bucket> and returns allowed, limit, remaining, seconds to reset, window.';
+
 -- ============================================================================
 -- schema app_private
 -- ============================================================================
@@ -1889,6 +1919,16 @@ create table app_private.banned_words (
   constraint banned_word_format CHECK (word OPERATOR(public.~) '^\S{2,50}$'::public.citext)
 );
 comment on table app_private.banned_words is 'Words that content may not contain (whole words, any case). Managed by the DBA or admins.';
+
+-- table app_private.edge_rate_limits
+create unlogged table app_private.edge_rate_limits (
+  bucket text not null,
+  key text not null,
+  window_started_at timestamp with time zone not null,
+  hits integer not null,
+  constraint edge_rate_limits_pkey PRIMARY KEY (bucket, key)
+);
+comment on table app_private.edge_rate_limits is 'Counters of the edge rate-limit classes (app_hidden.take_rate_limit); unlogged: reset by a database crash.';
 
 -- table app_private.email_verification_tokens
 create table app_private.email_verification_tokens (

@@ -29,7 +29,20 @@ const REFRESH_SESSIONS = 1000;
  * limiter still runs and is measured) and put back afterwards; a copy is
  * kept in agora_bench.saved_settings so an interrupted run is undone by the next.
  */
-const LIMITS = ["rate_limit.comment:create", "rate_limit.login:account", "rate_limit.login:ip"];
+const LIMITS = [
+  "rate_limit.comment:create",
+  "rate_limit.login:account",
+  "rate_limit.login:ip",
+  // The edge's classes (src/server/rate-limit.ts): still checked on every request, never refusing.
+  "rate_limit.api_read:member",
+  "rate_limit.api_read:ip",
+  "rate_limit.api_write:member",
+  "rate_limit.api_write:ip",
+  "rate_limit.api_search:member",
+  "rate_limit.api_search:ip",
+  "rate_limit.api_auth:ip",
+  "rate_limit.ws_connect:ip",
+];
 
 export async function raiseLimits(db: pg.PoolClient): Promise<void> {
   await db.query("create schema if not exists agora_bench");

@@ -17,7 +17,11 @@ import { makeAuthService, type AuthService } from "./auth/sessions";
 import { openDatabase, type DatabaseConnections } from "./db/connections";
 import { loadOrCreateDevSecrets } from "./db/secrets";
 import { makePreset } from "../plugins/preset";
+import proxyAddr from "proxy-addr";
 import { addFallbackHandlers, buildHttpApp } from "./server/http";
+import { listenMetrics, makeMetrics, type Metrics } from "./server/metrics";
+import { admitWebSocket, makeRateLimiter, makeRateLimitPlugin } from "./server/rate-limit";
+import { makeGraphQLObserverPlugin } from "./server/graphql-observer";
 import { startWorker, type WorkerHandle } from "./worker/runner";
 
 export interface Agora {
@@ -28,6 +32,9 @@ export interface Agora {
   authPool: pg.Pool;
   ownerPool: pg.Pool;
   worker: WorkerHandle | null;
+  /** The separate metrics listener (METRICS_PORT), when configured. */
+  metricsUrl: string | null;
+  metrics: Metrics;
   /** Idempotent; resolves when everything (including the embedded database) has stopped. */
   stop(): Promise<void>;
 }
@@ -75,16 +82,23 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     for (const pool of [authPool, ownerPool]) pool.on("error", (err) => logger.warn({ err }, "idle database client error"));
     cleanups.push(() => authPool.end(), () => ownerPool.end());
 
+    const metrics = makeMetrics(logger);
+    metrics.watchPool("auth", authPool);
+    metrics.watchPool("owner", ownerPool);
+    metrics.watchJobQueue(ownerPool);
+
     const worker = config.worker.enabled
       ? await startWorker({ config, connectionString: db.ownerUrl, logger })
       : null;
     if (worker) cleanups.push(() => worker.stop());
+    if (worker) metrics.watchWorker(worker.runner.events);
 
     let shuttingDown = false;
     const app = buildHttpApp({
       config,
       logger,
       tokens,
+      metrics,
       readiness: { authPool, ownerPool, worker, isShuttingDown: () => shuttingDown },
     });
     const server = http.createServer(app);
@@ -93,6 +107,8 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
       upgraded.add(socket);
       socket.once("close", () => upgraded.delete(socket));
     });
+    metrics.watchWebSockets(() => upgraded.size);
+    const limiter = makeRateLimiter(authPool, logger, metrics);
 
     const auth = makeAuthService(ownerPool, tokens);
     if (extraRoutes) app.use(bearerAuth(tokens), extraRoutes({ authPool, auth }));
@@ -102,11 +118,28 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
       auth,
       ruru: config.ruru,
       logError: (level, fields, message) => logger[level](fields, message),
+      extend: [{ plugins: [makeRateLimitPlugin(limiter, tokens), makeGraphQLObserverPlugin(metrics)] }],
     });
     preset.grafserv = { ...preset.grafserv, maxRequestLength: bodyLimitBytes(config.bodyLimit) };
     const pgl = postgraphile(preset);
     const serv = pgl.createServ(grafserv);
-    await serv.addTo(app, server);
+    await serv.addTo(app, server, false);
+    // WebSockets: grafserv's upgrade handler, behind the connect budget. The
+    // upgrade request gets the client address express would give it (TRUST_PROXY).
+    const upgradeHandler = await serv.getUpgradeHandler();
+    if (upgradeHandler) {
+      const trust = app.get("trust proxy fn") as Parameters<typeof proxyAddr>[1];
+      const onUpgrade = (req: http.IncomingMessage & { ip?: string }, socket: Socket, head: Buffer) => {
+        if (!serv.shouldHandleUpgrade(req, socket, head)) return void socket.destroy();
+        req.ip = proxyAddr(req, trust);
+        admitWebSocket(limiter, req, socket).then(
+          (admitted) => admitted && upgradeHandler(req, socket, head),
+          () => socket.destroy(),
+        );
+      };
+      server.on("upgrade", onUpgrade);
+      cleanups.push(async () => void server.off("upgrade", onUpgrade));
+    }
     addFallbackHandlers(app, logger);
     // pgl.release() does not release the pools of makePgService services, and
     // the process would never exit: release them too (this ends the LISTEN client of subscriptions); our pools end after.
@@ -121,6 +154,8 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     });
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
+    const metricsServer = config.metrics.port === null ? null : await listenMetrics(config.metrics, metrics);
+    if (metricsServer) cleanups.push(() => new Promise<void>((resolve) => metricsServer.server.close(() => resolve())));
 
     let stopping: Promise<void> | null = null;
     const stop = () => {
@@ -150,7 +185,8 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
       return stopping;
     };
 
-    return { port, url: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`, db, tokens, authPool, ownerPool, worker, stop };
+    const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
+    return { port, url, db, tokens, authPool, ownerPool, worker, metricsUrl: metricsServer?.url ?? null, metrics, stop };
   } catch (error) {
     await cleanup();
     throw error;

@@ -70,6 +70,25 @@ export interface Config {
   jwt: JwtConfig;
   worker: { enabled: boolean; concurrency: number };
   mail: MailConfig;
+  metrics: MetricsConfig;
+  /** null: tracing is off (no OpenTelemetry module is loaded). */
+  tracing: TracingConfig | null;
+}
+
+export interface MetricsConfig {
+  /** Bearer token required by GET /metrics (on either listener); null: none. */
+  token: string | null;
+  /** A separate listener serving only /metrics; null: none. */
+  port: number | null;
+  host: string;
+  /** /metrics is served on the API's own port only with a token. */
+  onApiPort: boolean;
+}
+
+export interface TracingConfig {
+  /** OTLP/HTTP (JSON) traces URL, e.g. http://collector:4318/v1/traces. */
+  endpoint: string;
+  serviceName: string;
 }
 
 export interface MailConfig {
@@ -102,6 +121,30 @@ function optionalUrl(env: Env, name: string, scheme: RegExp, kinds: string): str
 
 const POSTGRES = [/^postgres(ql)?:$/, "a postgres://"] as const;
 const SMTP = [/^smtps?:$/, "an smtp:// or smtps://"] as const;
+const HTTP = [/^https?:$/, "an http:// or https://"] as const;
+
+export const MIN_METRICS_TOKEN_LENGTH = 32;
+
+function metricsConfig(env: Env, apiPort: number): MetricsConfig {
+  const token = env.METRICS_TOKEN && env.METRICS_TOKEN !== "" ? env.METRICS_TOKEN : null;
+  if (token !== null && token.length < MIN_METRICS_TOKEN_LENGTH) {
+    throw new ConfigError("METRICS_TOKEN", `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`);
+  }
+  const port = env.METRICS_PORT === undefined || env.METRICS_PORT === "" ? null : int(env, "METRICS_PORT", 0, 0, 65535);
+  if (port !== null && port !== 0 && port === apiPort) {
+    throw new ConfigError("METRICS_PORT", `must differ from PORT (${apiPort}); to serve /metrics on the API port, set METRICS_TOKEN instead`);
+  }
+  return { token, port, host: str(env, "METRICS_HOST", "127.0.0.1"), onApiPort: token !== null };
+}
+
+/** Tracing is on when an OTLP endpoint is set (the standard OpenTelemetry variables). */
+function tracingConfig(env: Env): TracingConfig | null {
+  if (bool(env, "OTEL_SDK_DISABLED", false)) return null;
+  const traces = optionalUrl(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ...HTTP);
+  const base = optionalUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT", ...HTTP);
+  const endpoint = traces ?? (base ? `${base.replace(/\/$/, "")}/v1/traces` : null);
+  return endpoint ? { endpoint, serviceName: str(env, "OTEL_SERVICE_NAME", "agora") } : null;
+}
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -237,6 +280,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       enabled: bool(env, "WORKER", true),
       concurrency: int(env, "WORKER_CONCURRENCY", 4, 1, 100),
     },
+    metrics: metricsConfig(env, port),
+    tracing: tracingConfig(env),
   };
 }
 

@@ -2,20 +2,31 @@
 import "./runtime";
 import { loadConfigOrExit } from "./config";
 import { makeLogger } from "./logger";
-import { startAgora } from "./app";
 import { onShutdownSignal } from "./signals";
+import { startTracing } from "./tracing";
 
 async function main() {
   const config = loadConfigOrExit();
   const logger = makeLogger(config.logLevel);
   const started = Date.now();
+  // Tracing patches http and pg as they load, so it starts before the app is imported.
+  const tracing = config.tracing ? await startTracing(config.tracing) : null;
+  const { startAgora } = await import("./app.js");
   const agora = await startAgora(config, logger);
   const ruru = config.ruru ? `, explorer ${agora.url}/ruru` : "";
+  const metrics = agora.metricsUrl ? `, metrics ${agora.metricsUrl}/metrics` : config.metrics.onApiPort ? `, metrics ${agora.url}/metrics` : "";
   logger.info(
-    { ms: Date.now() - started, database: agora.db.embedded ? `embedded (port ${agora.db.embedded.port})` : "external" },
-    `Agora is ready: GraphQL ${agora.url}/graphql${ruru}, health ${agora.url}/health/ready`,
+    {
+      ms: Date.now() - started,
+      database: agora.db.embedded ? `embedded (port ${agora.db.embedded.port})` : "external",
+      ...(config.tracing ? { tracing: config.tracing.endpoint } : {}),
+    },
+    `Agora is ready: GraphQL ${agora.url}/graphql${ruru}, health ${agora.url}/health/ready${metrics}`,
   );
-  onShutdownSignal(logger, () => agora.stop());
+  onShutdownSignal(logger, async () => {
+    await agora.stop();
+    await tracing?.shutdown();
+  });
 }
 
 main().catch((error) => {

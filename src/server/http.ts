@@ -1,6 +1,8 @@
 /**
- * The express edge in front of GraphQL: request ids and logs, security
- * headers, rate limits, health, and bearer-token verification.
+ * The express edge in front of GraphQL: request ids and logs, metrics,
+ * security headers, a per-instance flood guard, health, and bearer-token
+ * verification. The shared rate-limit classes count GraphQL operations
+ * once grafserv has read their body (src/server/rate-limit.ts).
  */
 import { randomUUID } from "node:crypto";
 import express, { type ErrorRequestHandler, type Express } from "express";
@@ -12,6 +14,8 @@ import type { Logger } from "../logger";
 import { bearerAuth } from "../auth/middleware";
 import type { TokenService } from "../auth/jwt";
 import { healthRouter, type ReadinessSources } from "./health";
+import type { Metrics } from "./metrics";
+import { tagActiveSpanWithRequestId } from "../tracing";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -34,11 +38,13 @@ export function buildHttpApp(options: {
   logger: Logger;
   tokens: TokenService;
   readiness: ReadinessSources;
+  metrics: Metrics;
 }): Express {
-  const { config, logger } = options;
+  const { config, logger, metrics } = options;
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", config.trustProxy);
+  app.use(metrics.httpMiddleware);
 
   app.use(
     pinoHttp({
@@ -47,9 +53,10 @@ export function buildHttpApp(options: {
         const incoming = req.headers["x-request-id"];
         const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
         res.setHeader("X-Request-Id", id);
+        tagActiveSpanWithRequestId(id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url?.startsWith("/health/") ?? false },
+      autoLogging: { ignore: (req) => (req.url?.startsWith("/health/") || req.url === "/metrics") ?? false },
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
@@ -65,11 +72,15 @@ export function buildHttpApp(options: {
   });
 
   app.use(healthRouter(options.readiness));
+  // With METRICS_TOKEN, Prometheus may scrape the API port itself (see docs/observability.md).
+  if (config.metrics.onApiPort) app.get("/metrics", metrics.handler(config.metrics.token));
   // Public keys for verifying access tokens (RS256/ES256); empty for HS256.
   app.get("/.well-known/jwks.json", (_req, res) => {
     res.set("Cache-Control", "public, max-age=300").json(options.tokens.jwks());
   });
 
+  // A per-instance flood guard, before any database work. The budgets that
+  // every instance shares are the rate-limit classes (src/server/rate-limit.ts).
   app.use(
     rateLimit({
       windowMs: config.rateLimit.windowMs,

@@ -10,8 +10,13 @@ export interface Statement {
   values: unknown[];
 }
 
-/** The transaction and settings wrapper PostGraphile puts around each request. */
-export const isWrapper = (s: Statement) => /^\s*(begin|commit|rollback)\b/i.test(s.text) || /set_config\(/i.test(s.text);
+/**
+ * The transaction and settings wrapper PostGraphile puts around each request,
+ * and the edge's rate-limit check that precedes it (one per request, outside
+ * the transaction; see docs/observability.md).
+ */
+export const isWrapper = (s: Statement) =>
+  /^\s*(begin|commit|rollback)\b/i.test(s.text) || /set_config\(/i.test(s.text) || /\bapp_hidden\.take_rate_limit\(/.test(s.text);
 
 export function recordStatements(pool: pg.Pool) {
   const log: Statement[] = [];

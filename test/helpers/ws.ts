@@ -1,12 +1,22 @@
 /** A real graphql-ws client over a real WebSocket, as a browser app would use. */
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
+import { randomIp } from "./server";
 
-/** `lazy: false` keeps the socket open between operations (as a live app does). */
-export function wsClient(httpUrl: string, token?: string, options: { lazy?: boolean } = {}): Client {
+/**
+ * `lazy: false` keeps the socket open between operations (as a live app does).
+ * Like the HTTP helper, each client comes from its own address (X-Forwarded-For,
+ * honoured with TRUST_PROXY), so the per-IP connect budget bites only where a test means it to.
+ */
+export function wsClient(httpUrl: string, token?: string, options: { lazy?: boolean; ip?: string } = {}): Client {
+  const headers = { "x-forwarded-for": options.ip ?? randomIp() };
   return createClient({
     url: `${httpUrl.replace(/^http/, "ws")}/graphql`,
-    webSocketImpl: WebSocket,
+    webSocketImpl: class extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols, { headers });
+      }
+    },
     connectionParams: token ? { authorization: `Bearer ${token}` } : {},
     retryAttempts: 0,
     lazy: options.lazy ?? true,
