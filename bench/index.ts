@@ -31,6 +31,7 @@ import { markdown, ratiosOf, svgChart, type Results, type Run } from "./report";
 import { pgbenchScript, targetCount, wrkLines, type Mode } from "./requests";
 import { SCENARIOS, type Scenario } from "./scenarios";
 import { verifySameRows } from "./verify";
+import { abortOnSignal } from "../src/signals";
 
 interface Options {
   duration: number;
@@ -185,7 +186,7 @@ async function runOnce(
   return runWrk({ url: ctx.apiUrl, connections, seconds, requestsFile: file, workDir: ctx.workDir });
 }
 
-async function main() {
+async function main(signal: AbortSignal) {
   const options = parseArgs(process.argv.slice(2));
   requireTool("wrk", "wrk");
   requireTool("pgbench", "postgresql-client");
@@ -227,6 +228,7 @@ async function main() {
       await owner.end();
     }
 
+    signal.throwIfAborted();
     if (root) await prewarm(root);
     server = await startServer(config, { owner: database.ownerUrl, auth: database.authUrl }, options.profileDir);
     process.stderr.write(`API (production mode) on ${server.url}, pid ${server.child.pid}\n`);
@@ -239,6 +241,7 @@ async function main() {
     for (const scenario of options.scenarios) {
       for (const connections of options.connections) {
         for (const mode of MODES) {
+          signal.throwIfAborted(); // a stop request ends the benchmark between runs
           const label = `[${runs.length + 1}/${total}] ${scenario.name} c=${connections} ${mode}`;
           process.stderr.write(`${label}: warm-up ${options.warmup}s… `);
           await runOnce(scenario, mode, connections, options.warmup, ctx);
@@ -329,7 +332,7 @@ async function main() {
     if (profile) console.log(profile);
     console.log(`Written: ${path.relative(process.cwd(), base)}.{json,md,svg}`);
   } finally {
-    if (server) {
+    if (server && server.child.exitCode === null && server.child.signalCode === null) {
       server.child.kill("SIGTERM");
       await new Promise((resolve) => server!.child.once("exit", resolve));
     }
@@ -346,7 +349,14 @@ async function main() {
   }
 }
 
-main().catch((error) => {
+// SIGINT/SIGTERM: finish the current run, stop the API and the database, then exit 130/143.
+const interrupt = abortOnSignal();
+const exitIfInterrupted = () => {
+  const code = interrupt.exitCode();
+  if (code !== null) process.exit(code);
+};
+main(interrupt.signal).then(exitIfInterrupted, (error) => {
+  exitIfInterrupted();
   console.error(error instanceof Error ? error.message : String(error));
   process.exit(1);
 });

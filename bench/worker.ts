@@ -20,6 +20,7 @@ import { loadConfigOrExit, type Config } from "../src/config";
 import { openDatabase } from "../src/db/connections";
 import { makeLogger } from "../src/logger";
 import { PROJECT_ROOT } from "../src/paths";
+import { abortOnSignal } from "../src/signals";
 import { drain, Recorder, remaining, spread, summarize, trickle, type DrainResult, type Scenario, type TrickleResult } from "./worker-measure";
 import { summaryTable, writeResults, type ScenarioResult, type WorkerBenchReport } from "./worker-report";
 import { agoraNoop, agoraSendEmail, bareNoop, BENCH_MAIL_DOMAIN, discardedAgoraLogger } from "./worker-scenarios";
@@ -148,16 +149,10 @@ function summarizeScenario(scenario: Scenario, rounds: Round[], verified: string
   };
 }
 
-async function main() {
+async function main(signal: AbortSignal) {
   const args = parseArgs(process.argv.slice(2));
   const config = loadConfigOrExit();
   const concurrency = args.concurrency ?? config.worker.concurrency;
-  const abort = new AbortController();
-  process.on("SIGINT", () => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write("\nInterrupted: stopping the workers and the database (Ctrl-C again to exit now)\n");
-    abort.abort(new Error("interrupted"));
-  });
   const startedAt = new Date();
   const database = await openDatabase(config, makeLogger("warn"));
   const outbox = fs.mkdtempSync(path.join(os.tmpdir(), "agora-bench-mail-"));
@@ -177,7 +172,7 @@ async function main() {
     for (let round = 1; round <= args.rounds; round++) {
       for (const [i, scenario] of scenarios.entries()) {
         process.stderr.write(`[round ${round}/${args.rounds}, ${i + 1}/${scenarios.length}] ${scenario.title} (concurrency ${concurrency})\n`);
-        rounds[i].push(await runRound(db, scenario, args, abort.signal));
+        rounds[i].push(await runRound(db, scenario, args, signal));
       }
     }
     const results = scenarios.map((scenario, i) => {
@@ -203,7 +198,14 @@ async function main() {
 }
 
 if (require.main === module) {
-  main().catch((error) => {
+  // SIGINT/SIGTERM: stop the workers and the database, then exit 130/143.
+  const interrupt = abortOnSignal();
+  const exitIfInterrupted = () => {
+    const code = interrupt.exitCode();
+    if (code !== null) process.exit(code);
+  };
+  main(interrupt.signal).then(exitIfInterrupted, (error) => {
+    exitIfInterrupted();
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
   });

@@ -15,6 +15,7 @@ import { claimsOfAuthorization, makeTokenService, type TokenService } from "./au
 import { bearerAuth } from "./auth/middleware";
 import { makeAuthService, type AuthService } from "./auth/sessions";
 import { openDatabase, type DatabaseConnections } from "./db/connections";
+import { endPool, makePool } from "./db/pool";
 import { loadOrCreateDevSecrets } from "./db/secrets";
 import { makePreset } from "../plugins/preset";
 import proxyAddr from "proxy-addr";
@@ -77,10 +78,10 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
   };
   try {
     const tokens = appTokenService(config);
-    const authPool = new pg.Pool({ connectionString: db.authUrl, max: config.db.poolMax });
-    const ownerPool = new pg.Pool({ connectionString: db.ownerUrl, max: 2 });
-    for (const pool of [authPool, ownerPool]) pool.on("error", (err) => logger.warn({ err }, "idle database client error"));
-    cleanups.push(() => authPool.end(), () => ownerPool.end());
+    const authPool = makePool({ name: "auth", connectionString: db.authUrl, max: config.db.poolMax, logger });
+    const ownerPool = makePool({ name: "owner", connectionString: db.ownerUrl, max: 2, logger });
+    // endPool waits until the connections are closed, so the database stops after them.
+    cleanups.push(() => endPool(authPool), () => endPool(ownerPool));
 
     const metrics = makeMetrics(logger);
     metrics.watchPool("auth", authPool);

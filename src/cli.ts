@@ -12,6 +12,7 @@
  *                    create a verified administrator (password also from AGORA_ADMIN_PASSWORD)
  */
 import "./runtime";
+import os from "node:os";
 import pg from "pg";
 import { loadConfigOrExit } from "./config";
 import { makeLogger, type Logger } from "./logger";
@@ -82,18 +83,23 @@ async function main() {
   const db = await openDatabase(config, logger, {
     migrate: command.migrateFirst,
   });
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await db.embedded?.stop();
+  let stopping: Promise<void> | null = null;
+  const stop = () => (stopping ??= db.embedded?.stop() ?? Promise.resolve());
+  // A signal is how `db:watch` is meant to end (exit 0); any other command
+  // it interrupts exits 130/143. Either way the embedded database stops
+  // first, once the command's sessions have ended.
+  const watching = name === "migrate-watch" && !args.includes("--once");
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(128 + os.constants.signals[signal]);
+    logger.info({ signal }, "stopping");
+    void stop().then(() => process.exit(watching ? 0 : 128 + os.constants.signals[signal]));
   };
-  process.on("SIGINT", () => void stop().then(() => process.exit(0)));
-  process.on("SIGTERM", () => void stop().then(() => process.exit(0)));
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
     await command.run(db, logger, args);
   } finally {
-    if (name !== "migrate-watch" || args.includes("--once")) await stop();
+    if (!watching) await stop();
   }
 }
 

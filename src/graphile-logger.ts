@@ -4,6 +4,7 @@
  * this returns the log factory both accept: `new TheirLogger(pinoLogFactory(…))`.
  */
 import type { Logger } from "./logger";
+import { describeDbError } from "./db/pool";
 
 type Meta = Record<string, unknown> | undefined;
 
@@ -14,6 +15,10 @@ export function pinoLogFactory(logger: Logger, component: string) {
     // Job payloads may carry single-use tokens and addresses: never log them.
     const job = fields.job as { id?: unknown; task_identifier?: unknown; attempts?: unknown } | undefined;
     if (job && typeof job === "object") fields.job = { id: job.id, task: job.task_identifier, attempts: job.attempts };
+    // A pool's error carries its `pg` client (kilobytes of internal state, e.g.
+    // graphile-migrate's "An error occurred in the PgPool"): keep message and code.
+    const error = fields.error as { client?: unknown } | undefined;
+    if (error && typeof error === "object" && "client" in error) fields.error = describeDbError(error);
     if (level === "error") log.error(fields, message);
     else if (level === "warning") log.warn(fields, message);
     else if (level === "info") log.info(fields, message);

@@ -27,12 +27,21 @@ export interface EmbeddedOptions {
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string>;
   log?: (line: string) => void;
+  /** Where a problem worth an operator's attention is reported (default: the `log` sink). */
+  warn?: (line: string) => void;
+  /** How long a stop waits for open sessions to end before cutting them off (default 3000 ms). */
+  smartShutdownMs?: number;
 }
 
 export interface EmbeddedCluster {
   port: number;
   dataDir: string;
+  /** The PostgreSQL binaries (pg_ctl, psql …) this cluster runs from. */
+  binDir: string;
+  /** The OS user the cluster runs as when we run as root, else null (ourselves). */
+  osUser: { uid: number; gid: number } | null;
   rootUrl(database?: string): string;
+  /** Stops the cluster once every session has ended (see below); idempotent. */
   stop(): Promise<void>;
 }
 
@@ -160,6 +169,8 @@ function waitForReady(child: ChildProcess, log: (line: string) => void): Promise
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedCluster> {
   const log = options.log ?? (() => undefined);
+  const warn = options.warn ?? log;
+  const smartShutdownMs = options.smartShutdownMs ?? 3000;
   const pkgDir = platformPackageDir();
   const version = packageVersion(pkgDir);
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
@@ -220,7 +231,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       throw new Error(`The embedded cluster in ${dataDir} is already running on port ${running.port}, not ${options.port}`);
     }
     log(`using the embedded cluster already running (pid ${running.pid})`);
-    return { port: options.port, dataDir, rootUrl, stop: async () => undefined };
+    return { port: options.port, dataDir, binDir: path.join(nativeDir, "bin"), osUser: runAs, rootUrl, stop: async () => undefined };
   }
 
   const settings: Record<string, string> = {
@@ -252,22 +263,66 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   child.unref();
   (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
 
+  // The postmaster to stop is the one postmaster.pid names: after a
+  // `pg_ctl restart` it is no longer the child we started.
+  const postmasterPid = (): number | null => {
+    const live = runningPostmaster(dataDir);
+    if (live) return live.pid;
+    return child.exitCode === null && child.signalCode === null ? (child.pid ?? null) : null;
+  };
   let stopped: Promise<void> | null = null;
   const stop = () => {
-    stopped ??= new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.ref(); // keep the event loop alive until postgres has exited
-      child.once("exit", () => resolve());
-      child.kill("SIGINT"); // "fast" shutdown: roll back open transactions, checkpoint, exit
-    });
+    stopped ??= (async () => {
+      const pid = postmasterPid();
+      if (pid === null) return;
+      // "Smart" shutdown first: PostgreSQL refuses new connections and waits
+      // for the open sessions to end. Ours have all closed by now (the pools
+      // end before the database), so it stops at once without cutting anyone
+      // off; a session still open after the grace period is reported, then cut
+      // off by a "fast" shutdown (roll back open transactions, checkpoint, exit).
+      signal(pid, "SIGTERM");
+      if (!(await exited(pid, smartShutdownMs))) {
+        warn(`sessions were still connected ${smartShutdownMs} ms after the shutdown request; disconnecting them (fast shutdown)`);
+        signal(pid, "SIGINT");
+        await exited(pid, Infinity);
+      }
+    })();
     return stopped;
   };
   // Never leave an orphaned postgres behind if we die abruptly.
   process.once("exit", () => {
-    if (child.exitCode === null) child.kill("SIGINT");
+    const pid = postmasterPid();
+    if (pid !== null) signal(pid, "SIGINT");
   });
 
-  return { port: options.port, dataDir, rootUrl, stop };
+  return { port: options.port, dataDir, binDir: path.join(nativeDir, "bin"), osUser: runAs, rootUrl, stop };
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Polls until `pid` has exited (true) or `ms` have passed (false). The timer keeps the process alive meanwhile. */
+async function exited(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (alive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
 }
 
 /** The live postmaster of a data directory, from its postmaster.pid, or null. */

@@ -11,6 +11,7 @@ import pg from "pg";
 import { loadConfigOrExit } from "../config";
 import { openDatabase } from "../db/connections";
 import { makeLogger } from "../logger";
+import { abortOnSignal } from "../signals";
 import { progress } from "./progress";
 import { SCALES, type SeedCounts } from "./scales";
 import { DEMO_PASSWORD, RECOUNT, STEPS } from "./steps";
@@ -42,10 +43,34 @@ function parseArgs(argv: string[]): { counts: SeedCounts; seed: number; replace:
   return { counts, seed: Number(flag("seed") ?? 42), replace: argv.includes("--replace"), scale };
 }
 
-export async function seed(ownerUrl: string, counts: SeedCounts, seedValue: number, replace: boolean): Promise<Record<string, number>> {
+/** Cancels what the session `pid` is running (a stopped seed then rolls back). */
+async function cancelBackend(ownerUrl: string, pid: number): Promise<void> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  try {
+    await client.connect();
+    await client.query("select pg_cancel_backend($1)", [pid]);
+  } catch {
+    // the seed's own query reports what went wrong
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function seed(
+  ownerUrl: string,
+  counts: SeedCounts,
+  seedValue: number,
+  replace: boolean,
+  signal?: AbortSignal,
+): Promise<Record<string, number>> {
   const pool = new pg.Pool({ connectionString: ownerUrl, max: 1 });
   const db = await pool.connect();
   const timings: Record<string, number> = {};
+  // A stop request cancels the running statement; the transaction below then rolls back.
+  const pid = (db as unknown as { processID: number }).processID;
+  let cancelling: Promise<void> | null = null;
+  const onAbort = () => (cancelling = cancelBackend(ownerUrl, pid));
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const { rows } = await db.query("select count(*)::int as n from app_public.users");
     if (rows[0].n > 0 && !replace) {
@@ -81,6 +106,7 @@ export async function seed(ownerUrl: string, counts: SeedCounts, seedValue: numb
         const bar = progress(step.name, total);
         await step.prepare?.(db, counts);
         for (let from = 0; from < total; from += CHUNK) {
+          signal?.throwIfAborted();
           await step.run(db, from, Math.min(total, from + CHUNK), counts, seedValue);
           bar.update(Math.min(total, from + CHUNK));
         }
@@ -99,6 +125,7 @@ export async function seed(ownerUrl: string, counts: SeedCounts, seedValue: numb
       }
       timings.indexes = keys.done();
       for (const table of TABLES) await db.query(`alter table ${table} enable trigger user`);
+      signal?.throwIfAborted();
       await db.query("commit");
     } catch (error) {
       await db.query("rollback");
@@ -109,6 +136,8 @@ export async function seed(ownerUrl: string, counts: SeedCounts, seedValue: numb
     timings.analyze = vacuum.done();
     return timings;
   } finally {
+    signal?.removeEventListener("abort", onAbort);
+    await cancelling;
     db.release();
     await pool.end();
   }
@@ -147,7 +176,7 @@ async function dropKeysAndIndexes(db: pg.PoolClient): Promise<string[]> {
   ];
 }
 
-async function main() {
+async function main(signal: AbortSignal) {
   const args = parseArgs(process.argv.slice(2));
   const config = loadConfigOrExit();
   const logger = makeLogger("warn");
@@ -155,7 +184,7 @@ async function main() {
   const started = Date.now();
   try {
     process.stderr.write(`Seeding scale "${args.scale}" with seed ${args.seed}\n`);
-    const timings = await seed(database.ownerUrl, args.counts, args.seed, args.replace);
+    const timings = await seed(database.ownerUrl, args.counts, args.seed, args.replace, signal);
     const client = new pg.Client({ connectionString: database.ownerUrl });
     await client.connect();
     const counts: Record<string, number> = {};
@@ -177,8 +206,21 @@ async function main() {
 }
 
 if (require.main === module) {
-  main().catch((error) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exit(1);
-  });
+  // SIGINT/SIGTERM: the seed rolls back, the embedded database stops, and the exit code says which signal (130/143).
+  const interrupt = abortOnSignal();
+  main(interrupt.signal).then(
+    () => {
+      const code = interrupt.exitCode();
+      if (code !== null) process.exit(code);
+    },
+    (error) => {
+      const code = interrupt.exitCode();
+      if (code !== null) {
+        console.error("Seed stopped; the database is unchanged.");
+        process.exit(code);
+      }
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exit(1);
+    },
+  );
 }

@@ -4,7 +4,6 @@
  * shutdown, not by the worker.
  */
 import fs from "node:fs";
-import pg from "pg";
 import path from "node:path";
 import { Logger as WorkerLogger, parseCrontab, run, type Runner, type TaskList } from "graphile-worker";
 import { pinoLogFactory } from "../graphile-logger";
@@ -13,6 +12,7 @@ import type { Logger } from "../logger";
 import { makeMailer } from "../mail/mailer";
 import { makeTaskList } from "../tasks";
 import { PROJECT_ROOT } from "../paths";
+import { endPool, makePool } from "../db/pool";
 
 export const CRONTAB_FILE = path.join(PROJECT_ROOT, "src", "tasks", "crontab");
 
@@ -34,10 +34,12 @@ export async function startWorker(options: {
   // Our own pool, so its errors are handled and we know when it has ended
   // (the worker's internal pool could outlive runner.stop() and crash the
   // process with an unhandled 'error' when the database stops right after).
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.config.worker.concurrency + 2 });
-  const onError = (error: Error) => options.logger.warn({ err: error, component: "worker" }, "worker database client error");
-  pool.on("error", onError);
-  pool.on("connect", (client) => client.on("error", onError));
+  const pool = makePool({
+    name: "worker",
+    connectionString: options.connectionString,
+    max: options.config.worker.concurrency + 2,
+    logger: options.logger,
+  });
   const runner = await run({
     pgPool: pool,
     concurrency: options.config.worker.concurrency,
@@ -59,7 +61,7 @@ export async function startWorker(options: {
       await runner.stop();
       running = false;
       mailer.close();
-      await pool.end();
+      await endPool(pool);
     },
   };
 }
