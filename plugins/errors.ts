@@ -22,6 +22,7 @@ const STANDARD: Record<string, { code: string; message?: string }> = {
   "22008": { code: "INVAL", message: "A date or time is out of range" },
   "22003": { code: "INVAL", message: "A number is out of range" },
   "42501": { code: "FORBD", message: "You are not allowed to do that" },
+  "57014": { code: "TIMEO", message: "The request took too long and was cancelled (DB_STATEMENT_TIMEOUT_MS)" },
 };
 
 /** Our own codes: five upper-case letters (SQLSTATE classes are digits first). */

@@ -17,8 +17,12 @@ import { makeAuthService, type AuthService } from "./auth/sessions";
 import { openDatabase, type DatabaseConnections } from "./db/connections";
 import { loadOrCreateDevSecrets } from "./db/secrets";
 import { makePreset } from "../plugins/preset";
+import { MAX_PAGE_SIZE } from "../plugins/page-size";
 import { addFallbackHandlers, buildHttpApp } from "./server/http";
 import { startWorker, type WorkerHandle } from "./worker/runner";
+import { attachGraphQLWebSocket } from "./server/websocket";
+import { makeLimitsPlugin } from "../plugins/limits";
+import { makePersistedOperationsPlugin } from "../plugins/persisted";
 
 export interface Agora {
   port: number;
@@ -49,6 +53,19 @@ export function appTokenService(config: Config): TokenService {
   });
 }
 
+/**
+ * A connection string whose sessions start with these settings (libpq
+ * `options`). Session settings survive the per-request `set role`, unlike
+ * `alter role … set`, which only applies at login.
+ */
+export function withSessionSettings(url: string, settings: Record<string, string | number>): string {
+  const parsed = new URL(url);
+  const extra = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(" ");
+  const existing = parsed.searchParams.get("options");
+  parsed.searchParams.set("options", existing ? `${existing} ${extra}` : extra);
+  return parsed.toString();
+}
+
 /** Extra routes mounted behind the same edge (the benchmark's hand-written endpoint). */
 export type ExtraRoutes = (deps: { authPool: pg.Pool; auth: AuthService }) => Router;
 
@@ -62,13 +79,24 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
   };
   try {
     const tokens = appTokenService(config);
-    const authPool = new pg.Pool({ connectionString: db.authUrl, max: config.db.poolMax });
-    const ownerPool = new pg.Pool({ connectionString: db.ownerUrl, max: 2 });
+    const { limits } = config;
+    // Deadlines in the database: a statement past its timeout is cancelled by PostgreSQL itself (57014 → TIMEO).
+    const apiSession = {
+      statement_timeout: limits.statementTimeoutMs,
+      idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
+    };
+    const ownerSession = {
+      statement_timeout: limits.ownerStatementTimeoutMs,
+      idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
+    };
+    const ownerUrl = withSessionSettings(db.ownerUrl, ownerSession);
+    const authPool = new pg.Pool({ connectionString: withSessionSettings(db.authUrl, apiSession), max: config.db.poolMax });
+    const ownerPool = new pg.Pool({ connectionString: ownerUrl, max: 2 });
     for (const pool of [authPool, ownerPool]) pool.on("error", (err) => logger.warn({ err }, "idle database client error"));
     cleanups.push(() => authPool.end(), () => ownerPool.end());
 
     const worker = config.worker.enabled
-      ? await startWorker({ config, connectionString: db.ownerUrl, logger })
+      ? await startWorker({ config, connectionString: ownerUrl, logger })
       : null;
     if (worker) cleanups.push(() => worker.stop());
 
@@ -79,7 +107,11 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
       tokens,
       readiness: { authPool, ownerPool, worker, isShuttingDown: () => shuttingDown },
     });
-    const server = http.createServer(app);
+    // Slow clients: the whole request (headers and body) must arrive within HTTP_RECEIVE_TIMEOUT_MS (408 after).
+    const server = http.createServer(
+      { requestTimeout: limits.receiveTimeoutMs, headersTimeout: limits.receiveTimeoutMs, connectionsCheckingInterval: 1000 },
+      app,
+    );
     const upgraded = new Set<Socket>();
     server.on("upgrade", (_req, socket: Socket) => {
       upgraded.add(socket);
@@ -94,11 +126,27 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
       auth,
       ruru: config.ruru,
       logError: ({ errorId, error }) => logger.error({ err: error, errorId }, "masked GraphQL error"),
+      extend: [
+        {
+          plugins: [
+            makeLimitsPlugin({ ...limits.graphql, defaultListSize: MAX_PAGE_SIZE }),
+            ...(limits.operations === "allow-list" ? [makePersistedOperationsPlugin(limits.operationsManifest)] : []),
+          ],
+        },
+      ],
     });
     preset.grafserv = { ...preset.grafserv, maxRequestLength: bodyLimitBytes(config.bodyLimit) };
     const pgl = postgraphile(preset);
     const serv = pgl.createServ(grafserv);
-    await serv.addTo(app, server);
+    await serv.addTo(app, server, false);
+    // Our own graphql-ws endpoint: grafserv's allows 100 MiB messages (src/server/websocket.ts).
+    const detachWebSocket = attachGraphQLWebSocket({
+      server,
+      serv,
+      graphqlPath: "/graphql",
+      maxMessageBytes: limits.wsMaxMessageBytes,
+    });
+    cleanups.push(async () => detachWebSocket());
     addFallbackHandlers(app, logger);
     // pgl.release() leaves the services alone (STACK.md pitfall 9): release
     // them too (this ends the LISTEN client of subscriptions); our pools end after.
