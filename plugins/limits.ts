@@ -27,6 +27,7 @@ import {
   isInterfaceType,
   type ASTNode,
   type DocumentNode,
+  type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLField,
   type GraphQLNamedType,
@@ -58,9 +59,9 @@ export interface DocumentLimits {
 }
 
 /**
- * Extra cost of a field, per instance, on top of 1 per object (row) it
- * returns; keyed `Type.field` or `field` (any type). Leaves cost 0 unless
- * listed. The expensive ones: ranked search, aggregates over whole sets,
+ * Extra cost of a field each time it is evaluated, on top of 1 per object
+ * (row) it returns; keyed `Type.field` or `field` (any type). Leaves cost 0
+ * unless listed. The expensive ones: ranked search, aggregates over whole sets,
  * counts, and markdown rendering.
  */
 export const FIELD_WEIGHTS: Record<string, number> = {
@@ -123,6 +124,8 @@ export function checkQueryText(query: string, limits: DocumentLimits): GraphQLEr
 export interface DocumentMeasure {
   aliases: number;
   directives: number;
+  /** `__schema` and `__type` fields. */
+  introspection: FieldNode[];
   /** Per operation, in document order. */
   operations: Array<{ name: string | null; depth: number; rootFields: number; cost: number; visits: number }>;
 }
@@ -163,6 +166,7 @@ export function measureDocument(
 
   let aliases = 0;
   let directives = 0;
+  const introspection: FieldNode[] = [];
   const countText = (node: unknown): void => {
     // A plain walk of the AST (each node once: fragments are not expanded here).
     if (!node || typeof node !== "object") return;
@@ -170,8 +174,9 @@ export function measureDocument(
       for (const child of node) countText(child);
       return;
     }
-    const ast = node as { kind?: string; alias?: unknown };
+    const ast = node as { kind?: string; alias?: unknown; name?: { value?: string } };
     if (ast.kind === Kind.FIELD && ast.alias) aliases++;
+    if (ast.kind === Kind.FIELD && (ast.name?.value === "__schema" || ast.name?.value === "__type")) introspection.push(node as FieldNode);
     if (ast.kind === Kind.DIRECTIVE) directives++;
     for (const [key, value] of Object.entries(node)) if (key !== "loc" && value && typeof value === "object") countText(value);
   };
@@ -231,11 +236,12 @@ export function measureDocument(
         // This field's instances: a list child of a connection repeats per row of the page;
         // another list whose size we cannot know counts as a full page.
         const instances = isList ? multiplier * (pageSize ?? limits.defaultListSize) : multiplier;
+        // 1 per object (row) returned; the field's own weight once per evaluation of the field
+        // (a list's weight is not repeated per item).
         const weight =
-          (isCompositeType(namedType) ? 1 : 0) +
           (FIELD_WEIGHTS[`${parentType?.name}.${name}`] ?? FIELD_WEIGHTS[name] ?? 0) +
           (level === 0 && operation.operation === "mutation" ? MUTATION_FIELD_WEIGHT : 0);
-        cost += instances * weight;
+        cost += instances * (isCompositeType(namedType) ? 1 : 0) + multiplier * weight;
         if (cost > limits.maxCost || fieldDepth > limits.maxDepth) {
           stopped = true;
           return;
@@ -275,7 +281,7 @@ export function measureDocument(
     walk(operation.selectionSet, rootType, 0, 1, null, []);
     operations.push({ name: operation.name?.value ?? null, depth, rootFields, cost, visits });
   }
-  return { aliases, directives, operations };
+  return { aliases, directives, introspection, operations };
 }
 
 /** The validation rule: reports the first limit each operation exceeds. */
@@ -284,6 +290,10 @@ export function makeLimitsRule(limits: DocumentLimits): ValidationRule {
     return {
       Document(document: DocumentNode) {
         const measure = measureDocument(context.getSchema(), document, limits);
+        if (!limits.introspection && measure.introspection.length > 0) {
+          context.reportError(limitError("introspection", "Introspection is turned off on this server", 0, measure.introspection.length, measure.introspection));
+          return false;
+        }
         if (measure.aliases > limits.maxAliases) {
           context.reportError(limitError("aliases", `The query uses ${measure.aliases} aliases`, limits.maxAliases, measure.aliases));
           return false;
@@ -305,12 +315,7 @@ export function makeLimitsRule(limits: DocumentLimits): ValidationRule {
             context.reportError(limitError("cost", `${label} costs at least ${op.cost}`, limits.maxCost, op.cost, node));
           }
         }
-        return false;
-      },
-      Field(node) {
-        if (!limits.introspection && (node.name.value === "__schema" || node.name.value === "__type")) {
-          context.reportError(limitError("introspection", "Introspection is turned off on this server", 0, 1, node));
-        }
+        return false; // the whole document is measured above
       },
     };
   };

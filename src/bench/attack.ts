@@ -16,6 +16,14 @@ export interface AttackResult {
   answer: string;
   ms: number;
   detail: string;
+  /** The answer's body (HTTP) or messages (WebSocket), as received: tests check what leaks. */
+  body: string;
+}
+
+interface Outcome {
+  answer: string;
+  detail: string;
+  body?: string;
 }
 
 const GRAPHQL_JSON = "application/graphql-response+json, application/json";
@@ -34,18 +42,19 @@ function codeOf(status: number, text: string): { answer: string; detail: string 
   return { answer: status === 200 ? "OK" : `HTTP ${status}`, detail: `${text.length} bytes` };
 }
 
-async function post(url: string, body: Buffer, contentType: string, signal: AbortSignal): Promise<{ answer: string; detail: string }> {
+async function post(url: string, body: Buffer, contentType: string, signal: AbortSignal): Promise<Outcome> {
   const res = await fetch(`${url}/graphql`, {
     method: "POST",
     headers: { "content-type": contentType, accept: GRAPHQL_JSON },
     body,
     signal,
   });
-  return codeOf(res.status, await res.text());
+  const text = await res.text();
+  return { ...codeOf(res.status, text), body: text.slice(0, 200_000) };
 }
 
 /** Drips a request one byte at a time; resolves with the status line the server answers, or "closed". */
-function slowloris(url: string, part: "headers" | "body", intervalMs: number, timeoutMs: number): Promise<{ answer: string; detail: string }> {
+function slowloris(url: string, part: "headers" | "body", intervalMs: number, timeoutMs: number): Promise<Outcome> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const socket = net.connect(Number(port), hostname);
@@ -77,19 +86,21 @@ function slowloris(url: string, part: "headers" | "body", intervalMs: number, ti
 }
 
 /** graphql-ws by hand: connection_init, then one message; resolves with the first error code, OK, or the close code. */
-function ws(url: string, message: (socket: WebSocket) => void, timeoutMs: number): Promise<{ answer: string; detail: string }> {
+function ws(url: string, message: (socket: WebSocket) => void, timeoutMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
     const socket = new WebSocket(`${url.replace(/^http/, "ws")}/graphql`, "graphql-transport-ws");
+    let received = "";
     const finish = (answer: string, detail: string) => {
       clearTimeout(timer);
       socket.removeAllListeners();
       socket.on("error", () => undefined);
       socket.terminate();
-      resolve({ answer, detail });
+      resolve({ answer, detail, body: received });
     };
     const timer = setTimeout(() => finish("timeout", `no answer within ${timeoutMs} ms`), timeoutMs);
     socket.on("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: {} })));
     socket.on("message", (data) => {
+      received += `${data.toString().slice(0, 200_000)}\n`;
       const msg = JSON.parse(data.toString()) as { type: string; payload?: unknown };
       if (msg.type === "connection_ack") return message(socket);
       if (msg.type === "error") {
@@ -110,7 +121,7 @@ function ws(url: string, message: (socket: WebSocket) => void, timeoutMs: number
 export async function runAttack(url: string, entry: AttackEntry, timeoutMs: number): Promise<AttackResult> {
   const started = performance.now();
   const signal = AbortSignal.timeout(timeoutMs);
-  let outcome: { answer: string; detail: string };
+  let outcome: Outcome;
   try {
     const r = entry.request;
     switch (r.kind) {
@@ -126,7 +137,7 @@ export async function runAttack(url: string, entry: AttackEntry, timeoutMs: numb
         const counts = new Map<string, number>();
         for (const one of all) counts.set(one.answer, (counts.get(one.answer) ?? 0) + 1);
         const worst = all.find((one) => one.answer !== "OK") ?? all[0];
-        outcome = { answer: worst.answer, detail: [...counts].map(([k, v]) => `${v}× ${k}`).join(", ") };
+        outcome = { answer: worst.answer, detail: [...counts].map(([k, v]) => `${v}× ${k}`).join(", "), body: all.map((one) => one.body ?? "").join("\n") };
         break;
       }
       case "slowloris":
@@ -147,7 +158,7 @@ export async function runAttack(url: string, entry: AttackEntry, timeoutMs: numb
       ? { answer: "timeout", detail: `no answer within ${timeoutMs} ms` }
       : { answer: "connection error", detail: String((error as Error).cause ?? (error as Error).message).slice(0, 160) };
   }
-  return { name: entry.name, ...outcome, ms: Math.round(performance.now() - started) };
+  return { name: entry.name, answer: outcome.answer, detail: outcome.detail, body: outcome.body ?? "", ms: Math.round(performance.now() - started) };
 }
 
 /** Resident set size of a process, in MB, from /proc (Linux). */

@@ -68,6 +68,7 @@ export async function openDatabase(
       superuserPassword: secrets.postgresPassword,
       settings: options.embeddedSettings,
       log: (line) => logger.debug({ component: "postgres" }, line),
+      warn: (line) => logger.warn({ component: "postgres" }, line),
     });
     const at = (user: string, password: string, database: string) =>
       `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${cluster.port}/${database}`;

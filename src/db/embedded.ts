@@ -27,6 +27,8 @@ export interface EmbeddedOptions {
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string>;
   log?: (line: string) => void;
+  /** What deserves attention (an orphaned cluster stopped); defaults to log. */
+  warn?: (line: string) => void;
 }
 
 export interface EmbeddedCluster {
@@ -160,6 +162,7 @@ function waitForReady(child: ChildProcess, log: (line: string) => void): Promise
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedCluster> {
   const log = options.log ?? (() => undefined);
+  const warn = options.warn ?? log;
   const pkgDir = platformPackageDir();
   const version = packageVersion(pkgDir);
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
@@ -221,7 +224,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   let running = runningPostmaster(dataDir);
   const owner = readOwner(dataDir);
   if (running !== null && owner !== null && owner !== process.pid && !processAlive(owner)) {
-    log(`stopping the embedded cluster (pid ${running.pid}) left running by Agora process ${owner}, which died`);
+    warn(`stopping the embedded cluster (pid ${running.pid}) left running by Agora process ${owner}, which died`);
     await stopOrphan(running.pid);
     running = null;
   }

@@ -23,7 +23,7 @@ const README_OPERATIONS: DocumentedOperation[] = [
 }`,
   },
   { name: "Logout", document: `mutation Logout { logout(input: {}) { clientMutationId } }` },
-  { name: "LogoutEverywhere", document: `mutation LogoutEverywhere { logoutEverywhere(input: {}) { integer } }` },
+  { name: "LogoutEverywhere", document: `mutation LogoutEverywhere { logoutEverywhere(input: {}) { result } }` },
   {
     name: "CurrentUser",
     document: `query CurrentUser {
@@ -35,11 +35,11 @@ const README_OPERATIONS: DocumentedOperation[] = [
     name: "ChangePassword",
     document: `mutation ChangePassword($old: String!, $new: String!) { changePassword(input: { oldPassword: $old, newPassword: $new }) { clientMutationId } }`,
   },
-  { name: "ForgotPassword", document: `mutation ForgotPassword($email: String!) { forgotPassword(input: { email: $email }) { boolean } }` },
+  { name: "ForgotPassword", document: `mutation ForgotPassword($email: String!) { forgotPassword(input: { email: $email }) { result } }` },
   {
     name: "CreatePost",
     document: `mutation CreatePost($title: String!, $body: String!, $categoryId: UUID!, $tags: [String]) {
-  createPost(input: { post: { title: $title, body: $body, categoryId: $categoryId, tags: $tags, status: PUBLISHED } }) {
+  createPost(input: { post: { title: $title, body: $body, categoryId: $categoryId, tags: $tags, status: published } }) {
     post { rowId slug title bodyHtml tags publishedAt }
   }
 }`,
@@ -49,7 +49,7 @@ const README_OPERATIONS: DocumentedOperation[] = [
     document: `query Aggregates {
   allPosts {
     aggregates { sum { likeCount } distinctCount { authorId } }
-    groupedAggregates(groupBy: [CATEGORY_ID]) { keys distinctCount { id } }
+    groupedAggregates(groupBy: [CATEGORY_ID]) { keys distinctCount { authorId } }
   }
 }`,
   },
@@ -64,7 +64,7 @@ const README_OPERATIONS: DocumentedOperation[] = [
   },
   {
     name: "SearchSuggestions",
-    document: `query SearchSuggestions($prefix: String!) { searchSuggestions(prefix: $prefix, first: 10) { nodes } }`,
+    document: `query SearchSuggestions($prefix: String!) { searchSuggestions(prefix: $prefix, first: 10) { nodes { kind rowId value } } }`,
   },
 ];
 
