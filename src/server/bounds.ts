@@ -62,27 +62,40 @@ export function graphqlBounds(options: BoundsOptions): RequestHandler {
   const { requestTimeoutMs, maxResponseBytes, bodyLimit, logger } = options;
   return (req, res, next) => {
     const original = { writeHead: res.writeHead, write: res.write, end: res.end };
-    let pending: { status: number; headers: Headers } | null = null;
+    let pending: { status: number; headers: Headers; args: unknown[] } | null = null;
+    /** True while Node's own end/write run: their implicit writeHead must go through. */
+    let passthrough = false;
     let timedOut = false;
     let streamed = 0;
 
     const send = (status: number, body: Buffer, extraHeaders: Headers = {}) => {
       const headers = { "Content-Type": "application/json; charset=utf-8", "Content-Length": body.length, ...extraHeaders };
-      (original.writeHead as (status: number, headers: Headers) => Response).call(res, status, headers);
-      (original.end as (body: Buffer) => Response).call(res, body);
+      through(() => {
+        (original.writeHead as (status: number, headers: Headers) => Response).call(res, status, headers);
+        (original.end as (body: Buffer) => Response).call(res, body);
+      });
     };
 
     // Hold the status line until we see the body: a plain-text error or an oversized body is replaced.
     res.writeHead = function (this: Response, status: number, ...rest: unknown[]) {
       if (timedOut) return this;
+      if (passthrough) return (original.writeHead as (...args: unknown[]) => Response).call(this, status, ...rest);
       const headers = (rest.find((r) => r && typeof r === "object") ?? {}) as Headers;
-      pending = { status, headers };
+      pending = { status, headers, args: rest };
       return this;
     } as Response["writeHead"];
 
     const flushHead = () => {
-      if (pending && !res.headersSent) (original.writeHead as (status: number, headers: Headers) => Response).call(res, pending.status, pending.headers);
+      if (pending && !res.headersSent) (original.writeHead as (...args: unknown[]) => Response).call(res, pending.status, ...pending.args);
       pending = null;
+    };
+    const through = <T>(fn: () => T): T => {
+      passthrough = true;
+      try {
+        return fn();
+      } finally {
+        passthrough = false;
+      }
     };
 
     res.write = function (this: Response, chunk: unknown, ...rest: unknown[]) {
@@ -94,7 +107,7 @@ export function graphqlBounds(options: BoundsOptions): RequestHandler {
         return false;
       }
       flushHead();
-      return (original.write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+      return through(() => (original.write as (...args: unknown[]) => boolean).call(this, chunk, ...rest));
     } as Response["write"];
 
     res.end = function (this: Response, chunk?: unknown, ...rest: unknown[]) {
@@ -123,7 +136,7 @@ export function graphqlBounds(options: BoundsOptions): RequestHandler {
         return this;
       }
       flushHead();
-      return (original.end as (...args: unknown[]) => Response).call(this, chunk, ...rest);
+      return through(() => (original.end as (...args: unknown[]) => Response).call(this, chunk, ...rest));
     } as Response["end"];
 
     const timer = setTimeout(() => {
