@@ -21,6 +21,7 @@ import { MAX_PAGE_SIZE } from "../plugins/page-size";
 import { addFallbackHandlers, buildHttpApp } from "./server/http";
 import { startWorker, type WorkerHandle } from "./worker/runner";
 import { attachGraphQLWebSocket } from "./server/websocket";
+import { apiSessionUrl, ownerSessionUrl } from "./db/session-settings";
 import { makeLimitsPlugin } from "../plugins/limits";
 import { makePersistedOperationsPlugin } from "../plugins/persisted";
 
@@ -53,19 +54,6 @@ export function appTokenService(config: Config): TokenService {
   });
 }
 
-/**
- * A connection string whose sessions start with these settings (libpq
- * `options`). Session settings survive the per-request `set role`, unlike
- * `alter role … set`, which only applies at login.
- */
-export function withSessionSettings(url: string, settings: Record<string, string | number>): string {
-  const parsed = new URL(url);
-  const extra = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(" ");
-  const existing = parsed.searchParams.get("options");
-  parsed.searchParams.set("options", existing ? `${existing} ${extra}` : extra);
-  return parsed.toString();
-}
-
 /** Extra routes mounted behind the same edge (the benchmark's hand-written endpoint). */
 export type ExtraRoutes = (deps: { authPool: pg.Pool; auth: AuthService }) => Router;
 
@@ -81,16 +69,8 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     const tokens = appTokenService(config);
     const { limits } = config;
     // Deadlines in the database: a statement past its timeout is cancelled by PostgreSQL itself (57014 → TIMEO).
-    const apiSession = {
-      statement_timeout: limits.statementTimeoutMs,
-      idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
-    };
-    const ownerSession = {
-      statement_timeout: limits.ownerStatementTimeoutMs,
-      idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
-    };
-    const ownerUrl = withSessionSettings(db.ownerUrl, ownerSession);
-    const authPool = new pg.Pool({ connectionString: withSessionSettings(db.authUrl, apiSession), max: config.db.poolMax });
+    const ownerUrl = ownerSessionUrl(db.ownerUrl, limits);
+    const authPool = new pg.Pool({ connectionString: apiSessionUrl(db.authUrl, limits), max: config.db.poolMax });
     const ownerPool = new pg.Pool({ connectionString: ownerUrl, max: 2 });
     for (const pool of [authPool, ownerPool]) pool.on("error", (err) => logger.warn({ err }, "idle database client error"));
     cleanups.push(() => authPool.end(), () => ownerPool.end());

@@ -4,6 +4,7 @@ import { loadConfigOrExit } from "./config";
 import { makeLogger } from "./logger";
 import { openDatabase } from "./db/connections";
 import { startWorker } from "./worker/runner";
+import { ownerSessionUrl } from "./db/session-settings";
 import { onShutdownSignal } from "./signals";
 
 async function main() {
@@ -11,7 +12,7 @@ async function main() {
   const logger = makeLogger(config.logLevel);
   // The API (or the migrate service) owns migrations; the worker only checks in.
   const db = await openDatabase(config, logger);
-  const worker = await startWorker({ config, connectionString: db.ownerUrl, logger });
+  const worker = await startWorker({ config, connectionString: ownerSessionUrl(db.ownerUrl, config.limits), logger });
   logger.info({ concurrency: config.worker.concurrency }, "Agora worker is running");
   onShutdownSignal(logger, async () => {
     await worker.stop();
