@@ -119,6 +119,31 @@ export function measureDocument(
   };
   countText(document.definitions);
 
+  // Fields a selection set expands to, fragments included, memoised per
+  // fragment: a fragment bomb (each fragment spreading the previous twice)
+  // is measured in one pass over the text, not by expanding it.
+  const fragmentSizes = new Map<string, number>();
+  const sizeOf = (selectionSet: SelectionSetNode, path: string[]): number => {
+    let size = 0;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) size += 1 + (selection.selectionSet ? sizeOf(selection.selectionSet, path) : 0);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) size += sizeOf(selection.selectionSet, path);
+      else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        if (!fragment || path.includes(name)) continue; // unknown or cyclic: the standard rules report it
+        let fragmentSize = fragmentSizes.get(name);
+        if (fragmentSize === undefined) {
+          fragmentSize = sizeOf(fragment.selectionSet, [...path, name]);
+          fragmentSizes.set(name, fragmentSize);
+        }
+        size += fragmentSize;
+      }
+      if (size > Number.MAX_SAFE_INTEGER / 4) return Number.MAX_SAFE_INTEGER / 4;
+    }
+    return size;
+  };
+
   const operations: DocumentMeasure["operations"] = [];
   for (const operation of document.definitions) {
     if (operation.kind !== Kind.OPERATION_DEFINITION) continue;
@@ -215,6 +240,11 @@ export function measureDocument(
       }
     };
     countRoot(operation.selectionSet, []);
+    const expanded = sizeOf(operation.selectionSet, []);
+    if (expanded > MAX_VISITS) {
+      operations.push({ name: operation.name?.value ?? null, depth, rootFields, cost, visits: expanded });
+      continue;
+    }
     walk(operation.selectionSet, rootType, 0, 1, null, []);
     operations.push({ name: operation.name?.value ?? null, depth, rootFields, cost, visits });
   }
