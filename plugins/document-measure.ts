@@ -215,9 +215,12 @@ export function measureDocument(
             const arg = (n: string) => selection.arguments?.find((a) => a.name.value === n)?.value;
             const first = arg("first");
             const last = arg("last");
-            childPage = first || last
+            const page = first || last
               ? Math.max(intValue(first, operation, 0), intValue(last, operation, 0)) || limits.defaultListSize
               : limits.defaultListSize;
+            // Rows skipped by `offset` are read all the same. (A variable offset counts as its default,
+            // else 0; the server checks its value per request against the cost limit.)
+            childPage = page + intValue(arg("offset"), operation, 0);
           }
           walk(selection.selectionSet, namedType, fieldDepth, instances, childPage, fragmentPath);
         }

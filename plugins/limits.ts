@@ -58,20 +58,67 @@ export function limitError(limit: string, message: string, max: number, actual: 
  * else the error to answer (QLIMT, or QUERY for a syntax error).
  */
 export function checkQueryText(query: string, limits: DocumentLimits): GraphQLError | null {
+  const checked = checkQuery(query, limits);
+  return "error" in checked ? checked.error : null;
+}
+
+/** Variables a document passes to `first`/`last` and to `offset`: checked per request, once their values are known. */
+export interface PageVariables {
+  page: string[];
+  offset: string[];
+}
+
+function pageVariables(document: DocumentNode): PageVariables {
+  const found: PageVariables = { page: [], offset: [] };
+  const visit = (node: unknown): void => {
+    if (!node || typeof node !== "object") return;
+    if (Array.isArray(node)) {
+      for (const child of node) visit(child);
+      return;
+    }
+    const ast = node as { kind?: string; name?: { value?: string }; value?: { kind?: string; name?: { value?: string } } };
+    if (ast.kind === Kind.ARGUMENT && ast.value?.kind === Kind.VARIABLE && ast.value.name?.value) {
+      const arg = ast.name?.value;
+      if (arg === "first" || arg === "last") found.page.push(ast.value.name.value);
+      if (arg === "offset") found.offset.push(ast.value.name.value);
+    }
+    for (const [key, value] of Object.entries(node)) if (key !== "loc" && value && typeof value === "object") visit(value);
+  };
+  visit(document.definitions);
+  return found;
+}
+
+/** The values of page variables: `first`/`last` over the page cap (INVAL), an `offset` over the cost limit (QLIMT). */
+export function checkPageVariables(variables: PageVariables, values: Record<string, unknown> | undefined, limits: DocumentLimits): GraphQLError | null {
+  for (const name of variables.page) {
+    const value = values?.[name];
+    if (typeof value === "number" && value > limits.defaultListSize) {
+      return new GraphQLError(`$${name} is ${value}: first and last may be at most ${limits.defaultListSize}`, { extensions: { code: "INVAL" } });
+    }
+  }
+  for (const name of variables.offset) {
+    const value = values?.[name];
+    if (typeof value === "number" && value > limits.maxCost) {
+      return limitError("cost", `$${name} skips ${value} rows`, limits.maxCost, value);
+    }
+  }
+  return null;
+}
+
+function checkQuery(query: string, limits: DocumentLimits): { error: GraphQLError } | { variables: PageVariables } {
   if (query.length > limits.maxQueryLength) {
-    return limitError("length", `The query is ${query.length} characters long`, limits.maxQueryLength, query.length);
+    return { error: limitError("length", `The query is ${query.length} characters long`, limits.maxQueryLength, query.length) };
   }
   try {
-    parse(query, { maxTokens: limits.maxTokens, noLocation: true });
+    return { variables: pageVariables(parse(query, { maxTokens: limits.maxTokens, noLocation: true })) };
   } catch (error) {
     const message = (error as Error).message;
     if (/more tha[nt] \d+ tokens/.test(message)) {
-      return limitError("tokens", `The query has more than ${limits.maxTokens} tokens`, limits.maxTokens, limits.maxTokens + 1);
+      return { error: limitError("tokens", `The query has more than ${limits.maxTokens} tokens`, limits.maxTokens, limits.maxTokens + 1) };
     }
     const locations = (error as GraphQLError).locations;
-    return new GraphQLError(message, { extensions: { code: QUERY_CODE, ...(locations ? { locations } : {}) } });
+    return { error: new GraphQLError(message, { extensions: { code: QUERY_CODE, ...(locations ? { locations } : {}) } }) };
   }
-  return null;
 }
 
 /** The validation rule: reports the first limit each operation exceeds. */
@@ -132,13 +179,13 @@ function withQueryCode(rule: ValidationRule): ValidationRule {
 
 const CODED_RULES = new Map<ValidationRule, ValidationRule>(specifiedRules.map((rule) => [rule, withQueryCode(rule)]));
 
-/** Query texts that passed checkQueryText lately: each distinct document is parsed here once, not per request. */
+/** Query texts that passed checkQuery lately, with their page variables: each distinct document is parsed here once, not per request. */
 const MAX_CHECKED = 1000;
 
 /** The grafserv plugin: the pre-parse check and the validation rules, for HTTP and WebSocket. */
 export function makeLimitsPlugin(limits: DocumentLimits): GraphileConfig.Plugin {
   const rule = makeLimitsRule(limits);
-  const checked = new Set<string>();
+  const checked = new Map<string, PageVariables>();
   return {
     name: "AgoraLimitsPlugin",
     version: "1.0.0",
@@ -151,12 +198,17 @@ export function makeLimitsPlugin(limits: DocumentLimits): GraphileConfig.Plugin 
         },
         processGraphQLRequestBody(next, event) {
           const query = event.body.query;
-          if (typeof query === "string" && !checked.has(query)) {
-            const error = checkQueryText(query, limits);
-            if (error) throw requestError(error);
-            if (checked.size >= MAX_CHECKED) checked.delete(checked.values().next().value as string);
-            checked.add(query);
+          if (typeof query !== "string") return next();
+          let variables = checked.get(query);
+          if (!variables) {
+            const result = checkQuery(query, limits);
+            if ("error" in result) throw requestError(result.error);
+            variables = result.variables;
+            if (checked.size >= MAX_CHECKED) checked.delete(checked.keys().next().value as string);
+            checked.set(query, variables);
           }
+          const error = checkPageVariables(variables, event.body.variableValues as Record<string, unknown> | undefined, limits);
+          if (error) throw requestError(error);
           return next();
         },
       },

@@ -129,6 +129,21 @@ export const ATTACK_CORPUS: AttackEntry[] = [
     expect: ["INVAL"],
   },
   {
+    name: "huge-offset",
+    what: "allPosts(first: 1, offset: 90000): one row, 90,000 read",
+    request: { kind: "json", body: { query: "{ allPosts(first: 1, offset: 90000, orderBy: LIKE_COUNT_DESC) { nodes { title } } }" } },
+    expect: ["QLIMT"],
+  },
+  {
+    name: "huge-offset-variable",
+    what: "The same offset through a variable",
+    request: {
+      kind: "json",
+      body: { query: "query($o: Int) { allPosts(first: 1, offset: $o, orderBy: LIKE_COUNT_DESC) { nodes { title } } }", variables: { o: 90_000 } },
+    },
+    expect: ["QLIMT"],
+  },
+  {
     name: "huge-string-variable",
     what: "search with a 90 kB query string",
     request: { kind: "json", body: { query: SEARCH, variables: { q: "postgres ".repeat(10_000) } } },

@@ -160,6 +160,30 @@ describe("document limits over HTTP", () => {
     expect(res.errors?.[0].extensions).toMatchObject({ max: LIMITS.maxCost, actual: LIMITS.maxCost + 1 });
   });
 
+  it("counts rows skipped by offset: passes at the limit, refuses one past it", async () => {
+    // allPosts 1 + nodes (first + offset) = 5,000 at offset 4,998.
+    const offset = (n: number) => `{ allPosts(first: 1, offset: ${n}) { nodes { rowId } } }`;
+    expectPassed(await server.graphql(offset(LIMITS.maxCost - 2)));
+    expectRefused(await server.graphql(offset(LIMITS.maxCost - 1)), "cost");
+  });
+
+  it("checks page variables before any SQL: first/last over the page cap (INVAL), offset over the cost limit (QLIMT)", async () => {
+    const statements = recordStatements(server.agora.authPool);
+    const page = "query($n: Int, $o: Int) { allPosts(first: $n, offset: $o) { nodes { rowId } } }";
+    expectPassed(await server.graphql(page, { n: MAX_PAGE_SIZE, o: LIMITS.maxCost }));
+    let over: GraphQLResponse = { status: 0, headers: new Headers() };
+    let skipped: GraphQLResponse = { status: 0, headers: new Headers() };
+    const sent = await statements.during(async () => {
+      over = await server.graphql(page, { n: MAX_PAGE_SIZE + 1 });
+      skipped = await server.graphql(page, { n: 1, o: LIMITS.maxCost + 1 });
+    });
+    expect(over.status).toBe(400);
+    expect(codeOf(over)).toBe("INVAL");
+    expect(over.errors?.[0].message).toBe(`$n is ${MAX_PAGE_SIZE + 1}: first and last may be at most ${MAX_PAGE_SIZE}`);
+    expectRefused(skipped, "cost");
+    expect(dataStatements(sent)).toEqual([]);
+  });
+
   it("counts fragments as what they expand to, and refuses fragment bombs and cycles", async () => {
     // The same cost as the 5,001 query, hidden in fragments.
     const viaFragments = `{ ...Users allPosts(first: 99) { nodes { rowId } } }
