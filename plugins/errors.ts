@@ -35,6 +35,7 @@ const STANDARD: Record<string, { code: string; message?: string }> = {
   "2201W": { code: "INVAL", message: "first and last must not be negative" },
   "2201X": { code: "INVAL", message: "offset must not be negative" },
   "42501": { code: "FORBD", message: "You are not allowed to do that" },
+  "57014": { code: "TIMEO", message: "The request took too long and was cancelled (DB_STATEMENT_TIMEOUT_MS)" },
 };
 
 /** Whole SQLSTATE classes that are the client's doing, with a fallback message. */

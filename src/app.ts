@@ -19,11 +19,16 @@ import { endPool, makePool } from "./db/pool";
 import { loadOrCreateDevSecrets } from "./db/secrets";
 import { makePreset } from "../plugins/preset";
 import proxyAddr from "proxy-addr";
+import { MAX_PAGE_SIZE } from "../plugins/page-size";
 import { addFallbackHandlers, buildHttpApp } from "./server/http";
 import { listenMetrics, makeMetrics, type Metrics } from "./server/metrics";
 import { admitWebSocket, makeRateLimiter, makeRateLimitPlugin } from "./server/rate-limit";
 import { makeGraphQLObserverPlugin } from "./server/graphql-observer";
 import { startWorker, type WorkerHandle } from "./worker/runner";
+import { attachGraphQLWebSocket } from "./server/websocket";
+import { apiSessionUrl, ownerSessionUrl } from "./db/session-settings";
+import { makeLimitsPlugin } from "../plugins/limits";
+import { makePersistedOperationsPlugin } from "../plugins/persisted";
 
 export interface Agora {
   port: number;
@@ -78,8 +83,11 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
   };
   try {
     const tokens = appTokenService(config);
-    const authPool = makePool({ name: "auth", connectionString: db.authUrl, max: config.db.poolMax, logger });
-    const ownerPool = makePool({ name: "owner", connectionString: db.ownerUrl, max: 2, logger });
+    const { limits } = config;
+    // Deadlines in the database: a statement past its timeout is cancelled by PostgreSQL itself (57014 → TIMEO).
+    const ownerUrl = ownerSessionUrl(db.ownerUrl, limits);
+    const authPool = makePool({ name: "auth", connectionString: apiSessionUrl(db.authUrl, limits), max: config.db.poolMax, logger });
+    const ownerPool = makePool({ name: "owner", connectionString: ownerUrl, max: 2, logger });
     // endPool waits until the connections are closed, so the database stops after them.
     cleanups.push(() => endPool(authPool), () => endPool(ownerPool));
 
@@ -89,7 +97,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     metrics.watchJobQueue(ownerPool);
 
     const worker = config.worker.enabled
-      ? await startWorker({ config, connectionString: db.ownerUrl, logger })
+      ? await startWorker({ config, connectionString: ownerUrl, logger })
       : null;
     if (worker) cleanups.push(() => worker.stop());
     if (worker) metrics.watchWorker(worker.runner.events);
@@ -102,7 +110,11 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
       metrics,
       readiness: { authPool, ownerPool, worker, isShuttingDown: () => shuttingDown },
     });
-    const server = http.createServer(app);
+    // Slow clients: the whole request (headers and body) must arrive within HTTP_RECEIVE_TIMEOUT_MS (408 after).
+    const server = http.createServer(
+      { requestTimeout: limits.receiveTimeoutMs, headersTimeout: limits.receiveTimeoutMs, connectionsCheckingInterval: 1000 },
+      app,
+    );
     const upgraded = new Set<Socket>();
     server.on("upgrade", (_req, socket: Socket) => {
       upgraded.add(socket);
@@ -119,28 +131,36 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
       auth,
       ruru: config.ruru,
       logError: (level, fields, message) => logger[level](fields, message),
-      extend: [{ plugins: [makeRateLimitPlugin(limiter, tokens), makeGraphQLObserverPlugin(metrics)] }],
+      extend: [
+        {
+          plugins: [
+            makeRateLimitPlugin(limiter, tokens),
+            makeGraphQLObserverPlugin(metrics),
+            makeLimitsPlugin({ ...limits.graphql, defaultListSize: MAX_PAGE_SIZE }),
+            ...(limits.operations === "allow-list" ? [makePersistedOperationsPlugin(limits.operationsManifest)] : []),
+          ],
+        },
+      ],
     });
     preset.grafserv = { ...preset.grafserv, maxRequestLength: bodyLimitBytes(config.bodyLimit) };
     const pgl = postgraphile(preset);
     const serv = pgl.createServ(grafserv);
     await serv.addTo(app, server, false);
-    // WebSockets: grafserv's upgrade handler, behind the connect budget. The
-    // upgrade request gets the client address express would give it (TRUST_PROXY).
-    const upgradeHandler = await serv.getUpgradeHandler();
-    if (upgradeHandler) {
-      const trust = app.get("trust proxy fn") as Parameters<typeof proxyAddr>[1];
-      const onUpgrade = (req: http.IncomingMessage & { ip?: string }, socket: Socket, head: Buffer) => {
-        if (!serv.shouldHandleUpgrade(req, socket, head)) return void socket.destroy();
-        req.ip = proxyAddr(req, trust);
-        admitWebSocket(limiter, req, socket).then(
-          (admitted) => admitted && upgradeHandler(req, socket, head),
-          () => socket.destroy(),
-        );
-      };
-      server.on("upgrade", onUpgrade);
-      cleanups.push(async () => void server.off("upgrade", onUpgrade));
-    }
+    // WebSockets: our graphql-ws endpoint (grafserv's allows 100 MiB messages;
+    // src/server/websocket.ts), behind the connect budget. The upgrade request
+    // gets the client address express would give it (TRUST_PROXY).
+    const trust = app.get("trust proxy fn") as Parameters<typeof proxyAddr>[1];
+    const detachWebSocket = attachGraphQLWebSocket({
+      server,
+      serv,
+      graphqlPath: "/graphql",
+      maxMessageBytes: limits.wsMaxMessageBytes,
+      admit: (req, socket) => {
+        (req as http.IncomingMessage & { ip?: string }).ip = proxyAddr(req, trust);
+        return admitWebSocket(limiter, req, socket);
+      },
+    });
+    cleanups.push(async () => detachWebSocket());
     addFallbackHandlers(app, logger);
     // pgl.release() does not release the pools of makePgService services, and
     // the process would never exit: release them too (this ends the LISTEN client of subscriptions); our pools end after.

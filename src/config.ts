@@ -71,6 +71,7 @@ export interface Config {
   worker: { enabled: boolean; concurrency: number };
   mail: MailConfig;
   metrics: MetricsConfig;
+  limits: LimitsConfig;
   /** null: tracing is off (no OpenTelemetry module is loaded). */
   tracing: TracingConfig | null;
 }
@@ -89,6 +90,36 @@ export interface TracingConfig {
   /** OTLP/HTTP (JSON) traces URL, e.g. http://collector:4318/v1/traces. */
   endpoint: string;
   serviceName: string;
+}
+
+/** Bounds on the work of one request (docs/limits.md). */
+export interface LimitsConfig {
+  graphql: {
+    maxQueryLength: number;
+    maxTokens: number;
+    maxDepth: number;
+    maxAliases: number;
+    maxRootFields: number;
+    maxDirectives: number;
+    maxCost: number;
+    introspection: boolean;
+  };
+  /** A GraphQL response body larger than this is replaced by an RSIZE error. */
+  maxResponseBytes: number;
+  /** The edge's deadline for a GraphQL request: TIMEO past it. */
+  requestTimeoutMs: number;
+  /** Time allowed to receive a request's headers and body (slow clients get 408). */
+  receiveTimeoutMs: number;
+  /** statement_timeout of the API's connections (anonymous/authenticated). */
+  statementTimeoutMs: number;
+  /** statement_timeout of the owner's connections (auth service, jobs). */
+  ownerStatementTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+  /** Largest WebSocket message accepted (closed with 1009 above). */
+  wsMaxMessageBytes: number;
+  /** "any": every valid document; "allow-list": only documents in the manifest. */
+  operations: "any" | "allow-list";
+  operationsManifest: string;
 }
 
 export interface MailConfig {
@@ -276,12 +307,53 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       from: str(env, "MAIL_FROM", "Agora <no-reply@agora.local>"),
       outboxDir: path.resolve(cwd, str(env, "MAIL_OUTBOX_DIR", path.join(str(env, "DATA_DIR", ".data"), "mail"))),
     },
+    limits: loadLimits(env, cwd, isProduction, bodyLimit),
     worker: {
       enabled: bool(env, "WORKER", true),
       concurrency: int(env, "WORKER_CONCURRENCY", 4, 1, 100),
     },
     metrics: metricsConfig(env, port),
     tracing: tracingConfig(env),
+  };
+}
+
+function bytes(limit: string): number {
+  const [, n, unit] = /^(\d+)(b|kb|mb)$/i.exec(limit) ?? [];
+  return Number(n) * ({ b: 1, kb: 1024, mb: 1024 * 1024 }[unit.toLowerCase() as "b" | "kb" | "mb"]);
+}
+
+/** Defaults and their reasons: docs/limits.md. */
+function loadLimits(env: Env, cwd: string, isProduction: boolean, bodyLimit: string): LimitsConfig {
+  const statementTimeoutMs = int(env, "DB_STATEMENT_TIMEOUT_MS", 5_000, 100, 3_600_000);
+  const requestTimeoutMs = int(env, "REQUEST_TIMEOUT_MS", 15_000, 100, 3_600_000);
+  if (requestTimeoutMs <= statementTimeoutMs) {
+    throw new ConfigError("REQUEST_TIMEOUT_MS", `must be longer than DB_STATEMENT_TIMEOUT_MS (${statementTimeoutMs}), so a slow statement is cancelled by the database first`);
+  }
+  const operations = oneOf(env, "GRAPHQL_OPERATIONS", "any", ["any", "allow-list"] as const);
+  const operationsManifest = path.resolve(cwd, str(env, "GRAPHQL_OPERATIONS_MANIFEST", "operations/manifest.json"));
+  if (operations === "allow-list" && !fs.existsSync(operationsManifest)) {
+    throw new ConfigError("GRAPHQL_OPERATIONS_MANIFEST", `names a file that does not exist: ${operationsManifest} (build it with npm run operations:manifest)`);
+  }
+  return {
+    graphql: {
+      maxQueryLength: int(env, "GRAPHQL_MAX_QUERY_LENGTH", 20_000, 100, 10_000_000),
+      maxTokens: int(env, "GRAPHQL_MAX_TOKENS", 1_000, 10, 1_000_000),
+      maxDepth: int(env, "GRAPHQL_MAX_DEPTH", 10, 2, 1_000),
+      maxAliases: int(env, "GRAPHQL_MAX_ALIASES", 15, 0, 10_000),
+      maxRootFields: int(env, "GRAPHQL_MAX_ROOT_FIELDS", 10, 1, 1_000),
+      maxDirectives: int(env, "GRAPHQL_MAX_DIRECTIVES", 50, 0, 10_000),
+      maxCost: int(env, "GRAPHQL_MAX_COST", 5_000, 1, 100_000_000),
+      introspection: bool(env, "GRAPHQL_INTROSPECTION", !isProduction),
+    },
+    maxResponseBytes: int(env, "GRAPHQL_MAX_RESPONSE_BYTES", 5 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    requestTimeoutMs,
+    receiveTimeoutMs: int(env, "HTTP_RECEIVE_TIMEOUT_MS", 10_000, 500, 600_000),
+    statementTimeoutMs,
+    ownerStatementTimeoutMs: int(env, "DB_OWNER_STATEMENT_TIMEOUT_MS", 60_000, 100, 86_400_000),
+    idleInTransactionTimeoutMs: int(env, "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 10_000, 100, 86_400_000),
+    wsMaxMessageBytes: int(env, "WS_MAX_MESSAGE_BYTES", bytes(bodyLimit), 1024, 100 * 1024 * 1024),
+    operations,
+    operationsManifest,
   };
 }
 

@@ -6,6 +6,7 @@ import { makeLogger } from "./logger";
 import { openDatabase } from "./db/connections";
 import { startWorker } from "./worker/runner";
 import { listenMetrics, makeMetrics } from "./server/metrics";
+import { ownerSessionUrl } from "./db/session-settings";
 import { onShutdownSignal } from "./signals";
 
 async function main() {
@@ -13,7 +14,7 @@ async function main() {
   const logger = makeLogger(config.logLevel);
   // The API (or the migrate service) owns migrations; the worker only checks in.
   const db = await openDatabase(config, logger);
-  const worker = await startWorker({ config, connectionString: db.ownerUrl, logger });
+  const worker = await startWorker({ config, connectionString: ownerSessionUrl(db.ownerUrl, config.limits), logger });
   // With METRICS_PORT, this process serves its job metrics (outcomes, durations, queue depth, process).
   const metrics = config.metrics.port === null ? null : makeMetrics(logger);
   const queuePool = metrics ? new pg.Pool({ connectionString: db.ownerUrl, max: 1 }) : null;

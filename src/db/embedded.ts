@@ -223,9 +223,19 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const password = encodeURIComponent(options.superuserPassword);
   const rootUrl = (database = "postgres") => `postgres://postgres:${password}@127.0.0.1:${options.port}/${database}`;
 
-  // Already running (e.g. `npm start` in another terminal while a DBA runs
-  // `npm run db:watch`)? Use it, and leave stopping it to its owner.
-  const running = runningPostmaster(dataDir);
+  // Already running? If the Agora process that started it died without
+  // stopping it (killed, or out of memory: no exit handler runs then), it
+  // is an orphan: stop it and start afresh with our settings. If its owner
+  // is alive (e.g. `npm start` in another terminal while a DBA runs
+  // `npm run db:watch`), or it was not started by Agora, use it and leave
+  // stopping it to its owner.
+  let running = runningPostmaster(dataDir);
+  const owner = readOwner(dataDir);
+  if (running !== null && owner !== null && owner !== process.pid && !processAlive(owner)) {
+    warn(`stopping the embedded cluster (pid ${running.pid}) left running by Agora process ${owner}, which died`);
+    await stopOrphan(running.pid);
+    running = null;
+  }
   if (running !== null) {
     if (running.port !== options.port) {
       throw new Error(`The embedded cluster in ${dataDir} is already running on port ${running.port}, not ${options.port}`);
@@ -260,6 +270,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     stdio: ["ignore", "ignore", "pipe"],
   });
   await waitForReady(child, log);
+  writeOwner(dataDir);
   child.unref();
   (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
 
@@ -286,6 +297,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
         signal(pid, "SIGINT");
         await exited(pid, Infinity);
       }
+      removeOwner(dataDir);
     })();
     return stopped;
   };
@@ -323,6 +335,57 @@ async function exited(pid: number, ms: number): Promise<boolean> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return true;
+}
+
+/**
+ * The Agora process that started the cluster, recorded beside postmaster.pid
+ * (postgres ignores other files in its directory), so the next start can
+ * tell an orphan from a cluster in use.
+ */
+const OWNER_FILE = "agora-owner.pid";
+
+function readOwner(dataDir: string): number | null {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dataDir, OWNER_FILE), "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeOwner(dataDir: string): void {
+  try {
+    fs.writeFileSync(path.join(dataDir, OWNER_FILE), `${process.pid}\n`);
+  } catch {
+    /* not fatal: an orphan would then be reused instead of restarted */
+  }
+}
+
+function removeOwner(dataDir: string): void {
+  if (readOwner(dataDir) === process.pid) fs.rmSync(path.join(dataDir, OWNER_FILE), { force: true });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Fast shutdown (SIGINT) of an orphaned postmaster; waits until it has exited (30 s, then SIGQUIT). */
+async function stopOrphan(pid: number): Promise<void> {
+  process.kill(pid, "SIGINT");
+  const deadline = Date.now() + 30_000;
+  while (processAlive(pid)) {
+    if (Date.now() > deadline) {
+      process.kill(pid, "SIGQUIT");
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  while (processAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /** The live postmaster of a data directory, from its postmaster.pid, or null. */

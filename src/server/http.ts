@@ -16,6 +16,7 @@ import type { TokenService } from "../auth/jwt";
 import { healthRouter, type ReadinessSources } from "./health";
 import type { Metrics } from "./metrics";
 import { tagActiveSpanWithRequestId } from "../tracing";
+import { graphqlBounds } from "./bounds";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -101,6 +102,15 @@ export function buildHttpApp(options: {
     }),
   );
 
+  app.use(
+    "/graphql",
+    graphqlBounds({
+      requestTimeoutMs: config.limits.requestTimeoutMs,
+      maxResponseBytes: config.limits.maxResponseBytes,
+      bodyLimit: config.bodyLimit,
+      logger,
+    }),
+  );
   app.use("/graphql", bearerAuth(options.tokens));
   return app;
 }
@@ -114,7 +124,10 @@ export function addFallbackHandlers(app: Express, logger: Logger): void {
     const status = typeof error?.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) logger.error({ err: error, reqId: req.id }, "unhandled request error");
     const message = status === 500 ? "Internal server error" : String(error.message ?? "Bad request");
-    res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? "INTERNAL" : "INVAL" } }] });
+    // Refusals thrown before GraphQL parses (plugins/limits.ts, plugins/persisted.ts) carry their own code.
+    const own = error?.extensions?.code;
+    const code = status === 500 ? "INTERNAL" : typeof own === "string" && /^[A-Z]{5}$/.test(own) ? own : "INVAL";
+    res.status(status).json({ errors: [{ message, extensions: { ...(status === 500 ? {} : error?.extensions), code } }] });
   };
   app.use(onError);
 }

@@ -8,7 +8,7 @@ import { parse, type OperationDefinitionNode } from "postgraphile/graphql";
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { createTestUser, uniqueName, type TestUser } from "../helpers/users";
-import { graphqlExamples } from "../helpers/docs";
+import { graphqlExamples } from "../../bench/operations/doc-examples";
 
 let server: TestServer;
 let member: TestUser;

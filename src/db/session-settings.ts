@@ -1,0 +1,31 @@
+/**
+ * Deadlines carried by database sessions (docs/limits.md, "Deadlines"): set
+ * as libpq startup options in the connection string, so they hold for the
+ * whole session, also after the per-request `set role` (which `alter role …
+ * set` would not: it applies only at login, and the API logs in as the
+ * authenticator).
+ */
+import type { LimitsConfig } from "../config";
+
+/** A connection string whose sessions start with these settings. */
+export function withSessionSettings(url: string, settings: Record<string, string | number>): string {
+  const parsed = new URL(url);
+  const extra = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(" ");
+  const existing = parsed.searchParams.get("options");
+  parsed.searchParams.set("options", existing ? `${existing} ${extra}` : extra);
+  return parsed.toString();
+}
+
+/** The API's pool (authenticator → anonymous/authenticated). */
+export const apiSessionUrl = (url: string, limits: LimitsConfig) =>
+  withSessionSettings(url, {
+    statement_timeout: limits.statementTimeoutMs,
+    idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
+  });
+
+/** The owner's pool and graphile-worker: longer statements (auth service, jobs). Migrations use neither. */
+export const ownerSessionUrl = (url: string, limits: LimitsConfig) =>
+  withSessionSettings(url, {
+    statement_timeout: limits.ownerStatementTimeoutMs,
+    idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
+  });

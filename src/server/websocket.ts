@@ -1,0 +1,89 @@
+/**
+ * GraphQL over WebSocket (graphql-ws) on the GraphQL path, as grafserv's own
+ * upgrade handler does it, with one difference: a bound on the size of a
+ * message. grafserv's WebSocketServer keeps ws's default of 100 MiB, and a
+ * client could make the process buffer and parse that much per message;
+ * here a larger message closes the socket with 1009 ("message too big")
+ * before it is buffered whole.
+ */
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { makeServer, CloseCode } from "graphql-ws";
+import { makeGraphQLWSConfig, type GrafservBase } from "postgraphile/grafserv";
+import { WebSocketServer, type WebSocket } from "ws";
+
+/** Pings every `keepaliveMs`; a socket that misses a pong is terminated (grafserv's keepalive, default 12 s). */
+function keepalive(socket: WebSocket, keepaliveMs: number): void {
+  let waiting = false;
+  const timer = setInterval(() => {
+    if (waiting) {
+      socket.terminate();
+      return;
+    }
+    waiting = true;
+    socket.ping();
+  }, keepaliveMs);
+  timer.unref();
+  socket.on("pong", () => (waiting = false));
+  socket.once("close", () => clearInterval(timer));
+}
+
+export function attachGraphQLWebSocket(options: {
+  server: Server;
+  serv: GrafservBase;
+  graphqlPath: string;
+  maxMessageBytes: number;
+  keepaliveMs?: number;
+  /** Decides whether an upgrade may proceed (e.g. the connect rate limit); it answers a refused socket itself. */
+  admit?: (req: IncomingMessage, socket: Duplex) => Promise<boolean>;
+}): () => void {
+  const { server, serv, graphqlPath, maxMessageBytes, keepaliveMs = 12_000, admit } = options;
+  const graphqlWs = makeServer(makeGraphQLWSConfig(serv));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
+
+  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
+    keepalive(socket, keepaliveMs);
+    const closed = graphqlWs.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) => new Promise<void>((resolve, reject) => socket.send(data, (err) => (err ? reject(err) : resolve()))),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (cb) =>
+          socket.on("message", async (data: Buffer) => {
+            try {
+              await cb(data.toString());
+            } catch (err) {
+              try {
+                socket.close(CloseCode.InternalServerError, (err as Error).message.slice(0, 120));
+              } catch {
+                /* already closed */
+              }
+            }
+          }),
+      },
+      { socket, request },
+    );
+    socket.once("close", (code: number, reason: Buffer) => closed(code, reason.toString()));
+    // ws closes with 1009 itself when a message is over maxPayload; the error is expected.
+    socket.on("error", () => undefined);
+  });
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? "").split("?")[0];
+    if (path !== graphqlPath) {
+      socket.destroy();
+      return;
+    }
+    const upgrade = () => wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+    if (!admit) return upgrade();
+    admit(req, socket).then(
+      (admitted) => admitted && upgrade(),
+      () => socket.destroy(),
+    );
+  };
+  server.on("upgrade", onUpgrade);
+  return () => {
+    server.off("upgrade", onUpgrade);
+    wss.close();
+  };
+}
