@@ -18,6 +18,7 @@ import { UpdateNotFoundPlugin } from "./not-found";
 import { MarkdownPlugin } from "./markdown";
 import { ContentFilterPlugins } from "./content-filters";
 import { PageSizePlugin } from "./page-size";
+import { makeCacheLimitsPlugin, type CacheLimits } from "./cache-limits";
 
 export interface PresetOptions {
   pool: pg.Pool;
@@ -25,6 +26,8 @@ export interface PresetOptions {
   auth: AuthService;
   ruru: boolean;
   logError: ErrorLogger;
+  /** Sizes of the document and plan caches (see plugins/cache-limits.ts); unset: the libraries' defaults (500 each). */
+  cacheLimits?: CacheLimits;
   /** Plugins and presets added by later features. */
   extend?: GraphileConfig.Preset[];
 }
@@ -56,7 +59,14 @@ function clientInfo(requestContext: Partial<Grafast.RequestContext>): ClientInfo
 export function makePreset(options: PresetOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset, PgAggregatesPreset, ...(options.extend ?? [])],
-    plugins: [makeAuthPlugin(options.auth), UpdateNotFoundPlugin, MarkdownPlugin, PageSizePlugin, ...ContentFilterPlugins],
+    plugins: [
+      makeAuthPlugin(options.auth),
+      UpdateNotFoundPlugin,
+      MarkdownPlugin,
+      PageSizePlugin,
+      ...ContentFilterPlugins,
+      ...(options.cacheLimits ? [makeCacheLimitsPlugin(options.cacheLimits)] : []),
+    ],
     pgServices: [
       makePgService({
         pool: options.pool,
@@ -80,6 +90,7 @@ export function makePreset(options: PresetOptions): GraphileConfig.Preset {
       graphiqlPath: "/ruru",
       websockets: true,
       maskError: makeMaskError(options.logError),
+      ...(options.cacheLimits ? { parseAndValidateCacheSize: options.cacheLimits.documents } : {}),
     },
     grafast: {
       explain: false,

@@ -7,6 +7,7 @@ import http from "node:http";
 import type { Router } from "express";
 import type { Socket } from "node:net";
 import pg from "pg";
+import type { GraphQLSchema } from "graphql";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/express/v4";
 import type { Config } from "./config";
@@ -28,6 +29,8 @@ export interface Agora {
   authPool: pg.Pool;
   ownerPool: pg.Pool;
   worker: WorkerHandle | null;
+  /** The GraphQL schema being served (its `extensions.grafast` hold the plan cache). */
+  graphqlSchema(): Promise<GraphQLSchema>;
   /** Idempotent; resolves when everything (including the embedded database) has stopped. */
   stop(): Promise<void>;
 }
@@ -93,6 +96,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
       tokens,
       auth,
       ruru: config.ruru,
+      cacheLimits: config.graphqlCaches,
       logError: ({ errorId, error }) => logger.error({ err: error, errorId }, "masked GraphQL error"),
     });
     preset.grafserv = { ...preset.grafserv, maxRequestLength: bodyLimitBytes(config.bodyLimit) };
@@ -142,7 +146,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
       return stopping;
     };
 
-    return { port, url: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`, db, tokens, authPool, ownerPool, worker, stop };
+    return { port, url: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`, db, tokens, authPool, ownerPool, worker, graphqlSchema: async () => pgl.getSchema(), stop };
   } catch (error) {
     await cleanup();
     throw error;

@@ -70,6 +70,8 @@ export interface Config {
   jwt: JwtConfig;
   worker: { enabled: boolean; concurrency: number };
   mail: MailConfig;
+  /** How many distinct GraphQL documents and operation plans the server keeps (plugins/cache-limits.ts). */
+  graphqlCaches: { documents: number; operationPlans: number; plansPerOperation: number };
 }
 
 export interface MailConfig {
@@ -236,6 +238,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     worker: {
       enabled: bool(env, "WORKER", true),
       concurrency: int(env, "WORKER_CONCURRENCY", 4, 1, 100),
+    },
+    graphqlCaches: {
+      documents: int(env, "GRAPHQL_DOCUMENT_CACHE_SIZE", 50, 2, 100_000),
+      operationPlans: int(env, "GRAPHQL_PLAN_CACHE_SIZE", 50, 2, 100_000),
+      plansPerOperation: 10,
     },
   };
 }
