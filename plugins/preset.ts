@@ -18,6 +18,7 @@ import { AggregatesPlugins } from "./aggregates";
 import { MarkdownPlugin } from "./markdown";
 import { ContentFilterPlugins } from "./content-filters";
 import { PageSizePlugin } from "./page-size";
+import { makeCacheLimitsPlugin, type CacheLimits } from "./cache-limits";
 
 export interface PresetOptions {
   pool: pg.Pool;
@@ -26,6 +27,8 @@ export interface PresetOptions {
   auth: AuthService;
   ruru: boolean;
   logError: ErrorLogger;
+  /** Sizes of the document and plan caches (see plugins/cache-limits.ts); unset: the libraries' defaults (500 each). */
+  cacheLimits?: CacheLimits;
   /** Plugins and presets added by later features. */
   extend?: GraphileConfig.Preset[];
 }
@@ -66,6 +69,7 @@ export function makePreset(options: PresetOptions): GraphileConfig.Preset {
       PageSizePlugin,
       ...ContentFilterPlugins,
       ...AggregatesPlugins,
+      ...(options.cacheLimits ? [makeCacheLimitsPlugin(options.cacheLimits)] : []),
     ],
     pgServices: [
       makePgService({
@@ -89,6 +93,7 @@ export function makePreset(options: PresetOptions): GraphileConfig.Preset {
       graphiqlPath: "/ruru",
       websockets: true,
       maskError: makeMaskError(options.logError),
+      ...(options.cacheLimits ? { parseAndValidateCacheSize: options.cacheLimits.documents } : {}),
     },
     grafast: {
       explain: false,

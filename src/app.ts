@@ -7,6 +7,7 @@ import http from "node:http";
 import type { Router } from "express";
 import type { Socket } from "node:net";
 import pg from "pg";
+import type { GraphQLSchema } from "graphql";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/express/v4";
 import type { Config } from "./config";
@@ -41,6 +42,8 @@ export interface Agora {
   /** The separate metrics listener (METRICS_PORT), when configured. */
   metricsUrl: string | null;
   metrics: Metrics;
+  /** The GraphQL schema being served (its `extensions.grafast` hold the plan cache). */
+  graphqlSchema(): Promise<GraphQLSchema>;
   /** Idempotent; resolves when everything (including the embedded database) has stopped. */
   stop(): Promise<void>;
 }
@@ -130,6 +133,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
       claimsOf: (authorization) => claimsOfAuthorization(tokens, authorization),
       auth,
       ruru: config.ruru,
+      cacheLimits: config.graphqlCaches,
       logError: (level, fields, message) => logger[level](fields, message),
       extend: [
         {
@@ -207,7 +211,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     };
 
     const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
-    return { port, url, db, tokens, authPool, ownerPool, worker, metricsUrl: metricsServer?.url ?? null, metrics, stop };
+    return { port, url, db, tokens, authPool, ownerPool, worker, metricsUrl: metricsServer?.url ?? null, metrics, graphqlSchema: async () => pgl.getSchema(), stop };
   } catch (error) {
     await cleanup();
     throw error;

@@ -72,6 +72,9 @@ export interface Config {
   mail: MailConfig;
   metrics: MetricsConfig;
   limits: LimitsConfig;
+  /** How many distinct GraphQL documents and operation plans the server keeps (plugins/cache-limits.ts). */
+  graphqlCaches: { documents: number; operationPlans: number; plansPerOperation: number };
+
   /** null: tracing is off (no OpenTelemetry module is loaded). */
   tracing: TracingConfig | null;
 }
@@ -314,6 +317,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     metrics: metricsConfig(env, port),
     tracing: tracingConfig(env),
+    graphqlCaches: {
+      documents: int(env, "GRAPHQL_DOCUMENT_CACHE_SIZE", 50, 2, 100_000),
+      operationPlans: int(env, "GRAPHQL_PLAN_CACHE_SIZE", 50, 2, 100_000),
+      plansPerOperation: 10,
+    },
   };
 }
 

@@ -15,6 +15,7 @@ describe("configuration", () => {
       db: { ownerUrl: null, authUrl: null, poolMax: 10 },
       embedded: { port: 54320, dataDir: "/srv/agora/.data" },
       worker: { enabled: true },
+      graphqlCaches: { documents: 50, operationPlans: 50 },
     });
   });
 
@@ -29,6 +30,8 @@ describe("configuration", () => {
     [{ NODE_ENV: "production" }, "JWT_SECRET", "is required in production"],
     [{ BODY_LIMIT: "lots" }, "BODY_LIMIT", "100kb"],
     [{ DB_POOL_MAX: "0" }, "DB_POOL_MAX", "between 1 and 500"],
+    [{ GRAPHQL_PLAN_CACHE_SIZE: "1" }, "GRAPHQL_PLAN_CACHE_SIZE", "between 2 and 100000"],
+    [{ GRAPHQL_DOCUMENT_CACHE_SIZE: "many" }, "GRAPHQL_DOCUMENT_CACHE_SIZE", "must be a whole number"],
     [{ SMTP_URL: "http://mail.example.com" }, "SMTP_URL", "smtp:// or smtps://"],
     [{ NODE_ENV: "production", JWT_SECRET: "x".repeat(40) }, "SMTP_URL", "is required in production"],
     [{ JWT_ALGORITHM: "RS256" }, "JWT_PRIVATE_KEY_FILE", "is required when JWT_ALGORITHM is RS256"],
