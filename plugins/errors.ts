@@ -8,7 +8,7 @@
  * ever reaches a response.
  *
  * Client errors are:
- * - SQL errors with one of our five-letter SQLSTATEs (listed in the README);
+ * - SQL errors with one of our five-letter SQLSTATEs (listed in docs/errors.md);
  * - standard SQLSTATEs of class 22 (data exception: a value of the wrong
  *   format, out of range, a negative `first`/`offset` …) and class 23
  *   (integrity constraint violation), with fixed messages;

@@ -3,7 +3,7 @@
  *
  * A bad value throws a ConfigError naming the variable and what is wrong;
  * the entry points print it and exit 1. Every variable is listed in
- * `.env.example` and in the README's configuration table.
+ * `.env.example` and in the README's configuration table (README.md § Configuration).
  */
 import fs from "node:fs";
 import path from "node:path";
