@@ -1888,12 +1888,8 @@ AS $function$
       from app_private.setting('rate_limit.' || bucket_name) v
      where v is not null
   ), hit as (
-    insert into app_private.edge_rate_limits as r (bucket, key, window_started_at, hits)
-    select bucket_name, bucket_key, now(), 1 from setting
-    on conflict (bucket, key) do update
-      set hits = case when r.window_started_at + (select per from setting) <= now() then 1 else r.hits + 1 end,
-          window_started_at = case when r.window_started_at + (select per from setting) <= now() then now() else r.window_started_at end
-    returning r.hits, r.window_started_at
+    select c.hits, c.window_started_at
+      from setting, app_private.count_rate_limit_hit(bucket_name, bucket_key, setting.per) c
   )
   select hit.hits <= setting.max_hits,
          setting.max_hits,
@@ -1919,16 +1915,6 @@ create table app_private.banned_words (
   constraint banned_word_format CHECK (word OPERATOR(public.~) '^\S{2,50}$'::public.citext)
 );
 comment on table app_private.banned_words is 'Words that content may not contain (whole words, any case). Managed by the DBA or admins.';
-
--- table app_private.edge_rate_limits
-create unlogged table app_private.edge_rate_limits (
-  bucket text not null,
-  key text not null,
-  window_started_at timestamp with time zone not null,
-  hits integer not null,
-  constraint edge_rate_limits_pkey PRIMARY KEY (bucket, key)
-);
-comment on table app_private.edge_rate_limits is 'Counters of the edge rate-limit classes (app_hidden.take_rate_limit); unlogged: reset by a database crash.';
 
 -- table app_private.email_verification_tokens
 create table app_private.email_verification_tokens (
@@ -1967,14 +1953,14 @@ comment on table app_private.password_reset_tokens is 'Single-use password reset
 CREATE INDEX password_reset_tokens_user_id_idx ON app_private.password_reset_tokens USING btree (user_id);
 
 -- table app_private.rate_limits
-create table app_private.rate_limits (
+create unlogged table app_private.rate_limits (
   bucket text not null,
   key text not null,
   window_started_at timestamp with time zone not null,
   hits integer not null,
   constraint rate_limits_pkey PRIMARY KEY (bucket, key)
 );
-comment on table app_private.rate_limits is 'Counters of the SQL rate limiter (app_private.check_rate_limit).';
+comment on table app_private.rate_limits is 'Counters of both rate limiters (app_private.check_rate_limit, app_hidden.take_rate_limit), one row per (bucket, key) and fixed window. Unlogged: reset by a database crash; pruned by the prune_rate_limits job.';
 
 -- table app_private.refresh_tokens
 create table app_private.refresh_tokens (
@@ -2126,33 +2112,44 @@ CREATE OR REPLACE FUNCTION app_private.check_rate_limit(bucket_name text, bucket
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
 declare
-  v_hits int;
-  v_started timestamptz;
+  v_hit record;
   v_retry int;
 begin
   if bucket_key is null then
     return; -- nothing to key on (e.g. no client IP outside HTTP): not limited
   end if;
-  if count_hit then
-    insert into app_private.rate_limits as r (bucket, key, window_started_at, hits)
-      values (bucket_name, bucket_key, now(), 1)
-    on conflict (bucket, key) do update
-      set hits = case when r.window_started_at + per <= now() then 1 else r.hits + 1 end,
-          window_started_at = case when r.window_started_at + per <= now() then now() else r.window_started_at end
-    returning r.hits, r.window_started_at into v_hits, v_started;
-  else
-    select r.hits + 1, r.window_started_at into v_hits, v_started
-      from app_private.rate_limits r
-     where r.bucket = bucket_name and r.key = bucket_key and r.window_started_at + per > now();
-  end if;
-  if v_hits > max_hits then
-    v_retry := greatest(1, ceil(extract(epoch from (v_started + per - now())))::int);
+  v_hit := app_private.count_rate_limit_hit(bucket_name, bucket_key, per, count_hit);
+  if v_hit.hits > max_hits then
+    v_retry := greatest(1, ceil(extract(epoch from (v_hit.window_started_at + per - now())))::int);
     raise exception 'Too many attempts; try again in % seconds', v_retry
       using errcode = 'RLIMT', detail = json_build_object('retryAfterSeconds', v_retry)::text;
   end if;
 end;
 $function$;
 comment on function app_private.check_rate_limit(bucket_name text, bucket_key text, max_hits integer, per interval, count_hit boolean) is 'Rate limiter: counts a hit for (bucket, key); raises RLIMT past max hits per window (count_hit false: check only).';
+
+-- function app_private.count_rate_limit_hit(bucket_name text, bucket_key text, per interval, count_hit boolean, OUT hits integer, OUT window_started_at timestamp with time zone)
+CREATE OR REPLACE FUNCTION app_private.count_rate_limit_hit(bucket_name text, bucket_key text, per interval, count_hit boolean DEFAULT true, OUT hits integer, OUT window_started_at timestamp with time zone)
+ RETURNS record
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if count_hit then
+    insert into app_private.rate_limits as r (bucket, key, window_started_at, hits)
+      values (bucket_name, bucket_key, now(), 1)
+    on conflict (bucket, key) do update
+      set hits = case when r.window_started_at + per <= now() then 1 else r.hits + 1 end,
+          window_started_at = case when r.window_started_at + per <= now() then now() else r.window_started_at end
+    returning r.hits, r.window_started_at into hits, window_started_at;
+  else
+    select r.hits + 1, r.window_started_at into hits, window_started_at
+      from app_private.rate_limits r
+     where r.bucket = bucket_name and r.key = bucket_key and r.window_started_at + per > now();
+  end if;
+end;
+$function$;
+comment on function app_private.count_rate_limit_hit(bucket_name text, bucket_key text, per interval, count_hit boolean, OUT hits integer, OUT window_started_at timestamp with time zone) is 'The fixed-window counter of both rate limiters: counts a hit (or, count_hit false, only looks) and returns the hits in the current window and its start.';
 
 -- function app_private.create_admin(username public.citext, email public.citext, password text)
 CREATE OR REPLACE FUNCTION app_private.create_admin(username public.citext, email public.citext, password text)
@@ -2343,6 +2340,23 @@ begin
 end;
 $function$;
 comment on function app_private.normalize_tags(tags text[]) is 'Lower-cases, trims, de-duplicates and sorts tags; raises INVAL for more than 5 or a malformed tag.';
+
+-- function app_private.prune_rate_limits()
+CREATE OR REPLACE FUNCTION app_private.prune_rate_limits()
+ RETURNS integer
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  with pruned as (
+    delete from app_private.rate_limits r
+     where r.window_started_at < now() - coalesce(
+             (select (s.value ->> 'window')::interval from app_private.settings s where s.key = 'rate_limit.' || r.bucket),
+             interval '1 day')
+    returning 1
+  )
+  select count(*)::int from pruned
+$function$;
+comment on function app_private.prune_rate_limits() is 'Deletes rate-limit counters whose window has passed (a day for buckets without a setting); returns how many. Run hourly by the prune_rate_limits task.';
 
 -- function app_private.rate_limit(bucket_name text, bucket_key text, count_hit boolean)
 CREATE OR REPLACE FUNCTION app_private.rate_limit(bucket_name text, bucket_key text, count_hit boolean DEFAULT true)

@@ -6,6 +6,7 @@
 import type { TaskList } from "graphile-worker";
 import type { Mailer } from "../mail/mailer";
 import { sendEmail } from "./send_email";
+import { pruneRateLimits } from "./prune_rate_limits";
 
 export interface TaskDeps {
   mailer: Mailer;
@@ -15,5 +16,6 @@ export interface TaskDeps {
 export function makeTaskList(deps: TaskDeps): TaskList {
   return {
     send_email: sendEmail(deps),
+    prune_rate_limits: pruneRateLimits,
   };
 }

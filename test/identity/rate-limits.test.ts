@@ -9,6 +9,7 @@ import { startTestServer, type TestServer } from "../helpers/server";
 import { errorCode, LOGIN, REGISTER } from "../helpers/auth";
 import { createTestUser, uniqueName } from "../helpers/users";
 import { testDatabase } from "../helpers/testDatabase";
+import { runQueuedJobs } from "../helpers/jobs";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -81,6 +82,30 @@ describe("the SQL rate limiter", () => {
       })(),
     );
     expect(code).toBe("42501");
+  });
+
+  it("shares one counter table and one window rule with the edge's classes, and prunes counters whose window has passed", async () => {
+    const db = rootDb();
+    const key = uniqueName("prune");
+    // The edge's limiter counts through the same rule, in the same table.
+    await db.query("select * from app_hidden.take_rate_limit('api_read:ip', $1)", [key]);
+    await hit(db, "test:prune", key);
+    const rows = async () =>
+      (await db.query<{ bucket: string }>("select bucket from app_private.rate_limits where key = $1 order by bucket", [key])).rows.map((r) => r.bucket);
+    expect(await rows()).toEqual(["api_read:ip", "test:prune"]);
+    const persistence = await db.query("select relpersistence from pg_class where oid = 'app_private.rate_limits'::regclass");
+    expect(persistence.rows[0].relpersistence).toBe("u");
+    // Fresh counters survive a prune; the edge's (1-minute window) goes once its window has passed, an unknown bucket's after a day.
+    await db.query("select graphile_worker.add_job('prune_rate_limits')");
+    await runQueuedJobs();
+    expect(await rows()).toEqual(["api_read:ip", "test:prune"]);
+    await db.query("update app_private.rate_limits set window_started_at = now() - interval '2 minutes' where key = $1", [key]);
+    await db.query("select graphile_worker.add_job('prune_rate_limits')");
+    await runQueuedJobs();
+    expect(await rows()).toEqual(["test:prune"]);
+    await db.query("update app_private.rate_limits set window_started_at = now() - interval '25 hours' where key = $1", [key]);
+    expect((await db.query("select app_private.prune_rate_limits() as n")).rows[0].n).toBeGreaterThanOrEqual(1);
+    expect(await rows()).toEqual([]);
   });
 });
 
