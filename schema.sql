@@ -15,6 +15,10 @@ grant usage on schema app_public to anonymous;
 grant usage on schema app_public to authenticated;
 comment on schema app_public is 'What the GraphQL API exposes. Every table has row-level security.';
 
+-- enum app_public.badge_class
+create type app_public.badge_class as enum ('bronze', 'silver', 'gold');
+comment on type app_public.badge_class is 'A badge''s rank: bronze, silver or gold.';
+
 -- enum app_public.content_status
 create type app_public.content_status as enum ('draft', 'published', 'archived', 'hidden', 'deleted');
 comment on type app_public.content_status is 'draft: only the author sees it; published: everyone; archived: read-only, still visible; hidden (by moderators) and deleted: only the author and moderators.';
@@ -30,6 +34,14 @@ comment on type app_public.expertise_level is 'How a member rates their own expe
 -- enum app_public.reaction_kind
 create type app_public.reaction_kind as enum ('like', 'dislike');
 comment on type app_public.reaction_kind is 'A like or a dislike. Each target counts them separately (likeCount, dislikeCount).';
+
+-- enum app_public.reputation_level
+create type app_public.reputation_level as enum ('newcomer', 'beginner', 'intermediate', 'advanced', 'expert');
+comment on type app_public.reputation_level is 'A member''s level, from reputation: newcomer, beginner, intermediate, advanced, expert (thresholds are the level.* settings).';
+
+-- enum app_public.reputation_reason
+create type app_public.reputation_reason as enum ('joined', 'post_liked', 'question_liked', 'answer_liked', 'answer_disliked', 'disliked_an_answer', 'answer_accepted', 'accepted_an_answer');
+comment on type app_public.reputation_reason is 'Why reputation changed: joined (the starting point), post_liked, question_liked, answer_liked, answer_disliked (to the answer''s author), disliked_an_answer (to the voter), answer_accepted (to the answer''s author), accepted_an_answer (to the question''s author).';
 
 -- type app_public.search_result
 create type app_public.search_result as (
@@ -147,6 +159,33 @@ CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.answers FOR EACH R
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('answer_count');
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_withdraw_acceptance AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_answers__withdraw_acceptance();
+CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
+CREATE TRIGGER _730_badges AFTER INSERT OR UPDATE OF status ON app_public.answers FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
+
+-- table app_public.badges
+create table app_public.badges (
+  id text not null,
+  name text not null,
+  class app_public.badge_class not null,
+  description text not null,
+  threshold integer,
+  is_repeatable boolean default false not null,
+  constraint badges_pkey PRIMARY KEY (id),
+  constraint badge_id_format CHECK (id ~ '^[a-z][a-z0-9_]{1,50}$'::text)
+);
+alter table app_public.badges enable row level security;
+create policy select_all on app_public.badges for select to public
+  using (true);
+grant select on table app_public.badges to anonymous;
+grant select on table app_public.badges to authenticated;
+comment on table app_public.badges is '@behavior -insert -update -delete
+The badge catalogue: what members can earn, and how.';
+comment on column app_public.badges.id is 'The badge''s key, e.g. first_post.';
+comment on column app_public.badges.name is 'The badge''s name as shown.';
+comment on column app_public.badges.class is 'bronze, silver or gold.';
+comment on column app_public.badges.description is 'The criterion, in words; the number it names is threshold.';
+comment on column app_public.badges.threshold is 'The number in the criterion (accepted answers, reputation, likes, followers, answers); null for first-time badges.';
+comment on column app_public.badges.is_repeatable is 'True when a member can earn the badge again, once per post or question that meets the criterion; false: once per member.';
 
 -- table app_public.bookmarks
 create table app_public.bookmarks (
@@ -637,6 +676,8 @@ CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.posts FOR EACH R
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
+CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
+CREATE TRIGGER _730_badges AFTER INSERT OR UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
 
 -- table app_public.questions
 create table app_public.questions (
@@ -723,6 +764,8 @@ CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.questions FOR EA
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
+CREATE TRIGGER _710_reputation AFTER UPDATE OF accepted_answer_id ON app_public.questions FOR EACH ROW WHEN (old.accepted_answer_id IS DISTINCT FROM new.accepted_answer_id) EXECUTE FUNCTION app_private.tg_questions__reputation();
+CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.questions FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
 
 -- table app_public.reactions
 create table app_public.reactions (
@@ -774,6 +817,50 @@ CREATE INDEX reactions_user_id_idx ON app_public.reactions USING btree (user_id,
 CREATE UNIQUE INDEX reactions_user_post_key ON app_public.reactions USING btree (post_id, user_id) WHERE (post_id IS NOT NULL);
 CREATE UNIQUE INDEX reactions_user_question_key ON app_public.reactions USING btree (question_id, user_id) WHERE (question_id IS NOT NULL);
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter();
+CREATE TRIGGER _700_reputation AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_reactions__reputation();
+
+-- table app_public.reputation_events
+create table app_public.reputation_events (
+  id bigint generated always as identity not null,
+  user_id uuid not null,
+  points integer not null,
+  reason app_public.reputation_reason not null,
+  is_vote boolean default false not null,
+  is_reversal boolean default false not null,
+  reaction_id uuid,
+  post_id uuid,
+  question_id uuid,
+  answer_id uuid,
+  created_at timestamp with time zone default now() not null,
+  constraint reputation_events_pkey PRIMARY KEY (id),
+  constraint reputation_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.reputation_events enable row level security;
+create policy select_own on app_public.reputation_events for select to public
+  using ((user_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+grant select on table app_public.reputation_events to authenticated;
+comment on table app_public.reputation_events is '@behavior -insert -update -delete
+The reputation ledger: one row per change of a member''s reputation, written by the database when its cause happens (a like, a dislike, an accepted answer) and never changed; a reversal (a reaction removed or changed, an answer un-accepted, content hidden or deleted) is a new row with the opposite points. Members see their own rows.';
+comment on column app_public.reputation_events.id is 'The event''s number, increasing.';
+comment on column app_public.reputation_events.user_id is 'The member whose reputation changed.';
+comment on column app_public.reputation_events.points is 'Points added (negative: taken away), after the daily vote cap and the floor.';
+comment on column app_public.reputation_events.reason is 'The cause.';
+comment on column app_public.reputation_events.is_vote is 'True for points from likes and dislikes (they count towards the daily cap); false for accepted answers and the starting point.';
+comment on column app_public.reputation_events.is_reversal is 'True when the row takes back earlier points of the same source.';
+comment on column app_public.reputation_events.reaction_id is 'The reaction that caused it (it may since have been removed).';
+comment on column app_public.reputation_events.post_id is 'The post concerned, if any (it may since have been deleted).';
+comment on column app_public.reputation_events.question_id is 'The question concerned, if any (it may since have been deleted).';
+comment on column app_public.reputation_events.answer_id is 'The answer concerned, if any (it may since have been deleted).';
+comment on column app_public.reputation_events.created_at is 'When the change happened.';
+CREATE INDEX reputation_events_answer_idx ON app_public.reputation_events USING btree (answer_id) WHERE (answer_id IS NOT NULL);
+CREATE INDEX reputation_events_created_idx ON app_public.reputation_events USING btree (created_at);
+CREATE INDEX reputation_events_post_idx ON app_public.reputation_events USING btree (post_id) WHERE (post_id IS NOT NULL);
+CREATE INDEX reputation_events_question_idx ON app_public.reputation_events USING btree (question_id) WHERE (question_id IS NOT NULL);
+CREATE INDEX reputation_events_reaction_idx ON app_public.reputation_events USING btree (reaction_id) WHERE (reaction_id IS NOT NULL);
+CREATE INDEX reputation_events_user_created_idx ON app_public.reputation_events USING btree (user_id, created_at);
+CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON app_public.reputation_events FOR EACH ROW EXECUTE FUNCTION app_private.tg_reputation_events__append_only();
+CREATE TRIGGER _101_append_only BEFORE TRUNCATE ON app_public.reputation_events FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_reputation_events__append_only();
+CREATE TRIGGER _500_total AFTER INSERT ON app_public.reputation_events FOR EACH ROW EXECUTE FUNCTION app_private.tg_reputation_events__total();
 
 -- table app_public.role_permissions
 create table app_public.role_permissions (
@@ -828,6 +915,33 @@ comment on column app_public.tags.post_count is 'How many published posts carry 
 comment on column app_public.tags.question_count is 'How many published questions carry the tag. Maintained by the database.';
 CREATE INDEX tags_name_prefix_idx ON app_public.tags USING btree (name text_pattern_ops);
 CREATE INDEX tags_post_count_idx ON app_public.tags USING btree (post_count);
+
+-- table app_public.user_badges
+create table app_public.user_badges (
+  id uuid default gen_random_uuid() not null,
+  user_id uuid not null,
+  badge_id text not null,
+  source_id uuid,
+  awarded_at timestamp with time zone default now() not null,
+  constraint user_badges_pkey PRIMARY KEY (id),
+  constraint user_badges_once UNIQUE NULLS NOT DISTINCT (user_id, badge_id, source_id),
+  constraint user_badges_badge_id_fkey FOREIGN KEY (badge_id) REFERENCES app_public.badges(id) ON DELETE CASCADE,
+  constraint user_badges_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.user_badges enable row level security;
+create policy select_all on app_public.user_badges for select to public
+  using (true);
+grant select on table app_public.user_badges to anonymous;
+grant select on table app_public.user_badges to authenticated;
+comment on table app_public.user_badges is '@behavior -insert -update -delete
+A badge a member earned. Awarded by the database (on the event, or by the scheduled award_badges job); kept even if the content that earned it is later removed.';
+comment on column app_public.user_badges.id is 'The award''s id.';
+comment on column app_public.user_badges.user_id is 'The member who earned the badge.';
+comment on column app_public.user_badges.badge_id is 'The badge earned.';
+comment on column app_public.user_badges.source_id is 'For a repeatable badge, the post or question that earned it; null otherwise.';
+comment on column app_public.user_badges.awarded_at is 'When the badge was awarded.';
+CREATE INDEX user_badges_badge_id_idx ON app_public.user_badges USING btree (badge_id, awarded_at);
+CREATE INDEX user_badges_user_id_idx ON app_public.user_badges USING btree (user_id, awarded_at);
 
 -- table app_public.user_emails
 create table app_public.user_emails (
@@ -919,6 +1033,7 @@ create table app_public.users (
   follower_count integer default 0 not null,
   following_count integer default 0 not null,
   search tsvector generated always as ((((setweight(to_tsvector('english'::regconfig, (username)::text), 'A'::"char") || setweight(to_tsvector('english'::regconfig, COALESCE(display_name, ''::text)), 'A'::"char")) || setweight(to_tsvector('english'::regconfig, ((COALESCE(job_title, ''::text) || ' '::text) || COALESCE(affiliation, ''::text))), 'B'::"char")) || setweight(to_tsvector('english'::regconfig, COALESCE(bio, ''::text)), 'C'::"char"))) stored not null,
+  reputation integer default 0 not null,
   constraint users_pkey PRIMARY KEY (id),
   constraint users_username_key UNIQUE (username),
   constraint affiliation_length CHECK (char_length(affiliation) <= 200),
@@ -929,6 +1044,7 @@ create table app_public.users (
   constraint job_title_length CHECK (char_length(job_title) <= 200),
   constraint linkedin_url_format CHECK (linkedin_url ~ '^https?://'::text),
   constraint username_format CHECK (username OPERATOR(public.~) '^[A-Za-z0-9_-]{3,50}$'::public.citext),
+  constraint users_reputation_not_negative CHECK (reputation >= 0),
   constraint website_url_format CHECK (website_url ~ '^https?://'::text),
   constraint x_url_format CHECK (x_url ~ '^https?://'::text),
   constraint years_of_experience_range CHECK (years_of_experience >= 0 AND years_of_experience <= 100)
@@ -964,12 +1080,73 @@ comment on column app_public.users.updated_at is 'When the profile last changed.
 comment on column app_public.users.follower_count is 'How many members follow this one. Maintained by the database.';
 comment on column app_public.users.following_count is 'How many members this one follows. Maintained by the database.';
 comment on column app_public.users.search is '@behavior -*';
+comment on column app_public.users.reputation is 'Reputation points: the sum of the member''s reputation events (never below the reputation.floor setting). Maintained by the database.';
 comment on constraint users_username_key on app_public.users is '@behavior -single';
 CREATE INDEX users_created_at_idx ON app_public.users USING btree (created_at);
 CREATE INDEX users_display_name_trgm_idx ON app_public.users USING gin (display_name public.gin_trgm_ops);
+CREATE INDEX users_reputation_idx ON app_public.users USING btree (reputation);
 CREATE INDEX users_search_idx ON app_public.users USING gin (search);
 CREATE INDEX users_username_prefix_idx ON app_public.users USING btree (lower((username)::text) text_pattern_ops);
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
+CREATE TRIGGER _800_reputation AFTER INSERT ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg_users__reputation();
+
+-- view app_public.leaderboard_entries
+create view app_public.leaderboard_entries with (security_barrier=true) as
+ SELECT l.period,
+    l.rank,
+    l.user_id,
+    l.points,
+    l.computed_at
+   FROM app_private.leaderboard_scores l
+     JOIN app_public.users u ON u.id = l.user_id
+  WHERE u.is_active;
+grant select on table app_public.leaderboard_entries to anonymous;
+grant select on table app_public.leaderboard_entries to authenticated;
+comment on view app_public.leaderboard_entries is '@primaryKey period,user_id
+@foreignKey (user_id) references app_public.users (id)|@fieldName user
+@behavior -query:resource:list -query:resource:connection
+A place on a leaderboard: reputation gained in the last 7 days (week), 30 days (month) or ever (all). Recomputed every few minutes (computedAt). Read with the leaderboard query.';
+comment on column app_public.leaderboard_entries.period is 'week (last 7 days), month (last 30 days) or all (all time).';
+comment on column app_public.leaderboard_entries.rank is 'The place, 1 = most points; ties go to the lower user id.';
+comment on column app_public.leaderboard_entries.user_id is 'The member.';
+comment on column app_public.leaderboard_entries.points is 'Reputation gained in the period (the starting point not counted).';
+comment on column app_public.leaderboard_entries.computed_at is 'When the leaderboard was last recomputed.';
+
+-- view app_public.trending_items
+create view app_public.trending_items with (security_barrier=true) as
+ SELECT kind,
+    rank,
+    id,
+    score,
+    computed_at,
+        CASE
+            WHEN kind = 'post'::text THEN id
+            ELSE NULL::uuid
+        END AS post_id,
+        CASE
+            WHEN kind = 'question'::text THEN id
+            ELSE NULL::uuid
+        END AS question_id
+   FROM app_private.trending_scores t
+  WHERE kind = 'post'::text AND (EXISTS ( SELECT 1
+           FROM app_public.posts p
+          WHERE p.id = t.id AND p.status = 'published'::app_public.content_status)) OR kind = 'question'::text AND (EXISTS ( SELECT 1
+           FROM app_public.questions q
+          WHERE q.id = t.id AND q.status = 'published'::app_public.content_status));
+grant select on table app_public.trending_items to anonymous;
+grant select on table app_public.trending_items to authenticated;
+comment on view app_public.trending_items is '@primaryKey kind,id
+@foreignKey (post_id) references app_public.posts (id)|@fieldName post
+@foreignKey (question_id) references app_public.questions (id)|@fieldName question
+@behavior -query:resource:list -query:resource:connection
+A trending post or question (see docs/reputation.md for the score). Recomputed every few minutes; content hidden since then is left out. Read with the trending query.';
+comment on column app_public.trending_items.kind is 'post or question.';
+comment on column app_public.trending_items.rank is 'The place among its kind, 1 = most trending.';
+comment on column app_public.trending_items.id is 'The post''s or question''s id.';
+comment on column app_public.trending_items.score is 'The time-decayed engagement score (higher trends more).';
+comment on column app_public.trending_items.computed_at is 'When trending was last recomputed.';
+comment on column app_public.trending_items.post_id is 'The post, when kind is post.';
+comment on column app_public.trending_items.question_id is 'The question, when kind is question.';
 
 -- function app_public.accept_answer(answer_id uuid)
 CREATE OR REPLACE FUNCTION app_public.accept_answer(answer_id uuid)
@@ -1220,6 +1397,19 @@ end;
 $function$;
 grant execute on function app_public.grant_role(user_id uuid, role_id text, expires_at timestamp with time zone) to authenticated;
 comment on function app_public.grant_role(user_id uuid, role_id text, expires_at timestamp with time zone) is 'Grants a role, optionally until a time. Needs role:grant.';
+
+-- function app_public.leaderboard(period text)
+CREATE OR REPLACE FUNCTION app_public.leaderboard(period text)
+ RETURNS SETOF app_public.leaderboard_entries
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select * from app_public.leaderboard_entries e where e.period = leaderboard.period order by e.rank
+$function$;
+grant execute on function app_public.leaderboard(period text) to anonymous;
+grant execute on function app_public.leaderboard(period text) to authenticated;
+comment on function app_public.leaderboard(period text) is 'A leaderboard, best first: period is week (last 7 days), month (last 30 days) or all.';
 
 -- function app_public.logout()
 CREATE OR REPLACE FUNCTION app_public.logout()
@@ -1596,6 +1786,19 @@ grant execute on function app_public.search_suggestions(prefix text, max_results
 grant execute on function app_public.search_suggestions(prefix text, max_results integer) to authenticated;
 comment on function app_public.search_suggestions(prefix text, max_results integer) is 'Prefix completions: tags, usernames and titles (titles from 3 characters).';
 
+-- function app_public.trending(kind text)
+CREATE OR REPLACE FUNCTION app_public.trending(kind text)
+ RETURNS SETOF app_public.trending_items
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select * from app_public.trending_items t where t.kind = trending.kind order by t.rank
+$function$;
+grant execute on function app_public.trending(kind text) to anonymous;
+grant execute on function app_public.trending(kind text) to authenticated;
+comment on function app_public.trending(kind text) is 'The trending posts (kind post) or questions (kind question), most trending first.';
+
 -- function app_public.user_by_username(username text)
 CREATE OR REPLACE FUNCTION app_public.user_by_username(username text)
  RETURNS app_public.users
@@ -1608,6 +1811,25 @@ $function$;
 grant execute on function app_public.user_by_username(username text) to anonymous;
 grant execute on function app_public.user_by_username(username text) to authenticated;
 comment on function app_public.user_by_username(username text) is 'The active member with this username (letter case does not matter).';
+
+-- function app_public.users_level(u app_public.users)
+CREATE OR REPLACE FUNCTION app_public.users_level(u app_public.users)
+ RETURNS app_public.reputation_level
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select case
+    when u.reputation >= (app_hidden.setting('level.expert') #>> '{}')::integer then 'expert'
+    when u.reputation >= (app_hidden.setting('level.advanced') #>> '{}')::integer then 'advanced'
+    when u.reputation >= (app_hidden.setting('level.intermediate') #>> '{}')::integer then 'intermediate'
+    when u.reputation >= (app_hidden.setting('level.beginner') #>> '{}')::integer then 'beginner'
+    else 'newcomer'
+  end::app_public.reputation_level
+$function$;
+grant execute on function app_public.users_level(u app_public.users) to anonymous;
+grant execute on function app_public.users_level(u app_public.users) to authenticated;
+comment on function app_public.users_level(u app_public.users) is 'The member''s level from their reputation (thresholds: the level.* settings).';
 
 -- function app_public.verify_email(token text)
 CREATE OR REPLACE FUNCTION app_public.verify_email(token text)
@@ -2043,6 +2265,88 @@ create table app_private.user_secrets (
 );
 comment on table app_private.user_secrets is 'A user''s password hash (bcrypt, pgcrypto). Never readable by the API roles.';
 
+-- materialized view app_private.leaderboard_scores
+create materialized view app_private.leaderboard_scores as
+ WITH periods(period, since) AS (
+         VALUES ('week'::text,now() - '7 days'::interval), ('month'::text,now() - '30 days'::interval), ('all'::text,'-infinity'::timestamp with time zone)
+        ), gains AS (
+         SELECT p.period,
+            e.user_id,
+            sum(e.points)::integer AS points
+           FROM periods p
+             JOIN app_public.reputation_events e ON e.created_at >= p.since
+          WHERE e.reason <> 'joined'::app_public.reputation_reason
+          GROUP BY p.period, e.user_id
+        )
+ SELECT g.period,
+    g.user_id,
+    g.points,
+    row_number() OVER (PARTITION BY g.period ORDER BY g.points DESC, g.user_id)::integer AS rank,
+    now() AS computed_at
+   FROM gains g
+     JOIN app_public.users u ON u.id = g.user_id AND u.is_active
+  WHERE g.points > 0;
+comment on materialized view app_private.leaderboard_scores is 'Reputation gained per member in the last 7 days (week), 30 days (month) and ever (all), the starting point excluded; rank 1 = most, ties by user id. Refreshed concurrently by the refresh_rankings task.';
+CREATE UNIQUE INDEX leaderboard_scores_key ON app_private.leaderboard_scores USING btree (period, user_id);
+CREATE UNIQUE INDEX leaderboard_scores_rank ON app_private.leaderboard_scores USING btree (period, rank);
+
+-- materialized view app_private.trending_scores
+create materialized view app_private.trending_scores as
+ WITH params AS (
+         SELECT (app_private.setting('trending.like_weight'::text) #>> '{}'::text[])::double precision AS w_like,
+            (app_private.setting('trending.comment_weight'::text) #>> '{}'::text[])::double precision AS w_comment,
+            (app_private.setting('trending.answer_weight'::text) #>> '{}'::text[])::double precision AS w_answer,
+            (app_private.setting('trending.view_weight'::text) #>> '{}'::text[])::double precision AS w_view,
+            (app_private.setting('trending.gravity'::text) #>> '{}'::text[])::double precision AS gravity,
+            now() - ((app_private.setting('trending.window'::text) #>> '{}'::text[])::interval) AS since,
+            (app_private.setting('trending.size'::text) #>> '{}'::text[])::integer AS size
+        ), items AS (
+         SELECT 'post'::text AS kind,
+            p.id,
+            p.published_at,
+            p.like_count,
+            p.comment_count,
+            0 AS answer_count,
+            p.view_count
+           FROM app_public.posts p,
+            params params_1
+          WHERE p.status = 'published'::app_public.content_status AND p.published_at >= params_1.since
+        UNION ALL
+         SELECT 'question'::text,
+            q.id,
+            q.published_at,
+            q.like_count,
+            q.comment_count,
+            q.answer_count,
+            q.view_count
+           FROM app_public.questions q,
+            params params_1
+          WHERE q.status = 'published'::app_public.content_status AND q.published_at >= params_1.since
+        ), scored AS (
+         SELECT i.kind,
+            i.id,
+            (params_1.w_like * i.like_count::double precision + params_1.w_comment * i.comment_count::double precision + params_1.w_answer * i.answer_count::double precision + params_1.w_view * ln((1 + i.view_count)::double precision)) / power((GREATEST(EXTRACT(epoch FROM now() - i.published_at) / 3600::numeric, 0::numeric) + 2::numeric)::double precision, params_1.gravity) AS score
+           FROM items i,
+            params params_1
+        ), ranked AS (
+         SELECT s.kind,
+            s.id,
+            s.score,
+            row_number() OVER (PARTITION BY s.kind ORDER BY s.score DESC, s.id)::integer AS rank
+           FROM scored s
+        )
+ SELECT r.kind,
+    r.id,
+    r.score,
+    r.rank,
+    now() AS computed_at
+   FROM ranked r,
+    params
+  WHERE r.rank <= params.size AND r.score > 0::double precision;
+comment on materialized view app_private.trending_scores is 'The trending posts and questions: score = (like_weight·likes + comment_weight·comments + answer_weight·answers + view_weight·ln(1 + views)) / (age in hours + 2)^gravity over published content of the trending.window; the best trending.size of each kind. Refreshed concurrently by the refresh_rankings task.';
+CREATE UNIQUE INDEX trending_scores_key ON app_private.trending_scores USING btree (kind, id);
+CREATE UNIQUE INDEX trending_scores_rank ON app_private.trending_scores USING btree (kind, rank);
+
 -- function app_private.add_job(identifier text, payload json, queue_name text, run_at timestamp with time zone, max_attempts integer, job_key text)
 CREATE OR REPLACE FUNCTION app_private.add_job(identifier text, payload json DEFAULT '{}'::json, queue_name text DEFAULT NULL::text, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, job_key text DEFAULT NULL::text)
  RETURNS void
@@ -2105,6 +2409,61 @@ end;
 $function$;
 comment on function app_private.assert_strong_password(password text) is 'Raises WEAKP unless the password is long enough and mixes at least two of lower case, upper case, digits and symbols.';
 
+-- function app_private.award_badge(user_id uuid, badge_id text, source_id uuid)
+CREATE OR REPLACE FUNCTION app_private.award_badge(user_id uuid, badge_id text, source_id uuid)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  insert into app_public.user_badges (user_id, badge_id, source_id)
+  select award_badge.user_id, b.id, case when b.is_repeatable then award_badge.source_id end
+    from app_public.badges b
+   where b.id = award_badge.badge_id and award_badge.user_id is not null
+  on conflict on constraint user_badges_once do nothing
+$function$;
+comment on function app_private.award_badge(user_id uuid, badge_id text, source_id uuid) is 'Awards a badge to a member unless they hold it already (for a repeatable badge: for that source). Badge-earned notifications will hook in here (see docs/reputation.md).';
+
+-- function app_private.award_badges()
+CREATE OR REPLACE FUNCTION app_private.award_badges()
+ RETURNS integer
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  with b as (select id, threshold from app_public.badges),
+  candidates (user_id, badge_id, source_id) as (
+    select p.author_id, 'first_post', null::uuid from app_public.posts p where p.status in ('published', 'archived') group by p.author_id
+    union all
+    select a.author_id, 'first_answer', null from app_public.answers a where a.status in ('published', 'archived') group by a.author_id
+    union all
+    select a.author_id, 'first_accepted_answer', null
+      from app_public.questions q join app_public.answers a on a.id = q.accepted_answer_id
+     where a.author_id <> q.author_id group by a.author_id
+    union all
+    select a.author_id, 'accepted_answers', null
+      from app_public.questions q join app_public.answers a on a.id = q.accepted_answer_id
+     where a.author_id <> q.author_id
+     group by a.author_id having count(*) >= (select threshold from b where id = 'accepted_answers')
+    union all
+    select u.id, 'reputation', null from app_public.users u where u.reputation >= (select threshold from b where id = 'reputation')
+    union all
+    select u.id, 'popular', null from app_public.users u where u.follower_count >= (select threshold from b where id = 'popular')
+    union all
+    select p.author_id, 'great_post', p.id from app_public.posts p
+     where p.status in ('published', 'archived') and p.like_count >= (select threshold from b where id = 'great_post')
+    union all
+    select q.author_id, 'great_question', q.id from app_public.questions q
+     where q.status in ('published', 'archived') and q.answer_count >= (select threshold from b where id = 'great_question')
+  ),
+  inserted as (
+    insert into app_public.user_badges (user_id, badge_id, source_id)
+    select c.user_id, c.badge_id, c.source_id from candidates c
+    on conflict on constraint user_badges_once do nothing
+    returning 1
+  )
+  select count(*)::integer from inserted
+$function$;
+comment on function app_private.award_badges() is 'Awards, set-based over all members, every badge whose criterion is met and not yet held (the catalogue''s thresholds); idempotent. Returns how many awards it made. Run by the award_badges task (src/tasks/crontab).';
+
 -- function app_private.bump(table_name text, id uuid, counter text, delta integer)
 CREATE OR REPLACE FUNCTION app_private.bump(table_name text, id uuid, counter text, delta integer)
  RETURNS void
@@ -2153,6 +2512,21 @@ begin
 end;
 $function$;
 comment on function app_private.check_rate_limit(bucket_name text, bucket_key text, max_hits integer, per interval, count_hit boolean) is 'Rate limiter: counts a hit for (bucket, key); raises RLIMT past max hits per window (count_hit false: check only).';
+
+-- function app_private.check_reputation()
+CREATE OR REPLACE FUNCTION app_private.check_reputation()
+ RETURNS TABLE(user_id uuid, reputation integer, ledger_sum integer)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select u.id, u.reputation, coalesce(l.total, 0)::integer
+    from app_public.users u
+    left join (select e.user_id, sum(e.points) as total from app_public.reputation_events e group by e.user_id) l on l.user_id = u.id
+   where u.reputation is distinct from coalesce(l.total, 0)
+      or u.reputation < (app_private.setting('reputation.floor') #>> '{}')::integer
+$function$;
+comment on function app_private.check_reputation() is 'For DBAs: members whose users.reputation differs from the sum of their ledger rows, or is below the floor. Empty when all is well.';
 
 -- function app_private.create_admin(username public.citext, email public.citext, password text)
 CREATE OR REPLACE FUNCTION app_private.create_admin(username public.citext, email public.citext, password text)
@@ -2232,6 +2606,19 @@ begin
 end;
 $function$;
 comment on function app_private.issue_refresh_token(session_id uuid) is 'Mints a refresh token for a session: returns the token, stores only its SHA-256 hash, valid for the session.refresh_ttl setting.';
+
+-- function app_private.lock_users(user_ids uuid[])
+CREATE OR REPLACE FUNCTION app_private.lock_users(user_ids uuid[])
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Always in id order, so two transactions crediting the same two members cannot deadlock.
+  perform 1 from app_public.users u where u.id = any(user_ids) order by u.id for update;
+end;
+$function$;
+comment on function app_private.lock_users(user_ids uuid[]) is 'Locks members'' rows (in id order) before their reputation changes: serializes every change per member, so the daily vote cap holds under concurrent votes.';
 
 -- function app_private.login(identifier text, password text, ip inet, user_agent text)
 CREATE OR REPLACE FUNCTION app_private.login(identifier text, password text, ip inet, user_agent text)
@@ -2370,6 +2757,19 @@ AS $function$
 $function$;
 comment on function app_private.record_security_event(kind text, user_id uuid, detail jsonb) is 'Appends an entry to app_private.security_events, with the acting member and client IP of the current request.';
 
+-- function app_private.refresh_rankings()
+CREATE OR REPLACE FUNCTION app_private.refresh_rankings()
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  refresh materialized view concurrently app_private.leaderboard_scores;
+  refresh materialized view concurrently app_private.trending_scores;
+end;
+$function$;
+comment on function app_private.refresh_rankings() is 'Refreshes the leaderboards and trending concurrently (readers are not blocked). Run by the refresh_rankings task (src/tasks/crontab).';
+
 -- function app_private.refresh_session(refresh_token text, ip inet, user_agent text)
 CREATE OR REPLACE FUNCTION app_private.refresh_session(refresh_token text, ip inet, user_agent text)
  RETURNS app_public.user_session
@@ -2430,6 +2830,134 @@ begin
 end;
 $function$;
 comment on function app_private.register(username public.citext, email public.citext, password text, display_name text, ip inet, user_agent text) is 'Creates an account and signs it in; the verification mail is enqueued in the same transaction.';
+
+-- function app_private.reputation_apply_reaction(r app_public.reactions)
+CREATE OR REPLACE FUNCTION app_private.reputation_apply_reaction(r app_public.reactions)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_author uuid;
+begin
+  if r.answer_id is not null then
+    select a.author_id into v_author from app_public.answers a where a.id = r.answer_id and a.status in ('published', 'archived');
+  elsif r.question_id is not null then
+    select q.author_id into v_author from app_public.questions q where q.id = r.question_id and q.status in ('published', 'archived');
+  elsif r.post_id is not null then
+    select p.author_id into v_author from app_public.posts p where p.id = r.post_id and p.status in ('published', 'archived');
+  end if;
+  -- No points for reactions to comments, to content that does not count, or to one's own content.
+  if v_author is null or v_author = r.user_id then
+    return;
+  end if;
+  if r.kind = 'like' then
+    perform app_private.reputation_credit(v_author,
+      (app_private.setting(case when r.answer_id is not null then 'reputation.like_answer'
+                                when r.question_id is not null then 'reputation.like_question'
+                                else 'reputation.like_post' end) #>> '{}')::integer,
+      case when r.answer_id is not null then 'answer_liked'
+           when r.question_id is not null then 'question_liked'
+           else 'post_liked' end::app_public.reputation_reason,
+      true, r.id, r.post_id, r.question_id, r.answer_id, false);
+  elsif r.answer_id is not null then
+    perform app_private.lock_users(array[v_author, r.user_id]);
+    perform app_private.reputation_credit(v_author, (app_private.setting('reputation.dislike_answer_author') #>> '{}')::integer,
+      'answer_disliked', true, r.id, null, null, r.answer_id, false);
+    perform app_private.reputation_credit(r.user_id, (app_private.setting('reputation.dislike_answer_voter') #>> '{}')::integer,
+      'disliked_an_answer', true, r.id, null, null, r.answer_id, false);
+  end if;
+end;
+$function$;
+comment on function app_private.reputation_apply_reaction(r app_public.reactions) is 'Credits a reaction''s points: a like on an answer, question or post to its author; a dislike on an answer to its author and to the voter. Nothing for comments, for one''s own content, or for content that is not published or archived.';
+
+-- function app_private.reputation_credit(user_id uuid, points integer, reason app_public.reputation_reason, is_vote boolean, reaction_id uuid, post_id uuid, question_id uuid, answer_id uuid, is_reversal boolean)
+CREATE OR REPLACE FUNCTION app_private.reputation_credit(user_id uuid, points integer, reason app_public.reputation_reason, is_vote boolean, reaction_id uuid, post_id uuid, question_id uuid, answer_id uuid, is_reversal boolean)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_total integer;
+  v_points integer := points;
+  v_floor integer := (app_private.setting('reputation.floor') #>> '{}')::integer;
+  v_today integer;
+begin
+  if user_id is null or points = 0 then
+    return;
+  end if;
+  -- Serialize per member: the cap and the floor below read what committed before us.
+  select u.reputation into v_total from app_public.users u where u.id = reputation_credit.user_id for update;
+  if not found then
+    return; -- the member's account is being erased
+  end if;
+  if is_vote and v_points > 0 and not is_reversal then
+    select coalesce(sum(e.points), 0)::integer into v_today
+      from app_public.reputation_events e
+     where e.user_id = reputation_credit.user_id and e.is_vote
+       and e.created_at >= date_trunc('day', now(), 'UTC');
+    v_points := least(v_points, greatest((app_private.setting('reputation.daily_vote_cap') #>> '{}')::integer - v_today, 0));
+  end if;
+  if v_points < 0 then
+    v_points := least(0, greatest(v_points, v_floor - v_total));
+  end if;
+  if v_points = 0 then
+    return;
+  end if;
+  insert into app_public.reputation_events (user_id, points, reason, is_vote, is_reversal, reaction_id, post_id, question_id, answer_id)
+  values (reputation_credit.user_id, v_points, reputation_credit.reason, reputation_credit.is_vote, reputation_credit.is_reversal,
+          reputation_credit.reaction_id, reputation_credit.post_id, reputation_credit.question_id, reputation_credit.answer_id);
+end;
+$function$;
+comment on function app_private.reputation_credit(user_id uuid, points integer, reason app_public.reputation_reason, is_vote boolean, reaction_id uuid, post_id uuid, question_id uuid, answer_id uuid, is_reversal boolean) is 'Writes one ledger row for a member, under a lock on their row: a vote''s gain is cut to what the daily vote cap (net vote points of the UTC day) leaves, a loss stops at the floor; nothing is written when nothing is left.';
+
+-- function app_private.reputation_reverse(reaction_id uuid, content_id uuid, accepted_question_id uuid, accepted_answer_id uuid)
+CREATE OR REPLACE FUNCTION app_private.reputation_reverse(reaction_id uuid, content_id uuid, accepted_question_id uuid, accepted_answer_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_row record;
+  v_users uuid[];
+begin
+  -- What is still owed, per member and source: the net of the source's rows (a capped gain
+  -- is taken back only as far as it was granted; a reversed source nets to 0).
+  for v_row in
+    select e.user_id, e.reaction_id, e.reason, e.is_vote, e.post_id, e.question_id, e.answer_id, sum(e.points)::integer as net
+      from app_public.reputation_events e
+     where (reputation_reverse.reaction_id is not null and e.reaction_id = reputation_reverse.reaction_id)
+        or (reputation_reverse.content_id is not null and e.is_vote
+            and (e.post_id = reputation_reverse.content_id or e.question_id = reputation_reverse.content_id
+                 or e.answer_id = reputation_reverse.content_id))
+        or (reputation_reverse.accepted_question_id is not null and e.question_id = reputation_reverse.accepted_question_id
+            and e.answer_id = reputation_reverse.accepted_answer_id and e.reason in ('answer_accepted', 'accepted_an_answer'))
+     group by e.user_id, e.reaction_id, e.reason, e.is_vote, e.post_id, e.question_id, e.answer_id
+    having sum(e.points) <> 0
+     order by e.user_id
+  loop
+    v_users := v_users || v_row.user_id;
+  end loop;
+  perform app_private.lock_users(v_users);
+  for v_row in
+    select e.user_id, e.reaction_id, e.reason, e.is_vote, e.post_id, e.question_id, e.answer_id, sum(e.points)::integer as net
+      from app_public.reputation_events e
+     where (reputation_reverse.reaction_id is not null and e.reaction_id = reputation_reverse.reaction_id)
+        or (reputation_reverse.content_id is not null and e.is_vote
+            and (e.post_id = reputation_reverse.content_id or e.question_id = reputation_reverse.content_id
+                 or e.answer_id = reputation_reverse.content_id))
+        or (reputation_reverse.accepted_question_id is not null and e.question_id = reputation_reverse.accepted_question_id
+            and e.answer_id = reputation_reverse.accepted_answer_id and e.reason in ('answer_accepted', 'accepted_an_answer'))
+     group by e.user_id, e.reaction_id, e.reason, e.is_vote, e.post_id, e.question_id, e.answer_id
+    having sum(e.points) <> 0
+     order by e.user_id
+  loop
+    perform app_private.reputation_credit(v_row.user_id, -v_row.net, v_row.reason, v_row.is_vote,
+      v_row.reaction_id, v_row.post_id, v_row.question_id, v_row.answer_id, true);
+  end loop;
+end;
+$function$;
+comment on function app_private.reputation_reverse(reaction_id uuid, content_id uuid, accepted_question_id uuid, accepted_answer_id uuid) is 'Takes back, with compensating ledger rows, what is still credited for a source: a reaction (reaction_id), the votes on a post, question or answer (content_id), or an acceptance (accepted_question_id and accepted_answer_id).';
 
 -- function app_private.revoke_sessions(user_id uuid, reason text, except_session_id uuid)
 CREATE OR REPLACE FUNCTION app_private.revoke_sessions(user_id uuid, reason text, except_session_id uuid DEFAULT NULL::uuid)
@@ -2605,6 +3133,22 @@ end;
 $function$;
 comment on function app_private.tg_comments__thread() is 'Trigger on comments: a reply joins its parent''s thread and depth (at most comment.max_depth); deleting empties the body; edits after comment.edit_window need a moderator (EDITW).';
 
+-- function app_private.tg_content__badges()
+CREATE OR REPLACE FUNCTION app_private.tg_content__badges()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if new.status = 'published' then
+    perform app_private.award_badge(new.author_id, case tg_table_name when 'posts' then 'first_post' else 'first_answer' end, null);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_content__badges() is 'Trigger on posts and answers: a member''s first published post or answer earns its badge. Security definer: authors write as themselves.';
+
 -- function app_private.tg_content__before_write()
 CREATE OR REPLACE FUNCTION app_private.tg_content__before_write()
  RETURNS trigger
@@ -2677,6 +3221,35 @@ begin
 end;
 $function$;
 comment on function app_private.tg_content__posting_limit() is 'Trigger on posts, questions, answers and comments: counts the author''s post:create or comment:create rate limit (RLIMT when exceeded). Skipped for bulk loads outside a request.';
+
+-- function app_private.tg_content__reputation_source()
+CREATE OR REPLACE FUNCTION app_private.tg_content__reputation_source()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_reaction app_public.reactions;
+begin
+  if new.status not in ('published', 'archived') then
+    -- Hidden, deleted (or back to draft): its vote points are taken back.
+    perform app_private.reputation_reverse(null, new.id, null, null);
+  else
+    -- Restored: its current reactions earn again (those not already credited).
+    for v_reaction in
+      select r.* from app_public.reactions r
+       where case tg_table_name when 'posts' then r.post_id when 'questions' then r.question_id else r.answer_id end = new.id
+         and not exists (select 1 from app_public.reputation_events e where e.reaction_id = r.id group by e.reaction_id having sum(e.points) <> 0)
+       order by r.created_at, r.id
+    loop
+      perform app_private.reputation_apply_reaction(v_reaction);
+    end loop;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_content__reputation_source() is 'Trigger on posts, questions and answers when their status moves between counting (published, archived) and not counting (draft, hidden, deleted): reverses the votes'' points, or credits them again on restore. Security definer: moderators and authors change status.';
 
 -- function app_private.tg_content__revision()
 CREATE OR REPLACE FUNCTION app_private.tg_content__revision()
@@ -2788,6 +3361,88 @@ end;
 $function$;
 comment on function app_private.tg_follows__count() is 'Trigger on follows: keeps users.follower_count and users.following_count in step.';
 
+-- function app_private.tg_questions__reputation()
+CREATE OR REPLACE FUNCTION app_private.tg_questions__reputation()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_answer_author uuid;
+begin
+  if old.accepted_answer_id is not null then
+    perform app_private.reputation_reverse(null, null, new.id, old.accepted_answer_id);
+  end if;
+  if new.accepted_answer_id is not null then
+    select a.author_id into v_answer_author from app_public.answers a where a.id = new.accepted_answer_id;
+    -- Accepting one's own answer earns nothing.
+    if v_answer_author is not null and v_answer_author <> new.author_id then
+      perform app_private.lock_users(array[v_answer_author, new.author_id]);
+      perform app_private.reputation_credit(v_answer_author, (app_private.setting('reputation.accepted_answer') #>> '{}')::integer,
+        'answer_accepted', false, null, null, new.id, new.accepted_answer_id, false);
+      perform app_private.reputation_credit(new.author_id, (app_private.setting('reputation.accepted_answer_accepter') #>> '{}')::integer,
+        'accepted_an_answer', false, null, null, new.id, new.accepted_answer_id, false);
+      perform app_private.award_badge(v_answer_author, 'first_accepted_answer', null);
+    end if;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_questions__reputation() is 'Trigger on questions when the accepted answer changes: takes back the earlier acceptance''s points, credits the new one (to the answer''s author and to the question''s author) and awards the first-accepted-answer badge. Security definer: the question''s author or a moderator accepts.';
+
+-- function app_private.tg_reactions__reputation()
+CREATE OR REPLACE FUNCTION app_private.tg_reactions__reputation()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op in ('UPDATE', 'DELETE') then
+    perform app_private.reputation_reverse(old.id, null, null, null);
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    perform app_private.reputation_apply_reaction(new);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_reactions__reputation() is 'Trigger on reactions: a new reaction earns its points; a removed one is reversed; a changed one (like ↔ dislike) is reversed, then earns the new kind''s points. Security definer: reactions change through any member''s react().';
+
+-- function app_private.tg_reputation_events__append_only()
+CREATE OR REPLACE FUNCTION app_private.tg_reputation_events__append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- The one exception: a member's account being erased (ON DELETE CASCADE from users):
+  -- by then their users row is gone.
+  if tg_op = 'DELETE' then
+    if not exists (select 1 from app_public.users u where u.id = old.user_id) then
+      return old;
+    end if;
+  end if;
+  raise exception 'The reputation ledger is append-only: write a compensating event instead' using errcode = 'APPND';
+end;
+$function$;
+comment on function app_private.tg_reputation_events__append_only() is 'Trigger: refuses every UPDATE, DELETE and TRUNCATE of the reputation ledger, for every role including the owner; only the cascade of an erased account removes rows.';
+
+-- function app_private.tg_reputation_events__total()
+CREATE OR REPLACE FUNCTION app_private.tg_reputation_events__total()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  update app_public.users u set reputation = u.reputation + new.points where u.id = new.user_id;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_reputation_events__total() is 'Trigger: adds each new ledger row''s points to users.reputation, so the total always equals the ledger''s sum. Security definer: the cause may be any member''s request.';
+
 -- function app_private.tg_user_emails__after_write()
 CREATE OR REPLACE FUNCTION app_private.tg_user_emails__after_write()
  RETURNS trigger
@@ -2830,6 +3485,21 @@ end;
 $function$;
 comment on function app_private.tg_user_emails__before_insert() is 'Trigger on user_emails: a member''s first address is primary; an address verified by another member is refused (NUNIQ).';
 
+-- function app_private.tg_users__reputation()
+CREATE OR REPLACE FUNCTION app_private.tg_users__reputation()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  insert into app_public.reputation_events (user_id, points, reason)
+  values (new.id, (app_private.setting('reputation.floor') #>> '{}')::integer, 'joined');
+  return null;
+end;
+$function$;
+comment on function app_private.tg_users__reputation() is 'Trigger: a new member''s starting reputation (the reputation.floor setting) is their first ledger row. Security definer: registration runs as any role.';
+
 -- function app_private.token_hash(token text)
 CREATE OR REPLACE FUNCTION app_private.token_hash(token text)
  RETURNS bytea
@@ -2847,3 +3517,193 @@ comment on function app_private.token_hash(token text) is 'How a token is stored
 create schema app_analytics;
 grant usage on schema app_analytics to analyst;
 comment on schema app_analytics is 'Read-only views for the analyst role. No secrets, no e-mail addresses.';
+
+-- view app_analytics.content_per_category_day
+create view app_analytics.content_per_category_day as
+ WITH content(category_id, day, posts, questions, answers, comments, likes) AS (
+         SELECT p.category_id,
+            (p.published_at AT TIME ZONE 'UTC'::text)::date AS timezone,
+            1 AS "?column?",
+            0 AS "?column?",
+            0 AS "?column?",
+            0 AS "?column?",
+            0 AS "?column?"
+           FROM app_public.posts p
+          WHERE p.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])
+        UNION ALL
+         SELECT q.category_id,
+            (q.published_at AT TIME ZONE 'UTC'::text)::date AS timezone,
+            0,
+            1,
+            0,
+            0,
+            0
+           FROM app_public.questions q
+          WHERE q.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])
+        UNION ALL
+         SELECT q.category_id,
+            (a.created_at AT TIME ZONE 'UTC'::text)::date AS timezone,
+            0,
+            0,
+            1,
+            0,
+            0
+           FROM app_public.answers a
+             JOIN app_public.questions q ON q.id = a.question_id
+          WHERE a.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])
+        UNION ALL
+         SELECT COALESCE(p.category_id, q.category_id, aq.category_id) AS "coalesce",
+            (c_1.created_at AT TIME ZONE 'UTC'::text)::date AS timezone,
+            0,
+            0,
+            0,
+            1,
+            0
+           FROM app_public.comments c_1
+             LEFT JOIN app_public.posts p ON p.id = c_1.post_id
+             LEFT JOIN app_public.questions q ON q.id = c_1.question_id
+             LEFT JOIN app_public.answers a ON a.id = c_1.answer_id
+             LEFT JOIN app_public.questions aq ON aq.id = a.question_id
+          WHERE c_1.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])
+        UNION ALL
+         SELECT COALESCE(p.category_id, q.category_id, aq.category_id) AS "coalesce",
+            (r.created_at AT TIME ZONE 'UTC'::text)::date AS timezone,
+            0,
+            0,
+            0,
+            0,
+            1
+           FROM app_public.reactions r
+             LEFT JOIN app_public.posts p ON p.id = r.post_id
+             LEFT JOIN app_public.questions q ON q.id = r.question_id
+             LEFT JOIN app_public.answers a ON a.id = r.answer_id
+             LEFT JOIN app_public.questions aq ON aq.id = a.question_id
+          WHERE r.kind = 'like'::app_public.reaction_kind AND r.comment_id IS NULL
+        )
+ SELECT c.category_id,
+    cat.slug::text AS category_slug,
+    c.day,
+    sum(c.posts)::integer AS posts,
+    sum(c.questions)::integer AS questions,
+    sum(c.answers)::integer AS answers,
+    sum(c.comments)::integer AS comments,
+    sum(c.likes)::integer AS likes
+   FROM content c
+     LEFT JOIN app_public.categories cat ON cat.id = c.category_id
+  GROUP BY c.category_id, cat.slug, c.day;
+grant select on table app_analytics.content_per_category_day to analyst;
+comment on view app_analytics.content_per_category_day is 'Per category (null: none) and UTC day: posts and questions published, answers, comments and likes (on posts, questions, answers) written. Answers and comments count in their question''s or post''s category. Removed content is not counted.';
+
+-- view app_analytics.daily_active_users
+create view app_analytics.daily_active_users as
+ WITH activity(user_id, day) AS (
+         SELECT s.user_id,
+            (s.created_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_private.sessions s
+        UNION
+         SELECT s.user_id,
+            (s.last_active_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_private.sessions s
+        UNION
+         SELECT p.author_id,
+            (p.created_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_public.posts p
+        UNION
+         SELECT q.author_id,
+            (q.created_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_public.questions q
+        UNION
+         SELECT a.author_id,
+            (a.created_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_public.answers a
+        UNION
+         SELECT c.author_id,
+            (c.created_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_public.comments c
+        UNION
+         SELECT r.user_id,
+            (r.created_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_public.reactions r
+        )
+ SELECT day,
+    count(DISTINCT user_id)::integer AS active_members
+   FROM activity
+  GROUP BY day;
+grant select on table app_analytics.daily_active_users to analyst;
+comment on view app_analytics.daily_active_users is 'Members active per UTC day. Active: signed in (a session started), a session was last active, or wrote a post, question, answer, comment or reaction that day. Sessions keep only their last activity, so a member who only read on earlier days of a long session is not counted for those days.';
+
+-- view app_analytics.leaderboards
+create view app_analytics.leaderboards as
+ SELECT l.period,
+    l.rank,
+    l.user_id,
+    u.username::text AS username,
+    l.points,
+    l.computed_at
+   FROM app_private.leaderboard_scores l
+     JOIN app_public.users u ON u.id = l.user_id;
+grant select on table app_analytics.leaderboards to analyst;
+comment on view app_analytics.leaderboards is 'The leaderboards as last computed: period (week, month, all), rank, member, points gained.';
+
+-- view app_analytics.reputation_distribution
+create view app_analytics.reputation_distribution as
+ WITH thresholds AS (
+         SELECT max(
+                CASE s.key
+                    WHEN 'level.beginner'::text THEN (s.value #>> '{}'::text[])::integer
+                    ELSE NULL::integer
+                END) AS beginner,
+            max(
+                CASE s.key
+                    WHEN 'level.intermediate'::text THEN (s.value #>> '{}'::text[])::integer
+                    ELSE NULL::integer
+                END) AS intermediate,
+            max(
+                CASE s.key
+                    WHEN 'level.advanced'::text THEN (s.value #>> '{}'::text[])::integer
+                    ELSE NULL::integer
+                END) AS advanced,
+            max(
+                CASE s.key
+                    WHEN 'level.expert'::text THEN (s.value #>> '{}'::text[])::integer
+                    ELSE NULL::integer
+                END) AS expert
+           FROM app_private.settings s
+          WHERE s.key ~~ 'level.%'::text
+        )
+ SELECT
+        CASE
+            WHEN u.reputation >= t.expert THEN 'expert'::text
+            WHEN u.reputation >= t.advanced THEN 'advanced'::text
+            WHEN u.reputation >= t.intermediate THEN 'intermediate'::text
+            WHEN u.reputation >= t.beginner THEN 'beginner'::text
+            ELSE 'newcomer'::text
+        END AS level,
+    count(*)::integer AS members,
+    min(u.reputation) AS min_reputation,
+    max(u.reputation) AS max_reputation,
+    percentile_cont(0.5::double precision) WITHIN GROUP (ORDER BY (u.reputation::double precision)) AS median_reputation
+   FROM app_public.users u,
+    thresholds t
+  WHERE u.is_active
+  GROUP BY (
+        CASE
+            WHEN u.reputation >= t.expert THEN 'expert'::text
+            WHEN u.reputation >= t.advanced THEN 'advanced'::text
+            WHEN u.reputation >= t.intermediate THEN 'intermediate'::text
+            WHEN u.reputation >= t.beginner THEN 'beginner'::text
+            ELSE 'newcomer'::text
+        END);
+grant select on table app_analytics.reputation_distribution to analyst;
+comment on view app_analytics.reputation_distribution is 'Active members per level: how many, and their lowest, highest and median reputation.';
+
+-- view app_analytics.trending
+create view app_analytics.trending as
+ SELECT kind,
+    rank,
+    id,
+    score,
+    computed_at
+   FROM app_private.trending_scores t;
+grant select on table app_analytics.trending to analyst;
+comment on view app_analytics.trending is 'The trending posts and questions as last computed (kind, rank, id, score).';

@@ -5,6 +5,8 @@
  */
 import type { TaskList } from "graphile-worker";
 import type { Mailer } from "../mail/mailer";
+import { awardBadges } from "./award_badges";
+import { refreshRankings } from "./refresh_rankings";
 import { sendEmail } from "./send_email";
 
 export interface TaskDeps {
@@ -15,5 +17,7 @@ export interface TaskDeps {
 export function makeTaskList(deps: TaskDeps): TaskList {
   return {
     send_email: sendEmail(deps),
+    award_badges: awardBadges,
+    refresh_rankings: refreshRankings,
   };
 }
