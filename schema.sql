@@ -940,6 +940,7 @@ comment on column app_public.user_badges.user_id is 'The member who earned the b
 comment on column app_public.user_badges.badge_id is 'The badge earned.';
 comment on column app_public.user_badges.source_id is 'For a repeatable badge, the post or question that earned it; null otherwise.';
 comment on column app_public.user_badges.awarded_at is 'When the badge was awarded.';
+comment on constraint user_badges_once on app_public.user_badges is '@behavior -single';
 CREATE INDEX user_badges_badge_id_idx ON app_public.user_badges USING btree (badge_id, awarded_at);
 CREATE INDEX user_badges_user_id_idx ON app_public.user_badges USING btree (user_id, awarded_at);
 
@@ -2950,7 +2951,8 @@ begin
             and e.answer_id = reputation_reverse.accepted_answer_id and e.reason in ('answer_accepted', 'accepted_an_answer'))
      group by e.user_id, e.reaction_id, e.reason, e.is_vote, e.post_id, e.question_id, e.answer_id
     having sum(e.points) <> 0
-     order by e.user_id
+     -- Give back before taking back, so the floor does not swallow a loss that a gain would have covered.
+     order by sum(e.points), e.user_id
   loop
     perform app_private.reputation_credit(v_row.user_id, -v_row.net, v_row.reason, v_row.is_vote,
       v_row.reaction_id, v_row.post_id, v_row.question_id, v_row.answer_id, true);

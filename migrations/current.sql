@@ -29,6 +29,7 @@ drop trigger if exists _720_reputation_source on app_public.posts;
 drop trigger if exists _730_badges on app_public.posts;
 drop trigger if exists _730_badges on app_public.answers;
 drop trigger if exists _800_reputation on app_public.users;
+drop table if exists app_public.reputation_events;
 drop function if exists app_private.tg_reactions__reputation();
 drop function if exists app_private.tg_questions__reputation();
 drop function if exists app_private.tg_content__reputation_source();
@@ -37,11 +38,10 @@ drop function if exists app_private.tg_users__reputation();
 drop function if exists app_private.tg_reputation_events__append_only();
 drop function if exists app_private.tg_reputation_events__total();
 drop function if exists app_private.reputation_apply_reaction(app_public.reactions);
-drop function if exists app_private.reputation_reverse(uuid, uuid, uuid, uuid, app_public.reputation_reason[]);
+drop function if exists app_private.reputation_reverse(uuid, uuid, uuid, uuid);
 drop function if exists app_private.reputation_credit(uuid, integer, app_public.reputation_reason, boolean, uuid, uuid, uuid, uuid, boolean);
 drop function if exists app_private.check_reputation();
 drop function if exists app_private.lock_users(uuid[]);
-drop table if exists app_public.reputation_events;
 drop type if exists app_public.reputation_reason;
 alter table app_public.users drop column if exists reputation;
 delete from app_private.settings where key like 'reputation.%' or key like 'level.%' or key like 'trending.%';
@@ -456,6 +456,7 @@ comment on column app_public.user_badges.user_id is 'The member who earned the b
 comment on column app_public.user_badges.badge_id is 'The badge earned.';
 comment on column app_public.user_badges.source_id is 'For a repeatable badge, the post or question that earned it; null otherwise.';
 comment on column app_public.user_badges.awarded_at is 'When the badge was awarded.';
+comment on constraint user_badges_once on app_public.user_badges is '@behavior -single';
 create index user_badges_badge_id_idx on app_public.user_badges (badge_id, awarded_at);
 create index user_badges_user_id_idx on app_public.user_badges (user_id, awarded_at);
 
