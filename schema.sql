@@ -1404,7 +1404,6 @@ CREATE OR REPLACE FUNCTION app_public.leaderboard(period text)
  RETURNS SETOF app_public.leaderboard_entries
  LANGUAGE sql
  STABLE
- SET search_path TO 'pg_catalog', 'public'
 AS $function$
   select * from app_public.leaderboard_entries e where e.period = leaderboard.period order by e.rank
 $function$;
@@ -1792,7 +1791,6 @@ CREATE OR REPLACE FUNCTION app_public.trending(kind text)
  RETURNS SETOF app_public.trending_items
  LANGUAGE sql
  STABLE
- SET search_path TO 'pg_catalog', 'public'
 AS $function$
   select * from app_public.trending_items t where t.kind = trending.kind order by t.rank
 $function$;
@@ -2767,6 +2765,9 @@ AS $function$
 begin
   refresh materialized view concurrently app_private.leaderboard_scores;
   refresh materialized view concurrently app_private.trending_scores;
+  -- Fresh statistics, so the planner reads a page by the (period, rank) and (kind, rank) indexes.
+  analyze app_private.leaderboard_scores;
+  analyze app_private.trending_scores;
 end;
 $function$;
 comment on function app_private.refresh_rankings() is 'Refreshes the leaderboards and trending concurrently (readers are not blocked). Run by the refresh_rankings task (src/tasks/crontab).';

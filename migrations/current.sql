@@ -591,6 +591,9 @@ create function app_private.refresh_rankings() returns void
 begin
   refresh materialized view concurrently app_private.leaderboard_scores;
   refresh materialized view concurrently app_private.trending_scores;
+  -- Fresh statistics, so the planner reads a page by the (period, rank) and (kind, rank) indexes.
+  analyze app_private.leaderboard_scores;
+  analyze app_private.trending_scores;
 end;
 $$;
 comment on function app_private.refresh_rankings() is 'Refreshes the leaderboards and trending concurrently (readers are not blocked). Run by the refresh_rankings task (src/tasks/crontab).';
@@ -626,14 +629,16 @@ comment on column app_public.trending_items.post_id is 'The post, when kind is p
 comment on column app_public.trending_items.question_id is 'The question, when kind is question.';
 
 create function app_public.leaderboard(period text) returns setof app_public.leaderboard_entries
-  language sql stable set search_path = pg_catalog, public as $$
+  -- No SET clause: PostgreSQL inlines it, so a page reads only its rows by the (period, rank) index.
+  language sql stable as $$
   select * from app_public.leaderboard_entries e where e.period = leaderboard.period order by e.rank
 $$;
 grant execute on function app_public.leaderboard(text) to anonymous, authenticated;
 comment on function app_public.leaderboard(text) is 'A leaderboard, best first: period is week (last 7 days), month (last 30 days) or all.';
 
 create function app_public.trending(kind text) returns setof app_public.trending_items
-  language sql stable set search_path = pg_catalog, public as $$
+  -- No SET clause: PostgreSQL inlines it, so a page reads only its rows by the (period, rank) index.
+  language sql stable as $$
   select * from app_public.trending_items t where t.kind = trending.kind order by t.rank
 $$;
 grant execute on function app_public.trending(text) to anonymous, authenticated;
