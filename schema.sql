@@ -1088,6 +1088,7 @@ CREATE INDEX users_display_name_trgm_idx ON app_public.users USING gin (display_
 CREATE INDEX users_reputation_idx ON app_public.users USING btree (reputation);
 CREATE INDEX users_search_idx ON app_public.users USING gin (search);
 CREATE INDEX users_username_prefix_idx ON app_public.users USING btree (lower((username)::text) text_pattern_ops);
+CREATE TRIGGER _100_erase_all BEFORE TRUNCATE ON app_public.users FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_users__truncate();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _800_reputation AFTER INSERT ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg_users__reputation();
 
@@ -3427,10 +3428,15 @@ begin
       return old;
     end if;
   end if;
+  -- ... or every account at once: TRUNCATE app_public.users CASCADE (the seed's --replace).
+  -- _100_erase_all on users fires first and marks the transaction.
+  if tg_op = 'TRUNCATE' and current_setting('agora.truncating_members', true) = 'on' then
+    return null;
+  end if;
   raise exception 'The reputation ledger is append-only: write a compensating event instead' using errcode = 'APPND';
 end;
 $function$;
-comment on function app_private.tg_reputation_events__append_only() is 'Trigger: refuses every UPDATE, DELETE and TRUNCATE of the reputation ledger, for every role including the owner; only the cascade of an erased account removes rows.';
+comment on function app_private.tg_reputation_events__append_only() is 'Trigger: refuses every UPDATE, DELETE and TRUNCATE of the reputation ledger, for every role including the owner; only erasing accounts removes rows (the ON DELETE CASCADE of a member, or TRUNCATE app_public.users CASCADE).';
 
 -- function app_private.tg_reputation_events__total()
 CREATE OR REPLACE FUNCTION app_private.tg_reputation_events__total()
@@ -3502,6 +3508,19 @@ begin
 end;
 $function$;
 comment on function app_private.tg_users__reputation() is 'Trigger: a new member''s starting reputation (the reputation.floor setting) is their first ledger row. Security definer: registration runs as any role.';
+
+-- function app_private.tg_users__truncate()
+CREATE OR REPLACE FUNCTION app_private.tg_users__truncate()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  perform set_config('agora.truncating_members', 'on', true);
+  return null;
+end;
+$function$;
+comment on function app_private.tg_users__truncate() is 'Trigger: before TRUNCATE of users (every account erased, e.g. the seed''s --replace), lets the cascade empty the reputation ledger too (see tg_reputation_events__append_only).';
 
 -- function app_private.token_hash(token text)
 CREATE OR REPLACE FUNCTION app_private.token_hash(token text)

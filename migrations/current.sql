@@ -35,6 +35,8 @@ drop function if exists app_private.tg_questions__reputation();
 drop function if exists app_private.tg_content__reputation_source();
 drop function if exists app_private.tg_content__badges();
 drop function if exists app_private.tg_users__reputation();
+drop trigger if exists _100_erase_all on app_public.users;
+drop function if exists app_private.tg_users__truncate();
 drop function if exists app_private.tg_reputation_events__append_only();
 drop function if exists app_private.tg_reputation_events__total();
 drop function if exists app_private.reputation_apply_reaction(app_public.reactions);
@@ -136,10 +138,26 @@ begin
       return old;
     end if;
   end if;
+  -- ... or every account at once: TRUNCATE app_public.users CASCADE (the seed's --replace).
+  -- _100_erase_all on users fires first and marks the transaction.
+  if tg_op = 'TRUNCATE' and current_setting('agora.truncating_members', true) = 'on' then
+    return null;
+  end if;
   raise exception 'The reputation ledger is append-only: write a compensating event instead' using errcode = 'APPND';
 end;
 $$;
-comment on function app_private.tg_reputation_events__append_only() is 'Trigger: refuses every UPDATE, DELETE and TRUNCATE of the reputation ledger, for every role including the owner; only the cascade of an erased account removes rows.';
+comment on function app_private.tg_reputation_events__append_only() is 'Trigger: refuses every UPDATE, DELETE and TRUNCATE of the reputation ledger, for every role including the owner; only erasing accounts removes rows (the ON DELETE CASCADE of a member, or TRUNCATE app_public.users CASCADE).';
+
+create function app_private.tg_users__truncate() returns trigger
+  language plpgsql set search_path = pg_catalog, public as $$
+begin
+  perform set_config('agora.truncating_members', 'on', true);
+  return null;
+end;
+$$;
+comment on function app_private.tg_users__truncate() is 'Trigger: before TRUNCATE of users (every account erased, e.g. the seed''s --replace), lets the cascade empty the reputation ledger too (see tg_reputation_events__append_only).';
+create trigger _100_erase_all before truncate on app_public.users
+  for each statement execute function app_private.tg_users__truncate();
 
 create function app_private.tg_reputation_events__total() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
