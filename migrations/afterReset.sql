@@ -10,4 +10,7 @@ alter schema public owner to :DATABASE_OWNER;
 revoke all on schema public from public;
 -- Extensions that need a superuser; trusted ones are created by migrations.
 create extension if not exists pg_stat_statements;
+-- It grants its views to PUBLIC: only the superuser (the benchmark) reads them; the analyst
+-- and the API roles must not (test/reputation/analytics.test.ts lists what analysts reach).
+revoke all on pg_stat_statements, pg_stat_statements_info from public;
 commit;

@@ -5,6 +5,8 @@
  */
 import type { TaskList } from "graphile-worker";
 import type { Mailer } from "../mail/mailer";
+import { awardBadges } from "./award_badges";
+import { refreshRankings } from "./refresh_rankings";
 import { sendEmail } from "./send_email";
 import { pruneRateLimits } from "./prune_rate_limits";
 
@@ -17,5 +19,7 @@ export function makeTaskList(deps: TaskDeps): TaskList {
   return {
     send_email: sendEmail(deps),
     prune_rate_limits: pruneRateLimits,
+    award_badges: awardBadges,
+    refresh_rankings: refreshRankings,
   };
 }
