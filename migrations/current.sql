@@ -11,6 +11,11 @@ drop table if exists app_public.job_application_events cascade;
 drop table if exists app_public.job_applications cascade;
 drop table if exists app_public.job_postings cascade;
 drop function if exists app_hidden.is_job_employer(uuid);
+drop function if exists app_hidden.job_posting_visible(app_public.job_status, uuid);
+drop function if exists app_hidden.job_postings_tagged(text);
+drop function if exists app_hidden.job_postings_by_salary(numeric, numeric);
+drop function if exists app_hidden.job_postings_of_type(app_public.job_employment_type);
+drop function if exists app_hidden.job_postings_with_workplace(app_public.job_workplace);
 drop function if exists app_hidden.can_see_job_application(uuid);
 drop function if exists app_private.tg_job_postings__rules();
 drop function if exists app_private.tg_job_applications__before_insert();
@@ -51,6 +56,17 @@ comment on type app_public.job_application_status is
   'pending → reviewing → shortlisted → interviewed → accepted; rejected from any of the first four (set by the employer); withdrawn from any of the first four (set by the applicant). accepted, rejected and withdrawn are final.';
 
 -- ---------------------------------------------------------------------------
+create function app_hidden.job_posting_visible(status app_public.job_status, employer_id uuid) returns boolean
+  language sql stable
+as $$
+  select status <> 'draft'
+      or employer_id = app_public.current_user_id()
+      or app_public.current_user_has_permission('job:moderate')
+$$;
+grant execute on function app_hidden.job_posting_visible(app_public.job_status, uuid) to anonymous, authenticated;
+comment on function app_hidden.job_posting_visible(app_public.job_status, uuid) is
+  'The visibility rule of a job posting: every status but draft is public; drafts only to their employer and to job:moderate. Used by the select policy and by the filter functions.';
+
 create table app_public.job_postings (
   id uuid primary key default gen_random_uuid(),
   employer_id uuid not null default app_public.current_user_id() references app_public.users on delete cascade,
@@ -86,8 +102,7 @@ create table app_public.job_postings (
 );
 alter table app_public.job_postings enable row level security;
 create policy select_visible on app_public.job_postings for select
-  using (status <> 'draft' or employer_id = (select app_public.current_user_id())
-         or (select app_public.current_user_has_permission('job:moderate')));
+  using (app_hidden.job_posting_visible(status, employer_id));
 create policy insert_own on app_public.job_postings for insert
   with check (employer_id = (select app_public.current_user_id()) and (select app_public.current_user_has_permission('job:post')));
 create policy update_own_or_moderate on app_public.job_postings for update
@@ -111,9 +126,11 @@ comment on column app_public.job_postings.title is 'Job title, 3–200 character
 comment on column app_public.job_postings.description is 'Markdown, stored as written; descriptionHtml renders it, sanitised. At most 50 000 characters.';
 comment on column app_public.job_postings.requirements is 'What the candidate needs (markdown; requirementsHtml renders it). At most 20 000 characters.';
 comment on column app_public.job_postings.responsibilities is 'What the job involves (markdown; responsibilitiesHtml renders it). At most 20 000 characters.';
-comment on column app_public.job_postings.employment_type is 'Full time (default), part time, contract, temporary, internship, volunteer or freelance.';
+comment on column app_public.job_postings.employment_type is '@behavior -filterBy
+Full time (default), part time, contract, temporary, internship, volunteer or freelance.';
 comment on column app_public.job_postings.location is 'Where the job is, free text (e.g. "Berlin, Germany"); the location filter matches it exactly.';
-comment on column app_public.job_postings.workplace is 'Remote, hybrid or on site (default).';
+comment on column app_public.job_postings.workplace is '@behavior -filterBy
+Remote, hybrid or on site (default).';
 comment on column app_public.job_postings.salary_min is 'Lowest salary offered per salary period, in salary currency; at most salary max.';
 comment on column app_public.job_postings.salary_max is 'Highest salary offered per salary period, in salary currency; at least salary min.';
 comment on column app_public.job_postings.salary_currency is 'ISO 4217 code (e.g. EUR), required when a salary is given.';
@@ -141,7 +158,6 @@ create index job_postings_salary_range_idx on app_public.job_postings using gist
 create index job_postings_employment_type_published_idx on app_public.job_postings (employment_type, published_at);
 create index job_postings_workplace_published_idx on app_public.job_postings (workplace, published_at);
 create index job_postings_salary_currency_idx on app_public.job_postings (salary_currency);
-create index job_postings_salary_period_idx on app_public.job_postings (salary_period);
 create index job_postings_location_idx on app_public.job_postings (location);
 create index job_postings_status_idx on app_public.job_postings (status);
 create index job_postings_tags_idx on app_public.job_postings using gin (tags);
@@ -205,6 +221,53 @@ as $$
 $$;
 grant execute on function app_public.record_job_view(uuid) to anonymous, authenticated;
 comment on function app_public.record_job_view(uuid) is 'Counts one view of a public (not draft) job; returns the new count.';
+
+-- The list filters whose operators are not leakproof (enum =, array @>,
+-- range &&): under row-level security PostgreSQL would check the policy on
+-- every row before them and never use their indexes. Each filter is this
+-- function instead: definer rights (no row policy), the visibility rule
+-- stated by app_hidden.job_posting_visible, and the index. The jobs list
+-- keeps the rows whose id is in the set (uuid = is leakproof).
+create function app_hidden.job_postings_tagged(tag text) returns setof uuid
+  language sql stable security definer
+  set search_path = pg_catalog, public
+as $$
+  select j.id from app_public.job_postings j
+   where j.tags @> array[lower(job_postings_tagged.tag)] and app_hidden.job_posting_visible(j.status, j.employer_id)
+$$;
+grant execute on function app_hidden.job_postings_tagged(text) to anonymous, authenticated;
+comment on function app_hidden.job_postings_tagged(text) is 'Ids of the visible jobs carrying this tag (GIN index on tags). Security definer: see the note above it in the migration.';
+
+create function app_hidden.job_postings_by_salary(salary_from numeric, salary_to numeric) returns setof uuid
+  language sql stable security definer
+  set search_path = pg_catalog, public
+as $$
+  select j.id from app_public.job_postings j
+   where j.salary_range && numrange(job_postings_by_salary.salary_from, job_postings_by_salary.salary_to, '[]')
+     and app_hidden.job_posting_visible(j.status, j.employer_id)
+$$;
+grant execute on function app_hidden.job_postings_by_salary(numeric, numeric) to anonymous, authenticated;
+comment on function app_hidden.job_postings_by_salary(numeric, numeric) is 'Ids of the visible jobs whose salary range overlaps [salary_from, salary_to] (null: open end; GiST index on salary_range). Security definer: leakproofness, as above.';
+
+create function app_hidden.job_postings_of_type(employment_type app_public.job_employment_type) returns setof uuid
+  language sql stable security definer
+  set search_path = pg_catalog, public
+as $$
+  select j.id from app_public.job_postings j
+   where j.employment_type = job_postings_of_type.employment_type and app_hidden.job_posting_visible(j.status, j.employer_id)
+$$;
+grant execute on function app_hidden.job_postings_of_type(app_public.job_employment_type) to anonymous, authenticated;
+comment on function app_hidden.job_postings_of_type(app_public.job_employment_type) is 'Ids of the visible jobs of this employment type (index on employment_type). Security definer: leakproofness, as above.';
+
+create function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace) returns setof uuid
+  language sql stable security definer
+  set search_path = pg_catalog, public
+as $$
+  select j.id from app_public.job_postings j
+   where j.workplace = job_postings_with_workplace.workplace and app_hidden.job_posting_visible(j.status, j.employer_id)
+$$;
+grant execute on function app_hidden.job_postings_with_workplace(app_public.job_workplace) to anonymous, authenticated;
+comment on function app_hidden.job_postings_with_workplace(app_public.job_workplace) is 'Ids of the visible jobs with this workplace (index on workplace). Security definer: leakproofness, as above.';
 
 create function app_hidden.is_job_employer(job_id uuid) returns boolean
   language sql stable

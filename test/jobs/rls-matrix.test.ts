@@ -95,7 +95,7 @@ async function run(actor: Actor, text: string, values: (k: typeof keys, u: typeo
   }
 }
 
-const all = <T extends Outcome>(o: T) => Object.fromEntries(ACTORS.map((a) => [a, o])) as Record<Actor, Outcome>;
+const all = (o: Outcome): Record<Actor, Outcome> => Object.fromEntries(ACTORS.map((a) => [a, o])) as Record<Actor, Outcome>;
 const jobIds = (k: typeof keys) => [Object.entries(k).filter(([l]) => l.startsWith("job:")).map(([, v]) => v)];
 const appIds = (k: typeof keys) => [Object.entries(k).filter(([l]) => l.startsWith("app:")).map(([, v]) => v)];
 const eventIds = (k: typeof keys) => [Object.entries(k).filter(([l]) => l.startsWith("event:")).map(([, v]) => v)];

@@ -343,6 +343,35 @@ describe("the application status workflow (SQL: every pair, both parties)", () =
   });
 });
 
+describe("finding jobs (GraphQL filters)", () => {
+  it("filters by tag, employment type, workplace, salary overlap, currency, location and posted since; drafts stay hidden", async () => {
+    const employer = await createTestUser({ roles: ["employer"] });
+    const tag = `find-${Date.now().toString(36)}`;
+    const job = (title: string, extra: Record<string, unknown>) =>
+      activeJob(employer, { title, tags: [tag], salaryCurrency: "EUR", salaryPeriod: "year", ...extra });
+    await job("Low pay", { salaryMin: "40000", salaryMax: "50000", employmentType: "part_time", location: "Lyon" });
+    await job("Mid pay", { salaryMin: "60000", salaryMax: "80000", workplace: "remote", location: "Lyon" });
+    await job("Open top", { salaryMin: "90000", employmentType: "freelance" });
+    await job("Dollars", { salaryMin: "60000", salaryMax: "80000", salaryCurrency: "USD" });
+    await job("Hidden draft", { salaryMin: "60000", salaryMax: "80000", status: "draft" });
+    const titles = async (condition: string) => {
+      const res = await gql<{ allJobPostings: { nodes: Array<{ title: string }> } }>(
+        null,
+        `{ allJobPostings(condition: { tag: "${tag}", ${condition} }, orderBy: [SALARY_MIN_ASC]) { nodes { title } } }`,
+      );
+      return ok(res).allJobPostings.nodes.map((n) => n.title).sort();
+    };
+    expect(await titles("")).toEqual(["Dollars", "Low pay", "Mid pay", "Open top"]);
+    expect(await titles(`salaryOverlaps: { from: 55000, to: 95000 }, salaryCurrency: "EUR"`)).toEqual(["Mid pay", "Open top"]);
+    expect(await titles(`salaryOverlaps: { from: 85000 }`)).toEqual(["Open top"]);
+    expect(await titles(`salaryOverlaps: { to: 45000 }`)).toEqual(["Low pay"]);
+    expect(await titles("employmentType: freelance")).toEqual(["Open top"]);
+    expect(await titles("workplace: remote")).toEqual(["Mid pay"]);
+    expect(await titles(`location: "Lyon"`)).toEqual(["Low pay", "Mid pay"]);
+    expect(await titles(`postedSince: "${new Date(Date.now() + 60_000).toISOString()}"`)).toEqual([]);
+  });
+});
+
 describe("the job funnel for analysts", () => {
   it("counts applications per job, category, week and status, with no personal data", async () => {
     const employer = await createTestUser({ roles: ["employer"] });
