@@ -147,6 +147,7 @@ describe("the posting status workflow (SQL: every pair)", () => {
     const reopen = await gql(employer, SET_JOB_STATUS, { id, status: "active" });
     expect(codeOf(reopen)).toBe("JOBTR");
     expect(reopen.errors![0].message).toBe("A job cannot go from closed to active");
+    expect(reopen.errors![0].extensions).toMatchObject({ code: "JOBTR", from: "closed", to: "active" });
   });
 });
 
