@@ -27,6 +27,26 @@ comment on type app_public.contribution_status is 'Where a suggested edit stands
 create type app_public.expertise_level as enum ('none', 'beginner', 'intermediate', 'advanced', 'expert');
 comment on type app_public.expertise_level is 'How a member rates their own expertise, from none to expert. Self-declared, not verified.';
 
+-- enum app_public.job_application_status
+create type app_public.job_application_status as enum ('pending', 'reviewing', 'shortlisted', 'interviewed', 'accepted', 'rejected', 'withdrawn');
+comment on type app_public.job_application_status is 'pending → reviewing → shortlisted → interviewed → accepted; rejected from any of the first four (set by the employer); withdrawn from any of the first four (set by the applicant). accepted, rejected and withdrawn are final.';
+
+-- enum app_public.job_employment_type
+create type app_public.job_employment_type as enum ('full_time', 'part_time', 'contract', 'temporary', 'internship', 'volunteer', 'freelance');
+comment on type app_public.job_employment_type is 'The kind of employment a job offers.';
+
+-- enum app_public.job_salary_period
+create type app_public.job_salary_period as enum ('hour', 'day', 'week', 'month', 'year');
+comment on type app_public.job_salary_period is 'The period a salary amount is paid for.';
+
+-- enum app_public.job_status
+create type app_public.job_status as enum ('draft', 'active', 'paused', 'closed', 'filled');
+comment on type app_public.job_status is 'draft (only the employer sees it) → active (accepting applications) ⇄ paused → closed or filled (final: never reopens).';
+
+-- enum app_public.job_workplace
+create type app_public.job_workplace as enum ('remote', 'hybrid', 'on_site');
+comment on type app_public.job_workplace is 'Where the work happens: remote, hybrid or on site.';
+
 -- enum app_public.reaction_kind
 create type app_public.reaction_kind as enum ('like', 'dislike');
 comment on type app_public.reaction_kind is 'A like or a dislike. Each target counts them separately (likeCount, dislikeCount).';
@@ -542,6 +562,217 @@ comment on column app_public.follows.followee_id is 'The member being followed.'
 comment on column app_public.follows.created_at is 'When the follow began.';
 CREATE INDEX follows_followee_id_idx ON app_public.follows USING btree (followee_id);
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg_follows__count();
+
+-- table app_public.job_application_events
+create table app_public.job_application_events (
+  id bigint generated always as identity not null,
+  application_id uuid not null,
+  actor_id uuid,
+  from_status app_public.job_application_status,
+  to_status app_public.job_application_status not null,
+  created_at timestamp with time zone default now() not null,
+  constraint job_application_events_pkey PRIMARY KEY (id),
+  constraint job_application_events_actor_id_fkey FOREIGN KEY (actor_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint job_application_events_application_id_fkey FOREIGN KEY (application_id) REFERENCES app_public.job_applications(id) ON DELETE CASCADE
+);
+alter table app_public.job_application_events enable row level security;
+create policy select_party on app_public.job_application_events for select to public
+  using (app_hidden.can_see_job_application(application_id));
+grant select on table app_public.job_application_events to anonymous;
+grant select on table app_public.job_application_events to authenticated;
+comment on table app_public.job_application_events is 'The status history of an application: who changed it from what to what, when. Written by the database; seen by the applicant, the employer and admins. Private notes are not here (JobApplicationReview).';
+comment on column app_public.job_application_events.id is 'The event''s id, increasing.';
+comment on column app_public.job_application_events.application_id is 'The application whose status changed.';
+comment on column app_public.job_application_events.actor_id is 'Who changed it: the applicant (applying, withdrawing) or the employer; null if that account was deleted or the change was made by the system.';
+comment on column app_public.job_application_events.from_status is 'The status before; null for the submission.';
+comment on column app_public.job_application_events.to_status is 'The status after.';
+comment on column app_public.job_application_events.created_at is 'When it changed.';
+CREATE INDEX job_application_events_actor_id_idx ON app_public.job_application_events USING btree (actor_id);
+CREATE INDEX job_application_events_application_idx ON app_public.job_application_events USING btree (application_id, id);
+
+-- table app_public.job_application_reviews
+create table app_public.job_application_reviews (
+  application_id uuid not null,
+  reviewer_id uuid default app_public.current_user_id() not null,
+  notes text,
+  rating smallint,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint job_application_reviews_pkey PRIMARY KEY (application_id),
+  constraint job_application_review_notes_length CHECK (char_length(notes) <= 10000),
+  constraint job_application_review_rating_range CHECK (rating >= 1 AND rating <= 5),
+  constraint job_application_reviews_application_id_fkey FOREIGN KEY (application_id) REFERENCES app_public.job_applications(id) ON DELETE CASCADE,
+  constraint job_application_reviews_reviewer_id_fkey FOREIGN KEY (reviewer_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.job_application_reviews enable row level security;
+create policy employer_only on app_public.job_application_reviews for all to public
+  using ((EXISTS ( SELECT 1
+   FROM app_public.job_applications a
+  WHERE ((a.id = job_application_reviews.application_id) AND app_hidden.is_job_employer(a.job_id)))))
+  with check (((reviewer_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (EXISTS ( SELECT 1
+   FROM app_public.job_applications a
+  WHERE ((a.id = job_application_reviews.application_id) AND app_hidden.is_job_employer(a.job_id))))));
+grant select on table app_public.job_application_reviews to anonymous;
+grant select, delete on table app_public.job_application_reviews to authenticated;
+grant insert (application_id, notes, rating) on table app_public.job_application_reviews to authenticated;
+grant update (notes, rating) on table app_public.job_application_reviews to authenticated;
+comment on table app_public.job_application_reviews is 'The employer''s private notes and rating of an application: readable and writable only by the job''s employer (not the applicant, not admins).';
+comment on column app_public.job_application_reviews.application_id is 'The application reviewed (one review per application).';
+comment on column app_public.job_application_reviews.reviewer_id is 'The employer who wrote the review.';
+comment on column app_public.job_application_reviews.notes is 'Private notes, at most 10 000 characters.';
+comment on column app_public.job_application_reviews.rating is 'A private rating from 1 to 5.';
+comment on column app_public.job_application_reviews.created_at is 'When the review was first written.';
+comment on column app_public.job_application_reviews.updated_at is 'When the review last changed. Set by the database.';
+CREATE INDEX job_application_reviews_reviewer_id_idx ON app_public.job_application_reviews USING btree (reviewer_id);
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_application_reviews FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
+
+-- table app_public.job_applications
+create table app_public.job_applications (
+  id uuid default gen_random_uuid() not null,
+  job_id uuid not null,
+  applicant_id uuid default app_public.current_user_id() not null,
+  cover_letter text,
+  status app_public.job_application_status default 'pending'::app_public.job_application_status not null,
+  status_changed_at timestamp with time zone default now() not null,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint job_applications_pkey PRIMARY KEY (id),
+  constraint job_applications_one_per_applicant UNIQUE (job_id, applicant_id),
+  constraint job_application_cover_letter_length CHECK (char_length(cover_letter) <= 10000),
+  constraint job_applications_applicant_id_fkey FOREIGN KEY (applicant_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
+  constraint job_applications_job_id_fkey FOREIGN KEY (job_id) REFERENCES app_public.job_postings(id) ON DELETE CASCADE
+);
+alter table app_public.job_applications enable row level security;
+create policy insert_own on app_public.job_applications for insert to public
+  with check ((applicant_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy select_party on app_public.job_applications for select to public
+  using (((applicant_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR app_hidden.is_job_employer(job_id) OR ( SELECT app_public.current_user_has_permission('job:moderate'::text) AS current_user_has_permission)));
+create policy update_party on app_public.job_applications for update to public
+  using (((applicant_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR app_hidden.is_job_employer(job_id)));
+grant select on table app_public.job_applications to anonymous;
+grant select on table app_public.job_applications to authenticated;
+grant insert (job_id, cover_letter) on table app_public.job_applications to authenticated;
+grant update (cover_letter, status) on table app_public.job_applications to authenticated;
+comment on table app_public.job_applications is 'A member''s application to a job: one per member and job. Seen by the applicant, the job''s employer and admins.';
+comment on column app_public.job_applications.id is 'The application''s id.';
+comment on column app_public.job_applications.job_id is 'The job applied to: active and before its deadline at the time of applying.';
+comment on column app_public.job_applications.applicant_id is 'The member who applied (the signed-in member). Cannot change.';
+comment on column app_public.job_applications.cover_letter is 'The cover letter, at most 10 000 characters; the applicant may change it while the application is pending.';
+comment on column app_public.job_applications.status is 'See JobApplicationStatus: the employer moves it forward or rejects; the applicant may only withdraw.';
+comment on column app_public.job_applications.status_changed_at is 'When the status last changed. Set by the database.';
+comment on column app_public.job_applications.created_at is 'When the member applied.';
+comment on column app_public.job_applications.updated_at is 'When the application last changed. Set by the database.';
+CREATE INDEX job_applications_applicant_id_idx ON app_public.job_applications USING btree (applicant_id);
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
+CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__before_insert();
+CREATE TRIGGER _210_transitions BEFORE UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__before_update();
+CREATE TRIGGER _500_after_write AFTER INSERT OR DELETE OR UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__after_write();
+
+-- table app_public.job_postings
+create table app_public.job_postings (
+  id uuid default gen_random_uuid() not null,
+  employer_id uuid default app_public.current_user_id() not null,
+  organization_name text,
+  title text not null,
+  description text not null,
+  requirements text,
+  responsibilities text,
+  employment_type app_public.job_employment_type default 'full_time'::app_public.job_employment_type not null,
+  location text,
+  workplace app_public.job_workplace default 'on_site'::app_public.job_workplace not null,
+  salary_min numeric(12,2),
+  salary_max numeric(12,2),
+  salary_currency text,
+  salary_period app_public.job_salary_period,
+  salary_range numrange generated always as (
+CASE
+    WHEN ((salary_min IS NULL) AND (salary_max IS NULL)) THEN NULL::numrange
+    ELSE numrange(salary_min, salary_max, '[]'::text)
+END) stored,
+  application_deadline timestamp with time zone,
+  starts_on date,
+  tags text[] default '{}'::text[] not null,
+  category_id uuid,
+  status app_public.job_status default 'draft'::app_public.job_status not null,
+  published_at timestamp with time zone,
+  closed_at timestamp with time zone,
+  view_count integer default 0 not null,
+  application_count integer default 0 not null,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint job_postings_pkey PRIMARY KEY (id),
+  constraint job_description_length CHECK (char_length(description) >= 1 AND char_length(description) <= 50000),
+  constraint job_location_length CHECK (char_length(location) >= 1 AND char_length(location) <= 200),
+  constraint job_organization_name_length CHECK (char_length(organization_name) >= 1 AND char_length(organization_name) <= 200),
+  constraint job_requirements_length CHECK (char_length(requirements) <= 20000),
+  constraint job_responsibilities_length CHECK (char_length(responsibilities) <= 20000),
+  constraint job_salary_currency_format CHECK (salary_currency ~ '^[A-Z]{3}$'::text),
+  constraint job_salary_max_positive CHECK (salary_max >= 0::numeric),
+  constraint job_salary_min_positive CHECK (salary_min >= 0::numeric),
+  constraint job_salary_range_order CHECK (salary_min IS NULL OR salary_max IS NULL OR salary_min <= salary_max),
+  constraint job_salary_terms CHECK (salary_min IS NULL AND salary_max IS NULL OR salary_currency IS NOT NULL AND salary_period IS NOT NULL),
+  constraint job_title_length CHECK (char_length(title) >= 3 AND char_length(title) <= 200),
+  constraint job_postings_category_id_fkey FOREIGN KEY (category_id) REFERENCES app_public.categories(id) ON DELETE SET NULL,
+  constraint job_postings_employer_id_fkey FOREIGN KEY (employer_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.job_postings enable row level security;
+create policy delete_draft_or_moderate on app_public.job_postings for delete to public
+  using ((((status = 'draft'::app_public.job_status) AND (employer_id = ( SELECT app_public.current_user_id() AS current_user_id))) OR ( SELECT app_public.current_user_has_permission('job:moderate'::text) AS current_user_has_permission)));
+create policy insert_own on app_public.job_postings for insert to public
+  with check (((employer_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND ( SELECT app_public.current_user_has_permission('job:post'::text) AS current_user_has_permission)));
+create policy select_visible on app_public.job_postings for select to public
+  using (app_hidden.job_posting_visible(status, employer_id));
+create policy update_own_or_moderate on app_public.job_postings for update to public
+  using (((employer_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR ( SELECT app_public.current_user_has_permission('job:moderate'::text) AS current_user_has_permission)));
+grant select on table app_public.job_postings to anonymous;
+grant select, delete on table app_public.job_postings to authenticated;
+grant insert (organization_name, title, description, requirements, responsibilities, employment_type, location, workplace, salary_min, salary_max, salary_currency, salary_period, application_deadline, starts_on, tags, category_id, status) on table app_public.job_postings to authenticated;
+grant update (organization_name, title, description, requirements, responsibilities, employment_type, location, workplace, salary_min, salary_max, salary_currency, salary_period, application_deadline, starts_on, tags, category_id, status) on table app_public.job_postings to authenticated;
+comment on table app_public.job_postings is 'A job offered by an employer (a member holding job:post). Drafts are seen only by their employer; every other status is public.';
+comment on column app_public.job_postings.id is 'The posting''s id.';
+comment on column app_public.job_postings.employer_id is 'The member who posted the job and reviews its applications. Cannot change.';
+comment on column app_public.job_postings.organization_name is 'The hiring organisation''s name, 1–200 characters, if the employer gives one.';
+comment on column app_public.job_postings.title is 'Job title, 3–200 characters.';
+comment on column app_public.job_postings.description is 'Markdown, stored as written; descriptionHtml renders it, sanitised. At most 50 000 characters.';
+comment on column app_public.job_postings.requirements is 'What the candidate needs (markdown; requirementsHtml renders it). At most 20 000 characters.';
+comment on column app_public.job_postings.responsibilities is 'What the job involves (markdown; responsibilitiesHtml renders it). At most 20 000 characters.';
+comment on column app_public.job_postings.employment_type is '@behavior -filterBy
+Full time (default), part time, contract, temporary, internship, volunteer or freelance.';
+comment on column app_public.job_postings.location is 'Where the job is, free text (e.g. "Berlin, Germany"); the location filter matches it exactly.';
+comment on column app_public.job_postings.workplace is '@behavior -filterBy
+Remote, hybrid or on site (default).';
+comment on column app_public.job_postings.salary_min is 'Lowest salary offered per salary period, in salary currency; at most salary max.';
+comment on column app_public.job_postings.salary_max is 'Highest salary offered per salary period, in salary currency; at least salary min.';
+comment on column app_public.job_postings.salary_currency is 'ISO 4217 code (e.g. EUR), required when a salary is given.';
+comment on column app_public.job_postings.salary_period is 'The period the salary is paid for, required when a salary is given.';
+comment on column app_public.job_postings.salary_range is '@behavior -*
+The salary as a range [min, max] for the salary filters (an open end when one bound is missing). Set by the database.';
+comment on column app_public.job_postings.application_deadline is 'Applications are refused from this moment on (compared with the current time at each application; no job runs). Null: no deadline.';
+comment on column app_public.job_postings.starts_on is 'The expected start date, if known.';
+comment on column app_public.job_postings.tags is 'Up to 5 tags, stored lower-case, trimmed, sorted and without duplicates.';
+comment on column app_public.job_postings.category_id is 'The category of the job; null if none (or if the category was deleted).';
+comment on column app_public.job_postings.status is 'draft (default), active, paused, closed or filled; see JobStatus. Only active jobs accept applications.';
+comment on column app_public.job_postings.published_at is 'When the job first became active; set by the database, then kept. "Posted since" and "newest" use it.';
+comment on column app_public.job_postings.closed_at is 'When the job was closed or filled; set by the database.';
+comment on column app_public.job_postings.view_count is 'How many times the job was viewed (recordJobView). Maintained by the database.';
+comment on column app_public.job_postings.application_count is 'How many applications the job received, withdrawn ones not counted. Maintained by the database.';
+comment on column app_public.job_postings.created_at is 'When the posting was created.';
+comment on column app_public.job_postings.updated_at is 'When the posting last changed. Set by the database.';
+CREATE INDEX job_postings_category_published_idx ON app_public.job_postings USING btree (category_id, published_at);
+CREATE INDEX job_postings_deadline_idx ON app_public.job_postings USING btree (application_deadline);
+CREATE INDEX job_postings_employer_id_idx ON app_public.job_postings USING btree (employer_id);
+CREATE INDEX job_postings_employment_type_published_idx ON app_public.job_postings USING btree (employment_type, published_at);
+CREATE INDEX job_postings_location_idx ON app_public.job_postings USING btree (location);
+CREATE INDEX job_postings_published_at_idx ON app_public.job_postings USING btree (published_at);
+CREATE INDEX job_postings_salary_currency_idx ON app_public.job_postings USING btree (salary_currency);
+CREATE INDEX job_postings_salary_max_idx ON app_public.job_postings USING btree (salary_max);
+CREATE INDEX job_postings_salary_min_idx ON app_public.job_postings USING btree (salary_min);
+CREATE INDEX job_postings_salary_range_idx ON app_public.job_postings USING gist (salary_range);
+CREATE INDEX job_postings_status_idx ON app_public.job_postings USING btree (status);
+CREATE INDEX job_postings_tags_idx ON app_public.job_postings USING gin (tags);
+CREATE INDEX job_postings_workplace_published_idx ON app_public.job_postings USING btree (workplace, published_at);
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
+CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_postings__rules();
 
 -- table app_public.permissions
 create table app_public.permissions (
@@ -1221,6 +1452,19 @@ $function$;
 grant execute on function app_public.grant_role(user_id uuid, role_id text, expires_at timestamp with time zone) to authenticated;
 comment on function app_public.grant_role(user_id uuid, role_id text, expires_at timestamp with time zone) is 'Grants a role, optionally until a time. Needs role:grant.';
 
+-- function app_public.job_postings_is_accepting_applications(job app_public.job_postings)
+CREATE OR REPLACE FUNCTION app_public.job_postings_is_accepting_applications(job app_public.job_postings)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select job.status = 'active' and (job.application_deadline is null or job.application_deadline > now())
+$function$;
+grant execute on function app_public.job_postings_is_accepting_applications(job app_public.job_postings) to anonymous;
+grant execute on function app_public.job_postings_is_accepting_applications(job app_public.job_postings) to authenticated;
+comment on function app_public.job_postings_is_accepting_applications(job app_public.job_postings) is 'Whether the job accepts applications now: active and before its deadline.';
+
 -- function app_public.logout()
 CREATE OR REPLACE FUNCTION app_public.logout()
  RETURNS boolean
@@ -1360,6 +1604,21 @@ end;
 $function$;
 grant execute on function app_public.react(kind app_public.reaction_kind, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid) to authenticated;
 comment on function app_public.react(kind app_public.reaction_kind, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid) is 'Likes or dislikes a published post, question, answer or comment. Repeating the same reaction removes it; the other kind replaces it.';
+
+-- function app_public.record_job_view(job_id uuid)
+CREATE OR REPLACE FUNCTION app_public.record_job_view(job_id uuid)
+ RETURNS integer
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  update app_public.job_postings j set view_count = view_count + 1
+   where j.id = record_job_view.job_id and j.status <> 'draft'
+  returning view_count
+$function$;
+grant execute on function app_public.record_job_view(job_id uuid) to anonymous;
+grant execute on function app_public.record_job_view(job_id uuid) to authenticated;
+comment on function app_public.record_job_view(job_id uuid) is 'Counts one view of a public (not draft) job; returns the new count.';
 
 -- function app_public.record_post_view(post_id uuid)
 CREATE OR REPLACE FUNCTION app_public.record_post_view(post_id uuid)
@@ -1726,6 +1985,19 @@ grant select on table app_hidden.search_documents to anonymous;
 grant select on table app_hidden.search_documents to authenticated;
 comment on view app_hidden.search_documents is 'Searchable documents (kind, id, title, body, doc tsvector, author, category, tags, time, language), visible to everyone.';
 
+-- function app_hidden.can_see_job_application(application_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.can_see_job_application(application_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select exists (select 1 from app_public.job_applications a where a.id = can_see_job_application.application_id)
+$function$;
+grant execute on function app_hidden.can_see_job_application(application_id uuid) to anonymous;
+grant execute on function app_hidden.can_see_job_application(application_id uuid) to authenticated;
+comment on function app_hidden.can_see_job_application(application_id uuid) is 'Whether the caller may see this application (through its row-level security: applicant, employer, job:moderate). Used by the history policy.';
+
 -- function app_hidden.client_ip()
 CREATE OR REPLACE FUNCTION app_hidden.client_ip()
  RETURNS inet
@@ -1784,6 +2056,91 @@ $function$;
 grant execute on function app_hidden.content_visible(status app_public.content_status, author_id uuid) to anonymous;
 grant execute on function app_hidden.content_visible(status app_public.content_status, author_id uuid) to authenticated;
 comment on function app_hidden.content_visible(status app_public.content_status, author_id uuid) is 'The visibility rule of content by its own state: published and archived content is public; drafts, hidden and deleted content only to its author and moderators (post:moderate). Answers and comments are further limited to parents the viewer can see (their policies).';
+
+-- function app_hidden.is_job_employer(job_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.is_job_employer(job_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select exists (select 1 from app_public.job_postings j
+                  where j.id = is_job_employer.job_id and j.employer_id = app_public.current_user_id())
+$function$;
+grant execute on function app_hidden.is_job_employer(job_id uuid) to anonymous;
+grant execute on function app_hidden.is_job_employer(job_id uuid) to authenticated;
+comment on function app_hidden.is_job_employer(job_id uuid) is 'Whether the signed-in member posted this job. Shared by the application policies.';
+
+-- function app_hidden.job_posting_visible(status app_public.job_status, employer_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.job_posting_visible(status app_public.job_status, employer_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select status <> 'draft'
+      or employer_id = app_public.current_user_id()
+      or app_public.current_user_has_permission('job:moderate')
+$function$;
+grant execute on function app_hidden.job_posting_visible(status app_public.job_status, employer_id uuid) to anonymous;
+grant execute on function app_hidden.job_posting_visible(status app_public.job_status, employer_id uuid) to authenticated;
+comment on function app_hidden.job_posting_visible(status app_public.job_status, employer_id uuid) is 'The visibility rule of a job posting: every status but draft is public; drafts only to their employer and to job:moderate. Used by the select policy and by the filter functions.';
+
+-- function app_hidden.job_postings_by_salary(salary_from numeric, salary_to numeric)
+CREATE OR REPLACE FUNCTION app_hidden.job_postings_by_salary(salary_from numeric, salary_to numeric)
+ RETURNS SETOF uuid
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select j.id from app_public.job_postings j
+   where j.salary_range && numrange(job_postings_by_salary.salary_from, job_postings_by_salary.salary_to, '[]')
+     and app_hidden.job_posting_visible(j.status, j.employer_id)
+$function$;
+grant execute on function app_hidden.job_postings_by_salary(salary_from numeric, salary_to numeric) to anonymous;
+grant execute on function app_hidden.job_postings_by_salary(salary_from numeric, salary_to numeric) to authenticated;
+comment on function app_hidden.job_postings_by_salary(salary_from numeric, salary_to numeric) is 'Ids of the visible jobs whose salary range overlaps [salary_from, salary_to] (null: open end; GiST index on salary_range). Security definer: leakproofness, as above.';
+
+-- function app_hidden.job_postings_of_type(employment_type app_public.job_employment_type)
+CREATE OR REPLACE FUNCTION app_hidden.job_postings_of_type(employment_type app_public.job_employment_type)
+ RETURNS SETOF uuid
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select j.id from app_public.job_postings j
+   where j.employment_type = job_postings_of_type.employment_type and app_hidden.job_posting_visible(j.status, j.employer_id)
+$function$;
+grant execute on function app_hidden.job_postings_of_type(employment_type app_public.job_employment_type) to anonymous;
+grant execute on function app_hidden.job_postings_of_type(employment_type app_public.job_employment_type) to authenticated;
+comment on function app_hidden.job_postings_of_type(employment_type app_public.job_employment_type) is 'Ids of the visible jobs of this employment type (index on employment_type). Security definer: leakproofness, as above.';
+
+-- function app_hidden.job_postings_tagged(tag text)
+CREATE OR REPLACE FUNCTION app_hidden.job_postings_tagged(tag text)
+ RETURNS SETOF uuid
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select j.id from app_public.job_postings j
+   where j.tags @> array[lower(job_postings_tagged.tag)] and app_hidden.job_posting_visible(j.status, j.employer_id)
+$function$;
+grant execute on function app_hidden.job_postings_tagged(tag text) to anonymous;
+grant execute on function app_hidden.job_postings_tagged(tag text) to authenticated;
+comment on function app_hidden.job_postings_tagged(tag text) is 'Ids of the visible jobs carrying this tag (GIN index on tags). Security definer: see the note above it in the migration.';
+
+-- function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace)
+CREATE OR REPLACE FUNCTION app_hidden.job_postings_with_workplace(workplace app_public.job_workplace)
+ RETURNS SETOF uuid
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select j.id from app_public.job_postings j
+   where j.workplace = job_postings_with_workplace.workplace and app_hidden.job_posting_visible(j.status, j.employer_id)
+$function$;
+grant execute on function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace) to anonymous;
+grant execute on function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace) to authenticated;
+comment on function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace) is 'Ids of the visible jobs with this workplace (index on workplace). Security definer: leakproofness, as above.';
 
 -- function app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
 CREATE OR REPLACE FUNCTION app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
@@ -2802,6 +3159,169 @@ end;
 $function$;
 comment on function app_private.tg_follows__count() is 'Trigger on follows: keeps users.follower_count and users.following_count in step.';
 
+-- function app_private.tg_job_applications__after_write()
+CREATE OR REPLACE FUNCTION app_private.tg_job_applications__after_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Definer rights: writes the history and the job's counter, which the API roles cannot.
+  -- Notifications (application received → employer; status changed → applicant)
+  -- will be enqueued here when notifications exist (docs/jobs.md).
+  if tg_op = 'INSERT' then
+    insert into app_public.job_application_events (application_id, actor_id, from_status, to_status)
+      values (new.id, app_public.current_user_id(), null, new.status);
+    update app_public.job_postings set application_count = application_count + 1 where id = new.job_id;
+  elsif tg_op = 'UPDATE' then
+    if new.status is distinct from old.status then
+      insert into app_public.job_application_events (application_id, actor_id, from_status, to_status)
+        values (new.id, app_public.current_user_id(), old.status, new.status);
+      if new.status = 'withdrawn' then
+        update app_public.job_postings set application_count = application_count - 1 where id = new.job_id;
+      end if;
+    end if;
+  elsif old.status <> 'withdrawn' then
+    update app_public.job_postings set application_count = application_count - 1 where id = old.job_id;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_job_applications__after_write() is 'Trigger: records each status change in job_application_events and keeps the job''s application_count (withdrawn not counted).';
+
+-- function app_private.tg_job_applications__before_insert()
+CREATE OR REPLACE FUNCTION app_private.tg_job_applications__before_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_job app_public.job_postings;
+  v_previous app_public.job_application_status;
+begin
+  -- Definer rights: reads the job whatever its visibility, and locks it so
+  -- that applications to one job (and its status changes) queue: the
+  -- duplicate check below then sees a concurrent twin once it committed.
+  select * into v_job from app_public.job_postings j where j.id = new.job_id for no key update;
+  if not found or v_job.status = 'draft' then
+    raise exception 'No such job' using errcode = 'NOTFD';
+  end if;
+  if v_job.employer_id = new.applicant_id then
+    raise exception 'You cannot apply to your own job' using errcode = 'JOBOW';
+  end if;
+  if v_job.status <> 'active' then
+    raise exception 'This job is not accepting applications (it is %)', v_job.status
+      using errcode = 'JOBCL', detail = json_build_object('status', v_job.status)::text;
+  end if;
+  if v_job.application_deadline is not null and v_job.application_deadline <= now() then
+    raise exception 'The application deadline has passed' using errcode = 'JOBDL';
+  end if;
+  select a.status into v_previous from app_public.job_applications a
+   where a.job_id = new.job_id and a.applicant_id = new.applicant_id;
+  if found then
+    raise exception '%', case when v_previous = 'withdrawn'
+        then 'You withdrew your application to this job; it cannot be submitted again'
+        else 'You have already applied to this job' end
+      using errcode = 'APPEX', detail = json_build_object('status', v_previous)::text;
+  end if;
+  new.status := 'pending';
+  new.status_changed_at := now();
+  return new;
+end;
+$function$;
+comment on function app_private.tg_job_applications__before_insert() is 'Trigger: a member applies only to an active job before its deadline (JOBCL, JOBDL), never to their own (JOBOW), once (APPEX).';
+
+-- function app_private.tg_job_applications__before_update()
+CREATE OR REPLACE FUNCTION app_private.tg_job_applications__before_update()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_actor uuid := app_public.current_user_id();
+  v_employer uuid;
+begin
+  -- Definer rights: reads the job's employer without depending on the caller's view of it.
+  select j.employer_id into v_employer from app_public.job_postings j where j.id = new.job_id;
+  if new.cover_letter is distinct from old.cover_letter then
+    if v_actor is distinct from old.applicant_id then
+      raise exception 'Only the applicant may change the cover letter' using errcode = 'FORBD';
+    end if;
+    if old.status <> 'pending' then
+      raise exception 'The cover letter can change only while the application is pending' using errcode = 'APPTR',
+        detail = json_build_object('from', old.status, 'to', new.status)::text;
+    end if;
+  end if;
+  if new.status is distinct from old.status then
+    if old.status in ('accepted', 'rejected', 'withdrawn') then
+      raise exception 'The application is % and cannot change any more', old.status using errcode = 'APPTR',
+        detail = json_build_object('from', old.status, 'to', new.status)::text;
+    end if;
+    if new.status = 'withdrawn' then
+      if v_actor is distinct from old.applicant_id then
+        raise exception 'Only the applicant may withdraw an application' using errcode = 'FORBD';
+      end if;
+    else
+      if v_actor is distinct from v_employer then
+        raise exception 'Only the job''s employer may set an application to %', new.status using errcode = 'FORBD';
+      end if;
+      if not (
+           (old.status = 'pending' and new.status = 'reviewing')
+        or (old.status = 'reviewing' and new.status = 'shortlisted')
+        or (old.status = 'shortlisted' and new.status = 'interviewed')
+        or (old.status = 'interviewed' and new.status = 'accepted')
+        or new.status = 'rejected'
+      ) then
+        raise exception 'An application cannot go from % to %', old.status, new.status using errcode = 'APPTR',
+          detail = json_build_object('from', old.status, 'to', new.status)::text;
+      end if;
+    end if;
+    new.status_changed_at := now();
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_job_applications__before_update() is 'Trigger: enforces the application status transitions (APPTR) and who may make them (FORBD): the employer reviews, the applicant withdraws or edits the cover letter while pending.';
+
+-- function app_private.tg_job_postings__rules()
+CREATE OR REPLACE FUNCTION app_private.tg_job_postings__rules()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Definer rights: calls app_private.normalize_tags, which the API roles cannot.
+  new.tags := app_private.normalize_tags(new.tags);
+  if tg_op = 'INSERT' then
+    if new.status not in ('draft', 'active') then
+      raise exception 'A new job is a draft or active, not %', new.status
+        using errcode = 'JOBTR', detail = json_build_object('from', null, 'to', new.status)::text;
+    end if;
+  elsif new.status is distinct from old.status then
+    if not (
+         (old.status = 'draft' and new.status = 'active')
+      or (old.status = 'active' and new.status in ('paused', 'closed', 'filled'))
+      or (old.status = 'paused' and new.status in ('active', 'closed', 'filled'))
+    ) then
+      raise exception 'A job cannot go from % to %', old.status, new.status
+        using errcode = 'JOBTR', detail = json_build_object('from', old.status, 'to', new.status)::text;
+    end if;
+  end if;
+  if new.status <> 'draft' then
+    new.published_at := coalesce(case when tg_op = 'UPDATE' then old.published_at end, now());
+  end if;
+  if new.status in ('closed', 'filled') then
+    new.closed_at := coalesce(case when tg_op = 'UPDATE' then old.closed_at end, now());
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_job_postings__rules() is 'Trigger: normalises tags, enforces the job status transitions (JOBTR), stamps published_at and closed_at.';
+
 -- function app_private.tg_user_emails__after_write()
 CREATE OR REPLACE FUNCTION app_private.tg_user_emails__after_write()
  RETURNS trigger
@@ -2861,3 +3381,16 @@ comment on function app_private.token_hash(token text) is 'How a token is stored
 create schema app_analytics;
 grant usage on schema app_analytics to analyst;
 comment on schema app_analytics is 'Read-only views for the analyst role. No secrets, no e-mail addresses.';
+
+-- view app_analytics.job_funnel
+create view app_analytics.job_funnel as
+ SELECT a.job_id,
+    j.category_id,
+    date_trunc('week'::text, a.created_at) AS week,
+    a.status,
+    count(*)::integer AS applications
+   FROM app_public.job_applications a
+     JOIN app_public.job_postings j ON j.id = a.job_id
+  GROUP BY a.job_id, j.category_id, (date_trunc('week'::text, a.created_at)), a.status;
+grant select on table app_analytics.job_funnel to analyst;
+comment on view app_analytics.job_funnel is 'Applications per job, category, week applied (Monday, UTC) and current status; sum over job_id for per-category figures. No personal data.';

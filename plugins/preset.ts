@@ -17,6 +17,7 @@ import { SubscriptionTransportPlugin } from "./subscription-transport";
 import { AggregatesPlugins } from "./aggregates";
 import { MarkdownPlugin } from "./markdown";
 import { ContentFilterPlugins } from "./content-filters";
+import { JobFilterPlugins } from "./job-filters";
 import { PageSizePlugin } from "./page-size";
 import { makeCacheLimitsPlugin, type CacheLimits } from "./cache-limits";
 
@@ -68,6 +69,7 @@ export function makePreset(options: PresetOptions): GraphileConfig.Preset {
       MarkdownPlugin,
       PageSizePlugin,
       ...ContentFilterPlugins,
+      ...JobFilterPlugins,
       ...AggregatesPlugins,
       ...(options.cacheLimits ? [makeCacheLimitsPlugin(options.cacheLimits)] : []),
     ],
