@@ -1,9 +1,9 @@
-/** `bodyHtml` on posts, questions, answers and comments: the markdown body rendered and sanitised. */
+/** `bodyHtml` on posts, questions, answers, comments and chat messages: the markdown body rendered and sanitised. */
 import { lambda, type ExecutableStep } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
 import { renderMarkdown } from "./render-markdown";
 
-const TYPES = ["Post", "Question", "Answer", "Comment"] as const;
+const TYPES = ["Post", "Question", "Answer", "Comment", "Message"] as const;
 
 export const MarkdownPlugin = extendSchema(() => ({
   typeDefs: gql`
