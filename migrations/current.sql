@@ -147,7 +147,7 @@ grant execute on function app_hidden.room_readable(uuid) to anonymous, authentic
 
 create function app_hidden.can_moderate_room(room_id uuid, permission text) returns boolean
   language sql stable security definer set search_path = pg_catalog, public as $$
-  select app_hidden.room_role(room_id) in ('owner', 'admin')
+  select coalesce(app_hidden.room_role(room_id) in ('owner', 'admin'), false)
       or (app_public.current_user_has_permission(permission) and app_hidden.room_readable(room_id))
 $$;
 comment on function app_hidden.can_moderate_room(uuid, text) is 'Whether the signed-in user may act as a moderator in a room: a room owner or admin, or a holder of the platform permission (message:delete, message:pin, user:mute) in a room they can see.';
@@ -310,8 +310,8 @@ create table app_public.messages (
   system_data jsonb,
   reply_count integer not null default 0,
   last_reply_at timestamptz,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
+  created_at timestamptz not null default clock_timestamp(),
+  updated_at timestamptz not null default clock_timestamp(),
   edited_at timestamptz,
   deleted_at timestamptz,
   constraint message_body_length check (char_length(body) <= 4000
@@ -351,6 +351,25 @@ create index messages_parent_idx on app_public.messages (parent_id, created_at);
 create index messages_author_idx on app_public.messages (author_id);
 create index messages_subject_user_idx on app_public.messages (subject_user_id);
 create index messages_subject_message_idx on app_public.messages (subject_message_id);
+
+create function app_private.tg_messages__timestamps() returns trigger
+  language plpgsql set search_path = pg_catalog, public as $$
+begin
+  if tg_op = 'INSERT' then
+    -- The clock, not the transaction's start: messages sent in one transaction keep their order.
+    -- A bulk load outside a request (seeds, tests) may set created_at itself.
+    if not (current_setting('agora.bulk_load', true) = 'on' and app_public.current_user_id() is null) then
+      new.created_at := clock_timestamp();
+    end if;
+    new.updated_at := new.created_at;
+  else
+    new.created_at := old.created_at;
+    new.updated_at := greatest(clock_timestamp(), old.updated_at + interval '1 microsecond');
+  end if;
+  return new;
+end;
+$$;
+comment on function app_private.tg_messages__timestamps() is 'Trigger on messages: created_at from the clock (so messages of one transaction keep their order; a bulk load outside a request may set it), updated_at moves forward.';
 
 create function app_private.tg_messages__before_write() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
@@ -455,7 +474,7 @@ $$;
 comment on function app_private.tg_messages__after_write() is 'Trigger on messages: maintains the parent''s reply_count and last_reply_at, keeps the previous body in message_revisions, and records @username mentions of the room''s members. Security definer: writes maintained rows.';
 
 create trigger _100_timestamps before insert or update on app_public.messages
-  for each row execute function app_private.tg__timestamps();
+  for each row execute function app_private.tg_messages__timestamps();
 create trigger _200_rules before insert or update on app_public.messages
   for each row execute function app_private.tg_messages__before_write();
 create trigger _500_after_write after insert or update or delete on app_public.messages
@@ -591,7 +610,7 @@ comment on column app_public.message_mentions.message_id is 'The message.';
 comment on column app_public.message_mentions.user_id is 'The member mentioned.';
 comment on column app_public.message_mentions.room_id is 'The message''s room (for counting a member''s unread mentions per room).';
 comment on column app_public.message_mentions.created_at is 'When the message was sent.';
-create index message_mentions_user_room_idx on app_public.message_mentions (user_id, room_id, created_at desc);
+create index message_mentions_user_room_idx on app_public.message_mentions (user_id, room_id, created_at, message_id);
 create index message_mentions_room_idx on app_public.message_mentions (room_id);
 
 --------------------------------------------------------------------------------
@@ -777,7 +796,7 @@ create function app_public.my_room_unreads() returns table (room_id uuid, unread
          (select count(*)::int from (
             select 1 from app_public.message_mentions mm
              where mm.user_id = rm.user_id and mm.room_id = rm.room_id
-               and (rm.last_read_at is null or mm.created_at > rm.last_read_at)
+               and (rm.last_read_at is null or (mm.created_at, mm.message_id) > (rm.last_read_at, rm.last_read_message_id))
              limit 100) n)
     from app_public.room_members rm
    where rm.user_id = app_public.current_user_id()
@@ -853,10 +872,10 @@ begin
   if not app_hidden.can_moderate_room(v_msg.room_id, 'message:pin') then
     raise exception 'Only room admins and holders of message:pin pin messages' using errcode = 'FORBD';
   end if;
-  insert into app_public.room_pins (room_id, message_id, pinned_by) values (v_msg.room_id, v_msg.id, app_public.current_user_id())
-  on conflict do nothing returning * into v_pin;
+  select * into v_pin from app_public.room_pins p where p.message_id = v_msg.id;
   if v_pin.message_id is null then
-    select * into v_pin from app_public.room_pins p where p.message_id = v_msg.id;
+    insert into app_public.room_pins (room_id, message_id, pinned_by) values (v_msg.room_id, v_msg.id, app_public.current_user_id())
+    returning * into v_pin;
   end if;
   return v_pin;
 end;
