@@ -28,6 +28,7 @@ drop table if exists app_public.messages cascade;
 drop table if exists app_public.room_members cascade;
 drop table if exists app_public.rooms cascade;
 drop table if exists app_public.user_blocks cascade;
+drop function if exists app_hidden.room_is_being_created(uuid);
 drop function if exists app_hidden.room_role(uuid);
 drop function if exists app_hidden.room_readable(uuid);
 drop function if exists app_hidden.is_blocked_between(uuid, uuid);
@@ -138,9 +139,6 @@ create function app_hidden.room_readable(room_id uuid) returns boolean
   language sql stable security definer set search_path = pg_catalog, public as $$
   select exists (select 1 from app_public.rooms r where r.id = room_readable.room_id and r.kind = 'public')
       or app_hidden.room_role(room_id) is not null
-      -- the creator, in the statement that creates the room (before the owner's membership row exists)
-      or exists (select 1 from app_public.rooms r where r.id = room_readable.room_id and r.created_by = app_public.current_user_id()
-                  and not exists (select 1 from app_public.room_members m where m.room_id = r.id))
 $$;
 comment on function app_hidden.room_readable(uuid) is 'Whether the signed-in user (or an anonymous visitor) may see a room and read it: public rooms to everyone, private and direct rooms to their members only. The one predicate of the chat tables'' select policies.';
 grant execute on function app_hidden.room_readable(uuid) to anonymous, authenticated;
@@ -153,8 +151,16 @@ $$;
 comment on function app_hidden.can_moderate_room(uuid, text) is 'Whether the signed-in user may act as a moderator in a room: a room owner or admin, or a holder of the platform permission (message:delete, message:pin, user:mute) in a room they can see.';
 grant execute on function app_hidden.can_moderate_room(uuid, text) to anonymous, authenticated;
 
+create function app_hidden.room_is_being_created(room_id uuid) returns boolean
+  language sql stable security definer set search_path = pg_catalog, public as $$
+  select not exists (select 1 from app_public.room_members m where m.room_id = room_is_being_created.room_id)
+$$;
+comment on function app_hidden.room_is_being_created(uuid) is 'Whether a room has no members yet: true only while the statement creating it runs (its owner''s membership is added right after), so that the creator can read back the private room they just created. Security definer: counts members whatever the caller sees.';
+grant execute on function app_hidden.room_is_being_created(uuid) to anonymous, authenticated;
+
 create policy select_readable on app_public.rooms for select
-  using (kind = 'public' or app_hidden.room_readable(id));
+  using (kind = 'public' or app_hidden.room_readable(id)
+    or (created_by = (select app_public.current_user_id()) and app_hidden.room_is_being_created(id)));
 create policy insert_own on app_public.rooms for insert
   with check (created_by = (select app_public.current_user_id()) and kind <> 'direct');
 create policy update_admin on app_public.rooms for update
