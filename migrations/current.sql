@@ -95,6 +95,7 @@ create table app_public.rooms (
   guidelines text not null default '',
   topic text not null default '',
   is_archived boolean not null default false,
+  member_count integer not null default 0,
   created_by uuid default app_public.current_user_id() references app_public.users(id) on delete set null,
   direct_low_id uuid references app_public.users(id) on delete cascade,
   direct_high_id uuid references app_public.users(id) on delete cascade,
@@ -180,6 +181,7 @@ comment on column app_public.rooms.description is 'What the room is for (at most
 comment on column app_public.rooms.guidelines is 'The room''s rules, markdown (at most 5000 characters).';
 comment on column app_public.rooms.topic is 'The current topic (at most 250 characters).';
 comment on column app_public.rooms.is_archived is 'An archived room is read-only: no messages, edits or reactions (code ARCHV). Room admins archive and unarchive.';
+comment on column app_public.rooms.member_count is 'How many members the room has. Maintained by the database.';
 comment on column app_public.rooms.created_by is 'The member who created the room.';
 comment on column app_public.rooms.direct_low_id is 'For a direct room: the lower of the two members'' ids (the pair is unique).';
 comment on column app_public.rooms.direct_high_id is 'For a direct room: the higher of the two members'' ids.';
@@ -296,9 +298,24 @@ end;
 $$;
 comment on function app_private.tg_room_members__system_message() is 'Trigger on room_members: posts a join, leave or remove system message in public and private rooms. Security definer: system messages are written by the database only.';
 
+create function app_private.tg_room_members__count() returns trigger
+  language plpgsql security definer set search_path = pg_catalog, public as $$
+begin
+  if tg_op = 'INSERT' then
+    update app_public.rooms set member_count = member_count + 1 where id = new.room_id;
+  else
+    update app_public.rooms set member_count = member_count - 1 where id = old.room_id;
+  end if;
+  return null;
+end;
+$$;
+comment on function app_private.tg_room_members__count() is 'Trigger on room_members: keeps rooms.member_count exact (the room row is locked by the update, so concurrent joins serialise on it). Security definer: writes a maintained column.';
+
 create trigger _200_last_owner before delete on app_public.room_members
   for each row execute function app_private.tg_room_members__before_delete();
-create trigger _500_system_message after insert or delete on app_public.room_members
+create trigger _500_count after insert or delete on app_public.room_members
+  for each row execute function app_private.tg_room_members__count();
+create trigger _510_system_message after insert or delete on app_public.room_members
   for each row execute function app_private.tg_room_members__system_message();
 
 --------------------------------------------------------------------------------
@@ -811,17 +828,29 @@ comment on function app_public.my_room_unreads() is 'For each of your rooms: unr
 grant execute on function app_public.my_room_unreads() to authenticated;
 
 create function app_public.messages_around(message_id uuid, count integer) returns setof app_public.messages
-  language sql stable set search_path = pg_catalog, public as $$
-  with target as (select m.room_id, m.created_at, m.id from app_public.messages m where m.id = messages_around.message_id)
-  select * from (
-    (select m.* from app_public.messages m, target t
-      where m.room_id = t.room_id and (m.created_at, m.id) >= (t.created_at, t.id)
-      order by m.created_at, m.id limit least(greatest(count, 0), 100) + 1)
-    union all
-    (select m.* from app_public.messages m, target t
-      where m.room_id = t.room_id and (m.created_at, m.id) < (t.created_at, t.id)
-      order by m.created_at desc, m.id desc limit least(greatest(count, 0), 100))
-  ) s order by s.created_at desc, s.id desc
+  language plpgsql stable set search_path = pg_catalog, public as $$
+declare
+  v_room uuid;
+  v_at timestamptz;
+  v_id uuid;
+  v_n int := least(greatest(count, 0), 100);
+begin
+  -- The target as the caller may see it (row-level security applies), then two index range scans from it.
+  select m.room_id, m.created_at, m.id into v_room, v_at, v_id from app_public.messages m where m.id = messages_around.message_id;
+  if v_id is null then
+    return;
+  end if;
+  return query
+    select s.* from (
+      (select m.* from app_public.messages m
+        where m.room_id = v_room and (m.created_at, m.id) >= (v_at, v_id)
+        order by m.created_at, m.id limit v_n + 1)
+      union all
+      (select m.* from app_public.messages m
+        where m.room_id = v_room and (m.created_at, m.id) < (v_at, v_id)
+        order by m.created_at desc, m.id desc limit v_n)
+    ) s order by s.created_at desc, s.id desc;
+end;
 $$;
 comment on function app_public.messages_around(uuid, integer) is 'A page of a room''s history centred on a message (to jump to a reply or a search hit): the message, up to count (at most 100) newer and count older messages, newest first.';
 grant execute on function app_public.messages_around(uuid, integer) to anonymous, authenticated;

@@ -11,6 +11,7 @@ import { startTestServer, type GraphQLResponse, type TestServer } from "../helpe
 import { errorCode } from "../helpers/auth";
 import { createTestUser, uniqueName, type TestUser } from "../helpers/users";
 import { dataStatements, recordStatements } from "../helpers/statements";
+import { HISTORY } from "./fixtures";
 
 let server: TestServer;
 let recorder: ReturnType<typeof recordStatements>;
@@ -42,18 +43,6 @@ const SEND = `mutation ($roomId: UUID!, $body: String!, $parentId: UUID) {
   createMessage(input: { message: { roomId: $roomId, body: $body, parentId: $parentId } }) { message { rowId bodyHtml createdAt } }
 }`;
 const ROOM = `query ($id: UUID!) { roomByRowId(rowId: $id) { name roomMembersByRoomId { totalCount } } }`;
-export const HISTORY = `query History($id: UUID!, $after: Cursor) {
-  roomByRowId(rowId: $id) {
-    messagesByRoomId(first: 50, after: $after, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) {
-      nodes {
-        rowId kind body bodyHtml createdAt editedAt deletedAt replyCount lastReplyAt parentId
-        userByAuthorId { username displayName avatarUrl }
-        messageReactionCountsByMessageId(first: 10) { nodes { emoji count } }
-      }
-      pageInfo { hasNextPage endCursor }
-    }
-  }
-}`;
 
 describe("rooms and messages over GraphQL", () => {
   let owner: TestUser;

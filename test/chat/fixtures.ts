@@ -64,4 +64,18 @@ export async function arrangeDirect(c: pg.PoolClient, a: TestUser, b: TestUser):
   return rows[0].id;
 }
 
+/** The history page: 50 messages newest first, with authors and reaction counts (test/chat/api.test.ts, scale.test.ts). */
+export const HISTORY = `query History($id: UUID!, $after: Cursor) {
+  roomByRowId(rowId: $id) {
+    messagesByRoomId(first: 50, after: $after, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) {
+      nodes {
+        rowId kind body bodyHtml createdAt editedAt deletedAt replyCount lastReplyAt parentId
+        userByAuthorId { username displayName avatarUrl }
+        messageReactionCountsByMessageId(first: 10) { nodes { emoji count } }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}`;
+
 export { bulkLoad };
