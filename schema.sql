@@ -27,9 +27,21 @@ comment on type app_public.contribution_status is 'Where a suggested edit stands
 create type app_public.expertise_level as enum ('none', 'beginner', 'intermediate', 'advanced', 'expert');
 comment on type app_public.expertise_level is 'How a member rates their own expertise, from none to expert. Self-declared, not verified.';
 
+-- enum app_public.message_kind
+create type app_public.message_kind as enum ('text', 'join', 'leave', 'remove', 'rename', 'pin');
+comment on type app_public.message_kind is 'text: written by a member; the others are system messages written by the database (join, leave, remove: subjectUserId; rename: systemData {oldName, newName}; pin: subjectMessageId), typed so clients can localise them.';
+
 -- enum app_public.reaction_kind
 create type app_public.reaction_kind as enum ('like', 'dislike');
 comment on type app_public.reaction_kind is 'A like or a dislike. Each target counts them separately (likeCount, dislikeCount).';
+
+-- enum app_public.room_kind
+create type app_public.room_kind as enum ('public', 'private', 'direct');
+comment on type app_public.room_kind is 'public: any member may find, read and join; private: invite only, invisible to non-members; direct: exactly two people.';
+
+-- enum app_public.room_role
+create type app_public.room_role as enum ('owner', 'admin', 'member');
+comment on type app_public.room_role is 'A member''s role in a room: owner (everything, hands over with transferRoomOwnership), admin (invites, removes, mutes, pins, edits the room), member.';
 
 -- type app_public.search_result
 create type app_public.search_result as (
@@ -543,6 +555,181 @@ comment on column app_public.follows.created_at is 'When the follow began.';
 CREATE INDEX follows_followee_id_idx ON app_public.follows USING btree (followee_id);
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg_follows__count();
 
+-- table app_public.message_mentions
+create table app_public.message_mentions (
+  message_id uuid not null,
+  user_id uuid not null,
+  room_id uuid not null,
+  created_at timestamp with time zone not null,
+  constraint message_mentions_pkey PRIMARY KEY (message_id, user_id),
+  constraint message_mentions_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE,
+  constraint message_mentions_room_id_fkey FOREIGN KEY (room_id) REFERENCES app_public.rooms(id) ON DELETE CASCADE,
+  constraint message_mentions_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.message_mentions enable row level security;
+create policy select_visible on app_public.message_mentions for select to public
+  using ((EXISTS ( SELECT 1
+   FROM app_public.messages m
+  WHERE (m.id = message_mentions.message_id))));
+grant select on table app_public.message_mentions to anonymous;
+grant select on table app_public.message_mentions to authenticated;
+comment on table app_public.message_mentions is '@behavior -insert -update -delete
+Who a message mentions: @username of a member of the room, parsed once when the message is written (again when edited). Maintained by the database.';
+comment on column app_public.message_mentions.message_id is 'The message.';
+comment on column app_public.message_mentions.user_id is 'The member mentioned.';
+comment on column app_public.message_mentions.room_id is 'The message''s room (for counting a member''s unread mentions per room).';
+comment on column app_public.message_mentions.created_at is 'When the message was sent.';
+CREATE INDEX message_mentions_room_idx ON app_public.message_mentions USING btree (room_id);
+CREATE INDEX message_mentions_user_room_idx ON app_public.message_mentions USING btree (user_id, room_id, created_at, message_id);
+
+-- table app_public.message_reaction_counts
+create table app_public.message_reaction_counts (
+  message_id uuid not null,
+  emoji text not null,
+  count integer not null,
+  constraint message_reaction_counts_pkey PRIMARY KEY (message_id, emoji),
+  constraint message_reaction_counts_positive CHECK (count > 0),
+  constraint message_reaction_counts_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE
+);
+alter table app_public.message_reaction_counts enable row level security;
+create policy select_visible on app_public.message_reaction_counts for select to public
+  using ((EXISTS ( SELECT 1
+   FROM app_public.messages m
+  WHERE (m.id = message_reaction_counts.message_id))));
+grant select on table app_public.message_reaction_counts to anonymous;
+grant select on table app_public.message_reaction_counts to authenticated;
+comment on table app_public.message_reaction_counts is '@behavior -insert -update -delete
+How many members reacted to a message with each emoji. Maintained by the database.';
+comment on column app_public.message_reaction_counts.message_id is 'The message.';
+comment on column app_public.message_reaction_counts.emoji is 'The emoji.';
+comment on column app_public.message_reaction_counts.count is 'How many members reacted with it (at least 1; emojis nobody uses have no row).';
+
+-- table app_public.message_reactions
+create table app_public.message_reactions (
+  message_id uuid not null,
+  user_id uuid default app_public.current_user_id() not null,
+  emoji text not null,
+  created_at timestamp with time zone default now() not null,
+  constraint message_reactions_pkey PRIMARY KEY (message_id, user_id, emoji),
+  constraint message_reaction_emoji CHECK (char_length(emoji) >= 1 AND char_length(emoji) <= 32 AND emoji !~ '\s'::text),
+  constraint message_reactions_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE,
+  constraint message_reactions_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.message_reactions enable row level security;
+create policy delete_own on app_public.message_reactions for delete to public
+  using ((user_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy insert_member on app_public.message_reactions for insert to public
+  with check (((user_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (EXISTS ( SELECT 1
+   FROM app_public.messages m
+  WHERE ((m.id = message_reactions.message_id) AND (app_hidden.room_role(m.room_id) IS NOT NULL))))));
+create policy select_visible on app_public.message_reactions for select to public
+  using ((EXISTS ( SELECT 1
+   FROM app_public.messages m
+  WHERE (m.id = message_reactions.message_id))));
+grant select on table app_public.message_reactions to anonymous;
+grant select, delete on table app_public.message_reactions to authenticated;
+grant insert (message_id, emoji) on table app_public.message_reactions to authenticated;
+comment on table app_public.message_reactions is 'Emoji reactions on chat messages: one per member per emoji per message. Members of the room react; toggleReaction adds or removes. Counts per emoji are in messageReactionCounts.';
+comment on column app_public.message_reactions.message_id is 'The message.';
+comment on column app_public.message_reactions.user_id is 'Who reacted.';
+comment on column app_public.message_reactions.emoji is 'The emoji (a character or a :shortcode:, at most 32 characters, no spaces).';
+comment on column app_public.message_reactions.created_at is 'When the reaction was made.';
+CREATE INDEX message_reactions_user_idx ON app_public.message_reactions USING btree (user_id);
+CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_message_reactions__rules();
+CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_message_reactions__count();
+
+-- table app_public.message_revisions
+create table app_public.message_revisions (
+  id uuid default gen_random_uuid() not null,
+  message_id uuid not null,
+  editor_id uuid,
+  body text not null,
+  created_at timestamp with time zone default now() not null,
+  constraint message_revisions_pkey PRIMARY KEY (id),
+  constraint message_revisions_editor_id_fkey FOREIGN KEY (editor_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint message_revisions_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE
+);
+alter table app_public.message_revisions enable row level security;
+create policy select_visible on app_public.message_revisions for select to public
+  using ((EXISTS ( SELECT 1
+   FROM app_public.messages m
+  WHERE ((m.id = message_revisions.message_id) AND ((m.deleted_at IS NULL) OR app_hidden.can_moderate_room(m.room_id, 'message:delete'::text))))));
+grant select on table app_public.message_revisions to anonymous;
+grant select on table app_public.message_revisions to authenticated;
+comment on table app_public.message_revisions is '@behavior -insert -update -delete
+A previous body of a chat message, kept when it was edited or deleted. Those of a deleted message are visible to moderators and room admins only.';
+comment on column app_public.message_revisions.id is 'The revision''s id.';
+comment on column app_public.message_revisions.message_id is 'The message.';
+comment on column app_public.message_revisions.editor_id is 'Who made the edit (or deletion) that replaced this body.';
+comment on column app_public.message_revisions.body is 'The body before the edit, as markdown.';
+comment on column app_public.message_revisions.created_at is 'When the edit was made: this body was current until then.';
+CREATE INDEX message_revisions_editor_idx ON app_public.message_revisions USING btree (editor_id);
+CREATE INDEX message_revisions_message_idx ON app_public.message_revisions USING btree (message_id, created_at);
+
+-- table app_public.messages
+create table app_public.messages (
+  id uuid default gen_random_uuid() not null,
+  room_id uuid not null,
+  author_id uuid default app_public.current_user_id(),
+  parent_id uuid,
+  kind app_public.message_kind default 'text'::app_public.message_kind not null,
+  body text default ''::text not null,
+  subject_user_id uuid,
+  subject_message_id uuid,
+  system_data jsonb,
+  reply_count integer default 0 not null,
+  last_reply_at timestamp with time zone,
+  created_at timestamp with time zone default clock_timestamp() not null,
+  updated_at timestamp with time zone default clock_timestamp() not null,
+  edited_at timestamp with time zone,
+  deleted_at timestamp with time zone,
+  constraint messages_pkey PRIMARY KEY (id),
+  constraint message_body_length CHECK (char_length(body) <= 4000 AND (kind <> 'text'::app_public.message_kind OR deleted_at IS NOT NULL OR char_length(body) >= 1)),
+  constraint message_reply_is_text CHECK (parent_id IS NULL OR kind = 'text'::app_public.message_kind),
+  constraint messages_author_id_fkey FOREIGN KEY (author_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint messages_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES app_public.messages(id) ON DELETE CASCADE,
+  constraint messages_room_id_fkey FOREIGN KEY (room_id) REFERENCES app_public.rooms(id) ON DELETE CASCADE,
+  constraint messages_subject_message_id_fkey FOREIGN KEY (subject_message_id) REFERENCES app_public.messages(id) ON DELETE SET NULL,
+  constraint messages_subject_user_id_fkey FOREIGN KEY (subject_user_id) REFERENCES app_public.users(id) ON DELETE SET NULL
+);
+alter table app_public.messages enable row level security;
+create policy insert_member on app_public.messages for insert to public
+  with check (((author_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (app_hidden.room_role(room_id) IS NOT NULL)));
+create policy select_readable on app_public.messages for select to public
+  using ((app_hidden.room_readable(room_id) AND (NOT (EXISTS ( SELECT 1
+   FROM app_public.user_blocks b
+  WHERE ((b.blocker_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (b.blocked_id = messages.author_id)))))));
+create policy update_own on app_public.messages for update to public
+  using (((author_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (kind = 'text'::app_public.message_kind)));
+grant select on table app_public.messages to anonymous;
+grant select on table app_public.messages to authenticated;
+grant insert (room_id, parent_id, body) on table app_public.messages to authenticated;
+grant update (body) on table app_public.messages to authenticated;
+comment on table app_public.messages is 'A chat message: markdown written by a member, or a typed system message (join, leave, remove, rename, pin). Replies thread one level under a top-level message. Members post; anyone reads public rooms, members read private and direct rooms; messages of members you blocked are hidden from you. Edit by updating body (history kept); delete with deleteMessage.';
+comment on column app_public.messages.id is 'The message''s id.';
+comment on column app_public.messages.room_id is 'The room.';
+comment on column app_public.messages.author_id is 'Who wrote it (for a system message: who caused it).';
+comment on column app_public.messages.parent_id is 'For a thread reply: the top-level message of the same room it replies to.';
+comment on column app_public.messages.kind is 'text, or the kind of system message.';
+comment on column app_public.messages.body is 'Markdown, at most 4000 characters; empty for system messages and once deleted (moderators read the old text in messageRevisions).';
+comment on column app_public.messages.subject_user_id is 'join, leave, remove: the member who joined, left or was removed.';
+comment on column app_public.messages.subject_message_id is 'pin: the message pinned.';
+comment on column app_public.messages.system_data is 'rename: {"oldName": …, "newName": …}.';
+comment on column app_public.messages.reply_count is 'How many replies (not deleted) the thread has. Maintained by the database.';
+comment on column app_public.messages.last_reply_at is 'When the latest reply was posted. Maintained by the database.';
+comment on column app_public.messages.created_at is 'When it was sent.';
+comment on column app_public.messages.updated_at is 'When it last changed. Set by the database.';
+comment on column app_public.messages.edited_at is 'When the body was last edited (null: never). Set by the database.';
+comment on column app_public.messages.deleted_at is 'When it was deleted (the message stays, shown as deleted, so its thread stays).';
+CREATE INDEX messages_author_idx ON app_public.messages USING btree (author_id);
+CREATE INDEX messages_parent_idx ON app_public.messages USING btree (parent_id, created_at);
+CREATE INDEX messages_room_history_idx ON app_public.messages USING btree (room_id, created_at DESC, id DESC);
+CREATE INDEX messages_subject_message_idx ON app_public.messages USING btree (subject_message_id);
+CREATE INDEX messages_subject_user_idx ON app_public.messages USING btree (subject_user_id);
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__timestamps();
+CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__before_write();
+CREATE TRIGGER _500_after_write AFTER INSERT OR DELETE OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__after_write();
+
 -- table app_public.permissions
 create table app_public.permissions (
   id text not null,
@@ -809,6 +996,143 @@ comment on table app_public.roles is 'A named set of permissions (user, reviewer
 comment on column app_public.roles.id is 'The role''s name, e.g. moderator: 2–31 lower-case letters and _.';
 comment on column app_public.roles.description is 'What members holding this role may do, in words.';
 
+-- table app_public.room_members
+create table app_public.room_members (
+  room_id uuid not null,
+  user_id uuid not null,
+  role app_public.room_role default 'member'::app_public.room_role not null,
+  joined_at timestamp with time zone default now() not null,
+  last_read_message_id uuid,
+  last_read_at timestamp with time zone,
+  muted_until timestamp with time zone,
+  mute_reason text,
+  muted_by uuid,
+  constraint room_members_pkey PRIMARY KEY (room_id, user_id),
+  constraint room_members_last_read_fkey FOREIGN KEY (last_read_message_id) REFERENCES app_public.messages(id) ON DELETE SET NULL,
+  constraint room_members_muted_by_fkey FOREIGN KEY (muted_by) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint room_members_room_id_fkey FOREIGN KEY (room_id) REFERENCES app_public.rooms(id) ON DELETE CASCADE,
+  constraint room_members_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.room_members enable row level security;
+create policy delete_leave_or_remove on app_public.room_members for delete to public
+  using (((EXISTS ( SELECT 1
+   FROM app_public.rooms r
+  WHERE ((r.id = room_members.room_id) AND (r.kind <> 'direct'::app_public.room_kind)))) AND ((user_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR (app_hidden.room_role(room_id) = 'owner'::app_public.room_role) OR ((app_hidden.room_role(room_id) = 'admin'::app_public.room_role) AND (role = 'member'::app_public.room_role)))));
+create policy insert_join_or_invite on app_public.room_members for insert to public
+  with check (((role = 'member'::app_public.room_role) AND (((user_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (EXISTS ( SELECT 1
+   FROM app_public.rooms r
+  WHERE ((r.id = room_members.room_id) AND (r.kind = 'public'::app_public.room_kind))))) OR ((app_hidden.room_role(room_id) = ANY (ARRAY['owner'::app_public.room_role, 'admin'::app_public.room_role])) AND (EXISTS ( SELECT 1
+   FROM app_public.rooms r
+  WHERE ((r.id = room_members.room_id) AND (r.kind <> 'direct'::app_public.room_kind))))))));
+create policy select_readable on app_public.room_members for select to public
+  using (app_hidden.room_readable(room_id));
+grant select on table app_public.room_members to anonymous;
+grant select, delete on table app_public.room_members to authenticated;
+grant insert (room_id, user_id) on table app_public.room_members to authenticated;
+comment on table app_public.room_members is 'Who is in a room, with their room role. Join a public room by inserting yourself; room admins invite others (private rooms too); leave by deleting yourself; admins remove members, owners remove admins. Roles change through setRoomMemberRole and transferRoomOwnership; the last owner cannot leave (LASTO). Private rooms'' member lists are visible to their members only.';
+comment on column app_public.room_members.room_id is 'The room.';
+comment on column app_public.room_members.user_id is 'The member.';
+comment on column app_public.room_members.role is 'owner, admin or member. Joining and invitations make members.';
+comment on column app_public.room_members.joined_at is 'When the member joined.';
+comment on column app_public.room_members.last_read_message_id is 'The newest message the member has read (markRoomRead; never moves backwards). In direct rooms this is the read receipt.';
+comment on column app_public.room_members.last_read_at is 'The creation time of lastReadMessageId (the read position).';
+comment on column app_public.room_members.muted_until is 'Muted (cannot post) until this time; the mute lapses by itself. Set by muteRoomMember.';
+comment on column app_public.room_members.mute_reason is 'Why the member was muted.';
+comment on column app_public.room_members.muted_by is 'Who muted the member.';
+CREATE INDEX room_members_last_read_idx ON app_public.room_members USING btree (last_read_message_id);
+CREATE INDEX room_members_muted_by_idx ON app_public.room_members USING btree (muted_by);
+CREATE INDEX room_members_user_idx ON app_public.room_members USING btree (user_id);
+CREATE TRIGGER _200_last_owner BEFORE DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__before_delete();
+CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__count();
+CREATE TRIGGER _510_system_message AFTER INSERT OR DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__system_message();
+
+-- table app_public.room_pins
+create table app_public.room_pins (
+  room_id uuid not null,
+  message_id uuid not null,
+  pinned_by uuid,
+  created_at timestamp with time zone default now() not null,
+  constraint room_pins_pkey PRIMARY KEY (room_id, message_id),
+  constraint room_pins_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE,
+  constraint room_pins_pinned_by_fkey FOREIGN KEY (pinned_by) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint room_pins_room_id_fkey FOREIGN KEY (room_id) REFERENCES app_public.rooms(id) ON DELETE CASCADE
+);
+alter table app_public.room_pins enable row level security;
+create policy select_readable on app_public.room_pins for select to public
+  using (app_hidden.room_readable(room_id));
+grant select on table app_public.room_pins to anonymous;
+grant select on table app_public.room_pins to authenticated;
+comment on table app_public.room_pins is '@behavior -insert -update -delete
+Pinned messages of a room, at most the chat.max_pins setting (PINMX past it). Pin and unpin with pinMessage and unpinMessage (room admins and holders of message:pin).';
+comment on column app_public.room_pins.room_id is 'The room.';
+comment on column app_public.room_pins.message_id is 'The pinned message.';
+comment on column app_public.room_pins.pinned_by is 'Who pinned it.';
+comment on column app_public.room_pins.created_at is 'When it was pinned.';
+CREATE UNIQUE INDEX room_pins_message_idx ON app_public.room_pins USING btree (message_id);
+CREATE INDEX room_pins_pinned_by_idx ON app_public.room_pins USING btree (pinned_by);
+CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_pins__before_insert();
+CREATE TRIGGER _500_system_message AFTER INSERT ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_pins__system_message();
+
+-- table app_public.rooms
+create table app_public.rooms (
+  id uuid default gen_random_uuid() not null,
+  kind app_public.room_kind default 'public'::app_public.room_kind not null,
+  name text,
+  slug text,
+  description text default ''::text not null,
+  guidelines text default ''::text not null,
+  topic text default ''::text not null,
+  is_archived boolean default false not null,
+  member_count integer default 0 not null,
+  created_by uuid default app_public.current_user_id(),
+  direct_low_id uuid,
+  direct_high_id uuid,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint rooms_pkey PRIMARY KEY (id),
+  constraint rooms_direct_pair_key UNIQUE (direct_low_id, direct_high_id),
+  constraint rooms_slug_key UNIQUE (slug),
+  constraint room_direct_pair CHECK ((kind = 'direct'::app_public.room_kind) = (direct_low_id IS NOT NULL AND direct_high_id IS NOT NULL) AND (direct_low_id IS NULL OR direct_low_id < direct_high_id)),
+  constraint room_name_length CHECK (kind = 'direct'::app_public.room_kind OR char_length(name) >= 1 AND char_length(name) <= 80),
+  constraint room_texts_length CHECK (char_length(description) <= 1000 AND char_length(guidelines) <= 5000 AND char_length(topic) <= 250),
+  constraint rooms_created_by_fkey FOREIGN KEY (created_by) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint rooms_direct_high_id_fkey FOREIGN KEY (direct_high_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
+  constraint rooms_direct_low_id_fkey FOREIGN KEY (direct_low_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.rooms enable row level security;
+create policy delete_owner on app_public.rooms for delete to public
+  using ((app_hidden.room_role(id) = 'owner'::app_public.room_role));
+create policy insert_own on app_public.rooms for insert to public
+  with check (((created_by = ( SELECT app_public.current_user_id() AS current_user_id)) AND (kind <> 'direct'::app_public.room_kind)));
+create policy select_readable on app_public.rooms for select to public
+  using (((kind = 'public'::app_public.room_kind) OR app_hidden.room_readable(id) OR ((created_by = ( SELECT app_public.current_user_id() AS current_user_id)) AND app_hidden.room_is_being_created(id))));
+create policy update_admin on app_public.rooms for update to public
+  using ((app_hidden.room_role(id) = ANY (ARRAY['owner'::app_public.room_role, 'admin'::app_public.room_role])));
+grant select on table app_public.rooms to anonymous;
+grant select, delete on table app_public.rooms to authenticated;
+grant insert (kind, name, slug, description, guidelines, topic) on table app_public.rooms to authenticated;
+grant update (name, description, guidelines, topic, is_archived) on table app_public.rooms to authenticated;
+comment on table app_public.rooms is 'A chat room: public (anyone finds, reads and joins it), private (invite only; invisible to non-members) or direct (two people; open with openDirectRoom). The creator becomes its owner.';
+comment on column app_public.rooms.id is 'The room''s id.';
+comment on column app_public.rooms.kind is 'public, private or direct. Cannot change.';
+comment on column app_public.rooms.name is 'The room''s name, 1–80 characters; null for a direct room. Renaming posts a rename system message.';
+comment on column app_public.rooms.slug is 'The room''s URL fragment, unique; derived from the name when not given. Null for a direct room.';
+comment on column app_public.rooms.description is 'What the room is for (at most 1000 characters).';
+comment on column app_public.rooms.guidelines is 'The room''s rules, markdown (at most 5000 characters).';
+comment on column app_public.rooms.topic is 'The current topic (at most 250 characters).';
+comment on column app_public.rooms.is_archived is 'An archived room is read-only: no messages, edits or reactions (code ARCHV). Room admins archive and unarchive.';
+comment on column app_public.rooms.member_count is 'How many members the room has. Maintained by the database.';
+comment on column app_public.rooms.created_by is 'The member who created the room.';
+comment on column app_public.rooms.direct_low_id is 'For a direct room: the lower of the two members'' ids (the pair is unique).';
+comment on column app_public.rooms.direct_high_id is 'For a direct room: the higher of the two members'' ids.';
+comment on column app_public.rooms.created_at is 'When the room was created.';
+comment on column app_public.rooms.updated_at is 'When the room last changed. Set by the database.';
+CREATE INDEX rooms_created_by_idx ON app_public.rooms USING btree (created_by);
+CREATE INDEX rooms_direct_high_idx ON app_public.rooms USING btree (direct_high_id);
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
+CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg_rooms__before_write();
+CREATE TRIGGER _500_after_write AFTER INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg_rooms__after_write();
+
 -- table app_public.tags
 create table app_public.tags (
   name text not null,
@@ -828,6 +1152,32 @@ comment on column app_public.tags.post_count is 'How many published posts carry 
 comment on column app_public.tags.question_count is 'How many published questions carry the tag. Maintained by the database.';
 CREATE INDEX tags_name_prefix_idx ON app_public.tags USING btree (name text_pattern_ops);
 CREATE INDEX tags_post_count_idx ON app_public.tags USING btree (post_count);
+
+-- table app_public.user_blocks
+create table app_public.user_blocks (
+  blocker_id uuid default app_public.current_user_id() not null,
+  blocked_id uuid not null,
+  created_at timestamp with time zone default now() not null,
+  constraint user_blocks_pkey PRIMARY KEY (blocker_id, blocked_id),
+  constraint user_blocks_not_self CHECK (blocker_id <> blocked_id),
+  constraint user_blocks_blocked_id_fkey FOREIGN KEY (blocked_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
+  constraint user_blocks_blocker_id_fkey FOREIGN KEY (blocker_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.user_blocks enable row level security;
+create policy delete_own on app_public.user_blocks for delete to public
+  using ((blocker_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy insert_own on app_public.user_blocks for insert to public
+  with check ((blocker_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy select_own on app_public.user_blocks for select to public
+  using ((blocker_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+grant select on table app_public.user_blocks to anonymous;
+grant select, delete on table app_public.user_blocks to authenticated;
+grant insert (blocked_id) on table app_public.user_blocks to authenticated;
+comment on table app_public.user_blocks is 'A member''s blocks: the blocker no longer sees the blocked member''s chat messages, neither can open a direct room with the other, and an existing direct room between them is read-only. Only the blocker sees the block; delete it to unblock.';
+comment on column app_public.user_blocks.blocker_id is 'The member who blocks (you).';
+comment on column app_public.user_blocks.blocked_id is 'The member blocked.';
+comment on column app_public.user_blocks.created_at is 'When the block was made.';
+CREATE INDEX user_blocks_blocked_idx ON app_public.user_blocks USING btree (blocked_id);
 
 -- table app_public.user_emails
 create table app_public.user_emails (
@@ -1153,6 +1503,34 @@ $function$;
 grant execute on function app_public.current_user_sessions() to authenticated;
 comment on function app_public.current_user_sessions() is 'My live sessions (device, IP, last active), newest activity first.';
 
+-- function app_public.delete_message(message_id uuid)
+CREATE OR REPLACE FUNCTION app_public.delete_message(message_id uuid)
+ RETURNS app_public.messages
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_msg app_public.messages;
+begin
+  select * into v_msg from app_public.messages m where m.id = message_id and m.kind = 'text';
+  if v_msg.id is null or not app_hidden.room_readable(v_msg.room_id) then
+    raise exception 'No such message' using errcode = 'NOTFD';
+  end if;
+  if v_msg.author_id is distinct from app_public.current_user_id() and not app_hidden.can_moderate_room(v_msg.room_id, 'message:delete') then
+    raise exception 'Only the author, room admins and moderators delete messages' using errcode = 'FORBD';
+  end if;
+  if v_msg.deleted_at is not null then
+    return v_msg;
+  end if;
+  update app_public.messages m set deleted_at = now() where m.id = v_msg.id returning * into v_msg;
+  delete from app_public.room_pins p where p.message_id = v_msg.id;
+  return v_msg;
+end;
+$function$;
+grant execute on function app_public.delete_message(message_id uuid) to authenticated;
+comment on function app_public.delete_message(message_id uuid) is 'Deletes a message: it stays as "deleted" (thread kept), its body is emptied for everyone; moderators and room admins read the old body in messageRevisions. The author, room admins and holders of message:delete. Security definer: messages have no delete grant.';
+
 -- function app_public.forgot_password(email public.citext)
 CREATE OR REPLACE FUNCTION app_public.forgot_password(email public.citext)
  RETURNS boolean
@@ -1290,6 +1668,198 @@ end;
 $function$;
 grant execute on function app_public.make_email_primary(email_id uuid) to authenticated;
 comment on function app_public.make_email_primary(email_id uuid) is 'Makes one of my verified addresses the primary one.';
+
+-- function app_public.mark_room_read(room_id uuid, message_id uuid)
+CREATE OR REPLACE FUNCTION app_public.mark_room_read(room_id uuid, message_id uuid)
+ RETURNS app_public.room_members
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_msg app_public.messages;
+  v_member app_public.room_members;
+begin
+  select * into v_msg from app_public.messages m where m.id = message_id and m.room_id = mark_room_read.room_id;
+  if v_msg.id is null then
+    raise exception 'No such message in that room' using errcode = 'NOTFD';
+  end if;
+  update app_public.room_members m
+     set last_read_message_id = v_msg.id, last_read_at = v_msg.created_at
+   where m.room_id = mark_room_read.room_id and m.user_id = app_public.current_user_id()
+     and (m.last_read_at is null or (m.last_read_at, m.last_read_message_id) < (v_msg.created_at, v_msg.id))
+  returning * into v_member;
+  if v_member.user_id is null then
+    select * into v_member from app_public.room_members m
+     where m.room_id = mark_room_read.room_id and m.user_id = app_public.current_user_id();
+    if v_member.user_id is null then
+      raise exception 'You are not a member of that room' using errcode = 'NOTFD';
+    end if;
+  end if;
+  return v_member;
+end;
+$function$;
+grant execute on function app_public.mark_room_read(room_id uuid, message_id uuid) to authenticated;
+comment on function app_public.mark_room_read(room_id uuid, message_id uuid) is 'Moves your read position in a room up to a message; a message older than your position is ignored (the position never moves backwards). Returns your membership. Security definer: room_members has no update grant.';
+
+-- function app_public.messages_around(message_id uuid, count integer)
+CREATE OR REPLACE FUNCTION app_public.messages_around(message_id uuid, count integer)
+ RETURNS SETOF app_public.messages
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_room uuid;
+  v_at timestamptz;
+  v_id uuid;
+  v_n int := least(greatest(count, 0), 100);
+begin
+  -- The target as the caller may see it (row-level security applies), then two index range scans from it.
+  select m.room_id, m.created_at, m.id into v_room, v_at, v_id from app_public.messages m where m.id = messages_around.message_id;
+  if v_id is null then
+    return;
+  end if;
+  return query
+    select s.* from (
+      (select m.* from app_public.messages m
+        where m.room_id = v_room and (m.created_at, m.id) >= (v_at, v_id)
+        order by m.created_at, m.id limit v_n + 1)
+      union all
+      (select m.* from app_public.messages m
+        where m.room_id = v_room and (m.created_at, m.id) < (v_at, v_id)
+        order by m.created_at desc, m.id desc limit v_n)
+    ) s order by s.created_at desc, s.id desc;
+end;
+$function$;
+grant execute on function app_public.messages_around(message_id uuid, count integer) to anonymous;
+grant execute on function app_public.messages_around(message_id uuid, count integer) to authenticated;
+comment on function app_public.messages_around(message_id uuid, count integer) is 'A page of a room''s history centred on a message (to jump to a reply or a search hit): the message, up to count (at most 100) newer and count older messages, newest first.';
+
+-- function app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text)
+CREATE OR REPLACE FUNCTION app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text)
+ RETURNS app_public.room_members
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_member app_public.room_members;
+begin
+  if not app_hidden.can_moderate_room(room_id, 'user:mute') then
+    raise exception 'Only room admins and holders of user:mute mute members' using errcode = 'FORBD';
+  end if;
+  if until <= now() then
+    raise exception 'A mute ends in the future' using errcode = 'INVAL';
+  end if;
+  if user_id = app_public.current_user_id() then
+    raise exception 'You cannot mute yourself' using errcode = 'INVAL';
+  end if;
+  if exists (select 1 from app_public.room_members m where m.room_id = mute_room_member.room_id and m.user_id = mute_room_member.user_id and m.role = 'owner') then
+    raise exception 'The room''s owner cannot be muted' using errcode = 'FORBD';
+  end if;
+  update app_public.room_members m
+     set muted_until = until, mute_reason = reason, muted_by = app_public.current_user_id()
+   where m.room_id = mute_room_member.room_id and m.user_id = mute_room_member.user_id
+  returning * into v_member;
+  if v_member.user_id is null then
+    raise exception 'Not a member of the room' using errcode = 'NOTFD';
+  end if;
+  return v_member;
+end;
+$function$;
+grant execute on function app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text) to authenticated;
+comment on function app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text) is 'Mutes a member of a room until a time, with a reason: they cannot post (MUTED) until it lapses by itself. Room admins and holders of user:mute (FORBD); owners cannot be muted. Security definer: room_members has no update grant.';
+
+-- function app_public.my_room_unreads()
+CREATE OR REPLACE FUNCTION app_public.my_room_unreads()
+ RETURNS TABLE(room_id uuid, unread integer, mentions integer)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select rm.room_id,
+         (select count(*)::int from (
+            select 1 from app_public.messages m
+             where m.room_id = rm.room_id
+               and (rm.last_read_at is null or (m.created_at, m.id) > (rm.last_read_at, rm.last_read_message_id))
+               and m.author_id is distinct from rm.user_id and m.kind = 'text' and m.deleted_at is null
+             limit 100) u),
+         (select count(*)::int from (
+            select 1 from app_public.message_mentions mm
+             where mm.user_id = rm.user_id and mm.room_id = rm.room_id
+               and (rm.last_read_at is null or (mm.created_at, mm.message_id) > (rm.last_read_at, rm.last_read_message_id))
+             limit 100) n)
+    from app_public.room_members rm
+   where rm.user_id = app_public.current_user_id()
+$function$;
+grant execute on function app_public.my_room_unreads() to authenticated;
+comment on function app_public.my_room_unreads() is 'For each of your rooms: unread messages (after your read position, not yours, not deleted) and unread mentions of you, each counted up to 100 (show 100 as "99+"). One statement for all your rooms.';
+
+-- function app_public.open_direct_room(user_id uuid)
+CREATE OR REPLACE FUNCTION app_public.open_direct_room(user_id uuid)
+ RETURNS app_public.rooms
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+  v_room app_public.rooms;
+begin
+  if v_me is null then
+    raise exception 'You must be signed in' using errcode = 'LOGIN';
+  end if;
+  if user_id = v_me or not exists (select 1 from app_public.users u where u.id = open_direct_room.user_id) then
+    raise exception 'There is nobody to talk to there' using errcode = 'INVAL';
+  end if;
+  if app_hidden.is_blocked_between(v_me, user_id) then
+    raise exception 'One of you blocked the other' using errcode = 'BLOCK';
+  end if;
+  insert into app_public.rooms (kind, created_by, direct_low_id, direct_high_id)
+  values ('direct', v_me, least(v_me, user_id), greatest(v_me, user_id))
+  on conflict (direct_low_id, direct_high_id) do nothing
+  returning * into v_room;
+  if v_room.id is null then
+    select * into v_room from app_public.rooms r
+     where r.direct_low_id = least(v_me, user_id) and r.direct_high_id = greatest(v_me, user_id);
+  else
+    insert into app_public.room_members (room_id, user_id, role) values (v_room.id, v_me, 'member'), (v_room.id, user_id, 'member');
+  end if;
+  return v_room;
+end;
+$function$;
+grant execute on function app_public.open_direct_room(user_id uuid) to authenticated;
+comment on function app_public.open_direct_room(user_id uuid) is 'Opens the direct room between you and another member, or returns the one that exists (at most one per pair). Refused if either blocked the other (BLOCK). Security definer: creates both memberships.';
+
+-- function app_public.pin_message(message_id uuid)
+CREATE OR REPLACE FUNCTION app_public.pin_message(message_id uuid)
+ RETURNS app_public.room_pins
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_msg app_public.messages;
+  v_pin app_public.room_pins;
+begin
+  select * into v_msg from app_public.messages m where m.id = message_id;
+  if v_msg.id is null or not app_hidden.room_readable(v_msg.room_id) then
+    raise exception 'No such message' using errcode = 'NOTFD';
+  end if;
+  if not app_hidden.can_moderate_room(v_msg.room_id, 'message:pin') then
+    raise exception 'Only room admins and holders of message:pin pin messages' using errcode = 'FORBD';
+  end if;
+  select * into v_pin from app_public.room_pins p where p.message_id = v_msg.id;
+  if v_pin.message_id is null then
+    insert into app_public.room_pins (room_id, message_id, pinned_by) values (v_msg.room_id, v_msg.id, app_public.current_user_id())
+    returning * into v_pin;
+  end if;
+  return v_pin;
+end;
+$function$;
+grant execute on function app_public.pin_message(message_id uuid) to authenticated;
+comment on function app_public.pin_message(message_id uuid) is 'Pins a message in its room (already pinned: no change). Room admins and holders of message:pin (FORBD); at most chat.max_pins per room (PINMX). Security definer: room_pins has no insert grant.';
 
 -- function app_public.posts_viewer_reaction(p app_public.posts)
 CREATE OR REPLACE FUNCTION app_public.posts_viewer_reaction(p app_public.posts)
@@ -1596,6 +2166,132 @@ grant execute on function app_public.search_suggestions(prefix text, max_results
 grant execute on function app_public.search_suggestions(prefix text, max_results integer) to authenticated;
 comment on function app_public.search_suggestions(prefix text, max_results integer) is 'Prefix completions: tags, usernames and titles (titles from 3 characters).';
 
+-- function app_public.set_room_member_role(room_id uuid, user_id uuid, role app_public.room_role)
+CREATE OR REPLACE FUNCTION app_public.set_room_member_role(room_id uuid, user_id uuid, role app_public.room_role)
+ RETURNS app_public.room_members
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_member app_public.room_members;
+begin
+  if app_hidden.room_role(room_id) is distinct from 'owner' then
+    raise exception 'Only the room''s owner can change roles' using errcode = 'FORBD';
+  end if;
+  if role = 'owner' then
+    raise exception 'Hand the room over with transferRoomOwnership' using errcode = 'INVAL';
+  end if;
+  if user_id = app_public.current_user_id() then
+    raise exception 'Hand the room over with transferRoomOwnership before changing your own role' using errcode = 'INVAL';
+  end if;
+  update app_public.room_members m set role = set_room_member_role.role
+   where m.room_id = set_room_member_role.room_id and m.user_id = set_room_member_role.user_id
+  returning * into v_member;
+  if v_member.user_id is null then
+    raise exception 'Not a member of the room' using errcode = 'NOTFD';
+  end if;
+  return v_member;
+end;
+$function$;
+grant execute on function app_public.set_room_member_role(room_id uuid, user_id uuid, role app_public.room_role) to authenticated;
+comment on function app_public.set_room_member_role(room_id uuid, user_id uuid, role app_public.room_role) is 'Makes a member of your room an admin or a member again. Room owners only (FORBD). Security definer: room_members has no update grant.';
+
+-- function app_public.toggle_reaction(message_id uuid, emoji text)
+CREATE OR REPLACE FUNCTION app_public.toggle_reaction(message_id uuid, emoji text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  insert into app_public.message_reactions (message_id, emoji) values (toggle_reaction.message_id, toggle_reaction.emoji)
+  on conflict do nothing;
+  if found then
+    return true;
+  end if;
+  delete from app_public.message_reactions r
+   where r.message_id = toggle_reaction.message_id and r.emoji = toggle_reaction.emoji and r.user_id = app_public.current_user_id();
+  return false;
+end;
+$function$;
+grant execute on function app_public.toggle_reaction(message_id uuid, emoji text) to authenticated;
+comment on function app_public.toggle_reaction(message_id uuid, emoji text) is 'Adds your reaction with this emoji to a message, or removes it if you had it. Returns whether you now have it. Members of the room only.';
+
+-- function app_public.transfer_room_ownership(room_id uuid, user_id uuid)
+CREATE OR REPLACE FUNCTION app_public.transfer_room_ownership(room_id uuid, user_id uuid)
+ RETURNS app_public.rooms
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_room app_public.rooms;
+begin
+  if app_hidden.room_role(room_id) is distinct from 'owner' then
+    raise exception 'Only the room''s owner can hand it over' using errcode = 'FORBD';
+  end if;
+  update app_public.room_members m set role = 'owner' where m.room_id = transfer_room_ownership.room_id and m.user_id = transfer_room_ownership.user_id;
+  if not found then
+    raise exception 'The new owner must be a member of the room' using errcode = 'NOTFD';
+  end if;
+  update app_public.room_members m set role = 'admin'
+   where m.room_id = transfer_room_ownership.room_id and m.user_id = app_public.current_user_id() and m.user_id <> transfer_room_ownership.user_id;
+  select * into v_room from app_public.rooms r where r.id = room_id;
+  return v_room;
+end;
+$function$;
+grant execute on function app_public.transfer_room_ownership(room_id uuid, user_id uuid) to authenticated;
+comment on function app_public.transfer_room_ownership(room_id uuid, user_id uuid) is 'Hands the room over to another member: they become owner, you become admin. Owners only (FORBD). Security definer: room roles change only through this and setRoomMemberRole.';
+
+-- function app_public.unmute_room_member(room_id uuid, user_id uuid)
+CREATE OR REPLACE FUNCTION app_public.unmute_room_member(room_id uuid, user_id uuid)
+ RETURNS app_public.room_members
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_member app_public.room_members;
+begin
+  if not app_hidden.can_moderate_room(room_id, 'user:mute') then
+    raise exception 'Only room admins and holders of user:mute unmute members' using errcode = 'FORBD';
+  end if;
+  update app_public.room_members m set muted_until = null, mute_reason = null, muted_by = null
+   where m.room_id = unmute_room_member.room_id and m.user_id = unmute_room_member.user_id
+  returning * into v_member;
+  if v_member.user_id is null then
+    raise exception 'Not a member of the room' using errcode = 'NOTFD';
+  end if;
+  return v_member;
+end;
+$function$;
+grant execute on function app_public.unmute_room_member(room_id uuid, user_id uuid) to authenticated;
+comment on function app_public.unmute_room_member(room_id uuid, user_id uuid) is 'Lifts a mute before it lapses. Room admins and holders of user:mute (FORBD). Security definer: room_members has no update grant.';
+
+-- function app_public.unpin_message(message_id uuid)
+CREATE OR REPLACE FUNCTION app_public.unpin_message(message_id uuid)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_room uuid;
+begin
+  select p.room_id into v_room from app_public.room_pins p where p.message_id = unpin_message.message_id;
+  if v_room is null or not app_hidden.room_readable(v_room) then
+    raise exception 'That message is not pinned' using errcode = 'NOTFD';
+  end if;
+  if not app_hidden.can_moderate_room(v_room, 'message:pin') then
+    raise exception 'Only room admins and holders of message:pin unpin messages' using errcode = 'FORBD';
+  end if;
+  delete from app_public.room_pins p where p.message_id = unpin_message.message_id;
+  return true;
+end;
+$function$;
+grant execute on function app_public.unpin_message(message_id uuid) to authenticated;
+comment on function app_public.unpin_message(message_id uuid) is 'Unpins a message. Room admins and holders of message:pin (FORBD). Security definer: room_pins has no delete grant.';
+
 -- function app_public.user_by_username(username text)
 CREATE OR REPLACE FUNCTION app_public.user_by_username(username text)
  RETURNS app_public.users
@@ -1726,6 +2422,20 @@ grant select on table app_hidden.search_documents to anonymous;
 grant select on table app_hidden.search_documents to authenticated;
 comment on view app_hidden.search_documents is 'Searchable documents (kind, id, title, body, doc tsvector, author, category, tags, time, language), visible to everyone.';
 
+-- function app_hidden.can_moderate_room(room_id uuid, permission text)
+CREATE OR REPLACE FUNCTION app_hidden.can_moderate_room(room_id uuid, permission text)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select coalesce(app_hidden.room_role(room_id) in ('owner', 'admin'), false)
+      or (app_public.current_user_has_permission(permission) and app_hidden.room_readable(room_id))
+$function$;
+grant execute on function app_hidden.can_moderate_room(room_id uuid, permission text) to anonymous;
+grant execute on function app_hidden.can_moderate_room(room_id uuid, permission text) to authenticated;
+comment on function app_hidden.can_moderate_room(room_id uuid, permission text) is 'Whether the signed-in user may act as a moderator in a room: a room owner or admin, or a holder of the platform permission (message:delete, message:pin, user:mute) in a room they can see.';
+
 -- function app_hidden.client_ip()
 CREATE OR REPLACE FUNCTION app_hidden.client_ip()
  RETURNS inet
@@ -1784,6 +2494,61 @@ $function$;
 grant execute on function app_hidden.content_visible(status app_public.content_status, author_id uuid) to anonymous;
 grant execute on function app_hidden.content_visible(status app_public.content_status, author_id uuid) to authenticated;
 comment on function app_hidden.content_visible(status app_public.content_status, author_id uuid) is 'The visibility rule of content by its own state: published and archived content is public; drafts, hidden and deleted content only to its author and moderators (post:moderate). Answers and comments are further limited to parents the viewer can see (their policies).';
+
+-- function app_hidden.is_blocked_between(a uuid, b uuid)
+CREATE OR REPLACE FUNCTION app_hidden.is_blocked_between(a uuid, b uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select exists (select 1 from app_public.user_blocks
+                  where (blocker_id = a and blocked_id = b) or (blocker_id = b and blocked_id = a))
+$function$;
+grant execute on function app_hidden.is_blocked_between(a uuid, b uuid) to anonymous;
+grant execute on function app_hidden.is_blocked_between(a uuid, b uuid) to authenticated;
+comment on function app_hidden.is_blocked_between(a uuid, b uuid) is 'Whether either member blocked the other. Security definer: a block is visible to its blocker only, but both sides are held to it.';
+
+-- function app_hidden.room_is_being_created(room_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.room_is_being_created(room_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select not exists (select 1 from app_public.room_members m where m.room_id = room_is_being_created.room_id)
+$function$;
+grant execute on function app_hidden.room_is_being_created(room_id uuid) to anonymous;
+grant execute on function app_hidden.room_is_being_created(room_id uuid) to authenticated;
+comment on function app_hidden.room_is_being_created(room_id uuid) is 'Whether a room has no members yet: true only while the statement creating it runs (its owner''s membership is added right after), so that the creator can read back the private room they just created. Security definer: counts members whatever the caller sees.';
+
+-- function app_hidden.room_readable(room_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.room_readable(room_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select exists (select 1 from app_public.rooms r where r.id = room_readable.room_id and r.kind = 'public')
+      or app_hidden.room_role(room_id) is not null
+$function$;
+grant execute on function app_hidden.room_readable(room_id uuid) to anonymous;
+grant execute on function app_hidden.room_readable(room_id uuid) to authenticated;
+comment on function app_hidden.room_readable(room_id uuid) is 'Whether the signed-in user (or an anonymous visitor) may see a room and read it: public rooms to everyone, private and direct rooms to their members only. The one predicate of the chat tables'' select policies.';
+
+-- function app_hidden.room_role(room_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.room_role(room_id uuid)
+ RETURNS app_public.room_role
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select m.role from app_public.room_members m
+   where m.room_id = room_role.room_id and m.user_id = app_public.current_user_id()
+$function$;
+grant execute on function app_hidden.room_role(room_id uuid) to anonymous;
+grant execute on function app_hidden.room_role(room_id uuid) to authenticated;
+comment on function app_hidden.room_role(room_id uuid) is 'The signed-in member''s role in a room, or null when not a member. Security definer so that policies on room_members can ask it without recursing.';
 
 -- function app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
 CREATE OR REPLACE FUNCTION app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
@@ -2787,6 +3552,330 @@ begin
 end;
 $function$;
 comment on function app_private.tg_follows__count() is 'Trigger on follows: keeps users.follower_count and users.following_count in step.';
+
+-- function app_private.tg_message_reactions__count()
+CREATE OR REPLACE FUNCTION app_private.tg_message_reactions__count()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    insert into app_public.message_reaction_counts as c (message_id, emoji, count) values (new.message_id, new.emoji, 1)
+    on conflict (message_id, emoji) do update set count = c.count + 1;
+  else
+    update app_public.message_reaction_counts set count = count - 1
+     where message_id = old.message_id and emoji = old.emoji and count > 1;
+    if not found then
+      delete from app_public.message_reaction_counts where message_id = old.message_id and emoji = old.emoji;
+    end if;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_message_reactions__count() is 'Trigger on message_reactions: keeps message_reaction_counts exact (an upsert per reaction, so concurrent reactions serialise on the count row). Security definer: writes maintained rows.';
+
+-- function app_private.tg_message_reactions__rules()
+CREATE OR REPLACE FUNCTION app_private.tg_message_reactions__rules()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if exists (select 1 from app_public.messages m join app_public.rooms r on r.id = m.room_id
+              where m.id = new.message_id and r.is_archived) then
+    raise exception 'This room is archived: it is read-only' using errcode = 'ARCHV';
+  end if;
+  if exists (select 1 from app_public.messages m where m.id = new.message_id and (m.deleted_at is not null or m.kind <> 'text')) then
+    raise exception 'Only live messages take reactions' using errcode = 'DELTD';
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_message_reactions__rules() is 'Trigger on message_reactions: archived rooms are read-only (ARCHV); deleted and system messages take no reactions (DELTD). Security definer: reads the room whatever the caller sees.';
+
+-- function app_private.tg_messages__after_write()
+CREATE OR REPLACE FUNCTION app_private.tg_messages__after_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'DELETE' then
+    if old.parent_id is not null and old.deleted_at is null then
+      update app_public.messages set reply_count = reply_count - 1 where id = old.parent_id;
+    end if;
+    return null;
+  end if;
+  -- Thread counters on the parent.
+  if tg_op = 'INSERT' and new.parent_id is not null then
+    update app_public.messages set reply_count = reply_count + 1, last_reply_at = greatest(last_reply_at, new.created_at)
+     where id = new.parent_id;
+  elsif tg_op = 'UPDATE' and new.parent_id is not null and old.deleted_at is null and new.deleted_at is not null then
+    update app_public.messages set reply_count = reply_count - 1 where id = new.parent_id;
+  end if;
+  -- Edit history: the previous body.
+  if tg_op = 'UPDATE' and new.body is distinct from old.body then
+    insert into app_public.message_revisions (message_id, editor_id, body) values (old.id, app_public.current_user_id(), old.body);
+  end if;
+  -- Mentions, parsed once: @username of members of the room.
+  if new.kind = 'text' and (tg_op = 'INSERT' or new.body is distinct from old.body) then
+    if tg_op = 'UPDATE' then
+      delete from app_public.message_mentions where message_id = new.id;
+    end if;
+    if new.deleted_at is null then
+      insert into app_public.message_mentions (message_id, user_id, room_id, created_at)
+      select distinct new.id, m.user_id, new.room_id, new.created_at
+        from regexp_matches(new.body, '(?:^|[^[:alnum:]_@])@([[:alnum:]_]+)', 'g') as t(groups)
+        join app_public.users u on u.username = (t.groups)[1]::citext
+        join app_public.room_members m on m.room_id = new.room_id and m.user_id = u.id
+       where u.id is distinct from new.author_id;
+    end if;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_messages__after_write() is 'Trigger on messages: maintains the parent''s reply_count and last_reply_at, keeps the previous body in message_revisions, and records @username mentions of the room''s members. Security definer: writes maintained rows.';
+
+-- function app_private.tg_messages__before_write()
+CREATE OR REPLACE FUNCTION app_private.tg_messages__before_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_room app_public.rooms;
+  v_member app_public.room_members;
+  v_parent app_public.messages;
+  v_other uuid;
+begin
+  if tg_op = 'UPDATE' then
+    if new.room_id <> old.room_id or new.author_id is distinct from old.author_id or new.kind <> old.kind
+       or new.parent_id is distinct from old.parent_id then
+      raise exception 'A message''s room, author, kind and thread cannot change' using errcode = 'INVAL';
+    end if;
+    if new.body is not distinct from old.body and new.deleted_at is not distinct from old.deleted_at then
+      return new;
+    end if;
+    if old.deleted_at is not null then
+      raise exception 'A deleted message cannot be edited' using errcode = 'DELTD';
+    end if;
+  end if;
+  if new.kind <> 'text' then
+    return new; -- system messages come from the database's own triggers
+  end if;
+  select * into v_room from app_public.rooms where id = new.room_id;
+  if v_room.is_archived then
+    raise exception 'This room is archived: it is read-only' using errcode = 'ARCHV';
+  end if;
+  if tg_op = 'UPDATE' and new.deleted_at is not null then
+    new.body := '';
+    return new;
+  end if;
+  if v_room.kind = 'direct' then
+    v_other := case when new.author_id = v_room.direct_low_id then v_room.direct_high_id else v_room.direct_low_id end;
+    if app_hidden.is_blocked_between(new.author_id, v_other) then
+      raise exception 'One of you blocked the other: this conversation is read-only' using errcode = 'BLOCK';
+    end if;
+  end if;
+  if tg_op = 'INSERT' then
+    select * into v_member from app_public.room_members where room_id = new.room_id and user_id = new.author_id;
+    if v_member.muted_until > now() then
+      raise exception 'You are muted in this room until %', v_member.muted_until
+        using errcode = 'MUTED', detail = json_build_object('mutedUntil', v_member.muted_until, 'reason', v_member.mute_reason)::text;
+    end if;
+    if new.parent_id is not null then
+      select * into v_parent from app_public.messages where id = new.parent_id;
+      if v_parent.id is null or v_parent.room_id <> new.room_id or v_parent.parent_id is not null or v_parent.kind <> 'text' then
+        raise exception 'A reply goes under a top-level message of the same room' using errcode = 'THRED';
+      end if;
+    end if;
+    if not (current_setting('agora.bulk_load', true) = 'on' and app_public.current_user_id() is null) then
+      perform app_private.rate_limit('message:send', new.author_id::text);
+    end if;
+    new.edited_at := null;
+    new.deleted_at := null;
+  else
+    new.edited_at := now();
+  end if;
+  perform app_private.assert_no_banned_words(array[new.body]);
+  return new;
+end;
+$function$;
+comment on function app_private.tg_messages__before_write() is 'Trigger on messages: room, author, kind and thread cannot change; deleted messages cannot be edited (DELTD); archived rooms are read-only (ARCHV); a block makes a direct room read-only (BLOCK); muted members cannot post (MUTED); replies go under a top-level message of the same room (THRED); the message:send rate limit (RLIMT); banned words (BANND); sets edited_at and empties a deleted body. Security definer: reads blocks, mutes and parents the caller may not see.';
+
+-- function app_private.tg_messages__timestamps()
+CREATE OR REPLACE FUNCTION app_private.tg_messages__timestamps()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    -- The clock, not the transaction's start: messages sent in one transaction keep their order.
+    -- A bulk load outside a request (seeds, tests) may set created_at itself.
+    if not (current_setting('agora.bulk_load', true) = 'on' and app_public.current_user_id() is null) then
+      new.created_at := clock_timestamp();
+    end if;
+    new.updated_at := new.created_at;
+  else
+    new.created_at := old.created_at;
+    new.updated_at := greatest(clock_timestamp(), old.updated_at + interval '1 microsecond');
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_messages__timestamps() is 'Trigger on messages: created_at from the clock (so messages of one transaction keep their order; a bulk load outside a request may set it), updated_at moves forward.';
+
+-- function app_private.tg_room_members__before_delete()
+CREATE OR REPLACE FUNCTION app_private.tg_room_members__before_delete()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if old.role = 'owner'
+     and exists (select 1 from app_public.rooms r where r.id = old.room_id)
+     and not exists (select 1 from app_public.room_members m
+                      where m.room_id = old.room_id and m.role = 'owner' and m.user_id <> old.user_id) then
+    raise exception 'The last owner cannot leave the room; transfer ownership first' using errcode = 'LASTO';
+  end if;
+  return old;
+end;
+$function$;
+comment on function app_private.tg_room_members__before_delete() is 'Trigger on room_members: the last owner of a room cannot leave or be removed (LASTO) unless the room itself is deleted. Security definer: counts owners whatever the caller sees.';
+
+-- function app_private.tg_room_members__count()
+CREATE OR REPLACE FUNCTION app_private.tg_room_members__count()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    update app_public.rooms set member_count = member_count + 1 where id = new.room_id;
+  else
+    update app_public.rooms set member_count = member_count - 1 where id = old.room_id;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_room_members__count() is 'Trigger on room_members: keeps rooms.member_count exact (the room row is locked by the update, so concurrent joins serialise on it). Security definer: writes a maintained column.';
+
+-- function app_private.tg_room_members__system_message()
+CREATE OR REPLACE FUNCTION app_private.tg_room_members__system_message()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+  v_row app_public.room_members;
+begin
+  if tg_op = 'INSERT' then
+    v_row := new;
+  else
+    v_row := old;
+  end if;
+  if exists (select 1 from app_public.rooms r where r.id = v_row.room_id and r.kind <> 'direct') then
+    insert into app_public.messages (room_id, author_id, kind, subject_user_id)
+    values (v_row.room_id, coalesce(v_me, v_row.user_id),
+            case when tg_op = 'INSERT' then 'join'
+                 when v_me is null or v_me = v_row.user_id then 'leave'
+                 else 'remove' end::app_public.message_kind,
+            v_row.user_id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_room_members__system_message() is 'Trigger on room_members: posts a join, leave or remove system message in public and private rooms. Security definer: system messages are written by the database only.';
+
+-- function app_private.tg_room_pins__before_insert()
+CREATE OR REPLACE FUNCTION app_private.tg_room_pins__before_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_max int := (app_private.setting('chat.max_pins'))::int;
+begin
+  perform 1 from app_public.rooms where id = new.room_id for update; -- serialise pins per room
+  if not exists (select 1 from app_public.messages m where m.id = new.message_id and m.room_id = new.room_id
+                  and m.kind = 'text' and m.deleted_at is null) then
+    raise exception 'Only a live message of the room can be pinned' using errcode = 'INVAL';
+  end if;
+  if (select count(*) from app_public.room_pins where room_id = new.room_id) >= v_max then
+    raise exception 'This room has the most pinned messages it may have; unpin one first'
+      using errcode = 'PINMX', detail = json_build_object('max', v_max)::text;
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_room_pins__before_insert() is 'Trigger on room_pins: at most chat.max_pins per room (PINMX), counted under a lock on the room; only live messages of the room. Security definer: reads the room whatever the caller sees.';
+
+-- function app_private.tg_room_pins__system_message()
+CREATE OR REPLACE FUNCTION app_private.tg_room_pins__system_message()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  insert into app_public.messages (room_id, author_id, kind, subject_message_id)
+  values (new.room_id, coalesce(new.pinned_by, app_public.current_user_id()), 'pin', new.message_id);
+  return null;
+end;
+$function$;
+comment on function app_private.tg_room_pins__system_message() is 'Trigger on room_pins: posts a pin system message. Security definer: system messages are written by the database only.';
+
+-- function app_private.tg_rooms__after_write()
+CREATE OR REPLACE FUNCTION app_private.tg_rooms__after_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'INSERT' and new.kind <> 'direct' and new.created_by is not null then
+    insert into app_public.room_members (room_id, user_id, role) values (new.id, new.created_by, 'owner');
+  elsif tg_op = 'UPDATE' and new.name is distinct from old.name then
+    insert into app_public.messages (room_id, author_id, kind, system_data)
+    values (new.id, app_public.current_user_id(), 'rename', jsonb_build_object('oldName', old.name, 'newName', new.name));
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_rooms__after_write() is 'Trigger on rooms: the creator becomes the owner; a rename posts a rename system message. Security definer: writes rows the caller may not write directly.';
+
+-- function app_private.tg_rooms__before_write()
+CREATE OR REPLACE FUNCTION app_private.tg_rooms__before_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'UPDATE' and new.kind is distinct from old.kind then
+    raise exception 'A room''s kind cannot change' using errcode = 'INVAL';
+  end if;
+  if new.kind <> 'direct' and (tg_op = 'INSERT' or new.name is distinct from old.name) then
+    perform app_private.assert_no_banned_words(array[new.name, new.topic, new.description]);
+  end if;
+  if tg_op = 'INSERT' and new.kind <> 'direct' and new.slug is null then
+    new.slug := app_private.slugify(new.name) || '-' || left(replace(new.id::text, '-', ''), 8);
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_rooms__before_write() is 'Trigger on rooms: the kind cannot change; banned words in name, topic and description; derives the slug from the name. Security definer: the banned-words check lives in app_private.';
 
 -- function app_private.tg_user_emails__after_write()
 CREATE OR REPLACE FUNCTION app_private.tg_user_emails__after_write()

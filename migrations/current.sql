@@ -75,7 +75,7 @@ comment on column app_public.user_blocks.blocked_id is 'The member blocked.';
 comment on column app_public.user_blocks.created_at is 'When the block was made.';
 create index user_blocks_blocked_idx on app_public.user_blocks (blocked_id);
 
-create function app_hidden.is_blocked_between(a uuid, b uuid) returns boolean
+create or replace function app_hidden.is_blocked_between(a uuid, b uuid) returns boolean
   language sql stable security definer set search_path = pg_catalog, public as $$
   select exists (select 1 from app_public.user_blocks
                   where (blocker_id = a and blocked_id = b) or (blocker_id = b and blocked_id = a))
@@ -128,7 +128,7 @@ create table app_public.room_members (
 -- (rooms, continued: its policies need room_members)
 alter table app_public.rooms enable row level security;
 
-create function app_hidden.room_role(room_id uuid) returns app_public.room_role
+create or replace function app_hidden.room_role(room_id uuid) returns app_public.room_role
   language sql stable security definer set search_path = pg_catalog, public as $$
   select m.role from app_public.room_members m
    where m.room_id = room_role.room_id and m.user_id = app_public.current_user_id()
@@ -136,7 +136,7 @@ $$;
 comment on function app_hidden.room_role(uuid) is 'The signed-in member''s role in a room, or null when not a member. Security definer so that policies on room_members can ask it without recursing.';
 grant execute on function app_hidden.room_role(uuid) to anonymous, authenticated;
 
-create function app_hidden.room_readable(room_id uuid) returns boolean
+create or replace function app_hidden.room_readable(room_id uuid) returns boolean
   language sql stable security definer set search_path = pg_catalog, public as $$
   select exists (select 1 from app_public.rooms r where r.id = room_readable.room_id and r.kind = 'public')
       or app_hidden.room_role(room_id) is not null
@@ -144,7 +144,7 @@ $$;
 comment on function app_hidden.room_readable(uuid) is 'Whether the signed-in user (or an anonymous visitor) may see a room and read it: public rooms to everyone, private and direct rooms to their members only. The one predicate of the chat tables'' select policies.';
 grant execute on function app_hidden.room_readable(uuid) to anonymous, authenticated;
 
-create function app_hidden.can_moderate_room(room_id uuid, permission text) returns boolean
+create or replace function app_hidden.can_moderate_room(room_id uuid, permission text) returns boolean
   language sql stable security definer set search_path = pg_catalog, public as $$
   select coalesce(app_hidden.room_role(room_id) in ('owner', 'admin'), false)
       or (app_public.current_user_has_permission(permission) and app_hidden.room_readable(room_id))
@@ -152,7 +152,7 @@ $$;
 comment on function app_hidden.can_moderate_room(uuid, text) is 'Whether the signed-in user may act as a moderator in a room: a room owner or admin, or a holder of the platform permission (message:delete, message:pin, user:mute) in a room they can see.';
 grant execute on function app_hidden.can_moderate_room(uuid, text) to anonymous, authenticated;
 
-create function app_hidden.room_is_being_created(room_id uuid) returns boolean
+create or replace function app_hidden.room_is_being_created(room_id uuid) returns boolean
   language sql stable security definer set search_path = pg_catalog, public as $$
   select not exists (select 1 from app_public.room_members m where m.room_id = room_is_being_created.room_id)
 $$;
@@ -190,7 +190,7 @@ comment on column app_public.rooms.updated_at is 'When the room last changed. Se
 create index rooms_created_by_idx on app_public.rooms (created_by);
 create index rooms_direct_high_idx on app_public.rooms (direct_high_id);
 
-create function app_private.tg_rooms__before_write() returns trigger
+create or replace function app_private.tg_rooms__before_write() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 begin
   if tg_op = 'UPDATE' and new.kind is distinct from old.kind then
@@ -207,7 +207,7 @@ end;
 $$;
 comment on function app_private.tg_rooms__before_write() is 'Trigger on rooms: the kind cannot change; banned words in name, topic and description; derives the slug from the name. Security definer: the banned-words check lives in app_private.';
 
-create function app_private.tg_rooms__after_write() returns trigger
+create or replace function app_private.tg_rooms__after_write() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 begin
   if tg_op = 'INSERT' and new.kind <> 'direct' and new.created_by is not null then
@@ -260,7 +260,7 @@ comment on column app_public.room_members.muted_by is 'Who muted the member.';
 create index room_members_user_idx on app_public.room_members (user_id);
 create index room_members_muted_by_idx on app_public.room_members (muted_by);
 
-create function app_private.tg_room_members__before_delete() returns trigger
+create or replace function app_private.tg_room_members__before_delete() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 begin
   if old.role = 'owner'
@@ -274,7 +274,7 @@ end;
 $$;
 comment on function app_private.tg_room_members__before_delete() is 'Trigger on room_members: the last owner of a room cannot leave or be removed (LASTO) unless the room itself is deleted. Security definer: counts owners whatever the caller sees.';
 
-create function app_private.tg_room_members__system_message() returns trigger
+create or replace function app_private.tg_room_members__system_message() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 declare
   v_me uuid := app_public.current_user_id();
@@ -298,7 +298,7 @@ end;
 $$;
 comment on function app_private.tg_room_members__system_message() is 'Trigger on room_members: posts a join, leave or remove system message in public and private rooms. Security definer: system messages are written by the database only.';
 
-create function app_private.tg_room_members__count() returns trigger
+create or replace function app_private.tg_room_members__count() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 begin
   if tg_op = 'INSERT' then
@@ -375,7 +375,7 @@ create index messages_author_idx on app_public.messages (author_id);
 create index messages_subject_user_idx on app_public.messages (subject_user_id);
 create index messages_subject_message_idx on app_public.messages (subject_message_id);
 
-create function app_private.tg_messages__timestamps() returns trigger
+create or replace function app_private.tg_messages__timestamps() returns trigger
   language plpgsql set search_path = pg_catalog, public as $$
 begin
   if tg_op = 'INSERT' then
@@ -394,7 +394,7 @@ end;
 $$;
 comment on function app_private.tg_messages__timestamps() is 'Trigger on messages: created_at from the clock (so messages of one transaction keep their order; a bulk load outside a request may set it), updated_at moves forward.';
 
-create function app_private.tg_messages__before_write() returns trigger
+create or replace function app_private.tg_messages__before_write() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 declare
   v_room app_public.rooms;
@@ -457,7 +457,7 @@ end;
 $$;
 comment on function app_private.tg_messages__before_write() is 'Trigger on messages: room, author, kind and thread cannot change; deleted messages cannot be edited (DELTD); archived rooms are read-only (ARCHV); a block makes a direct room read-only (BLOCK); muted members cannot post (MUTED); replies go under a top-level message of the same room (THRED); the message:send rate limit (RLIMT); banned words (BANND); sets edited_at and empties a deleted body. Security definer: reads blocks, mutes and parents the caller may not see.';
 
-create function app_private.tg_messages__after_write() returns trigger
+create or replace function app_private.tg_messages__after_write() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 begin
   if tg_op = 'DELETE' then
@@ -575,7 +575,7 @@ comment on column app_public.message_reaction_counts.message_id is 'The message.
 comment on column app_public.message_reaction_counts.emoji is 'The emoji.';
 comment on column app_public.message_reaction_counts.count is 'How many members reacted with it (at least 1; emojis nobody uses have no row).';
 
-create function app_private.tg_message_reactions__rules() returns trigger
+create or replace function app_private.tg_message_reactions__rules() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 begin
   if exists (select 1 from app_public.messages m join app_public.rooms r on r.id = m.room_id
@@ -590,7 +590,7 @@ end;
 $$;
 comment on function app_private.tg_message_reactions__rules() is 'Trigger on message_reactions: archived rooms are read-only (ARCHV); deleted and system messages take no reactions (DELTD). Security definer: reads the room whatever the caller sees.';
 
-create function app_private.tg_message_reactions__count() returns trigger
+create or replace function app_private.tg_message_reactions__count() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 begin
   if tg_op = 'INSERT' then
@@ -659,7 +659,7 @@ comment on column app_public.room_pins.created_at is 'When it was pinned.';
 create unique index room_pins_message_idx on app_public.room_pins (message_id);
 create index room_pins_pinned_by_idx on app_public.room_pins (pinned_by);
 
-create function app_private.tg_room_pins__before_insert() returns trigger
+create or replace function app_private.tg_room_pins__before_insert() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 declare
   v_max int := (app_private.setting('chat.max_pins'))::int;
@@ -678,7 +678,7 @@ end;
 $$;
 comment on function app_private.tg_room_pins__before_insert() is 'Trigger on room_pins: at most chat.max_pins per room (PINMX), counted under a lock on the room; only live messages of the room. Security definer: reads the room whatever the caller sees.';
 
-create function app_private.tg_room_pins__system_message() returns trigger
+create or replace function app_private.tg_room_pins__system_message() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 begin
   insert into app_public.messages (room_id, author_id, kind, subject_message_id)
@@ -701,7 +701,7 @@ create index room_members_last_read_idx on app_public.room_members (last_read_me
 --------------------------------------------------------------------------------
 -- chat functions
 
-create function app_public.open_direct_room(user_id uuid) returns app_public.rooms
+create or replace function app_public.open_direct_room(user_id uuid) returns app_public.rooms
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   v_me uuid := app_public.current_user_id();
@@ -732,7 +732,7 @@ $$;
 comment on function app_public.open_direct_room(uuid) is 'Opens the direct room between you and another member, or returns the one that exists (at most one per pair). Refused if either blocked the other (BLOCK). Security definer: creates both memberships.';
 grant execute on function app_public.open_direct_room(uuid) to authenticated;
 
-create function app_public.transfer_room_ownership(room_id uuid, user_id uuid) returns app_public.rooms
+create or replace function app_public.transfer_room_ownership(room_id uuid, user_id uuid) returns app_public.rooms
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   v_room app_public.rooms;
@@ -753,7 +753,7 @@ $$;
 comment on function app_public.transfer_room_ownership(uuid, uuid) is 'Hands the room over to another member: they become owner, you become admin. Owners only (FORBD). Security definer: room roles change only through this and setRoomMemberRole.';
 grant execute on function app_public.transfer_room_ownership(uuid, uuid) to authenticated;
 
-create function app_public.set_room_member_role(room_id uuid, user_id uuid, role app_public.room_role) returns app_public.room_members
+create or replace function app_public.set_room_member_role(room_id uuid, user_id uuid, role app_public.room_role) returns app_public.room_members
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   v_member app_public.room_members;
@@ -779,7 +779,7 @@ $$;
 comment on function app_public.set_room_member_role(uuid, uuid, app_public.room_role) is 'Makes a member of your room an admin or a member again. Room owners only (FORBD). Security definer: room_members has no update grant.';
 grant execute on function app_public.set_room_member_role(uuid, uuid, app_public.room_role) to authenticated;
 
-create function app_public.mark_room_read(room_id uuid, message_id uuid) returns app_public.room_members
+create or replace function app_public.mark_room_read(room_id uuid, message_id uuid) returns app_public.room_members
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   v_msg app_public.messages;
@@ -807,7 +807,7 @@ $$;
 comment on function app_public.mark_room_read(uuid, uuid) is 'Moves your read position in a room up to a message; a message older than your position is ignored (the position never moves backwards). Returns your membership. Security definer: room_members has no update grant.';
 grant execute on function app_public.mark_room_read(uuid, uuid) to authenticated;
 
-create function app_public.my_room_unreads() returns table (room_id uuid, unread integer, mentions integer)
+create or replace function app_public.my_room_unreads() returns table (room_id uuid, unread integer, mentions integer)
   language sql stable set search_path = pg_catalog, public as $$
   select rm.room_id,
          (select count(*)::int from (
@@ -827,7 +827,7 @@ $$;
 comment on function app_public.my_room_unreads() is 'For each of your rooms: unread messages (after your read position, not yours, not deleted) and unread mentions of you, each counted up to 100 (show 100 as "99+"). One statement for all your rooms.';
 grant execute on function app_public.my_room_unreads() to authenticated;
 
-create function app_public.messages_around(message_id uuid, count integer) returns setof app_public.messages
+create or replace function app_public.messages_around(message_id uuid, count integer) returns setof app_public.messages
   language plpgsql stable set search_path = pg_catalog, public as $$
 declare
   v_room uuid;
@@ -855,7 +855,7 @@ $$;
 comment on function app_public.messages_around(uuid, integer) is 'A page of a room''s history centred on a message (to jump to a reply or a search hit): the message, up to count (at most 100) newer and count older messages, newest first.';
 grant execute on function app_public.messages_around(uuid, integer) to anonymous, authenticated;
 
-create function app_public.toggle_reaction(message_id uuid, emoji text) returns boolean
+create or replace function app_public.toggle_reaction(message_id uuid, emoji text) returns boolean
   language plpgsql volatile set search_path = pg_catalog, public as $$
 begin
   insert into app_public.message_reactions (message_id, emoji) values (toggle_reaction.message_id, toggle_reaction.emoji)
@@ -871,7 +871,7 @@ $$;
 comment on function app_public.toggle_reaction(uuid, text) is 'Adds your reaction with this emoji to a message, or removes it if you had it. Returns whether you now have it. Members of the room only.';
 grant execute on function app_public.toggle_reaction(uuid, text) to authenticated;
 
-create function app_public.delete_message(message_id uuid) returns app_public.messages
+create or replace function app_public.delete_message(message_id uuid) returns app_public.messages
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   v_msg app_public.messages;
@@ -894,7 +894,7 @@ $$;
 comment on function app_public.delete_message(uuid) is 'Deletes a message: it stays as "deleted" (thread kept), its body is emptied for everyone; moderators and room admins read the old body in messageRevisions. The author, room admins and holders of message:delete. Security definer: messages have no delete grant.';
 grant execute on function app_public.delete_message(uuid) to authenticated;
 
-create function app_public.pin_message(message_id uuid) returns app_public.room_pins
+create or replace function app_public.pin_message(message_id uuid) returns app_public.room_pins
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   v_msg app_public.messages;
@@ -918,7 +918,7 @@ $$;
 comment on function app_public.pin_message(uuid) is 'Pins a message in its room (already pinned: no change). Room admins and holders of message:pin (FORBD); at most chat.max_pins per room (PINMX). Security definer: room_pins has no insert grant.';
 grant execute on function app_public.pin_message(uuid) to authenticated;
 
-create function app_public.unpin_message(message_id uuid) returns boolean
+create or replace function app_public.unpin_message(message_id uuid) returns boolean
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   v_room uuid;
@@ -937,7 +937,7 @@ $$;
 comment on function app_public.unpin_message(uuid) is 'Unpins a message. Room admins and holders of message:pin (FORBD). Security definer: room_pins has no delete grant.';
 grant execute on function app_public.unpin_message(uuid) to authenticated;
 
-create function app_public.mute_room_member(room_id uuid, user_id uuid, until timestamptz, reason text) returns app_public.room_members
+create or replace function app_public.mute_room_member(room_id uuid, user_id uuid, until timestamptz, reason text) returns app_public.room_members
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   v_member app_public.room_members;
@@ -967,7 +967,7 @@ $$;
 comment on function app_public.mute_room_member(uuid, uuid, timestamptz, text) is 'Mutes a member of a room until a time, with a reason: they cannot post (MUTED) until it lapses by itself. Room admins and holders of user:mute (FORBD); owners cannot be muted. Security definer: room_members has no update grant.';
 grant execute on function app_public.mute_room_member(uuid, uuid, timestamptz, text) to authenticated;
 
-create function app_public.unmute_room_member(room_id uuid, user_id uuid) returns app_public.room_members
+create or replace function app_public.unmute_room_member(room_id uuid, user_id uuid) returns app_public.room_members
   language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   v_member app_public.room_members;
