@@ -25,6 +25,7 @@ afterAll(async () => {
   await closeSqlHelpers();
 });
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- GraphQL response data: the assertions check its shape
 function gql<T = Record<string, any>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
   return server.graphql<T>(query, variables, user ? { token: server.tokenFor(user) } : {});
 }
@@ -156,6 +157,7 @@ describe("history paging", () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 3; page++) {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- GraphQL response data: the assertions check its shape
       let res: GraphQLResponse<any> | undefined;
       const statements = await recorder.during(async () => {
         res = await server.graphql(HISTORY, { id: roomId, after }, { token });

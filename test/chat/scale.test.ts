@@ -166,6 +166,7 @@ describe("plans on a seeded room", () => {
       let endCursor: string | null = null;
       const statements = dataStatements(
         await recorder.during(async () => {
+          // eslint-disable-next-line @typescript-eslint/no-explicit-any -- GraphQL response data: the assertions check its shape
           const res = await server.graphql<any>(HISTORY, { id: room, after }, { token });
           expect(res.errors).toBeUndefined();
           expect(res.data.roomByRowId.messagesByRoomId.nodes).toHaveLength(50);
