@@ -1,13 +1,13 @@
 /**
  * Markdown rendered to sanitised HTML: `bodyHtml` on posts, questions,
- * answers and comments; `descriptionHtml`, `requirementsHtml` and
- * `responsibilitiesHtml` on job postings.
+ * answers, comments and chat messages; `descriptionHtml`, `requirementsHtml`
+ * and `responsibilitiesHtml` on job postings.
  */
 import { lambda, type ExecutableStep } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
 import { renderMarkdown } from "./render-markdown";
 
-const TYPES = ["Post", "Question", "Answer", "Comment"] as const;
+const TYPES = ["Post", "Question", "Answer", "Comment", "Message"] as const;
 /** Job posting fields: the HTML field, the markdown column, whether the column may be null. */
 const JOB_FIELDS = [
   ["descriptionHtml", "description", false],
