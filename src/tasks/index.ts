@@ -7,6 +7,7 @@ import type { TaskList } from "graphile-worker";
 import type { Mailer } from "../mail/mailer";
 import { sendEmail } from "./send_email";
 import { pruneRateLimits } from "./prune_rate_limits";
+import { sendNotificationEmail } from "./send_notification_email";
 
 export interface TaskDeps {
   mailer: Mailer;
@@ -17,5 +18,6 @@ export function makeTaskList(deps: TaskDeps): TaskList {
   return {
     send_email: sendEmail(deps),
     prune_rate_limits: pruneRateLimits,
+    send_notification_email: sendNotificationEmail(deps),
   };
 }
