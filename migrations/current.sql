@@ -200,6 +200,20 @@ comment on column app_public.notification_settings.email_digest is 'immediate, h
 comment on column app_public.notification_settings.last_digest_at is 'When your last digest mail was prepared. Set by the database.';
 comment on column app_public.notification_settings.updated_at is 'When you last changed the settings.';
 
+create or replace function app_private.tg_notification_settings__touch() returns trigger
+  language plpgsql
+  set search_path = pg_catalog, public
+as $$
+begin
+  new.updated_at := now();
+  return new;
+end;
+$$;
+comment on function app_private.tg_notification_settings__touch() is 'Trigger on notification_settings: sets updated_at.';
+drop trigger if exists _100_timestamps on app_public.notification_settings;
+create trigger _100_timestamps before insert or update on app_public.notification_settings
+  for each row execute function app_private.tg_notification_settings__touch();
+
 -- Preferences ----------------------------------------------------------------
 
 create or replace function app_private.notification_wanted(user_id uuid, type_id text, channel app_public.notification_channel)
@@ -243,7 +257,7 @@ create or replace function app_public.set_notification_email_digest(email_digest
   language sql volatile
 as $$
   insert into app_public.notification_settings (email_digest) values (set_notification_email_digest.email_digest)
-  on conflict (user_id) do update set email_digest = excluded.email_digest, updated_at = now()
+  on conflict (user_id) do update set email_digest = excluded.email_digest
   returning *
 $$;
 grant execute on function app_public.set_notification_email_digest(app_public.notification_digest) to authenticated;
