@@ -563,8 +563,15 @@ begin
     return false;
   end if;
   v_user := v_parts[1]::uuid;
-  if app_private.unsubscribe_token(v_user, v_parts[2]) is distinct from token
-     or not exists (select 1 from app_public.notification_types t where t.id = v_parts[2]) then
+  if app_private.unsubscribe_token(v_user, v_parts[2]) is distinct from token then
+    return false;
+  end if;
+  if v_parts[2] = 'digest' then
+    insert into app_public.notification_settings (user_id, email_digest) values (v_user, 'off')
+    on conflict (user_id) do update set email_digest = 'off';
+    return true;
+  end if;
+  if not exists (select 1 from app_public.notification_types t where t.id = v_parts[2]) then
     return false;
   end if;
   insert into app_public.notification_preferences (user_id, type_id, channel, enabled)
@@ -573,7 +580,7 @@ begin
   return true;
 end;
 $$;
-comment on function app_private.unsubscribe(text) is 'One-click unsubscribe: verifies the signed token and turns that type''s e-mails off for its member. False for a bad token.';
+comment on function app_private.unsubscribe(text) is 'One-click unsubscribe: verifies the signed token and turns that type''s e-mails off for its member (a digest''s token, type "digest", turns the digest off). False for a bad token.';
 
 create or replace function app_private.claim_notification_email(notification_id uuid,
     out email text, out type_id text, out actor_name text, out actor_count int, out target_title text,
@@ -662,3 +669,76 @@ as $$
 $$;
 grant execute on function app_public.mark_all_notifications_read() to authenticated;
 comment on function app_public.mark_all_notifications_read() is 'Marks all your notifications read; returns how many changed.';
+
+-- Digests: hourly or daily, one mail batching every notification still waiting for its e-mail.
+
+create or replace function app_private.pending_notification_emails(user_id uuid)
+  returns setof app_public.notifications
+  language sql stable
+  set search_path = pg_catalog, public
+as $$
+  select n.* from app_public.notifications n
+   where n.recipient_id = pending_notification_emails.user_id and n.emailed_at is null
+     and app_private.notification_wanted(n.recipient_id, n.type_id, 'email')
+   order by n.created_at
+$$;
+comment on function app_private.pending_notification_emails(uuid) is 'A member''s notifications that want an e-mail and have not had one: what a digest batches.';
+
+create or replace function app_private.enqueue_notification_digests() returns integer
+  language sql volatile
+  set search_path = pg_catalog, public
+as $$
+  with due as (
+    select s.user_id from app_public.notification_settings s
+     where (s.email_digest = 'hourly' and (s.last_digest_at is null or s.last_digest_at <= now() - interval '1 hour' + interval '1 minute'))
+        or (s.email_digest = 'daily' and (s.last_digest_at is null or s.last_digest_at <= now() - interval '1 day' + interval '1 minute'))
+  ), queued as (
+    select app_private.add_job('send_notification_digest', json_build_object('userId', due.user_id),
+                               job_key => 'notification_digest:' || due.user_id::text)
+      from due
+     where exists (select 1 from app_private.pending_notification_emails(due.user_id))
+  )
+  select count(*)::int from queued
+$$;
+comment on function app_private.enqueue_notification_digests() is 'Enqueues one send_notification_digest job per member whose hourly or daily digest is due and has something pending (run by the hourly cron task).';
+
+create or replace function app_private.claim_notification_digest(user_id uuid,
+    out email text, out notification_id uuid, out type_id text, out actor_name text, out actor_count int,
+    out target_title text, out detail jsonb, out unsubscribe_token text)
+  returns setof record
+  language sql volatile
+  set search_path = pg_catalog, public
+as $$
+  -- Locks the member's settings row until the sending transaction ends, so a retried job waits and then finds nothing pending.
+  with s as (
+    select s.user_id from app_public.notification_settings s
+     where s.user_id = claim_notification_digest.user_id and s.email_digest in ('hourly', 'daily')
+     for update
+  )
+  select e.email::text, n.id, n.type_id, coalesce(u.display_name, u.username::text), n.actor_count,
+         coalesce(p.title, q.title, aq.title, cp.title, cq.title), n.detail,
+         app_private.unsubscribe_token(s.user_id, 'digest')
+    from s
+    join app_public.user_emails e on e.user_id = s.user_id and e.is_primary and e.is_verified
+    cross join lateral app_private.pending_notification_emails(s.user_id) n
+    left join app_public.users u on u.id = n.actor_id
+    left join app_public.posts p on p.id = n.post_id
+    left join app_public.questions q on q.id = n.question_id
+    left join app_public.answers a on a.id = n.answer_id
+    left join app_public.questions aq on aq.id = a.question_id
+    left join app_public.comments c on c.id = n.comment_id
+    left join app_public.posts cp on cp.id = c.post_id
+    left join app_public.questions cq on cq.id = c.question_id
+   order by n.created_at
+$$;
+comment on function app_private.claim_notification_digest(uuid) is 'The pending notifications of a member''s digest, with the address and an unsubscribe token; locks the member''s settings. No rows when nothing is pending, the digest is not hourly/daily, or the address is unverified.';
+
+create or replace function app_private.mark_notification_digest_sent(user_id uuid, notification_ids uuid[]) returns void
+  language sql volatile
+  set search_path = pg_catalog, public
+as $$
+  update app_public.notifications n set emailed_at = now()
+   where n.id = any (notification_ids) and n.recipient_id = mark_notification_digest_sent.user_id;
+  update app_public.notification_settings s set last_digest_at = now() where s.user_id = mark_notification_digest_sent.user_id;
+$$;
+comment on function app_private.mark_notification_digest_sent(uuid, uuid[]) is 'Records a sent digest: its notifications are e-mailed, and the member''s last_digest_at moves.';

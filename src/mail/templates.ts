@@ -108,8 +108,29 @@ Stop these e-mails: ${unsubscribe}
   };
 }
 
+/** A digest: one mail listing every pending notification (`items` is a JSON array of notification variables). */
+function notificationDigestMail(v: Variables, publicUrl: string): RenderedMail {
+  const sentences = (JSON.parse(v.items) as Variables[]).map(notificationSentence);
+  const open = `${publicUrl}/notifications`;
+  const unsubscribe = `${publicUrl}/unsubscribe?token=${encodeURIComponent(v.unsubscribe_token)}`;
+  return {
+    subject: `Agora: ${sentences.length} new notification${sentences.length === 1 ? "" : "s"}`,
+    text: `${sentences.map((s) => `- ${s}`).join("\n")}\n\nSee your notifications: ${open}\n\nStop digest e-mails: ${unsubscribe}\n\n— Agora`,
+    html:
+      `<!doctype html><html><body style="font-family: sans-serif"><ul>` +
+      sentences.map((s) => `<li>${escapeHtml(s)}</li>`).join("") +
+      `</ul><p><a href="${escapeHtml(open)}">See your notifications</a></p>` +
+      `<p style="color:#666"><a href="${escapeHtml(unsubscribe)}">Stop digest e-mails</a></p><p>— Agora</p></body></html>`,
+    headers: {
+      "List-Unsubscribe": `<${unsubscribe}>`,
+      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    },
+  };
+}
+
 const notificationTemplates: Record<string, (v: Variables, publicUrl: string) => RenderedMail> = {
   notification: notificationMail,
+  notification_digest: notificationDigestMail,
 };
 
 export function renderMail(template: string, variables: Variables, publicUrl: string): RenderedMail {

@@ -8,6 +8,8 @@ import type { Mailer } from "../mail/mailer";
 import { sendEmail } from "./send_email";
 import { pruneRateLimits } from "./prune_rate_limits";
 import { sendNotificationEmail } from "./send_notification_email";
+import { sendNotificationDigest } from "./send_notification_digest";
+import { sendNotificationDigests } from "./send_notification_digests";
 
 export interface TaskDeps {
   mailer: Mailer;
@@ -19,5 +21,7 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     send_email: sendEmail(deps),
     prune_rate_limits: pruneRateLimits,
     send_notification_email: sendNotificationEmail(deps),
+    send_notification_digest: sendNotificationDigest(deps),
+    send_notification_digests: sendNotificationDigests,
   };
 }

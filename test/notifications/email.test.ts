@@ -49,7 +49,7 @@ async function notificationFor(user: TestUser, commentId: string): Promise<{ id:
   return rows[0];
 }
 
-const header = (mail: { headerLines: Array<{ key: string; line: string }> }, key: string) =>
+const header = (mail: { headerLines: ReadonlyArray<{ key: string; line: string }> }, key: string) =>
   mail.headerLines.find((h) => h.key === key)?.line.replace(/^[^:]+:\s*/, "");
 
 test("a comment mails the post's author once, with a working one-click unsubscribe", async () => {
@@ -119,4 +119,32 @@ test("a security alert is mailed by default", async () => {
   await runQueuedJobs();
   const mail = await waitForMail(ana.email, /Security alert/);
   expect(mail.text).toContain("Your password was changed.");
+});
+
+test("an hourly digest batches pending notifications into one mail, once, with an unsubscribe that turns the digest off", async () => {
+  const [ana, bo, cy] = await Promise.all([createTestUser(), createTestUser(), createTestUser()]);
+  ok(await gql(ana, SET_DIGEST, { d: "hourly" }));
+  const postId = await arrangePost(ana, "Digest me");
+  for (const [who, body] of [[bo, "First"], [cy, "Second"]] as const) {
+    const commentId = ok(await gql<{ createComment: { comment: { rowId: string } } }>(who, COMMENT, { postId, body })).createComment.comment.rowId;
+    expect((await notificationFor(ana, commentId)).queued).toBe(false);
+  }
+  await rootDb().query("select graphile_worker.add_job('send_notification_digests')");
+  await runQueuedJobs();
+  const mail = await waitForMail(ana.email, /2 new notifications/);
+  expect(mail.text).toContain(`- ${bo.username} commented on your contribution “Digest me”.`);
+  expect(mail.text).toContain(`- ${cy.username} commented on your contribution “Digest me”.`);
+  expect(mail.html).toContain("<li>");
+
+  // Neither the next cron run nor a retried digest job sends it again.
+  await rootDb().query("select graphile_worker.add_job('send_notification_digests')");
+  await rootDb().query("select graphile_worker.add_job('send_notification_digest', json_build_object('userId', $1::uuid))", [ana.id]);
+  await runQueuedJobs();
+  expect((await mailTo(ana.email)).filter((m) => /new notification/.test(m.subject ?? ""))).toHaveLength(1);
+
+  const url = /^<https:\/\/agora\.test(\/unsubscribe\?token=[^>]+)>$/.exec(header(mail, "list-unsubscribe")!)![1];
+  const done = await fetch(`${server.url}${url}`, { method: "POST", body: "List-Unsubscribe=One-Click", headers: { "content-type": "application/x-www-form-urlencoded" } });
+  expect(done.status).toBe(200);
+  const { rows } = await rootDb().query("select email_digest from app_public.notification_settings where user_id = $1", [ana.id]);
+  expect(rows).toEqual([{ email_digest: "off" }]);
 });
