@@ -27,6 +27,14 @@ comment on type app_public.contribution_status is 'Where a suggested edit stands
 create type app_public.expertise_level as enum ('none', 'beginner', 'intermediate', 'advanced', 'expert');
 comment on type app_public.expertise_level is 'How a member rates their own expertise, from none to expert. Self-declared, not verified.';
 
+-- enum app_public.notification_channel
+create type app_public.notification_channel as enum ('in_app', 'email');
+comment on type app_public.notification_channel is 'Where a notification is delivered: in_app (the notifications list, live) or email.';
+
+-- enum app_public.notification_digest
+create type app_public.notification_digest as enum ('immediate', 'hourly', 'daily', 'off');
+comment on type app_public.notification_digest is 'How notification e-mails are sent: immediate (one mail per notification), hourly or daily (one mail batching everything pending), off (none).';
+
 -- enum app_public.reaction_kind
 create type app_public.reaction_kind as enum ('like', 'dislike');
 comment on type app_public.reaction_kind is 'A like or a dislike. Each target counts them separately (likeCount, dislikeCount).';
@@ -146,6 +154,7 @@ CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.answers FOR EACH
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('answer_count');
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
+CREATE TRIGGER _700_notify AFTER INSERT OR UPDATE OF status ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_answers__notify();
 CREATE TRIGGER _700_withdraw_acceptance AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_answers__withdraw_acceptance();
 
 -- table app_public.bookmarks
@@ -412,6 +421,7 @@ CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.comments FOR EAC
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('comment_count');
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
+CREATE TRIGGER _700_notify AFTER INSERT ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_comments__notify();
 
 -- table app_public.content_revisions
 create table app_public.content_revisions (
@@ -542,6 +552,161 @@ comment on column app_public.follows.followee_id is 'The member being followed.'
 comment on column app_public.follows.created_at is 'When the follow began.';
 CREATE INDEX follows_followee_id_idx ON app_public.follows USING btree (followee_id);
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg_follows__count();
+CREATE TRIGGER _700_notify AFTER INSERT ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg_follows__notify();
+
+-- table app_public.notification_preferences
+create table app_public.notification_preferences (
+  user_id uuid default app_public.current_user_id() not null,
+  type_id text not null,
+  channel app_public.notification_channel not null,
+  enabled boolean not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint notification_preferences_pkey PRIMARY KEY (user_id, type_id, channel),
+  constraint notification_preferences_type_id_fkey FOREIGN KEY (type_id) REFERENCES app_public.notification_types(id),
+  constraint notification_preferences_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.notification_preferences enable row level security;
+create policy delete_own on app_public.notification_preferences for delete to public
+  using (app_hidden.is_current_user(user_id));
+create policy insert_own on app_public.notification_preferences for insert to public
+  with check (app_hidden.is_current_user(user_id));
+create policy select_own on app_public.notification_preferences for select to public
+  using (app_hidden.is_current_user(user_id));
+create policy update_own on app_public.notification_preferences for update to public
+  using (app_hidden.is_current_user(user_id));
+grant select, delete on table app_public.notification_preferences to authenticated;
+grant insert (type_id, channel, enabled) on table app_public.notification_preferences to authenticated;
+grant update (enabled) on table app_public.notification_preferences to authenticated;
+comment on table app_public.notification_preferences is '@behavior -insert -update
+Your choices per notification type and channel, where they differ from the type''s defaults. Set them with setNotificationPreference; delete one to return to the default.';
+comment on column app_public.notification_preferences.user_id is 'The member: always you.';
+comment on column app_public.notification_preferences.type_id is 'The notification type.';
+comment on column app_public.notification_preferences.channel is 'in_app or email.';
+comment on column app_public.notification_preferences.enabled is 'Whether you get this type on this channel. Security alerts cannot be turned off in the app.';
+comment on column app_public.notification_preferences.updated_at is 'When you last changed it.';
+CREATE INDEX notification_preferences_type_id_idx ON app_public.notification_preferences USING btree (type_id);
+CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.notification_preferences FOR EACH ROW EXECUTE FUNCTION app_private.tg_notification_preferences__rules();
+
+-- table app_public.notification_settings
+create table app_public.notification_settings (
+  user_id uuid default app_public.current_user_id() not null,
+  email_digest app_public.notification_digest default 'immediate'::app_public.notification_digest not null,
+  last_digest_at timestamp with time zone,
+  updated_at timestamp with time zone default now() not null,
+  constraint notification_settings_pkey PRIMARY KEY (user_id),
+  constraint notification_settings_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.notification_settings enable row level security;
+create policy insert_own on app_public.notification_settings for insert to public
+  with check (app_hidden.is_current_user(user_id));
+create policy select_own on app_public.notification_settings for select to public
+  using (app_hidden.is_current_user(user_id));
+create policy update_own on app_public.notification_settings for update to public
+  using (app_hidden.is_current_user(user_id));
+grant select on table app_public.notification_settings to authenticated;
+grant insert (email_digest) on table app_public.notification_settings to authenticated;
+grant update (email_digest) on table app_public.notification_settings to authenticated;
+comment on table app_public.notification_settings is '@behavior -insert -update -delete
+Your notification e-mail settings (absent: immediate). Change with setNotificationEmailDigest.';
+comment on column app_public.notification_settings.user_id is 'The member: always you.';
+comment on column app_public.notification_settings.email_digest is 'immediate, hourly, daily or off.';
+comment on column app_public.notification_settings.last_digest_at is 'When your last digest mail was prepared. Set by the database.';
+comment on column app_public.notification_settings.updated_at is 'When you last changed the settings.';
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.notification_settings FOR EACH ROW EXECUTE FUNCTION app_private.tg_notification_settings__touch();
+
+-- table app_public.notification_types
+create table app_public.notification_types (
+  id text not null,
+  description text not null,
+  trigger_point text not null,
+  is_aggregated boolean default false not null,
+  default_in_app boolean default true not null,
+  default_email boolean default false not null,
+  in_app_required boolean default false not null,
+  constraint notification_types_pkey PRIMARY KEY (id),
+  constraint notification_type_id_format CHECK (id ~ '^[a-z][a-z_]{1,40}$'::text)
+);
+alter table app_public.notification_types enable row level security;
+create policy select_all on app_public.notification_types for select to public
+  using (true);
+grant select on table app_public.notification_types to anonymous;
+grant select on table app_public.notification_types to authenticated;
+comment on table app_public.notification_types is '@behavior -insert -update -delete
+The kinds of notification, with their default channels. Rows exist for kinds whose source lands later (jobs, badges, chat); their triggerPoint says where they will be created.';
+comment on column app_public.notification_types.id is 'The type''s key, e.g. new_follower, reaction, security_alert.';
+comment on column app_public.notification_types.description is 'What the notification tells the member.';
+comment on column app_public.notification_types.trigger_point is 'The database event that creates it (table and trigger), or the planned one for sources not built yet.';
+comment on column app_public.notification_types.is_aggregated is 'True when causes on one target within the notification.reaction_window setting update one notification ("Ana and 4 others") instead of adding rows.';
+comment on column app_public.notification_types.default_in_app is 'Whether members get it in the app unless they change their preference.';
+comment on column app_public.notification_types.default_email is 'Whether members get it by e-mail unless they change their preference.';
+comment on column app_public.notification_types.in_app_required is 'True when the in-app channel cannot be turned off (security alerts).';
+
+-- table app_public.notifications
+create table app_public.notifications (
+  id uuid default gen_random_uuid() not null,
+  recipient_id uuid not null,
+  type_id text not null,
+  actor_id uuid,
+  actor_count integer default 1 not null,
+  last_actor_ids uuid[] default '{}'::uuid[] not null,
+  post_id uuid,
+  question_id uuid,
+  answer_id uuid,
+  comment_id uuid,
+  detail jsonb default '{}'::jsonb not null,
+  is_in_app boolean default true not null,
+  read_at timestamp with time zone,
+  emailed_at timestamp with time zone,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint notifications_pkey PRIMARY KEY (id),
+  constraint notification_actor_count CHECK (actor_count >= 0),
+  constraint notifications_actor_id_fkey FOREIGN KEY (actor_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint notifications_answer_id_fkey FOREIGN KEY (answer_id) REFERENCES app_public.answers(id) ON DELETE SET NULL,
+  constraint notifications_comment_id_fkey FOREIGN KEY (comment_id) REFERENCES app_public.comments(id) ON DELETE SET NULL,
+  constraint notifications_post_id_fkey FOREIGN KEY (post_id) REFERENCES app_public.posts(id) ON DELETE SET NULL,
+  constraint notifications_question_id_fkey FOREIGN KEY (question_id) REFERENCES app_public.questions(id) ON DELETE SET NULL,
+  constraint notifications_recipient_id_fkey FOREIGN KEY (recipient_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
+  constraint notifications_type_id_fkey FOREIGN KEY (type_id) REFERENCES app_public.notification_types(id)
+);
+alter table app_public.notifications enable row level security;
+create policy delete_own on app_public.notifications for delete to public
+  using ((app_hidden.is_current_user(recipient_id) AND is_in_app));
+create policy select_own on app_public.notifications for select to public
+  using ((app_hidden.is_current_user(recipient_id) AND is_in_app));
+create policy update_own on app_public.notifications for update to public
+  using ((app_hidden.is_current_user(recipient_id) AND is_in_app));
+grant select, delete on table app_public.notifications to authenticated;
+grant update (read_at) on table app_public.notifications to authenticated;
+comment on table app_public.notifications is '@behavior -insert -update
+Something that happened to you: created by the database in the same transaction as its cause, never through the API. Only you see, mark read and delete yours. A target that was deleted since leaves its id null: show "no longer available".';
+comment on column app_public.notifications.id is 'The notification''s id.';
+comment on column app_public.notifications.recipient_id is 'The member notified: always you.';
+comment on column app_public.notifications.type_id is 'What happened; see NotificationType.';
+comment on column app_public.notifications.actor_id is 'The member who caused it (the latest one, for aggregated types); null for security alerts and deleted accounts.';
+comment on column app_public.notifications.actor_count is 'How many members caused it (aggregated types: "Ana and actorCount - 1 others"); 1 otherwise.';
+comment on column app_public.notifications.last_actor_ids is 'The latest actors, newest first, at most the notification.last_actors setting.';
+comment on column app_public.notifications.post_id is 'The post concerned (the commented or liked post, or the post a comment is under), for deep links; null when none or deleted.';
+comment on column app_public.notifications.question_id is 'The question concerned, for deep links; null when none or deleted.';
+comment on column app_public.notifications.answer_id is 'The answer concerned, for deep links; null when none or deleted.';
+comment on column app_public.notifications.comment_id is 'The comment concerned (the new comment or reply, or the liked comment); null when none or deleted.';
+comment on column app_public.notifications.detail is 'Extra facts: for security alerts {"event": "new_sign_in" | "password_changed" | "email_changed" | "session_revoked_reuse", "ip": …}.';
+comment on column app_public.notifications.is_in_app is '@behavior -*
+False when the member turned the in-app channel off but wants the e-mail: the row exists only for the mail.';
+comment on column app_public.notifications.read_at is 'When you marked it read; null while unread.';
+comment on column app_public.notifications.emailed_at is '@behavior -*
+When its e-mail was sent: the marker that keeps a retried job from sending twice.';
+comment on column app_public.notifications.created_at is 'When it was created.';
+comment on column app_public.notifications.updated_at is 'When it last changed (an aggregated notification moves up when someone else reacts): the list is newest first by this.';
+CREATE INDEX notifications_actor_id_idx ON app_public.notifications USING btree (actor_id);
+CREATE INDEX notifications_answer_id_idx ON app_public.notifications USING btree (answer_id) WHERE (answer_id IS NOT NULL);
+CREATE INDEX notifications_comment_id_idx ON app_public.notifications USING btree (comment_id) WHERE (comment_id IS NOT NULL);
+CREATE INDEX notifications_post_id_idx ON app_public.notifications USING btree (post_id) WHERE (post_id IS NOT NULL);
+CREATE INDEX notifications_question_id_idx ON app_public.notifications USING btree (question_id) WHERE (question_id IS NOT NULL);
+CREATE INDEX notifications_recipient_unread_idx ON app_public.notifications USING btree (recipient_id) WHERE ((read_at IS NULL) AND is_in_app);
+CREATE INDEX notifications_recipient_updated_idx ON app_public.notifications USING btree (recipient_id, updated_at DESC, id DESC);
+CREATE INDEX notifications_type_id_idx ON app_public.notifications USING btree (type_id);
+CREATE TRIGGER _500_deliver AFTER INSERT OR UPDATE OF read_at, actor_count, last_actor_ids ON app_public.notifications FOR EACH ROW EXECUTE FUNCTION app_private.tg_notifications__deliver();
 
 -- table app_public.permissions
 create table app_public.permissions (
@@ -723,6 +888,7 @@ CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.questions FOR EA
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
+CREATE TRIGGER _700_notify AFTER UPDATE OF accepted_answer_id ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_questions__notify();
 
 -- table app_public.reactions
 create table app_public.reactions (
@@ -774,6 +940,7 @@ CREATE INDEX reactions_user_id_idx ON app_public.reactions USING btree (user_id,
 CREATE UNIQUE INDEX reactions_user_post_key ON app_public.reactions USING btree (post_id, user_id) WHERE (post_id IS NOT NULL);
 CREATE UNIQUE INDEX reactions_user_question_key ON app_public.reactions USING btree (question_id, user_id) WHERE (question_id IS NOT NULL);
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter();
+CREATE TRIGGER _700_notify AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_reactions__notify();
 
 -- table app_public.role_permissions
 create table app_public.role_permissions (
@@ -1137,6 +1304,22 @@ grant execute on function app_public.current_user_id() to authenticated;
 comment on function app_public.current_user_id() is '@behavior -*
 The signed-in user''s id, or null (anonymous, the session has ended, or the account is deactivated).';
 
+-- function app_public.current_user_notifications(only_unread boolean, type_id text)
+CREATE OR REPLACE FUNCTION app_public.current_user_notifications(only_unread boolean DEFAULT false, type_id text DEFAULT NULL::text)
+ RETURNS SETOF app_public.notifications
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select n.* from app_public.notifications n
+   where n.recipient_id = app_public.current_user_id() and n.is_in_app
+     and (not coalesce(only_unread, false) or n.read_at is null)
+     and (current_user_notifications.type_id is null or n.type_id = current_user_notifications.type_id)
+   order by n.updated_at desc, n.id desc
+$function$;
+grant execute on function app_public.current_user_notifications(only_unread boolean, type_id text) to authenticated;
+comment on function app_public.current_user_notifications(only_unread boolean, type_id text) is '@sortable false
+Your notifications, newest first (by last change); onlyUnread and typeId filter them.';
+
 -- function app_public.current_user_sessions()
 CREATE OR REPLACE FUNCTION app_public.current_user_sessions()
  RETURNS SETOF app_public.session_info
@@ -1152,6 +1335,18 @@ AS $function$
 $function$;
 grant execute on function app_public.current_user_sessions() to authenticated;
 comment on function app_public.current_user_sessions() is 'My live sessions (device, IP, last active), newest activity first.';
+
+-- function app_public.current_user_unread_notification_count()
+CREATE OR REPLACE FUNCTION app_public.current_user_unread_notification_count()
+ RETURNS integer
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select count(*)::int from app_public.notifications n
+   where n.recipient_id = app_public.current_user_id() and n.read_at is null and n.is_in_app
+$function$;
+grant execute on function app_public.current_user_unread_notification_count() to authenticated;
+comment on function app_public.current_user_unread_notification_count() is 'How many of your notifications are unread (one index-only count).';
 
 -- function app_public.forgot_password(email public.citext)
 CREATE OR REPLACE FUNCTION app_public.forgot_password(email public.citext)
@@ -1290,6 +1485,35 @@ end;
 $function$;
 grant execute on function app_public.make_email_primary(email_id uuid) to authenticated;
 comment on function app_public.make_email_primary(email_id uuid) is 'Makes one of my verified addresses the primary one.';
+
+-- function app_public.mark_all_notifications_read()
+CREATE OR REPLACE FUNCTION app_public.mark_all_notifications_read()
+ RETURNS integer
+ LANGUAGE sql
+AS $function$
+  with marked as (
+    update app_public.notifications n set read_at = now()
+     where n.recipient_id = app_public.current_user_id() and n.read_at is null
+    returning 1)
+  select count(*)::int from marked
+$function$;
+grant execute on function app_public.mark_all_notifications_read() to authenticated;
+comment on function app_public.mark_all_notifications_read() is 'Marks all your notifications read; returns how many changed.';
+
+-- function app_public.mark_notifications_read(notification_ids uuid[])
+CREATE OR REPLACE FUNCTION app_public.mark_notifications_read(notification_ids uuid[])
+ RETURNS integer
+ LANGUAGE sql
+AS $function$
+  with marked as (
+    update app_public.notifications n set read_at = now()
+     where n.id = any (notification_ids) and n.read_at is null
+       and n.recipient_id = app_public.current_user_id()
+    returning 1)
+  select count(*)::int from marked
+$function$;
+grant execute on function app_public.mark_notifications_read(notification_ids uuid[]) to authenticated;
+comment on function app_public.mark_notifications_read(notification_ids uuid[]) is 'Marks one or several of your notifications read; returns how many changed (others'' ids are ignored).';
 
 -- function app_public.posts_viewer_reaction(p app_public.posts)
 CREATE OR REPLACE FUNCTION app_public.posts_viewer_reaction(p app_public.posts)
@@ -1596,6 +1820,31 @@ grant execute on function app_public.search_suggestions(prefix text, max_results
 grant execute on function app_public.search_suggestions(prefix text, max_results integer) to authenticated;
 comment on function app_public.search_suggestions(prefix text, max_results integer) is 'Prefix completions: tags, usernames and titles (titles from 3 characters).';
 
+-- function app_public.set_notification_email_digest(email_digest app_public.notification_digest)
+CREATE OR REPLACE FUNCTION app_public.set_notification_email_digest(email_digest app_public.notification_digest)
+ RETURNS app_public.notification_settings
+ LANGUAGE sql
+AS $function$
+  insert into app_public.notification_settings (email_digest) values (set_notification_email_digest.email_digest)
+  on conflict (user_id) do update set email_digest = excluded.email_digest
+  returning *
+$function$;
+grant execute on function app_public.set_notification_email_digest(email_digest app_public.notification_digest) to authenticated;
+comment on function app_public.set_notification_email_digest(email_digest app_public.notification_digest) is 'Chooses how your notification e-mails come: immediate, hourly, daily (one mail batching what is pending) or off.';
+
+-- function app_public.set_notification_preference(type_id text, channel app_public.notification_channel, enabled boolean)
+CREATE OR REPLACE FUNCTION app_public.set_notification_preference(type_id text, channel app_public.notification_channel, enabled boolean)
+ RETURNS app_public.notification_preferences
+ LANGUAGE sql
+AS $function$
+  insert into app_public.notification_preferences (type_id, channel, enabled)
+  values (set_notification_preference.type_id, set_notification_preference.channel, set_notification_preference.enabled)
+  on conflict (user_id, type_id, channel) do update set enabled = excluded.enabled
+  returning *
+$function$;
+grant execute on function app_public.set_notification_preference(type_id text, channel app_public.notification_channel, enabled boolean) to authenticated;
+comment on function app_public.set_notification_preference(type_id text, channel app_public.notification_channel, enabled boolean) is 'Turns one notification type on or off on one channel for you. Security alerts cannot be turned off in the app (INVAL).';
+
 -- function app_public.user_by_username(username text)
 CREATE OR REPLACE FUNCTION app_public.user_by_username(username text)
  RETURNS app_public.users
@@ -1785,6 +2034,16 @@ grant execute on function app_hidden.content_visible(status app_public.content_s
 grant execute on function app_hidden.content_visible(status app_public.content_status, author_id uuid) to authenticated;
 comment on function app_hidden.content_visible(status app_public.content_status, author_id uuid) is 'The visibility rule of content by its own state: published and archived content is public; drafts, hidden and deleted content only to its author and moderators (post:moderate). Answers and comments are further limited to parents the viewer can see (their policies).';
 
+-- function app_hidden.is_current_user(user_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.is_current_user(user_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$ select user_id = (select app_public.current_user_id()) $function$;
+grant execute on function app_hidden.is_current_user(user_id uuid) to anonymous;
+grant execute on function app_hidden.is_current_user(user_id uuid) to authenticated;
+comment on function app_hidden.is_current_user(user_id uuid) is 'True when user_id is the signed-in member: the rule of the recipient-only notification tables.';
+
 -- function app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
 CREATE OR REPLACE FUNCTION app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
  RETURNS boolean
@@ -1939,6 +2198,15 @@ create table app_private.login_failures (
 );
 comment on table app_private.login_failures is 'Failed logins per account (user id), or per unknown name, so that a lockout never reveals whether an account exists.';
 
+-- table app_private.notification_secrets
+create table app_private.notification_secrets (
+  id boolean default true not null,
+  unsubscribe_key bytea default public.gen_random_bytes(32) not null,
+  constraint notification_secrets_pkey PRIMARY KEY (id),
+  constraint notification_secrets_one_row CHECK (id)
+);
+comment on table app_private.notification_secrets is 'The key that signs one-click unsubscribe links (HMAC-SHA256), generated once per database.';
+
 -- table app_private.password_reset_tokens
 create table app_private.password_reset_tokens (
   token_hash bytea not null,
@@ -1992,6 +2260,7 @@ create table app_private.security_events (
 comment on table app_private.security_events is 'Append-only audit log of security events: logins, failures, password and e-mail changes, role grants, revocations.';
 CREATE INDEX security_events_actor_id_idx ON app_private.security_events USING btree (actor_id);
 CREATE INDEX security_events_user_id_idx ON app_private.security_events USING btree (user_id, created_at);
+CREATE TRIGGER _700_notify AFTER INSERT ON app_private.security_events FOR EACH ROW EXECUTE FUNCTION app_private.tg_security_events__notify();
 
 -- table app_private.sessions
 create table app_private.sessions (
@@ -2128,6 +2397,82 @@ end;
 $function$;
 comment on function app_private.check_rate_limit(bucket_name text, bucket_key text, max_hits integer, per interval, count_hit boolean) is 'Rate limiter: counts a hit for (bucket, key); raises RLIMT past max hits per window (count_hit false: check only).';
 
+-- function app_private.claim_notification_digest(user_id uuid, OUT email text, OUT notification_id uuid, OUT type_id text, OUT actor_name text, OUT actor_count integer, OUT target_title text, OUT detail jsonb, OUT unsubscribe_token text)
+CREATE OR REPLACE FUNCTION app_private.claim_notification_digest(user_id uuid, OUT email text, OUT notification_id uuid, OUT type_id text, OUT actor_name text, OUT actor_count integer, OUT target_title text, OUT detail jsonb, OUT unsubscribe_token text)
+ RETURNS SETOF record
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  -- Locks the member's settings row until the sending transaction ends, so a retried job waits and then finds nothing pending.
+  with s as (
+    select s.user_id from app_public.notification_settings s
+     where s.user_id = claim_notification_digest.user_id and s.email_digest in ('hourly', 'daily')
+     for update
+  )
+  select e.email::text, n.id, n.type_id, coalesce(u.display_name, u.username::text), n.actor_count,
+         coalesce(p.title, q.title, aq.title, cp.title, cq.title), n.detail,
+         app_private.unsubscribe_token(s.user_id, 'digest')
+    from s
+    join app_public.user_emails e on e.user_id = s.user_id and e.is_primary and e.is_verified
+    cross join lateral app_private.pending_notification_emails(s.user_id) n
+    left join app_public.users u on u.id = n.actor_id
+    left join app_public.posts p on p.id = n.post_id
+    left join app_public.questions q on q.id = n.question_id
+    left join app_public.answers a on a.id = n.answer_id
+    left join app_public.questions aq on aq.id = a.question_id
+    left join app_public.comments c on c.id = n.comment_id
+    left join app_public.posts cp on cp.id = c.post_id
+    left join app_public.questions cq on cq.id = c.question_id
+   order by n.created_at
+$function$;
+comment on function app_private.claim_notification_digest(user_id uuid, OUT email text, OUT notification_id uuid, OUT type_id text, OUT actor_name text, OUT actor_count integer, OUT target_title text, OUT detail jsonb, OUT unsubscribe_token text) is 'The pending notifications of a member''s digest, with the address and an unsubscribe token; locks the member''s settings. No rows when nothing is pending, the digest is not hourly/daily, or the address is unverified.';
+
+-- function app_private.claim_notification_email(notification_id uuid, OUT email text, OUT type_id text, OUT actor_name text, OUT actor_count integer, OUT target_title text, OUT detail jsonb, OUT unsubscribe_token text)
+CREATE OR REPLACE FUNCTION app_private.claim_notification_email(notification_id uuid, OUT email text, OUT type_id text, OUT actor_name text, OUT actor_count integer, OUT target_title text, OUT detail jsonb, OUT unsubscribe_token text)
+ RETURNS record
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  -- Locks the notification until the sending transaction ends: a retried or concurrent job waits, then sees emailed_at.
+  with n as (
+    select n.* from app_public.notifications n
+     where n.id = notification_id and n.emailed_at is null
+       and app_private.notification_wanted(n.recipient_id, n.type_id, 'email')
+     for update
+  )
+  select e.email::text, n.type_id,
+         coalesce(u.display_name, u.username::text), n.actor_count,
+         coalesce(p.title, q.title, aq.title, cp.title, cq.title),
+         n.detail, app_private.unsubscribe_token(n.recipient_id, n.type_id)
+    from n
+    join app_public.user_emails e on e.user_id = n.recipient_id and e.is_primary and e.is_verified
+    left join app_public.users u on u.id = n.actor_id
+    left join app_public.posts p on p.id = n.post_id
+    left join app_public.questions q on q.id = n.question_id
+    left join app_public.answers a on a.id = n.answer_id
+    left join app_public.questions aq on aq.id = a.question_id
+    left join app_public.comments c on c.id = n.comment_id
+    left join app_public.posts cp on cp.id = c.post_id
+    left join app_public.questions cq on cq.id = c.question_id
+$function$;
+comment on function app_private.claim_notification_email(notification_id uuid, OUT email text, OUT type_id text, OUT actor_name text, OUT actor_count integer, OUT target_title text, OUT detail jsonb, OUT unsubscribe_token text) is 'What the send_notification_email task needs to mail one notification, locking it; no row when it was already mailed, the member no longer wants it, or has no verified primary address.';
+
+-- function app_private.content_author(post_id uuid, question_id uuid, answer_id uuid, comment_id uuid)
+CREATE OR REPLACE FUNCTION app_private.content_author(post_id uuid, question_id uuid, answer_id uuid, comment_id uuid)
+ RETURNS uuid
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select case
+    when post_id is not null then (select p.author_id from app_public.posts p where p.id = post_id)
+    when question_id is not null then (select q.author_id from app_public.questions q where q.id = question_id)
+    when answer_id is not null then (select a.author_id from app_public.answers a where a.id = answer_id)
+    when comment_id is not null then (select c.author_id from app_public.comments c where c.id = comment_id)
+  end
+$function$;
+comment on function app_private.content_author(post_id uuid, question_id uuid, answer_id uuid, comment_id uuid) is 'The author of the one post, question, answer or comment given.';
+
 -- function app_private.count_rate_limit_hit(bucket_name text, bucket_key text, per interval, count_hit boolean, OUT hits integer, OUT window_started_at timestamp with time zone)
 CREATE OR REPLACE FUNCTION app_private.count_rate_limit_hit(bucket_name text, bucket_key text, per interval, count_hit boolean DEFAULT true, OUT hits integer, OUT window_started_at timestamp with time zone)
  RETURNS record
@@ -2202,6 +2547,26 @@ exception
 end;
 $function$;
 comment on function app_private.create_user(username public.citext, email public.citext, password text, display_name text, email_is_verified boolean) is 'Creates a member: profile, password hash and e-mail address (verified or not; an unverified one gets a verification mail). Raises INVAL, WEAKP or NUNIQ.';
+
+-- function app_private.enqueue_notification_digests()
+CREATE OR REPLACE FUNCTION app_private.enqueue_notification_digests()
+ RETURNS integer
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  with due as (
+    select s.user_id from app_public.notification_settings s
+     where (s.email_digest = 'hourly' and (s.last_digest_at is null or s.last_digest_at <= now() - interval '1 hour' + interval '1 minute'))
+        or (s.email_digest = 'daily' and (s.last_digest_at is null or s.last_digest_at <= now() - interval '1 day' + interval '1 minute'))
+  ), queued as (
+    select app_private.add_job('send_notification_digest', json_build_object('userId', due.user_id),
+                               job_key => 'notification_digest:' || due.user_id::text)
+      from due
+     where exists (select 1 from app_private.pending_notification_emails(due.user_id))
+  )
+  select count(*)::int from queued
+$function$;
+comment on function app_private.enqueue_notification_digests() is 'Enqueues one send_notification_digest job per member whose hourly or daily digest is due and has something pending (run by the hourly cron task).';
 
 -- function app_private.hash_password(password text)
 CREATE OR REPLACE FUNCTION app_private.hash_password(password text)
@@ -2310,6 +2675,28 @@ end;
 $function$;
 comment on function app_private.login(identifier text, password text, ip inet, user_agent text) is 'Checks credentials with lockout; returns status ok/invalid/locked (never raises for bad credentials).';
 
+-- function app_private.mark_notification_digest_sent(user_id uuid, notification_ids uuid[])
+CREATE OR REPLACE FUNCTION app_private.mark_notification_digest_sent(user_id uuid, notification_ids uuid[])
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  update app_public.notifications n set emailed_at = now()
+   where n.id = any (notification_ids) and n.recipient_id = mark_notification_digest_sent.user_id;
+  update app_public.notification_settings s set last_digest_at = now() where s.user_id = mark_notification_digest_sent.user_id;
+$function$;
+comment on function app_private.mark_notification_digest_sent(user_id uuid, notification_ids uuid[]) is 'Records a sent digest: its notifications are e-mailed, and the member''s last_digest_at moves.';
+
+-- function app_private.mark_notification_emailed(notification_id uuid)
+CREATE OR REPLACE FUNCTION app_private.mark_notification_emailed(notification_id uuid)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  update app_public.notifications n set emailed_at = now() where n.id = notification_id
+$function$;
+comment on function app_private.mark_notification_emailed(notification_id uuid) is 'Records that a notification''s e-mail was sent (in the sending transaction).';
+
 -- function app_private.new_token(bytes integer)
 CREATE OR REPLACE FUNCTION app_private.new_token(bytes integer)
  RETURNS text
@@ -2340,6 +2727,137 @@ begin
 end;
 $function$;
 comment on function app_private.normalize_tags(tags text[]) is 'Lower-cases, trims, de-duplicates and sorts tags; raises INVAL for more than 5 or a malformed tag.';
+
+-- function app_private.notification_blocked(recipient_id uuid, actor_id uuid)
+CREATE OR REPLACE FUNCTION app_private.notification_blocked(recipient_id uuid, actor_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  -- Seam: blocks do not exist yet. When they land, answer true when either member blocked the other.
+  select false
+$function$;
+comment on function app_private.notification_blocked(recipient_id uuid, actor_id uuid) is 'Whether a block between recipient and actor suppresses the notification. Always false until blocks exist (the seam docs/notifications.md describes).';
+
+-- function app_private.notification_wanted(user_id uuid, type_id text, channel app_public.notification_channel)
+CREATE OR REPLACE FUNCTION app_private.notification_wanted(user_id uuid, type_id text, channel app_public.notification_channel)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select coalesce(
+    (select p.enabled from app_public.notification_preferences p
+      where p.user_id = notification_wanted.user_id and p.type_id = notification_wanted.type_id
+        and p.channel = notification_wanted.channel),
+    (select case when notification_wanted.channel = 'in_app' then t.default_in_app else t.default_email end
+       from app_public.notification_types t where t.id = notification_wanted.type_id),
+    false)
+$function$;
+comment on function app_private.notification_wanted(user_id uuid, type_id text, channel app_public.notification_channel) is 'Whether a member gets a type on a channel: their preference, else the type''s default.';
+
+-- function app_private.notify(recipient_id uuid, type_id text, actor_id uuid, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid, detail jsonb)
+CREATE OR REPLACE FUNCTION app_private.notify(recipient_id uuid, type_id text, actor_id uuid, post_id uuid DEFAULT NULL::uuid, question_id uuid DEFAULT NULL::uuid, answer_id uuid DEFAULT NULL::uuid, comment_id uuid DEFAULT NULL::uuid, detail jsonb DEFAULT '{}'::jsonb)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_in_app boolean;
+  v_id uuid;
+begin
+  if recipient_id is null or recipient_id = actor_id
+     or app_private.notification_blocked(recipient_id, actor_id) then
+    return null;
+  end if;
+  v_in_app := app_private.notification_wanted(recipient_id, type_id, 'in_app');
+  if not v_in_app and not app_private.notification_wanted(recipient_id, type_id, 'email') then
+    return null;
+  end if;
+  insert into app_public.notifications
+    (recipient_id, type_id, actor_id, last_actor_ids, post_id, question_id, answer_id, comment_id, detail, is_in_app)
+  values (notify.recipient_id, notify.type_id, notify.actor_id,
+          case when notify.actor_id is null then '{}' else array[notify.actor_id] end,
+          notify.post_id, notify.question_id, notify.answer_id, notify.comment_id, coalesce(notify.detail, '{}'), v_in_app)
+  returning id into v_id;
+  return v_id;
+end;
+$function$;
+comment on function app_private.notify(recipient_id uuid, type_id text, actor_id uuid, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid, detail jsonb) is 'Creates one notification, unless the recipient is the actor, a block separates them, or the recipient turned the type off on every channel. Every trigger below goes through it.';
+
+-- function app_private.notify_reaction(r app_public.reactions, added boolean)
+CREATE OR REPLACE FUNCTION app_private.notify_reaction(r app_public.reactions, added boolean)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_recipient uuid;
+  v_existing app_public.notifications;
+  v_keep int := (app_private.setting('notification.last_actors'))::int;
+begin
+  if r.document_id is not null then
+    return;
+  end if;
+  v_recipient := app_private.content_author(r.post_id, r.question_id, r.answer_id, r.comment_id);
+  if v_recipient is null or v_recipient = r.user_id then
+    return;
+  end if;
+  -- The notification that holds this target's likes: the latest one, if it is within the window (adding)
+  -- or was created before this like (withdrawing).
+  select n.* into v_existing from app_public.notifications n
+   where n.recipient_id = v_recipient and n.type_id = 'reaction'
+     and n.post_id is not distinct from r.post_id and n.question_id is not distinct from r.question_id
+     and n.answer_id is not distinct from r.answer_id and n.comment_id is not distinct from r.comment_id
+     and (case when added
+               then n.created_at > now() - (app_private.setting('notification.reaction_window') #>> '{}')::interval
+               else n.created_at <= r.created_at end)
+   order by n.created_at desc
+   limit 1
+   for update;
+  if added then
+    if v_existing.id is null then
+      if app_hidden.content_is_open(r.post_id, r.question_id, r.answer_id, r.comment_id) then
+        perform app_private.notify(v_recipient, 'reaction', r.user_id, r.post_id, r.question_id, r.answer_id, r.comment_id);
+      end if;
+    else
+      update app_public.notifications n
+         set actor_id = r.user_id,
+             actor_count = n.actor_count + 1,
+             last_actor_ids = (array[r.user_id] || array_remove(n.last_actor_ids, r.user_id))[1:v_keep],
+             read_at = null,
+             updated_at = now()
+       where n.id = v_existing.id;
+    end if;
+  elsif v_existing.id is not null then
+    if v_existing.actor_count <= 1 then
+      delete from app_public.notifications n where n.id = v_existing.id;
+    else
+      update app_public.notifications n
+         set actor_count = n.actor_count - 1,
+             last_actor_ids = array_remove(n.last_actor_ids, r.user_id),
+             actor_id = coalesce((array_remove(n.last_actor_ids, r.user_id))[1], n.actor_id)
+       where n.id = v_existing.id;
+    end if;
+  end if;
+end;
+$function$;
+comment on function app_private.notify_reaction(r app_public.reactions, added boolean) is 'Adds a like to (or withdraws it from) the aggregated reaction notification of its target: one per target per notification.reaction_window setting.';
+
+-- function app_private.pending_notification_emails(user_id uuid)
+CREATE OR REPLACE FUNCTION app_private.pending_notification_emails(user_id uuid)
+ RETURNS SETOF app_public.notifications
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select n.* from app_public.notifications n
+   where n.recipient_id = pending_notification_emails.user_id and n.emailed_at is null
+     and app_private.notification_wanted(n.recipient_id, n.type_id, 'email')
+   order by n.created_at
+$function$;
+comment on function app_private.pending_notification_emails(user_id uuid) is 'A member''s notifications that want an e-mail and have not had one: what a digest batches.';
 
 -- function app_private.prune_rate_limits()
 CREATE OR REPLACE FUNCTION app_private.prune_rate_limits()
@@ -2539,6 +3057,25 @@ end;
 $function$;
 comment on function app_private.tg__timestamps() is 'Trigger: maintains created_at/updated_at; updated_at always moves forward.';
 
+-- function app_private.tg_answers__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_answers__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if new.status <> 'published' or (tg_op = 'UPDATE' and old.status <> 'draft')
+     or not app_hidden.content_is_open(null, null, new.id, null) then
+    return null;
+  end if;
+  perform app_private.notify(app_private.content_author(null, new.question_id, null, null), 'answer_to_question',
+                             new.author_id, null, new.question_id, new.id);
+  return null;
+end;
+$function$;
+comment on function app_private.tg_answers__notify() is 'Trigger on answers (security definer: writes notifications for another member): notifies the question''s author when an answer is published (written published, or a draft published).';
+
 -- function app_private.tg_answers__withdraw_acceptance()
 CREATE OR REPLACE FUNCTION app_private.tg_answers__withdraw_acceptance()
  RETURNS trigger
@@ -2567,6 +3104,37 @@ begin
 end;
 $function$;
 comment on function app_private.tg_bookmarks__open_target() is 'Before insert on bookmarks: the target must be open content (published under published parents), else NOTFD.';
+
+-- function app_private.tg_comments__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_comments__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_parent_author uuid;
+  v_target_author uuid;
+begin
+  -- Only what everyone may see: a published comment under published parents.
+  if new.status <> 'published' or new.document_id is not null
+     or not app_hidden.content_is_open(null, null, null, new.id) then
+    return null;
+  end if;
+  if new.parent_id is not null then
+    select c.author_id into v_parent_author from app_public.comments c where c.id = new.parent_id;
+    perform app_private.notify(v_parent_author, 'reply_to_comment', new.author_id,
+                               new.post_id, new.question_id, new.answer_id, new.id);
+  end if;
+  v_target_author := app_private.content_author(new.post_id, new.question_id, new.answer_id, null);
+  if v_target_author is distinct from v_parent_author then
+    perform app_private.notify(v_target_author, 'comment_on_content', new.author_id,
+                               new.post_id, new.question_id, new.answer_id, new.id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_comments__notify() is 'Trigger on comments (security definer: writes notifications for other members): notifies the parent comment''s author of a reply and the target''s author of a comment (once, when they are the same member).';
 
 -- function app_private.tg_comments__thread()
 CREATE OR REPLACE FUNCTION app_private.tg_comments__thread()
@@ -2802,6 +3370,149 @@ end;
 $function$;
 comment on function app_private.tg_follows__count() is 'Trigger on follows: keeps users.follower_count and users.following_count in step.';
 
+-- function app_private.tg_follows__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_follows__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  perform app_private.notify(new.followee_id, 'new_follower', new.follower_id);
+  return null;
+end;
+$function$;
+comment on function app_private.tg_follows__notify() is 'Trigger on follows (security definer: writes notifications for another member): notifies the followee.';
+
+-- function app_private.tg_notification_preferences__rules()
+CREATE OR REPLACE FUNCTION app_private.tg_notification_preferences__rules()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if new.channel = 'in_app' and not new.enabled
+     and exists (select 1 from app_public.notification_types t where t.id = new.type_id and t.in_app_required) then
+    raise exception 'This notification type cannot be turned off in the app' using errcode = 'INVAL';
+  end if;
+  new.updated_at := now();
+  return new;
+end;
+$function$;
+comment on function app_private.tg_notification_preferences__rules() is 'Trigger on notification_preferences: refuses turning off the in-app channel of a type that requires it (security alerts); sets updated_at.';
+
+-- function app_private.tg_notification_settings__touch()
+CREATE OR REPLACE FUNCTION app_private.tg_notification_settings__touch()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  new.updated_at := now();
+  return new;
+end;
+$function$;
+comment on function app_private.tg_notification_settings__touch() is 'Trigger on notification_settings: sets updated_at.';
+
+-- function app_private.tg_notifications__deliver()
+CREATE OR REPLACE FUNCTION app_private.tg_notifications__deliver()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Live seam: realtime does not exist yet; a subscription will LISTEN on this per-member topic.
+  if new.is_in_app then
+    perform pg_notify('notifications:' || new.recipient_id::text,
+                      json_build_object('event', lower(tg_op), 'id', new.id)::text);
+  end if;
+  if tg_op = 'INSERT' and app_private.notification_wanted(new.recipient_id, new.type_id, 'email')
+     and coalesce((select s.email_digest from app_public.notification_settings s where s.user_id = new.recipient_id),
+                  'immediate') = 'immediate'
+     and exists (select 1 from app_public.user_emails e
+                  where e.user_id = new.recipient_id and e.is_primary and e.is_verified) then
+    perform app_private.add_job('send_notification_email', json_build_object('notificationId', new.id),
+                                job_key => 'notification_email:' || new.id::text);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_notifications__deliver() is 'Trigger on notifications (security definer: members marking read cannot read settings or e-mail addresses): announces it on the pg_notify topic notifications:<recipient id> (the live seam) and enqueues its e-mail when the member wants it immediately and has a verified primary address.';
+
+-- function app_private.tg_questions__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_questions__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if new.accepted_answer_id is not null and new.accepted_answer_id is distinct from old.accepted_answer_id
+     and app_hidden.content_is_open(null, null, new.accepted_answer_id, null) then
+    perform app_private.notify(app_private.content_author(null, null, new.accepted_answer_id, null), 'answer_accepted',
+                               coalesce(app_public.current_user_id(), new.author_id), null, new.id, new.accepted_answer_id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_questions__notify() is 'Trigger on questions (security definer: writes notifications for another member): notifies an answer''s author when it is accepted.';
+
+-- function app_private.tg_reactions__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_reactions__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Only likes notify ("Ana and 4 others liked your post"); dislikes never do.
+  if tg_op in ('UPDATE', 'DELETE') and old.kind = 'like' then
+    perform app_private.notify_reaction(old, false);
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') and new.kind = 'like' then
+    perform app_private.notify_reaction(new, true);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_reactions__notify() is 'Trigger on reactions (security definer: writes notifications for another member): a like adds to its target''s aggregated notification, an unlike or a switch to dislike withdraws it.';
+
+-- function app_private.tg_security_events__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_security_events__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_event text;
+begin
+  v_event := case new.kind
+    when 'password_changed' then 'password_changed'
+    when 'password_reset' then 'password_changed'
+    when 'primary_email_changed' then 'email_changed'
+    when 'refresh_token_reused' then 'session_revoked_reuse'
+    when 'login' then 'new_sign_in'
+  end;
+  if v_event is null or new.user_id is null then
+    return null;
+  end if;
+  -- A sign-in is news only from an address this member never signed in from (the first sign-in is not).
+  if new.kind = 'login' and (
+       new.ip is null
+       or not exists (select 1 from app_private.security_events e
+                       where e.user_id = new.user_id and e.kind = 'login' and e.id < new.id)
+       or exists (select 1 from app_private.security_events e
+                   where e.user_id = new.user_id and e.kind = 'login' and e.id < new.id and e.ip = new.ip)) then
+    return null;
+  end if;
+  perform app_private.notify(new.user_id, 'security_alert', null, detail =>
+    jsonb_strip_nulls(jsonb_build_object('event', v_event, 'ip', host(new.ip))));
+  return null;
+end;
+$function$;
+comment on function app_private.tg_security_events__notify() is 'Trigger on security_events: a security alert for a sign-in from a new IP address, a password change or reset, a primary e-mail change, and a session revoked by refresh-token reuse.';
+
 -- function app_private.tg_user_emails__after_write()
 CREATE OR REPLACE FUNCTION app_private.tg_user_emails__after_write()
  RETURNS trigger
@@ -2854,6 +3565,52 @@ AS $function$
   select sha256(convert_to(token, 'UTF8'))
 $function$;
 comment on function app_private.token_hash(token text) is 'How a token is stored and looked up: sha256 of its UTF-8 bytes. NULL for NULL (strict), which matches no stored token.';
+
+-- function app_private.unsubscribe(token text)
+CREATE OR REPLACE FUNCTION app_private.unsubscribe(token text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_parts text[] := string_to_array(token, '.');
+  v_user uuid;
+begin
+  if cardinality(v_parts) <> 3 or v_parts[1] !~ '^[0-9a-f-]{36}$' then
+    return false;
+  end if;
+  v_user := v_parts[1]::uuid;
+  if app_private.unsubscribe_token(v_user, v_parts[2]) is distinct from token then
+    return false;
+  end if;
+  if v_parts[2] = 'digest' then
+    insert into app_public.notification_settings (user_id, email_digest) values (v_user, 'off')
+    on conflict (user_id) do update set email_digest = 'off';
+    return true;
+  end if;
+  if not exists (select 1 from app_public.notification_types t where t.id = v_parts[2]) then
+    return false;
+  end if;
+  insert into app_public.notification_preferences (user_id, type_id, channel, enabled)
+  values (v_user, v_parts[2], 'email', false)
+  on conflict (user_id, type_id, channel) do update set enabled = false;
+  return true;
+end;
+$function$;
+comment on function app_private.unsubscribe(token text) is 'One-click unsubscribe: verifies the signed token and turns that type''s e-mails off for its member (a digest''s token, type "digest", turns the digest off). False for a bad token.';
+
+-- function app_private.unsubscribe_token(user_id uuid, type_id text)
+CREATE OR REPLACE FUNCTION app_private.unsubscribe_token(user_id uuid, type_id text)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select user_id::text || '.' || type_id || '.' ||
+         encode(public.hmac(convert_to(user_id::text || ':' || type_id || ':email', 'UTF8'), s.unsubscribe_key, 'sha256'), 'hex')
+    from app_private.notification_secrets s
+$function$;
+comment on function app_private.unsubscribe_token(user_id uuid, type_id text) is 'The signed token of a one-click unsubscribe link: member, type and an HMAC of both.';
 
 -- ============================================================================
 -- schema app_analytics
