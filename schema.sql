@@ -703,6 +703,7 @@ CREATE INDEX notifications_answer_id_idx ON app_public.notifications USING btree
 CREATE INDEX notifications_comment_id_idx ON app_public.notifications USING btree (comment_id) WHERE (comment_id IS NOT NULL);
 CREATE INDEX notifications_post_id_idx ON app_public.notifications USING btree (post_id) WHERE (post_id IS NOT NULL);
 CREATE INDEX notifications_question_id_idx ON app_public.notifications USING btree (question_id) WHERE (question_id IS NOT NULL);
+CREATE INDEX notifications_read_at_idx ON app_public.notifications USING btree (read_at) WHERE (read_at IS NOT NULL);
 CREATE INDEX notifications_recipient_unread_idx ON app_public.notifications USING btree (recipient_id) WHERE ((read_at IS NULL) AND is_in_app);
 CREATE INDEX notifications_recipient_updated_idx ON app_public.notifications USING btree (recipient_id, updated_at DESC, id DESC);
 CREATE INDEX notifications_type_id_idx ON app_public.notifications USING btree (type_id);
@@ -2858,6 +2859,24 @@ AS $function$
    order by n.created_at
 $function$;
 comment on function app_private.pending_notification_emails(user_id uuid) is 'A member''s notifications that want an e-mail and have not had one: what a digest batches.';
+
+-- function app_private.prune_notifications(batch_size integer)
+CREATE OR REPLACE FUNCTION app_private.prune_notifications(batch_size integer DEFAULT 10000)
+ RETURNS integer
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  with doomed as (
+    select n.id from app_public.notifications n
+     where n.read_at < now() - (app_private.setting('notification.retention') #>> '{}')::interval
+     limit batch_size
+     for update skip locked
+  ), pruned as (
+    delete from app_public.notifications n using doomed where n.id = doomed.id returning 1
+  )
+  select count(*)::int from pruned
+$function$;
+comment on function app_private.prune_notifications(batch_size integer) is 'Deletes up to batch_size notifications read longer ago than the notification.retention setting; returns how many. The prune_notifications task calls it until a batch comes back short.';
 
 -- function app_private.prune_rate_limits()
 CREATE OR REPLACE FUNCTION app_private.prune_rate_limits()

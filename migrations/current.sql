@@ -742,3 +742,26 @@ as $$
   update app_public.notification_settings s set last_digest_at = now() where s.user_id = mark_notification_digest_sent.user_id;
 $$;
 comment on function app_private.mark_notification_digest_sent(uuid, uuid[]) is 'Records a sent digest: its notifications are e-mailed, and the member''s last_digest_at moves.';
+
+-- Retention: read notifications older than a setting are pruned, in batches, by an hourly cron task.
+
+insert into app_private.settings (key, value, description) values
+  ('notification.retention', '"90 days"', 'Read notifications older than this (since they were read) are deleted by the prune_notifications task')
+on conflict (key) do nothing;
+create index if not exists notifications_read_at_idx on app_public.notifications (read_at) where read_at is not null;
+
+create or replace function app_private.prune_notifications(batch_size integer default 10000) returns integer
+  language sql volatile
+  set search_path = pg_catalog, public
+as $$
+  with doomed as (
+    select n.id from app_public.notifications n
+     where n.read_at < now() - (app_private.setting('notification.retention') #>> '{}')::interval
+     limit batch_size
+     for update skip locked
+  ), pruned as (
+    delete from app_public.notifications n using doomed where n.id = doomed.id returning 1
+  )
+  select count(*)::int from pruned
+$$;
+comment on function app_private.prune_notifications(integer) is 'Deletes up to batch_size notifications read longer ago than the notification.retention setting; returns how many. The prune_notifications task calls it until a batch comes back short.';

@@ -10,6 +10,7 @@ import { pruneRateLimits } from "./prune_rate_limits";
 import { sendNotificationEmail } from "./send_notification_email";
 import { sendNotificationDigest } from "./send_notification_digest";
 import { sendNotificationDigests } from "./send_notification_digests";
+import { pruneNotifications } from "./prune_notifications";
 
 export interface TaskDeps {
   mailer: Mailer;
@@ -23,5 +24,6 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     send_notification_email: sendNotificationEmail(deps),
     send_notification_digest: sendNotificationDigest(deps),
     send_notification_digests: sendNotificationDigests,
+    prune_notifications: pruneNotifications,
   };
 }

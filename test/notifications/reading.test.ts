@@ -6,6 +6,7 @@
 import { asRole, bulkLoad, closeSqlHelpers, inSavepoint, rootDb, sqlErrorCode } from "../helpers/sql";
 import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
 import { asUser, createTestUser, type TestUser } from "../helpers/users";
+import { runQueuedJobs } from "../helpers/jobs";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -163,5 +164,18 @@ describe("RLS matrix", () => {
       );
       expect(rows.map((r) => r["QUERY PLAN"]).join("\n")).toMatch(/notifications_recipient_unread_idx/);
     });
+  });
+});
+
+describe("retention", () => {
+  test("the prune_notifications task deletes read notifications past the retention setting, and only those", async () => {
+    const { ana } = await anaWithThree();
+    const ids = (await rootDb().query<{ id: string }>("select id from app_public.notifications where recipient_id = $1 order by created_at", [ana.id])).rows.map((r) => r.id);
+    await rootDb().query("update app_public.notifications set read_at = now() - interval '91 days' where id = $1", [ids[0]]);
+    await rootDb().query("update app_public.notifications set read_at = now() - interval '89 days' where id = $1", [ids[1]]);
+    await rootDb().query("select graphile_worker.add_job('prune_notifications')");
+    await runQueuedJobs();
+    const left = (await rootDb().query<{ id: string }>("select id from app_public.notifications where recipient_id = $1 order by created_at", [ana.id])).rows.map((r) => r.id);
+    expect(left).toEqual(ids.slice(1));
   });
 });
