@@ -30,6 +30,7 @@ import { attachGraphQLWebSocket } from "./server/websocket";
 import { apiSessionUrl, ownerSessionUrl } from "./db/session-settings";
 import { makeLimitsPlugin } from "../plugins/limits";
 import { makePersistedOperationsPlugin } from "../plugins/persisted";
+import { unsubscribeRouter } from "./server/unsubscribe";
 
 export interface Agora {
   port: number;
@@ -127,6 +128,8 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     const limiter = makeRateLimiter(authPool, logger, metrics);
 
     const auth = makeAuthService(ownerPool, tokens);
+    // One-click unsubscribe from notification e-mails: no login, a signed token (docs/notifications.md).
+    app.use(unsubscribeRouter(ownerPool));
     if (extraRoutes) app.use(bearerAuth(tokens), extraRoutes({ authPool, auth }));
     const preset = makePreset({
       pool: authPool,

@@ -8,6 +8,8 @@ export interface RenderedMail {
   subject: string;
   text: string;
   html: string;
+  /** Extra header lines (e.g. RFC 8058 List-Unsubscribe), passed to nodemailer as they are. */
+  headers?: Record<string, string>;
 }
 
 type Variables = Record<string, string>;
@@ -46,8 +48,93 @@ const templates: Record<string, (v: Variables, publicUrl: string) => RenderedMai
     ),
 };
 
+/** The sentence a notification mail says, per notification type (app_public.notification_types). */
+function notificationSentence(v: Variables): string {
+  const who = v.actor_name || "Someone";
+  const others = Number(v.actor_count) - 1;
+  const actors = others > 0 ? `${who} and ${others} other${others === 1 ? "" : "s"}` : who;
+  const on = v.target_title ? ` “${v.target_title}”` : "";
+  switch (v.type_id) {
+    case "new_follower":
+      return `${who} started following you.`;
+    case "comment_on_content":
+      return `${who} commented on your contribution${on}.`;
+    case "reply_to_comment":
+      return `${who} replied to your comment${on ? ` under${on}` : ""}.`;
+    case "answer_to_question":
+      return `${who} answered your question${on}.`;
+    case "answer_accepted":
+      return `Your answer to${on || " a question"} was accepted.`;
+    case "reaction":
+      return `${actors} liked your contribution${on}.`;
+    case "security_alert":
+      return (
+        {
+          new_sign_in: `Your account was signed in to from a new address${v.ip ? ` (${v.ip})` : ""}. If it was not you, change your password.`,
+          password_changed: "Your password was changed. If it was not you, reset it now.",
+          email_changed: "Your primary e-mail address was changed. If it was not you, reset your password now.",
+          session_revoked_reuse: "A sign-in session was ended because its refresh token was used twice. Sign in again; if this repeats, change your password.",
+        }[v.event] ?? "There was a security event on your account."
+      );
+    default:
+      return "You have a new notification.";
+  }
+}
+
+/** A notification mail, with a one-click unsubscribe (RFC 8058) from this type's e-mails. */
+function notificationMail(v: Variables, publicUrl: string): RenderedMail {
+  const sentence = notificationSentence(v);
+  const open = `${publicUrl}/notifications`;
+  const unsubscribe = `${publicUrl}/unsubscribe?token=${encodeURIComponent(v.unsubscribe_token)}`;
+  const subject = v.type_id === "security_alert" ? "Security alert on your Agora account" : `Agora: ${sentence}`;
+  return {
+    subject: subject.length > 150 ? `${subject.slice(0, 149)}…` : subject,
+    text: `${sentence}
+
+See your notifications: ${open}
+
+Stop these e-mails: ${unsubscribe}
+
+— Agora`,
+    html:
+      `<!doctype html><html><body style="font-family: sans-serif">` +
+      `<p>${escapeHtml(sentence)}</p>` +
+      `<p><a href="${escapeHtml(open)}">See your notifications</a></p>` +
+      `<p style="color:#666"><a href="${escapeHtml(unsubscribe)}">Stop these e-mails</a></p><p>— Agora</p></body></html>`,
+    headers: {
+      "List-Unsubscribe": `<${unsubscribe}>`,
+      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    },
+  };
+}
+
+/** A digest: one mail listing every pending notification (`items` is a JSON array of notification variables). */
+function notificationDigestMail(v: Variables, publicUrl: string): RenderedMail {
+  const sentences = (JSON.parse(v.items) as Variables[]).map(notificationSentence);
+  const open = `${publicUrl}/notifications`;
+  const unsubscribe = `${publicUrl}/unsubscribe?token=${encodeURIComponent(v.unsubscribe_token)}`;
+  return {
+    subject: `Agora: ${sentences.length} new notification${sentences.length === 1 ? "" : "s"}`,
+    text: `${sentences.map((s) => `- ${s}`).join("\n")}\n\nSee your notifications: ${open}\n\nStop digest e-mails: ${unsubscribe}\n\n— Agora`,
+    html:
+      `<!doctype html><html><body style="font-family: sans-serif"><ul>` +
+      sentences.map((s) => `<li>${escapeHtml(s)}</li>`).join("") +
+      `</ul><p><a href="${escapeHtml(open)}">See your notifications</a></p>` +
+      `<p style="color:#666"><a href="${escapeHtml(unsubscribe)}">Stop digest e-mails</a></p><p>— Agora</p></body></html>`,
+    headers: {
+      "List-Unsubscribe": `<${unsubscribe}>`,
+      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    },
+  };
+}
+
+const notificationTemplates: Record<string, (v: Variables, publicUrl: string) => RenderedMail> = {
+  notification: notificationMail,
+  notification_digest: notificationDigestMail,
+};
+
 export function renderMail(template: string, variables: Variables, publicUrl: string): RenderedMail {
-  const render = templates[template];
+  const render = templates[template] ?? notificationTemplates[template];
   if (!render) throw new Error(`Unknown mail template "${template}"`);
   return render(variables, publicUrl);
 }

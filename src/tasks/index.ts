@@ -9,6 +9,10 @@ import { awardBadges } from "./award_badges";
 import { refreshRankings } from "./refresh_rankings";
 import { sendEmail } from "./send_email";
 import { pruneRateLimits } from "./prune_rate_limits";
+import { sendNotificationEmail } from "./send_notification_email";
+import { sendNotificationDigest } from "./send_notification_digest";
+import { sendNotificationDigests } from "./send_notification_digests";
+import { pruneNotifications } from "./prune_notifications";
 
 export interface TaskDeps {
   mailer: Mailer;
@@ -21,5 +25,10 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     prune_rate_limits: pruneRateLimits,
     award_badges: awardBadges,
     refresh_rankings: refreshRankings,
+
+    send_notification_email: sendNotificationEmail(deps),
+    send_notification_digest: sendNotificationDigest(deps),
+    send_notification_digests: sendNotificationDigests,
+    prune_notifications: pruneNotifications,
   };
 }
