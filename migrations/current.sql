@@ -1827,7 +1827,8 @@ create policy delete_own on app_public.message_reactions for delete
 grant select on app_public.message_reactions to anonymous, authenticated;
 grant insert (message_id, emoji) on app_public.message_reactions to authenticated;
 grant delete on app_public.message_reactions to authenticated;
-comment on table app_public.message_reactions is 'Emoji reactions on chat messages: one per member per emoji per message. Members of the room react; toggleReaction adds or removes. Counts per emoji are in messageReactionCounts.';
+comment on table app_public.message_reactions is '@behavior -update -delete
+Emoji reactions on chat messages: one per member per emoji per message. Members of the room react; toggleReaction adds or removes (in SQL, a member may also delete their own row). Counts per emoji are in messageReactionCounts.';
 comment on column app_public.message_reactions.message_id is 'The message.';
 comment on column app_public.message_reactions.user_id is 'Who reacted.';
 comment on column app_public.message_reactions.emoji is 'The emoji (a character or a :shortcode:, at most 32 characters, no spaces).';

@@ -13,10 +13,15 @@ export interface Statement {
 /**
  * The transaction and settings wrapper PostGraphile puts around each request,
  * and the edge's rate-limit check that precedes it (one per request, outside
- * the transaction; see docs/observability.md).
+ * the transaction; see docs/observability.md); also the setup @dataplan/pg
+ * sends once on each new pooled connection.
  */
 export const isWrapper = (s: Statement) =>
-  /^\s*(begin|commit|rollback)\b/i.test(s.text) || /set_config\(/i.test(s.text) || /\bapp_hidden\.take_rate_limit\(/.test(s.text);
+  /^\s*(begin|commit|rollback)\b/i.test(s.text) ||
+  /set_config\(/i.test(s.text) ||
+  /\bapp_hidden\.take_rate_limit\(/.test(s.text) ||
+  // @dataplan/pg's once-per-connection setup, sent when the pool opens a new connection (adaptors/pg.js).
+  /^\s*set jit_optimize_above_cost\b/i.test(s.text);
 
 export function recordStatements(pool: pg.Pool) {
   const log: Statement[] = [];
