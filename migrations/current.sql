@@ -2415,8 +2415,8 @@ create policy delete_own on app_public.notification_preferences for delete using
 grant select, delete on app_public.notification_preferences to authenticated;
 grant insert (type_id, channel, enabled) on app_public.notification_preferences to authenticated;
 grant update (enabled) on app_public.notification_preferences to authenticated;
-comment on table app_public.notification_preferences is '@behavior -insert -update
-Your choices per notification type and channel, where they differ from the type''s defaults. Set them with setNotificationPreference; delete one to return to the default.';
+comment on table app_public.notification_preferences is '@behavior -insert -update -delete
+Your choices per notification type and channel, where they differ from the type''s defaults. Set them with setNotificationPreference.';
 comment on column app_public.notification_preferences.user_id is 'The member: always you.';
 comment on column app_public.notification_preferences.type_id is 'The notification type.';
 comment on column app_public.notification_preferences.channel is 'in_app or email.';
