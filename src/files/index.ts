@@ -1,0 +1,29 @@
+/** Assembles the file services from the configuration: storage back-end, URL signer, URL maker. */
+import { createHmac } from "node:crypto";
+import type { Config } from "../config";
+import { loadOrCreateDevSecrets } from "../db/secrets";
+import type { FileUrls } from "../../plugins/services";
+import { fileUrls } from "./routes";
+import { makeUrlSigner, type UrlSigner } from "./signing";
+import { localStorage, s3Storage, type FileStorage } from "./storage";
+
+export interface FileServices {
+  storage: FileStorage;
+  signer: UrlSigner;
+  urls: FileUrls;
+}
+
+export function makeFileServices(config: Config): FileServices {
+  const { files } = config;
+  // Development: a key derived from the development JWT secret kept in DATA_DIR (production requires FILES_URL_SECRET).
+  const secret =
+    files.urlSecret ??
+    createHmac("sha256", loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret).update("agora-file-urls").digest("base64url");
+  const signer = makeUrlSigner(secret);
+  const storage = files.storage === "s3" ? s3Storage(files.s3) : localStorage(files.dir);
+  return {
+    storage,
+    signer,
+    urls: fileUrls(config.publicUrl, signer, { upload: files.uploadUrlTtlSeconds, download: files.downloadUrlTtlSeconds }),
+  };
+}
