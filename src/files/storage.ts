@@ -82,6 +82,11 @@ export function s3Storage(config: S3StorageConfig): FileStorage & { client: S3Cl
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     forcePathStyle: config.forcePathStyle,
+    // Checksums only where the API requires them: newer SDKs otherwise send
+    // aws-chunked bodies with trailing checksums, which not every
+    // S3-compatible store accepts (s3rver does not; older MinIO, R2 in part).
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
     ...(config.accessKeyId && config.secretAccessKey
       ? { credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } }
       : {}),
