@@ -65,7 +65,7 @@ comment on column app_public.files.file_name is 'The client''s file name, a disp
 comment on column app_public.files.declared_size is 'Bytes the client announced when reserving; the upload may not send more.';
 comment on column app_public.files.byte_size is 'Bytes received (ready files).';
 comment on column app_public.files.content_type is 'The type decided by the bytes (magic numbers), never by the name or the client.';
-comment on column app_public.files.storage_key is '@behavior -*\nWhere the bytes live in the store: purpose/id.';
+comment on column app_public.files.storage_key is E'@behavior -*\nWhere the bytes live in the store: purpose/id.';
 comment on column app_public.files.is_public is 'Public files are readable by everyone once ready; private ones by their owner only (CVs and letters are always private).';
 comment on column app_public.files.status is 'pending until the bytes are accepted, then ready.';
 comment on column app_public.files.created_at is 'When it was reserved.';

@@ -26,6 +26,9 @@ const CREATE = `mutation ($purpose: FilePurpose!, $fileName: String!, $size: Big
 }`;
 const FILE = `query ($id: UUID!) { file: fileByRowId(rowId: $id) { rowId status contentType byteSize fileName downloadUrl uploadUrl } }`;
 
+type ErrorBody = { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
+const errorOf = async (res: Response) => ((await res.json()) as ErrorBody).errors[0];
+
 interface Reserved {
   id: string;
   uploadUrl: string;
@@ -135,7 +138,7 @@ describe.each(["local", "s3"] as const)("files on %s storage", (kind) => {
     // The upload URL is spent.
     const again = await put(uploadUrl, FIXTURES.png);
     expect(again.status).toBe(409);
-    expect((await again.json()).errors[0].extensions.code).toBe("FDONE");
+    expect((await errorOf(again)).extensions.code).toBe("FDONE");
 
     // The avatar slot takes it (GraphQL, as the owner).
     const set = await server.graphql<{ updateUserByRowId: { user: { avatarFileId: string } } }>(
@@ -155,7 +158,7 @@ describe.each(["local", "s3"] as const)("files on %s storage", (kind) => {
     for (const headers of [{}, { authorization: `Bearer ${server.tokenFor(other)}` }]) {
       const res = await fetch(url, { headers });
       expect(res.status).toBe(404);
-      expect((await res.json()).errors[0].extensions.code).toBe("NOTFD");
+      expect((await errorOf(res)).extensions.code).toBe("NOTFD");
     }
     const bad = await fetch(url, { headers: { authorization: "Bearer garbage" } });
     expect(bad.status).toBe(401);
@@ -191,7 +194,7 @@ describe.each(["local", "s3"] as const)("files on %s storage", (kind) => {
     ];
     for (const [label, query, status, code] of cases) {
       const res = await fetch(`${url}${query}`);
-      expect({ label, status: res.status, code: (await res.json()).errors[0].extensions.code }).toEqual({ label, status, code });
+      expect({ label, status: res.status, code: (await errorOf(res)).extensions.code }).toEqual({ label, status, code });
     }
     // A valid signature for one file does not open another.
     const otherFile = await reserve(other, "document", "x.pdf", FIXTURES.pdf.length, false);
@@ -215,7 +218,7 @@ describe.each(["local", "s3"] as const)("files on %s storage", (kind) => {
     const { id, uploadUrl } = await reserve(other, purpose, fileName, FIXTURES.png.length);
     const res = await put(uploadUrl, bytes);
     expect(res.status).toBe(status);
-    expect((await res.json()).errors[0].extensions.code).toBe(code);
+    expect((await errorOf(res)).extensions.code).toBe(code);
     expect(await statusOf(id)).toBe("pending");
     expect(await storedBytes(purpose.toLowerCase(), id)).toBeNull();
     expect(fs.readdirSync(path.join(root, "tmp"))).toEqual([]);
@@ -234,7 +237,7 @@ describe.each(["local", "s3"] as const)("files on %s storage", (kind) => {
     });
     const res = await fetch(uploadUrl, { method: "PUT", body, duplex: "half" } as RequestInit);
     expect(res.status).toBe(413);
-    expect((await res.json()).errors[0]).toEqual({ message: "The file is too large", extensions: { code: "FSIZE", maxBytes: 100_000 } });
+    expect((await errorOf(res))).toEqual({ message: "The file is too large", extensions: { code: "FSIZE", maxBytes: 100_000 } });
     expect(await statusOf(id)).toBe("pending");
     expect(await storedBytes("post_image", id)).toBeNull();
     expect(fs.readdirSync(path.join(root, "tmp"))).toEqual([]);
@@ -260,7 +263,7 @@ describe.each(["local", "s3"] as const)("files on %s storage", (kind) => {
     ];
     for (const [label, query, status, code] of cases) {
       const res = await put(`${base}${query}`, FIXTURES.png);
-      expect({ label, status: res.status, code: (await res.json()).errors[0].extensions.code }).toEqual({ label, status, code });
+      expect({ label, status: res.status, code: (await errorOf(res)).extensions.code }).toEqual({ label, status, code });
     }
     expect(await statusOf(id)).toBe("pending");
     expect(await storedBytes("post_image", id)).toBeNull();
