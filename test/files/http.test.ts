@@ -155,7 +155,7 @@ describe.each(["local", "s3"] as const)("files on %s storage", (kind) => {
     expect((await put(uploadUrl, FIXTURES.pdf)).status).toBe(200);
     const url = `${server.url}/files/${id}`;
 
-    for (const headers of [{}, { authorization: `Bearer ${server.tokenFor(other)}` }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: `Bearer ${server.tokenFor(other)}` }]) {
       const res = await fetch(url, { headers });
       expect(res.status).toBe(404);
       expect((await errorOf(res)).extensions.code).toBe("NOTFD");
