@@ -67,7 +67,7 @@ export interface FilesConfig {
     accessKeyId: string | null;
     secretAccessKey: string | null;
   };
-  /** HMAC key of signed upload and download URLs (FILES_URL_SECRET; a development secret in DATA_DIR otherwise). */
+  /** HMAC key of signed upload and download URLs (FILES_URL_SECRET; otherwise derived from JWT_SECRET or, in development, the secret in DATA_DIR). */
   urlSecret: string | null;
   uploadUrlTtlSeconds: number;
   downloadUrlTtlSeconds: number;
@@ -335,7 +335,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       outboxDir: path.resolve(cwd, str(env, "MAIL_OUTBOX_DIR", path.join(str(env, "DATA_DIR", ".data"), "mail"))),
     },
     limits: loadLimits(env, cwd, isProduction, bodyLimit),
-    files: filesConfig(env, cwd, isProduction),
+    files: filesConfig(env, cwd, isProduction, secret),
     worker: {
       enabled: bool(env, "WORKER", true),
       concurrency: int(env, "WORKER_CONCURRENCY", 4, 1, 100),
@@ -350,7 +350,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   };
 }
 
-function filesConfig(env: Env, cwd: string, isProduction: boolean): FilesConfig {
+function filesConfig(env: Env, cwd: string, isProduction: boolean, jwtSecret: string | null): FilesConfig {
   const dataDir = path.resolve(cwd, str(env, "DATA_DIR", ".data"));
   const storage = oneOf(env, "FILES_STORAGE", "local", ["local", "s3"] as const);
   const bucket = str(env, "S3_BUCKET", "");
@@ -360,7 +360,9 @@ function filesConfig(env: Env, cwd: string, isProduction: boolean): FilesConfig 
   if (urlSecret !== null && urlSecret.length < MIN_JWT_SECRET_LENGTH) {
     throw new ConfigError("FILES_URL_SECRET", `must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
   }
-  if (isProduction && urlSecret === null) throw new ConfigError("FILES_URL_SECRET", "is required in production");
+  if (isProduction && urlSecret === null && jwtSecret === null) {
+    throw new ConfigError("FILES_URL_SECRET", "is required in production when there is no JWT_SECRET to derive it from");
+  }
   return {
     storage,
     dir: path.resolve(cwd, str(env, "FILES_DIR", path.join(dataDir, "files"))),

@@ -15,10 +15,10 @@ export interface FileServices {
 
 export function makeFileServices(config: Config): FileServices {
   const { files } = config;
-  // Development: a key derived from the development JWT secret kept in DATA_DIR (production requires FILES_URL_SECRET).
-  const secret =
-    files.urlSecret ??
-    createHmac("sha256", loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret).update("agora-file-urls").digest("base64url");
+  // Without FILES_URL_SECRET: a key derived from JWT_SECRET, or in development from the secret kept in DATA_DIR
+  // (config refuses production with neither).
+  const derive = (key: string) => createHmac("sha256", key).update("agora-file-urls").digest("base64url");
+  const secret = files.urlSecret ?? derive(config.jwt.secret ?? loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret);
   const signer = makeUrlSigner(secret);
   const storage = files.storage === "s3" ? s3Storage(files.s3) : localStorage(files.dir);
   return {

@@ -228,31 +228,35 @@ export function filesRouter(deps: FilesRouteDeps): Router {
       }
       const contentType = sniffContentType(received.head);
       const client = await deps.ownerPool.connect();
-      let committed = false;
+      let outcome: { ok: { id: string; content_type: string; byte_size: string } } | { refusal: Refusal };
       try {
         await client.query("begin");
         const { rows: done } = await client.query<{ id: string; content_type: string; byte_size: string }>(
           "select id, content_type, byte_size from app_private.finish_upload($1, $2, $3, $4)",
           [id, u, contentType, received.size],
         );
+        // The bytes go into the store before the row commits ready; if the commit fails, they are removed.
         await deps.storage.put(target.storage_key, received.tmpPath, { contentType: contentType!, size: received.size });
         try {
           await client.query("commit");
-          committed = true;
         } catch (error) {
           await deps.storage.delete(target.storage_key).catch(() => undefined);
           throw error;
         }
-        res.status(200).json({ data: { id: done[0].id, status: "ready", contentType: done[0].content_type, byteSize: Number(done[0].byte_size) } });
+        outcome = { ok: done[0] };
       } catch (error) {
-        if (!committed) await client.query("rollback").catch(() => undefined);
+        await client.query("rollback").catch(() => undefined);
         const refusal = asRefusal(error);
-        if (refusal) return refuse(res, refusal);
-        throw error;
+        if (!refusal) throw error;
+        outcome = { refusal };
       } finally {
         client.release();
+        // Before answering: whatever happened, the temporary file is gone when the client hears back.
         await fsp.rm(received.tmpPath, { force: true });
       }
+      if ("refusal" in outcome) return refuse(res, outcome.refusal);
+      const done = outcome.ok;
+      res.status(200).json({ data: { id: done.id, status: "ready", contentType: done.content_type, byteSize: Number(done.byte_size) } });
     } catch (error) {
       next(error);
     }
