@@ -27,6 +27,14 @@ comment on type app_public.contribution_status is 'Where a suggested edit stands
 create type app_public.expertise_level as enum ('none', 'beginner', 'intermediate', 'advanced', 'expert');
 comment on type app_public.expertise_level is 'How a member rates their own expertise, from none to expert. Self-declared, not verified.';
 
+-- enum app_public.file_purpose
+create type app_public.file_purpose as enum ('avatar', 'post_image', 'question_attachment', 'cv', 'application_letter', 'document');
+comment on type app_public.file_purpose is 'What an upload is for; decides the types and size allowed (app_private.file_max_bytes) and whether it may be public.';
+
+-- enum app_public.file_status
+create type app_public.file_status as enum ('pending', 'ready');
+comment on type app_public.file_status is 'pending: reserved, bytes not (yet) accepted; ready: bytes checked and stored.';
+
 -- enum app_public.reaction_kind
 create type app_public.reaction_kind as enum ('like', 'dislike');
 comment on type app_public.reaction_kind is 'A like or a dislike. Each target counts them separately (likeCount, dislikeCount).';
@@ -515,6 +523,53 @@ CREATE INDEX contributions_reviewer_id_idx ON app_public.contributions USING btr
 CREATE INDEX contributions_status_idx ON app_public.contributions USING btree (status, created_at);
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.contributions FOR EACH ROW EXECUTE FUNCTION app_private.tg_contributions__rules();
 
+-- table app_public.files
+create table app_public.files (
+  id uuid default gen_random_uuid() not null,
+  owner_id uuid not null,
+  purpose app_public.file_purpose not null,
+  file_name text not null,
+  declared_size bigint not null,
+  byte_size bigint,
+  content_type text,
+  storage_key text not null,
+  is_public boolean not null,
+  status app_public.file_status default 'pending'::app_public.file_status not null,
+  created_at timestamp with time zone default now() not null,
+  ready_at timestamp with time zone,
+  constraint files_pkey PRIMARY KEY (id),
+  constraint files_storage_key_key UNIQUE (storage_key),
+  constraint file_declared_size CHECK (declared_size > 0),
+  constraint file_name_length CHECK (char_length(file_name) >= 1 AND char_length(file_name) <= 255 AND file_name !~ '[[:cntrl:]/\\]'::text),
+  constraint file_private_purposes CHECK (NOT (is_public AND (purpose = ANY (ARRAY['cv'::app_public.file_purpose, 'application_letter'::app_public.file_purpose])))),
+  constraint file_ready_complete CHECK ((status = 'ready'::app_public.file_status) = (byte_size IS NOT NULL AND content_type IS NOT NULL AND ready_at IS NOT NULL)),
+  constraint file_storage_key CHECK (storage_key = ((purpose::text || '/'::text) || id::text)),
+  constraint files_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.files enable row level security;
+create policy select_own on app_public.files for select to public
+  using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy select_public_ready on app_public.files for select to public
+  using ((is_public AND (status = 'ready'::app_public.file_status)));
+grant select on table app_public.files to anonymous;
+grant select on table app_public.files to authenticated;
+comment on table app_public.files is '@behavior -insert -update -delete
+An uploaded file: its owner, purpose, checked type and size, and where its bytes are stored. The owner sees their own; everyone sees public ready files. Created by createUpload, made ready by the upload endpoint.';
+comment on column app_public.files.id is 'The file''s id (also in its URLs).';
+comment on column app_public.files.owner_id is 'The member who uploaded it.';
+comment on column app_public.files.purpose is 'What it is for (avatar, post_image, question_attachment, cv, application_letter, document).';
+comment on column app_public.files.file_name is 'The client''s file name, a display string only (never a path).';
+comment on column app_public.files.declared_size is 'Bytes the client announced when reserving; the upload may not send more.';
+comment on column app_public.files.byte_size is 'Bytes received (ready files).';
+comment on column app_public.files.content_type is 'The type decided by the bytes (magic numbers), never by the name or the client.';
+comment on column app_public.files.storage_key is '@behavior -*
+Where the bytes live in the store: purpose/id.';
+comment on column app_public.files.is_public is 'Public files are readable by everyone once ready; private ones by their owner only (CVs and letters are always private).';
+comment on column app_public.files.status is 'pending until the bytes are accepted, then ready.';
+comment on column app_public.files.created_at is 'When it was reserved.';
+comment on column app_public.files.ready_at is 'When its bytes were accepted.';
+CREATE INDEX files_owner_id_idx ON app_public.files USING btree (owner_id, created_at);
+
 -- table app_public.follows
 create table app_public.follows (
   follower_id uuid default app_public.current_user_id() not null,
@@ -919,6 +974,7 @@ create table app_public.users (
   follower_count integer default 0 not null,
   following_count integer default 0 not null,
   search tsvector generated always as ((((setweight(to_tsvector('english'::regconfig, (username)::text), 'A'::"char") || setweight(to_tsvector('english'::regconfig, COALESCE(display_name, ''::text)), 'A'::"char")) || setweight(to_tsvector('english'::regconfig, ((COALESCE(job_title, ''::text) || ' '::text) || COALESCE(affiliation, ''::text))), 'B'::"char")) || setweight(to_tsvector('english'::regconfig, COALESCE(bio, ''::text)), 'C'::"char"))) stored not null,
+  avatar_file_id uuid,
   constraint users_pkey PRIMARY KEY (id),
   constraint users_username_key UNIQUE (username),
   constraint affiliation_length CHECK (char_length(affiliation) <= 200),
@@ -931,7 +987,8 @@ create table app_public.users (
   constraint username_format CHECK (username OPERATOR(public.~) '^[A-Za-z0-9_-]{3,50}$'::public.citext),
   constraint website_url_format CHECK (website_url ~ '^https?://'::text),
   constraint x_url_format CHECK (x_url ~ '^https?://'::text),
-  constraint years_of_experience_range CHECK (years_of_experience >= 0 AND years_of_experience <= 100)
+  constraint years_of_experience_range CHECK (years_of_experience >= 0 AND years_of_experience <= 100),
+  constraint users_avatar_file_id_fkey FOREIGN KEY (avatar_file_id) REFERENCES app_public.files(id) ON DELETE SET NULL
 );
 alter table app_public.users enable row level security;
 create policy select_active on app_public.users for select to public
@@ -940,7 +997,7 @@ create policy update_self on app_public.users for update to public
   using ((id = ( SELECT app_public.current_user_id() AS current_user_id)));
 grant select on table app_public.users to anonymous;
 grant select on table app_public.users to authenticated;
-grant update (display_name, bio, avatar_url, affiliation, job_title, years_of_experience, expertise_level, core_competencies, website_url, linkedin_url, x_url) on table app_public.users to authenticated;
+grant update (display_name, bio, avatar_url, affiliation, job_title, years_of_experience, expertise_level, core_competencies, website_url, linkedin_url, x_url, avatar_file_id) on table app_public.users to authenticated;
 comment on table app_public.users is 'A member of the community: the public profile.';
 comment on column app_public.users.id is 'The member''s id; the subject of their access token.';
 comment on column app_public.users.username is 'Unique, case-insensitive; 3–50 characters of A–Z, a–z, 0–9, _ and -.';
@@ -964,12 +1021,15 @@ comment on column app_public.users.updated_at is 'When the profile last changed.
 comment on column app_public.users.follower_count is 'How many members follow this one. Maintained by the database.';
 comment on column app_public.users.following_count is 'How many members this one follows. Maintained by the database.';
 comment on column app_public.users.search is '@behavior -*';
+comment on column app_public.users.avatar_file_id is 'The avatar: a ready file of purpose avatar that this user uploaded (FSLOT otherwise).';
 comment on constraint users_username_key on app_public.users is '@behavior -single';
+CREATE INDEX users_avatar_file_id_idx ON app_public.users USING btree (avatar_file_id);
 CREATE INDEX users_created_at_idx ON app_public.users USING btree (created_at);
 CREATE INDEX users_display_name_trgm_idx ON app_public.users USING gin (display_name public.gin_trgm_ops);
 CREATE INDEX users_search_idx ON app_public.users USING gin (search);
 CREATE INDEX users_username_prefix_idx ON app_public.users USING btree (lower((username)::text) text_pattern_ops);
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
+CREATE TRIGGER _200_avatar_file BEFORE INSERT OR UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg_users__avatar_file();
 
 -- function app_public.accept_answer(answer_id uuid)
 CREATE OR REPLACE FUNCTION app_public.accept_answer(answer_id uuid)
@@ -1050,6 +1110,56 @@ $function$;
 grant execute on function app_public.comments_viewer_reaction(c app_public.comments) to anonymous;
 grant execute on function app_public.comments_viewer_reaction(c app_public.comments) to authenticated;
 comment on function app_public.comments_viewer_reaction(c app_public.comments) is 'My reaction to this comment.';
+
+-- function app_public.create_upload(purpose app_public.file_purpose, file_name text, size bigint, is_public boolean)
+CREATE OR REPLACE FUNCTION app_public.create_upload(purpose app_public.file_purpose, file_name text, size bigint, is_public boolean DEFAULT NULL::boolean)
+ RETURNS app_public.files
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_user uuid := app_public.current_user_id();
+  v_max bigint := greatest(
+    app_private.file_max_bytes(purpose, 'image/png'), app_private.file_max_bytes(purpose, 'application/pdf'));
+  v_used bigint;
+  v_quota bigint := (app_private.setting('files.quota_bytes'))::text::bigint;
+  v_public boolean := coalesce(is_public, purpose in ('avatar', 'post_image', 'question_attachment'));
+  v_file app_public.files;
+  v_id uuid := gen_random_uuid();
+begin
+  if v_user is null then
+    raise exception 'You must be signed in' using errcode = 'LOGIN';
+  end if;
+  if size is null or size <= 0 then
+    raise exception 'The file is empty' using errcode = 'FEMPT';
+  end if;
+  if size > v_max then
+    raise exception 'The file is too large for this slot' using errcode = 'FSIZE',
+      detail = json_build_object('maxBytes', v_max)::text;
+  end if;
+  if v_public and purpose in ('cv', 'application_letter') then
+    raise exception 'CVs and application letters are always private' using errcode = 'INVAL';
+  end if;
+  -- One reservation at a time per member: the quota check below cannot be raced.
+  perform pg_advisory_xact_lock(hashtextextended('files:' || v_user::text, 0));
+  select coalesce(sum(coalesce(f.byte_size, f.declared_size)), 0) into v_used
+    from app_public.files f
+    where f.owner_id = v_user
+      and (f.status = 'ready' or f.created_at > now() - (app_private.setting('files.pending_lifetime') #>> '{}')::interval);
+  if v_used + size > v_quota then
+    raise exception 'Your upload quota is used up' using errcode = 'FQUOT',
+      detail = json_build_object('quotaBytes', v_quota, 'usedBytes', v_used)::text;
+  end if;
+  perform app_private.rate_limit('file:upload', v_user::text);
+  insert into app_public.files (id, owner_id, purpose, file_name, declared_size, is_public, storage_key)
+    values (v_id, v_user, purpose, file_name, size, v_public, purpose::text || '/' || v_id::text)
+    returning * into v_file;
+  return v_file;
+end;
+$function$;
+grant execute on function app_public.create_upload(purpose app_public.file_purpose, file_name text, size bigint, is_public boolean) to authenticated;
+comment on function app_public.create_upload(purpose app_public.file_purpose, file_name text, size bigint, is_public boolean) is 'Reserves an upload: a pending file of the given purpose, display name and size (bytes). isPublic defaults to true for avatars, post images and question attachments, false otherwise (CVs and letters cannot be public). Checks the size limit of the slot (FSIZE), the member''s quota (FQUOT) and the file:upload rate limit (RLIMT). Select uploadUrl on the result and PUT the bytes there (docs/files.md).';
 
 -- function app_public.current_session_id()
 CREATE OR REPLACE FUNCTION app_public.current_session_id()
@@ -2203,6 +2313,87 @@ end;
 $function$;
 comment on function app_private.create_user(username public.citext, email public.citext, password text, display_name text, email_is_verified boolean) is 'Creates a member: profile, password hash and e-mail address (verified or not; an unverified one gets a verification mail). Raises INVAL, WEAKP or NUNIQ.';
 
+-- function app_private.file_max_bytes(purpose app_public.file_purpose, content_type text)
+CREATE OR REPLACE FUNCTION app_private.file_max_bytes(purpose app_public.file_purpose, content_type text)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select case
+    when content_type in ('image/jpeg', 'image/png', 'image/gif', 'image/webp')
+         and purpose in ('avatar', 'post_image', 'question_attachment', 'document')
+      then (app_private.setting('files.max_bytes.image'))::text::bigint
+    when content_type in ('application/pdf', 'application/msword', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document')
+         and purpose in ('question_attachment', 'cv', 'application_letter', 'document')
+      then (app_private.setting('files.max_bytes.document'))::text::bigint
+  end
+$function$;
+comment on function app_private.file_max_bytes(purpose app_public.file_purpose, content_type text) is 'The largest size allowed for a content type in a purpose''s slot, or null when the type is not allowed there: images (jpeg, png, gif, webp) for avatar, post_image, question_attachment, document; documents (pdf, doc, docx) for question_attachment, cv, application_letter, document.';
+
+-- function app_private.file_type_of_name(file_name text)
+CREATE OR REPLACE FUNCTION app_private.file_type_of_name(file_name text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select case lower(substring(file_name from '\.([A-Za-z0-9]+)$'))
+    when 'jpg' then 'image/jpeg' when 'jpeg' then 'image/jpeg' when 'png' then 'image/png'
+    when 'gif' then 'image/gif' when 'webp' then 'image/webp' when 'pdf' then 'application/pdf'
+    when 'doc' then 'application/msword'
+    when 'docx' then 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'
+  end
+$function$;
+comment on function app_private.file_type_of_name(file_name text) is 'The content type a file name''s extension claims, or null for an extension we do not know (then only the bytes decide).';
+
+-- function app_private.finish_upload(file_id uuid, user_id uuid, content_type text, byte_size bigint)
+CREATE OR REPLACE FUNCTION app_private.finish_upload(file_id uuid, user_id uuid, content_type text, byte_size bigint)
+ RETURNS app_public.files
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_file app_public.files;
+  v_max bigint;
+  v_named text;
+begin
+  select * into v_file from app_public.files f where f.id = file_id and f.owner_id = user_id for update;
+  if not found then
+    raise exception 'No such upload' using errcode = 'NOTFD';
+  end if;
+  if v_file.status <> 'pending' then
+    raise exception 'This upload is already complete' using errcode = 'FDONE';
+  end if;
+  if byte_size is null or byte_size <= 0 then
+    raise exception 'The file is empty' using errcode = 'FEMPT';
+  end if;
+  if content_type is null then
+    raise exception 'The file''s content is not an allowed type' using errcode = 'FTYPE';
+  end if;
+  v_named := app_private.file_type_of_name(v_file.file_name);
+  if v_named is not null and v_named <> content_type then
+    raise exception 'The file''s name does not match its content' using errcode = 'FMISM',
+      detail = json_build_object('contentType', content_type)::text;
+  end if;
+  v_max := app_private.file_max_bytes(v_file.purpose, content_type);
+  if v_max is null then
+    raise exception 'This type of file is not allowed here' using errcode = 'FTYPE',
+      detail = json_build_object('contentType', content_type)::text;
+  end if;
+  if byte_size > v_max or byte_size > v_file.declared_size then
+    raise exception 'The file is too large' using errcode = 'FSIZE',
+      detail = json_build_object('maxBytes', least(v_max, v_file.declared_size))::text;
+  end if;
+  update app_public.files f
+    set status = 'ready', byte_size = finish_upload.byte_size, content_type = finish_upload.content_type, ready_at = now()
+    where f.id = file_id
+    returning * into v_file;
+  return v_file;
+end;
+$function$;
+comment on function app_private.finish_upload(file_id uuid, user_id uuid, content_type text, byte_size bigint) is 'For the upload endpoint (run by the owner role, with the user the signed URL names): checks the file is the user''s and pending (NOTFD, FDONE), not empty (FEMPT), of a type the slot allows (FTYPE), named consistently with its content (FMISM) and within the limits (FSIZE); marks it ready.';
+
 -- function app_private.hash_password(password text)
 CREATE OR REPLACE FUNCTION app_private.hash_password(password text)
  RETURNS text
@@ -2844,6 +3035,25 @@ end;
 $function$;
 comment on function app_private.tg_user_emails__before_insert() is 'Trigger on user_emails: a member''s first address is primary; an address verified by another member is refused (NUNIQ).';
 
+-- function app_private.tg_users__avatar_file()
+CREATE OR REPLACE FUNCTION app_private.tg_users__avatar_file()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  if new.avatar_file_id is not null and not exists (
+    select 1 from app_public.files f
+    where f.id = new.avatar_file_id and f.owner_id = new.id and f.purpose = 'avatar' and f.status = 'ready'
+  ) then
+    raise exception 'That file cannot be this user''s avatar' using errcode = 'FSLOT';
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_users__avatar_file() is 'Trigger on users: an avatar must be a ready avatar file owned by the user (FSLOT).';
+
 -- function app_private.token_hash(token text)
 CREATE OR REPLACE FUNCTION app_private.token_hash(token text)
  RETURNS bytea
@@ -2854,6 +3064,21 @@ AS $function$
   select sha256(convert_to(token, 'UTF8'))
 $function$;
 comment on function app_private.token_hash(token text) is 'How a token is stored and looked up: sha256 of its UTF-8 bytes. NULL for NULL (strict), which matches no stored token.';
+
+-- function app_private.upload_target(file_id uuid, user_id uuid)
+CREATE OR REPLACE FUNCTION app_private.upload_target(file_id uuid, user_id uuid)
+ RETURNS TABLE(status app_public.file_status, declared_size bigint, max_bytes bigint, storage_key text)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select f.status, f.declared_size,
+         greatest(app_private.file_max_bytes(f.purpose, 'image/png'), app_private.file_max_bytes(f.purpose, 'application/pdf')),
+         f.storage_key
+    from app_public.files f
+    where f.id = file_id and f.owner_id = user_id
+$function$;
+comment on function app_private.upload_target(file_id uuid, user_id uuid) is 'For the upload endpoint (run by the owner role): the file''s status, declared size, largest size its slot allows and storage key, when it belongs to the user; no row otherwise.';
 
 -- ============================================================================
 -- schema app_analytics
