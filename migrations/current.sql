@@ -5,6 +5,9 @@
 -- app_private.finish_upload, which re-checks everything and marks the row ready.
 
 drop trigger if exists _200_avatar_file on app_public.users;
+drop trigger if exists _900_replace_avatar on app_public.users;
+drop function if exists app_private.tg_users__replace_avatar();
+drop function if exists app_private.tg_files__delete_bytes();
 alter table app_public.users drop column if exists avatar_file_id;
 drop function if exists app_private.tg_users__avatar_file();
 drop function if exists app_public.create_upload(app_public.file_purpose, text, bigint, boolean);
@@ -56,8 +59,11 @@ create policy select_own on app_public.files for select
   using (owner_id = (select app_public.current_user_id()));
 create policy select_public_ready on app_public.files for select
   using (is_public and status = 'ready');
+create policy delete_own on app_public.files for delete
+  using (owner_id = (select app_public.current_user_id()));
 grant select on app_public.files to anonymous, authenticated;
-comment on table app_public.files is E'@behavior -insert -update -delete\nAn uploaded file: its owner, purpose, checked type and size, and where its bytes are stored. The owner sees their own; everyone sees public ready files. Created by createUpload, made ready by the upload endpoint.';
+grant delete on app_public.files to authenticated;
+comment on table app_public.files is E'@behavior -insert -update\nAn uploaded file: its owner, purpose, checked type and size, and where its bytes are stored. The owner sees their own; everyone sees public ready files. Created by createUpload, made ready by the upload endpoint, deleted by its owner (the bytes go in a job after commit).';
 comment on column app_public.files.id is 'The file''s id (also in its URLs).';
 comment on column app_public.files.owner_id is 'The member who uploaded it.';
 comment on column app_public.files.purpose is 'What it is for (avatar, post_image, question_attachment, cv, application_letter, document).';
@@ -71,6 +77,18 @@ comment on column app_public.files.status is 'pending until the bytes are accept
 comment on column app_public.files.created_at is 'When it was reserved.';
 comment on column app_public.files.ready_at is 'When its bytes were accepted.';
 create index files_owner_id_idx on app_public.files (owner_id, created_at);
+
+create function app_private.tg_files__delete_bytes() returns trigger
+  language plpgsql security definer set search_path = pg_catalog as $$
+begin
+  -- A job, not a call: it exists only if this transaction commits (a rolled-back delete keeps the bytes).
+  perform app_private.add_job('delete_file_bytes', json_build_object('key', old.storage_key));
+  return old;
+end;
+$$;
+comment on function app_private.tg_files__delete_bytes() is 'Trigger on files: a deleted file''s bytes are removed by the delete_file_bytes job, which runs only after the delete commits.';
+create trigger _900_delete_bytes after delete on app_public.files
+  for each row execute function app_private.tg_files__delete_bytes();
 
 create function app_private.file_max_bytes(purpose app_public.file_purpose, content_type text) returns bigint
   language sql stable set search_path = pg_catalog as $$
@@ -219,3 +237,17 @@ $$;
 comment on function app_private.tg_users__avatar_file() is 'Trigger on users: an avatar must be a ready avatar file owned by the user (FSLOT).';
 create trigger _200_avatar_file before insert or update of avatar_file_id on app_public.users
   for each row execute function app_private.tg_users__avatar_file();
+
+create function app_private.tg_users__replace_avatar() returns trigger
+  language plpgsql security definer set search_path = pg_catalog as $$
+begin
+  -- The previous avatar file goes (its bytes in a job after commit). When the file itself is
+  -- being deleted (the foreign key sets the column to null), it is already gone: no row matches.
+  delete from app_public.files f where f.id = old.avatar_file_id;
+  return null;
+end;
+$$;
+comment on function app_private.tg_users__replace_avatar() is 'Trigger on users: replacing or clearing the avatar deletes the previous avatar file (and, after commit, its bytes).';
+create trigger _900_replace_avatar after update of avatar_file_id on app_public.users
+  for each row when (old.avatar_file_id is distinct from new.avatar_file_id and old.avatar_file_id is not null)
+  execute function app_private.tg_users__replace_avatar();

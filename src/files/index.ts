@@ -20,10 +20,15 @@ export function makeFileServices(config: Config): FileServices {
   const derive = (key: string) => createHmac("sha256", key).update("agora-file-urls").digest("base64url");
   const secret = files.urlSecret ?? derive(config.jwt.secret ?? loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret);
   const signer = makeUrlSigner(secret);
-  const storage = files.storage === "s3" ? s3Storage(files.s3) : localStorage(files.dir);
+  const storage = makeFileStorage(config);
   return {
     storage,
     signer,
     urls: fileUrls(config.publicUrl, signer, { upload: files.uploadUrlTtlSeconds, download: files.downloadUrlTtlSeconds }),
   };
+}
+
+/** The configured storage back-end (also for the worker's delete_file_bytes task). */
+export function makeFileStorage(config: Config): FileStorage {
+  return config.files.storage === "s3" ? s3Storage(config.files.s3) : localStorage(config.files.dir);
 }

@@ -7,15 +7,20 @@ import type { TaskList } from "graphile-worker";
 import type { Mailer } from "../mail/mailer";
 import { sendEmail } from "./send_email";
 import { pruneRateLimits } from "./prune_rate_limits";
+import { deleteFileBytes } from "./delete_file_bytes";
+import type { FileStorage } from "../files/storage";
 
 export interface TaskDeps {
   mailer: Mailer;
   publicUrl: string;
+  /** Where file bytes live; without it (e.g. the worker benchmark) there is no delete_file_bytes task. */
+  fileStorage?: FileStorage;
 }
 
 export function makeTaskList(deps: TaskDeps): TaskList {
   return {
     send_email: sendEmail(deps),
     prune_rate_limits: pruneRateLimits,
+    ...(deps.fileStorage ? { delete_file_bytes: deleteFileBytes({ fileStorage: deps.fileStorage }) } : {}),
   };
 }

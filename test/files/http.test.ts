@@ -17,6 +17,8 @@ import { closeSqlHelpers, rootDb } from "../helpers/sql";
 import { createTestUser, type TestUser } from "../helpers/users";
 import { FIXTURES } from "../helpers/files";
 import { makeUrlSigner } from "../../src/files/signing";
+import { runQueuedJobs } from "../helpers/jobs";
+import { deleteFileBytes } from "../../src/tasks/delete_file_bytes";
 
 const SECRET = "files-test-secret-".padEnd(48, "x");
 const CREATE = `mutation ($purpose: FilePurpose!, $fileName: String!, $size: BigInt!, $isPublic: Boolean) {
@@ -267,6 +269,76 @@ describe.each(["local", "s3"] as const)("files on %s storage", (kind) => {
     }
     expect(await statusOf(id)).toBe("pending");
     expect(await storedBytes("post_image", id)).toBeNull();
+  });
+
+  /** Runs the queued delete_file_bytes jobs against this back-end. */
+  const runDeleteJobs = () => runQueuedJobs({ delete_file_bytes: deleteFileBytes({ fileStorage: server.agora.fileStorage }) });
+
+  async function uploaded(user: TestUser, purpose: string, fileName: string, bytes: Buffer): Promise<string> {
+    const { id, uploadUrl } = await reserve(user, purpose, fileName, bytes.length);
+    expect((await put(uploadUrl, bytes)).status).toBe(200);
+    return id;
+  }
+
+  test("deleting a file removes its bytes in a job after commit; a rolled-back delete keeps them", async () => {
+    const id = await uploaded(owner, "document", "old.pdf", FIXTURES.pdf);
+    // Rolled back: no job, the bytes stay.
+    const client = await rootDb().connect();
+    try {
+      await client.query("begin");
+      await client.query("select set_config('role', 'authenticated', true), set_config('jwt.claims.sub', $1, true), set_config('jwt.claims.sid', $2, true)", [owner.id, owner.sessionId]);
+      expect((await client.query("delete from app_public.files where id = $1", [id])).rowCount).toBe(1);
+      await client.query("rollback");
+    } finally {
+      client.release();
+    }
+    await runDeleteJobs();
+    expect(await storedBytes("document", id)).toEqual(FIXTURES.pdf);
+
+    // Committed (through GraphQL): the bytes are still there until the job runs, then gone.
+    const del = await server.graphql<{ deleteFileByRowId: { file: { rowId: string } } }>(
+      `mutation ($id: UUID!) { deleteFileByRowId(input: { rowId: $id }) { file { rowId } } }`,
+      { id },
+      { token: server.tokenFor(owner) },
+    );
+    expect(del.errors).toBeUndefined();
+    expect(await storedBytes("document", id)).toEqual(FIXTURES.pdf);
+    await runDeleteJobs();
+    expect(await storedBytes("document", id)).toBeNull();
+    expect((await fetch(`${server.url}/files/${id}`, { headers: { authorization: `Bearer ${server.tokenFor(owner)}` } })).status).toBe(404);
+  });
+
+  test("someone else cannot delete a file (NOTFD) and its bytes stay", async () => {
+    const id = await uploaded(owner, "post_image", "keep.png", FIXTURES.png);
+    const del = await server.graphql(`mutation ($id: UUID!) { deleteFileByRowId(input: { rowId: $id }) { file { rowId } } }`, { id }, { token: server.tokenFor(other) });
+    expect(del.errors?.[0].extensions?.code).toBe("NOTFD");
+    await runDeleteJobs();
+    expect(await storedBytes("post_image", id)).toEqual(FIXTURES.png);
+  });
+
+  test("replacing an avatar deletes the previous avatar file and, after commit, its bytes", async () => {
+    const user = await createTestUser();
+    const setAvatar = (f: string) =>
+      server.graphql(
+        `mutation ($id: UUID!, $f: UUID!) { updateUserByRowId(input: { rowId: $id, userPatch: { avatarFileId: $f } }) { user { avatarFileId } } }`,
+        { id: user.id, f },
+        { token: server.tokenFor(user) },
+      );
+    const first = await uploaded(user, "avatar", "one.png", FIXTURES.png);
+    const second = await uploaded(user, "avatar", "two.gif", FIXTURES.gif);
+    expect((await setAvatar(first)).errors).toBeUndefined();
+    expect((await setAvatar(second)).errors).toBeUndefined();
+    const { rows } = await rootDb().query("select id from app_public.files where id = any($1)", [[first, second]]);
+    expect(rows).toEqual([{ id: second }]);
+    await runDeleteJobs();
+    expect(await storedBytes("avatar", first)).toBeNull();
+    expect(await storedBytes("avatar", second)).toEqual(FIXTURES.gif);
+    // Deleting the current avatar file clears the slot.
+    await rootDb().query("delete from app_public.files where id = $1", [second]);
+    const { rows: users } = await rootDb().query("select avatar_file_id from app_public.users where id = $1", [user.id]);
+    expect(users).toEqual([{ avatar_file_id: null }]);
+    await runDeleteJobs();
+    expect(await storedBytes("avatar", second)).toBeNull();
   });
 
   test("a 10 MiB document streams through (RSS growth measured and reported)", async () => {
