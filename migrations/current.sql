@@ -24,13 +24,14 @@ comment on type app_public.file_purpose is 'What an upload is for; decides the t
 create type app_public.file_status as enum ('pending', 'ready');
 comment on type app_public.file_status is 'pending: reserved, bytes not (yet) accepted; ready: bytes checked and stored.';
 
-delete from app_private.settings where key in ('files.max_bytes.image', 'files.max_bytes.document', 'files.quota_bytes', 'files.pending_lifetime', 'rate_limit.file:upload');
+delete from app_private.settings where key in ('files.max_bytes.image', 'files.max_bytes.document', 'files.quota_bytes', 'files.pending_lifetime', 'rate_limit.file:upload', 'files.thumbnail_sizes');
 insert into app_private.settings (key, value, description) values
   ('files.max_bytes.image', '5242880', 'Largest image upload in bytes (jpeg, png, gif, webp)'),
   ('files.max_bytes.document', '10485760', 'Largest document upload in bytes (pdf, doc, docx)'),
   ('files.quota_bytes', '104857600', 'Bytes a member may hold in uploads (ready files plus pending reservations younger than files.pending_lifetime)'),
   ('files.pending_lifetime', '"1 hour"', 'How long a pending reservation counts against the quota'),
-  ('rate_limit.file:upload', '{"max": 30, "window": "1 hour"}', 'Uploads a member may reserve per hour');
+  ('rate_limit.file:upload', '{"max": 30, "window": "1 hour"}', 'Uploads a member may reserve per hour'),
+  ('files.thumbnail_sizes', '[64, 256, 1024]', 'Widths and heights (px, the image fitted inside) of the webp thumbnails made of every uploaded image');
 
 create table app_public.files (
   id uuid default gen_random_uuid() not null,
@@ -45,6 +46,7 @@ create table app_public.files (
   status app_public.file_status default 'pending' not null,
   created_at timestamp with time zone default now() not null,
   ready_at timestamp with time zone,
+  thumbnail_sizes integer[] default '{}' not null,
   constraint files_pkey primary key (id),
   constraint files_owner_id_fkey foreign key (owner_id) references app_public.users(id) on delete cascade,
   constraint files_storage_key_key unique (storage_key),
@@ -76,17 +78,18 @@ comment on column app_public.files.is_public is 'Public files are readable by ev
 comment on column app_public.files.status is 'pending until the bytes are accepted, then ready.';
 comment on column app_public.files.created_at is 'When it was reserved.';
 comment on column app_public.files.ready_at is 'When its bytes were accepted.';
+comment on column app_public.files.thumbnail_sizes is 'Sizes (px) of the webp thumbnails made so far (images only, by the make_thumbnails job after upload); GET /files/:id?size=<n>.';
 create index files_owner_id_idx on app_public.files (owner_id, created_at);
 
 create function app_private.tg_files__delete_bytes() returns trigger
   language plpgsql security definer set search_path = pg_catalog as $$
 begin
   -- A job, not a call: it exists only if this transaction commits (a rolled-back delete keeps the bytes).
-  perform app_private.add_job('delete_file_bytes', json_build_object('key', old.storage_key));
+  perform app_private.add_job('delete_file_bytes', json_build_object('key', old.storage_key, 'id', old.id, 'thumbnails', old.thumbnail_sizes));
   return old;
 end;
 $$;
-comment on function app_private.tg_files__delete_bytes() is 'Trigger on files: a deleted file''s bytes are removed by the delete_file_bytes job, which runs only after the delete commits.';
+comment on function app_private.tg_files__delete_bytes() is 'Trigger on files: a deleted file''s bytes (and thumbnails) are removed by the delete_file_bytes job, which runs only after the delete commits.';
 create trigger _900_delete_bytes after delete on app_public.files
   for each row execute function app_private.tg_files__delete_bytes();
 
@@ -210,10 +213,14 @@ begin
     set status = 'ready', byte_size = finish_upload.byte_size, content_type = finish_upload.content_type, ready_at = now()
     where f.id = file_id
     returning * into v_file;
+  if content_type like 'image/%' then
+    -- Thumbnails in the background, after commit; a failing job retries and never blocks the upload.
+    perform app_private.add_job('make_thumbnails', json_build_object('id', file_id));
+  end if;
   return v_file;
 end;
 $$;
-comment on function app_private.finish_upload(uuid, uuid, text, bigint) is 'For the upload endpoint (run by the owner role, with the user the signed URL names): checks the file is the user''s and pending (NOTFD, FDONE), not empty (FEMPT), of a type the slot allows (FTYPE), named consistently with its content (FMISM) and within the limits (FSIZE); marks it ready.';
+comment on function app_private.finish_upload(uuid, uuid, text, bigint) is 'For the upload endpoint (run by the owner role, with the user the signed URL names): checks the file is the user''s and pending (NOTFD, FDONE), not empty (FEMPT), of a type the slot allows (FTYPE), named consistently with its content (FMISM) and within the limits (FSIZE); marks it ready and, for images, queues make_thumbnails.';
 
 alter table app_public.users add column avatar_file_id uuid;
 alter table app_public.users add constraint users_avatar_file_id_fkey

@@ -7,7 +7,7 @@
  *   type from the first bytes, and lets app_private.finish_upload decide;
  *   only then are the bytes moved into the store and the row committed ready.
  *   A refusal stores nothing.
- * - `GET /files/:id` streams a ready file the caller may read: the database
+ * - `GET /files/:id` (`?size=<n>`: a thumbnail) streams a ready file the caller may read: the database
  *   decides, as the caller (bearer token optional), through row-level
  *   security. With `?exp=…&sig=…` (a signed download URL from
  *   `File.downloadUrl`) the signature is the permission instead.
@@ -27,6 +27,7 @@ import type { FileUrls } from "../../plugins/services";
 import { sniffContentType, SNIFF_BYTES } from "./sniff";
 import type { FileStorage } from "./storage";
 import type { UrlSigner } from "./signing";
+import { thumbnailKey } from "./thumbnails";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SET_SETTINGS = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";
@@ -267,8 +268,8 @@ export function filesRouter(deps: FilesRouteDeps): Router {
     const { exp, sig } = req.query;
     try {
       if (!UUID.test(id)) return refuse(res, new Refusal("NOTFD", "No such file"));
-      type Meta = { storage_key: string; content_type: string; file_name: string; is_public: boolean };
-      const columns = "storage_key, content_type, file_name, is_public";
+      type Meta = { storage_key: string; content_type: string; file_name: string; is_public: boolean; thumbnail_sizes: number[] };
+      const columns = "storage_key, content_type, file_name, is_public, thumbnail_sizes";
       let meta: Meta | undefined;
       let signed = false;
       if (exp !== undefined || sig !== undefined) {
@@ -293,6 +294,19 @@ export function filesRouter(deps: FilesRouteDeps): Router {
         }
       }
       if (!meta) return refuse(res, new Refusal("NOTFD", "No such file"));
+      // ?size=<n>: one of the webp thumbnails made so far (same permission as the original).
+      const size = req.query.size;
+      if (size !== undefined) {
+        if (typeof size !== "string" || !meta.thumbnail_sizes.includes(Number(size))) {
+          return refuse(res, new Refusal("NOTFD", "No thumbnail of that size (yet)", { sizes: meta.thumbnail_sizes }));
+        }
+        meta = {
+          ...meta,
+          storage_key: thumbnailKey(id, Number(size)),
+          content_type: "image/webp",
+          file_name: `${meta.file_name.replace(/\.[A-Za-z0-9]+$/, "")}-${Number(size)}.webp`,
+        };
+      }
       const object = await deps.storage.get(meta.storage_key);
       if (!object) {
         deps.logger.error({ fileId: id }, "file bytes missing from the store");

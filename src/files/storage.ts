@@ -35,7 +35,8 @@ export interface S3StorageConfig {
   secretAccessKey: string | null;
 }
 
-const KEY = /^[a-z_]+\/[0-9a-f-]{36}$/;
+/** `purpose/id` or `thumb_<size>/id`. */
+const KEY = /^[a-z_0-9]+\/[0-9a-f-]{36}$/;
 
 function checkedKey(key: string): string {
   if (!KEY.test(key)) throw new Error(`invalid storage key ${JSON.stringify(key)}`);

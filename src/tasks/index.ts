@@ -8,19 +8,27 @@ import type { Mailer } from "../mail/mailer";
 import { sendEmail } from "./send_email";
 import { pruneRateLimits } from "./prune_rate_limits";
 import { deleteFileBytes } from "./delete_file_bytes";
+import { makeThumbnails } from "./make_thumbnails";
 import type { FileStorage } from "../files/storage";
 
 export interface TaskDeps {
   mailer: Mailer;
   publicUrl: string;
-  /** Where file bytes live; without it (e.g. the worker benchmark) there is no delete_file_bytes task. */
+  /** Where file bytes live; without it (e.g. the worker benchmark) there are no file tasks (delete_file_bytes, make_thumbnails). */
   fileStorage?: FileStorage;
+  /** Where make_thumbnails works (default: the OS's temporary directory). */
+  filesTmpDir?: string;
 }
 
 export function makeTaskList(deps: TaskDeps): TaskList {
   return {
     send_email: sendEmail(deps),
     prune_rate_limits: pruneRateLimits,
-    ...(deps.fileStorage ? { delete_file_bytes: deleteFileBytes({ fileStorage: deps.fileStorage }) } : {}),
+    ...(deps.fileStorage
+      ? {
+          delete_file_bytes: deleteFileBytes({ fileStorage: deps.fileStorage }),
+          make_thumbnails: makeThumbnails({ fileStorage: deps.fileStorage, tmpDir: deps.filesTmpDir }),
+        }
+      : {}),
   };
 }

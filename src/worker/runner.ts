@@ -31,7 +31,7 @@ export async function startWorker(options: {
   taskList?: TaskList;
 }): Promise<WorkerHandle> {
   const mailer = makeMailer(options.config.mail, options.logger);
-  const taskList = options.taskList ?? makeTaskList({ mailer, publicUrl: options.config.publicUrl, fileStorage: makeFileStorage(options.config) });
+  const taskList = options.taskList ?? makeTaskList({ mailer, publicUrl: options.config.publicUrl, fileStorage: makeFileStorage(options.config), filesTmpDir: options.config.files.tmpDir });
   // Our own pool, so its errors are handled and we know when it has ended
   // (the worker's internal pool could outlive runner.stop() and crash the
   // process with an unhandled 'error' when the database stops right after).
