@@ -537,6 +537,7 @@ create table app_public.files (
   status app_public.file_status default 'pending'::app_public.file_status not null,
   created_at timestamp with time zone default now() not null,
   ready_at timestamp with time zone,
+  thumbnail_sizes integer[] default '{}'::integer[] not null,
   constraint files_pkey PRIMARY KEY (id),
   constraint files_storage_key_key UNIQUE (storage_key),
   constraint file_declared_size CHECK (declared_size > 0),
@@ -547,14 +548,16 @@ create table app_public.files (
   constraint files_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES app_public.users(id) ON DELETE CASCADE
 );
 alter table app_public.files enable row level security;
+create policy delete_own on app_public.files for delete to public
+  using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
 create policy select_own on app_public.files for select to public
   using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
 create policy select_public_ready on app_public.files for select to public
   using ((is_public AND (status = 'ready'::app_public.file_status)));
 grant select on table app_public.files to anonymous;
-grant select on table app_public.files to authenticated;
-comment on table app_public.files is '@behavior -insert -update -delete
-An uploaded file: its owner, purpose, checked type and size, and where its bytes are stored. The owner sees their own; everyone sees public ready files. Created by createUpload, made ready by the upload endpoint.';
+grant select, delete on table app_public.files to authenticated;
+comment on table app_public.files is '@behavior -insert -update
+An uploaded file: its owner, purpose, checked type and size, and where its bytes are stored. The owner sees their own; everyone sees public ready files. Created by createUpload, made ready by the upload endpoint, deleted by its owner (the bytes go in a job after commit).';
 comment on column app_public.files.id is 'The file''s id (also in its URLs).';
 comment on column app_public.files.owner_id is 'The member who uploaded it.';
 comment on column app_public.files.purpose is 'What it is for (avatar, post_image, question_attachment, cv, application_letter, document).';
@@ -568,7 +571,9 @@ comment on column app_public.files.is_public is 'Public files are readable by ev
 comment on column app_public.files.status is 'pending until the bytes are accepted, then ready.';
 comment on column app_public.files.created_at is 'When it was reserved.';
 comment on column app_public.files.ready_at is 'When its bytes were accepted.';
+comment on column app_public.files.thumbnail_sizes is 'Sizes (px) of the webp thumbnails made so far (images only, by the make_thumbnails job after upload); GET /files/:id?size=<n>.';
 CREATE INDEX files_owner_id_idx ON app_public.files USING btree (owner_id, created_at);
+CREATE TRIGGER _900_delete_bytes AFTER DELETE ON app_public.files FOR EACH ROW EXECUTE FUNCTION app_private.tg_files__delete_bytes();
 
 -- table app_public.follows
 create table app_public.follows (
@@ -1030,6 +1035,7 @@ CREATE INDEX users_search_idx ON app_public.users USING gin (search);
 CREATE INDEX users_username_prefix_idx ON app_public.users USING btree (lower((username)::text) text_pattern_ops);
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_avatar_file BEFORE INSERT OR UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg_users__avatar_file();
+CREATE TRIGGER _900_replace_avatar AFTER UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW WHEN (old.avatar_file_id IS DISTINCT FROM new.avatar_file_id AND old.avatar_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg_users__replace_avatar();
 
 -- function app_public.accept_answer(answer_id uuid)
 CREATE OR REPLACE FUNCTION app_public.accept_answer(answer_id uuid)
@@ -2389,10 +2395,14 @@ begin
     set status = 'ready', byte_size = finish_upload.byte_size, content_type = finish_upload.content_type, ready_at = now()
     where f.id = file_id
     returning * into v_file;
+  if content_type like 'image/%' then
+    -- Thumbnails in the background, after commit; a failing job retries and never blocks the upload.
+    perform app_private.add_job('make_thumbnails', json_build_object('id', file_id));
+  end if;
   return v_file;
 end;
 $function$;
-comment on function app_private.finish_upload(file_id uuid, user_id uuid, content_type text, byte_size bigint) is 'For the upload endpoint (run by the owner role, with the user the signed URL names): checks the file is the user''s and pending (NOTFD, FDONE), not empty (FEMPT), of a type the slot allows (FTYPE), named consistently with its content (FMISM) and within the limits (FSIZE); marks it ready.';
+comment on function app_private.finish_upload(file_id uuid, user_id uuid, content_type text, byte_size bigint) is 'For the upload endpoint (run by the owner role, with the user the signed URL names): checks the file is the user''s and pending (NOTFD, FDONE), not empty (FEMPT), of a type the slot allows (FTYPE), named consistently with its content (FMISM) and within the limits (FSIZE); marks it ready and, for images, queues make_thumbnails.';
 
 -- function app_private.hash_password(password text)
 CREATE OR REPLACE FUNCTION app_private.hash_password(password text)
@@ -2975,6 +2985,21 @@ end;
 $function$;
 comment on function app_private.tg_counter() is 'Trigger that keeps a target''s counter in step with rows pointing at it (argument: the counter column; default <kind>_count for reactions); deleted rows do not count. Also counts replies.';
 
+-- function app_private.tg_files__delete_bytes()
+CREATE OR REPLACE FUNCTION app_private.tg_files__delete_bytes()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  -- A job, not a call: it exists only if this transaction commits (a rolled-back delete keeps the bytes).
+  perform app_private.add_job('delete_file_bytes', json_build_object('key', old.storage_key, 'id', old.id, 'thumbnails', old.thumbnail_sizes));
+  return old;
+end;
+$function$;
+comment on function app_private.tg_files__delete_bytes() is 'Trigger on files: a deleted file''s bytes (and thumbnails) are removed by the delete_file_bytes job, which runs only after the delete commits.';
+
 -- function app_private.tg_follows__count()
 CREATE OR REPLACE FUNCTION app_private.tg_follows__count()
  RETURNS trigger
@@ -3053,6 +3078,22 @@ begin
 end;
 $function$;
 comment on function app_private.tg_users__avatar_file() is 'Trigger on users: an avatar must be a ready avatar file owned by the user (FSLOT).';
+
+-- function app_private.tg_users__replace_avatar()
+CREATE OR REPLACE FUNCTION app_private.tg_users__replace_avatar()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  -- The previous avatar file goes (its bytes in a job after commit). When the file itself is
+  -- being deleted (the foreign key sets the column to null), it is already gone: no row matches.
+  delete from app_public.files f where f.id = old.avatar_file_id;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_users__replace_avatar() is 'Trigger on users: replacing or clearing the avatar deletes the previous avatar file (and, after commit, its bytes).';
 
 -- function app_private.token_hash(token text)
 CREATE OR REPLACE FUNCTION app_private.token_hash(token text)
