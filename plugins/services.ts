@@ -42,3 +42,14 @@ export interface AuthService {
  * connections, whose token arrives in connectionParams.
  */
 export type ClaimsOfAuthorization = (authorization: string | undefined) => RequestClaims | null;
+
+/**
+ * Signed URLs for files (src/files/urls.ts). The GraphQL layer hands them out
+ * only for rows that row-level security let the viewer read.
+ */
+export interface FileUrls {
+  /** Where the owner PUTs the bytes of a pending upload (short-lived, signed). */
+  uploadUrl(fileId: string, ownerId: string): string;
+  /** Where a ready file is downloaded: plain for public files, short-lived and signed for private ones. */
+  downloadUrl(fileId: string, isPublic: boolean): string;
+}

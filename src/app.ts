@@ -32,6 +32,11 @@ import { makeLimitsPlugin } from "../plugins/limits";
 import { makePersistedOperationsPlugin } from "../plugins/persisted";
 import { unsubscribeRouter } from "./server/unsubscribe";
 
+import { makeFilesPlugin } from "../plugins/files";
+import { makeFileServices } from "./files";
+import { filesRouter } from "./files/routes";
+import type { FileStorage } from "./files/storage";
+
 export interface Agora {
   port: number;
   url: string;
@@ -43,6 +48,8 @@ export interface Agora {
   /** The separate metrics listener (METRICS_PORT), when configured. */
   metricsUrl: string | null;
   metrics: Metrics;
+  /** Where uploaded files' bytes live (docs/files.md). */
+  fileStorage: FileStorage;
   /** The GraphQL schema being served (its `extensions.grafast` hold the plan cache). */
   graphqlSchema(): Promise<GraphQLSchema>;
   /** Idempotent; resolves when everything (including the embedded database) has stopped. */
@@ -130,6 +137,20 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     const auth = makeAuthService(ownerPool, tokens);
     // One-click unsubscribe from notification e-mails: no login, a signed token (docs/notifications.md).
     app.use(unsubscribeRouter(ownerPool));
+
+    const files = makeFileServices(config);
+    app.use(
+      filesRouter({
+        authPool,
+        ownerPool,
+        storage: files.storage,
+        signer: files.signer,
+        tokens,
+        logger,
+        tmpDir: config.files.tmpDir,
+        publicMaxAgeSeconds: config.files.publicMaxAgeSeconds,
+      }),
+    );
     if (extraRoutes) app.use(bearerAuth(tokens), extraRoutes({ authPool, auth }));
     const preset = makePreset({
       pool: authPool,
@@ -143,6 +164,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
           plugins: [
             makeRateLimitPlugin(limiter, tokens),
             makeGraphQLObserverPlugin(metrics),
+            makeFilesPlugin(files.urls),
             makeLimitsPlugin({ ...limits.graphql, defaultListSize: MAX_PAGE_SIZE }),
             ...(limits.operations === "allow-list" ? [makePersistedOperationsPlugin(limits.operationsManifest)] : []),
           ],
@@ -214,7 +236,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     };
 
     const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
-    return { port, url, db, tokens, authPool, ownerPool, worker, metricsUrl: metricsServer?.url ?? null, metrics, graphqlSchema: async () => pgl.getSchema(), stop };
+    return { port, url, db, tokens, authPool, ownerPool, worker, metricsUrl: metricsServer?.url ?? null, metrics, fileStorage: files.storage, graphqlSchema: async () => pgl.getSchema(), stop };
   } catch (error) {
     await cleanup();
     throw error;

@@ -52,6 +52,29 @@ export interface JwtConfig {
   accessTokenTtlSeconds: number;
 }
 
+/** Uploaded files (docs/files.md). */
+export interface FilesConfig {
+  storage: "local" | "s3";
+  /** Local back-end: where the bytes live (FILES_DIR, default DATA_DIR/files). */
+  dir: string;
+  /** Where uploads are written while they are checked (FILES_TMP_DIR, default DATA_DIR/uploads-tmp); never served. */
+  tmpDir: string;
+  s3: {
+    bucket: string;
+    region: string;
+    endpoint: string | null;
+    forcePathStyle: boolean;
+    accessKeyId: string | null;
+    secretAccessKey: string | null;
+  };
+  /** HMAC key of signed upload and download URLs (FILES_URL_SECRET; otherwise derived from JWT_SECRET or, in development, the secret in DATA_DIR). */
+  urlSecret: string | null;
+  uploadUrlTtlSeconds: number;
+  downloadUrlTtlSeconds: number;
+  /** Cache-Control max-age of public files. */
+  publicMaxAgeSeconds: number;
+}
+
 export interface Config {
   env: NodeEnv;
   isProduction: boolean;
@@ -72,6 +95,7 @@ export interface Config {
   mail: MailConfig;
   metrics: MetricsConfig;
   limits: LimitsConfig;
+  files: FilesConfig;
   /** How many distinct GraphQL documents and operation plans the server keeps (plugins/cache-limits.ts). */
   graphqlCaches: { documents: number; operationPlans: number; plansPerOperation: number };
 
@@ -311,6 +335,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       outboxDir: path.resolve(cwd, str(env, "MAIL_OUTBOX_DIR", path.join(str(env, "DATA_DIR", ".data"), "mail"))),
     },
     limits: loadLimits(env, cwd, isProduction, bodyLimit),
+    files: filesConfig(env, cwd, isProduction, secret),
     worker: {
       enabled: bool(env, "WORKER", true),
       concurrency: int(env, "WORKER_CONCURRENCY", 4, 1, 100),
@@ -322,6 +347,38 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       operationPlans: int(env, "GRAPHQL_PLAN_CACHE_SIZE", 50, 2, 100_000),
       plansPerOperation: 10,
     },
+  };
+}
+
+function filesConfig(env: Env, cwd: string, isProduction: boolean, jwtSecret: string | null): FilesConfig {
+  const dataDir = path.resolve(cwd, str(env, "DATA_DIR", ".data"));
+  const storage = oneOf(env, "FILES_STORAGE", "local", ["local", "s3"] as const);
+  const bucket = str(env, "S3_BUCKET", "");
+  if (storage === "s3" && bucket === "") throw new ConfigError("S3_BUCKET", "is required when FILES_STORAGE is s3");
+  const endpoint = optionalUrl(env, "S3_ENDPOINT", ...HTTP);
+  const urlSecret = env.FILES_URL_SECRET && env.FILES_URL_SECRET !== "" ? env.FILES_URL_SECRET : null;
+  if (urlSecret !== null && urlSecret.length < MIN_JWT_SECRET_LENGTH) {
+    throw new ConfigError("FILES_URL_SECRET", `must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
+  }
+  if (isProduction && urlSecret === null && jwtSecret === null) {
+    throw new ConfigError("FILES_URL_SECRET", "is required in production when there is no JWT_SECRET to derive it from");
+  }
+  return {
+    storage,
+    dir: path.resolve(cwd, str(env, "FILES_DIR", path.join(dataDir, "files"))),
+    tmpDir: path.resolve(cwd, str(env, "FILES_TMP_DIR", path.join(dataDir, "uploads-tmp"))),
+    s3: {
+      bucket,
+      region: str(env, "S3_REGION", "us-east-1"),
+      endpoint,
+      forcePathStyle: bool(env, "S3_FORCE_PATH_STYLE", endpoint !== null),
+      accessKeyId: env.S3_ACCESS_KEY_ID || null,
+      secretAccessKey: env.S3_SECRET_ACCESS_KEY || null,
+    },
+    urlSecret,
+    uploadUrlTtlSeconds: int(env, "FILES_UPLOAD_URL_TTL_SECONDS", 600, 10, 86_400),
+    downloadUrlTtlSeconds: int(env, "FILES_DOWNLOAD_URL_TTL_SECONDS", 300, 10, 86_400),
+    publicMaxAgeSeconds: int(env, "FILES_PUBLIC_MAX_AGE_SECONDS", 86_400, 0, 31_536_000),
   };
 }
 

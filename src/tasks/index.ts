@@ -14,9 +14,17 @@ import { sendNotificationDigest } from "./send_notification_digest";
 import { sendNotificationDigests } from "./send_notification_digests";
 import { pruneNotifications } from "./prune_notifications";
 
+import { deleteFileBytes } from "./delete_file_bytes";
+import { makeThumbnails } from "./make_thumbnails";
+import type { FileStorage } from "../files/storage";
+
 export interface TaskDeps {
   mailer: Mailer;
   publicUrl: string;
+  /** Where file bytes live; without it (e.g. the worker benchmark) there are no file tasks (delete_file_bytes, make_thumbnails). */
+  fileStorage?: FileStorage;
+  /** Where make_thumbnails works (default: the OS's temporary directory). */
+  filesTmpDir?: string;
 }
 
 export function makeTaskList(deps: TaskDeps): TaskList {
@@ -30,5 +38,12 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     send_notification_digest: sendNotificationDigest(deps),
     send_notification_digests: sendNotificationDigests,
     prune_notifications: pruneNotifications,
+
+    ...(deps.fileStorage
+      ? {
+          delete_file_bytes: deleteFileBytes({ fileStorage: deps.fileStorage }),
+          make_thumbnails: makeThumbnails({ fileStorage: deps.fileStorage, tmpDir: deps.filesTmpDir }),
+        }
+      : {}),
   };
 }

@@ -11,6 +11,7 @@ import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { makeMailer } from "../mail/mailer";
 import { makeTaskList } from "../tasks";
+import { makeFileStorage } from "../files";
 import { PROJECT_ROOT } from "../paths";
 import { endPool, makePool } from "../db/pool";
 
@@ -30,7 +31,7 @@ export async function startWorker(options: {
   taskList?: TaskList;
 }): Promise<WorkerHandle> {
   const mailer = makeMailer(options.config.mail, options.logger);
-  const taskList = options.taskList ?? makeTaskList({ mailer, publicUrl: options.config.publicUrl });
+  const taskList = options.taskList ?? makeTaskList({ mailer, publicUrl: options.config.publicUrl, fileStorage: makeFileStorage(options.config), filesTmpDir: options.config.files.tmpDir });
   // Our own pool, so its errors are handled and we know when it has ended
   // (the worker's internal pool could outlive runner.stop() and crash the
   // process with an unhandled 'error' when the database stops right after).

@@ -4,6 +4,7 @@ import { loadConfig } from "../../src/config";
 import { makeLogger } from "../../src/logger";
 import { makeMailer } from "../../src/mail/mailer";
 import { makeTaskList } from "../../src/tasks";
+import { makeFileStorage } from "../../src/files";
 import { testDatabase } from "./testDatabase";
 
 const quietLogger = new Logger(() => () => undefined);
@@ -14,7 +15,7 @@ export async function runQueuedJobs(taskList?: TaskList): Promise<void> {
   try {
     await runOnce({
       connectionString: testDatabase().ownerUrl,
-      taskList: taskList ?? makeTaskList({ mailer, publicUrl: config.publicUrl }),
+      taskList: taskList ?? makeTaskList({ mailer, publicUrl: config.publicUrl, fileStorage: makeFileStorage(config) }),
       noHandleSignals: true,
       logger: quietLogger,
     });

@@ -35,6 +35,11 @@ describe("configuration", () => {
     [{ SMTP_URL: "http://mail.example.com" }, "SMTP_URL", "smtp:// or smtps://"],
     [{ NODE_ENV: "production", JWT_SECRET: "x".repeat(40) }, "SMTP_URL", "is required in production"],
     [{ JWT_ALGORITHM: "RS256" }, "JWT_PRIVATE_KEY_FILE", "is required when JWT_ALGORITHM is RS256"],
+    [{ FILES_STORAGE: "ftp" }, "FILES_STORAGE", "one of local, s3"],
+    [{ FILES_STORAGE: "s3" }, "S3_BUCKET", "is required when FILES_STORAGE is s3"],
+    [{ S3_ENDPOINT: "ftp://minio" }, "S3_ENDPOINT", "http:// or https://"],
+    [{ FILES_URL_SECRET: "short" }, "FILES_URL_SECRET", "at least 32 characters"],
+    [{ FILES_UPLOAD_URL_TTL_SECONDS: "1" }, "FILES_UPLOAD_URL_TTL_SECONDS", "between 10 and 86400"],
   ])("refuses %j naming %s", (env, variable, problem) => {
     let error: unknown;
     try {
