@@ -3311,3 +3311,4 @@ comment on function app_private.tg_users__replace_avatar() is 'Trigger on users:
 create trigger _900_replace_avatar after update of avatar_file_id on app_public.users
   for each row when (old.avatar_file_id is distinct from new.avatar_file_id and old.avatar_file_id is not null)
   execute function app_private.tg_users__replace_avatar();
+
