@@ -179,7 +179,7 @@ create function app_private.lock_users(user_ids uuid[]) returns void
   language plpgsql set search_path = pg_catalog, public as $$
 begin
   -- Always in id order, so two transactions crediting the same two members cannot deadlock.
-  perform 1 from app_public.users u where u.id = any(user_ids) order by u.id for update;
+  perform 1 from app_public.users u where u.id = any(user_ids) order by u.id for no key update;
 end;
 $$;
 comment on function app_private.lock_users(uuid[]) is 'Locks members'' rows (in id order) before their reputation changes: serializes every change per member, so the daily vote cap holds under concurrent votes.';
@@ -199,7 +199,7 @@ begin
     return;
   end if;
   -- Serialize per member: the cap and the floor below read what committed before us.
-  select u.reputation into v_total from app_public.users u where u.id = reputation_credit.user_id for update;
+  select u.reputation into v_total from app_public.users u where u.id = reputation_credit.user_id for no key update;
   if not found then
     return; -- the member's account is being erased
   end if;
