@@ -160,7 +160,8 @@ CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_publ
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_withdraw_acceptance AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_answers__withdraw_acceptance();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
-CREATE TRIGGER _730_badges AFTER INSERT OR UPDATE OF status ON app_public.answers FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
+CREATE TRIGGER _730_badges AFTER INSERT ON app_public.answers REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
+CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
 
 -- table app_public.badges
 create table app_public.badges (
@@ -677,7 +678,8 @@ CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.posts FOR EACH ROW
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
-CREATE TRIGGER _730_badges AFTER INSERT OR UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
+CREATE TRIGGER _730_badges AFTER INSERT ON app_public.posts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
+CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
 
 -- table app_public.questions
 create table app_public.questions (
@@ -860,7 +862,7 @@ CREATE INDEX reputation_events_reaction_idx ON app_public.reputation_events USIN
 CREATE INDEX reputation_events_user_created_idx ON app_public.reputation_events USING btree (user_id, created_at);
 CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON app_public.reputation_events FOR EACH ROW EXECUTE FUNCTION app_private.tg_reputation_events__append_only();
 CREATE TRIGGER _101_append_only BEFORE TRUNCATE ON app_public.reputation_events FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_reputation_events__append_only();
-CREATE TRIGGER _500_total AFTER INSERT ON app_public.reputation_events FOR EACH ROW EXECUTE FUNCTION app_private.tg_reputation_events__total();
+CREATE TRIGGER _500_total AFTER INSERT ON app_public.reputation_events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_reputation_events__total();
 
 -- table app_public.role_permissions
 create table app_public.role_permissions (
@@ -1090,7 +1092,7 @@ CREATE INDEX users_search_idx ON app_public.users USING gin (search);
 CREATE INDEX users_username_prefix_idx ON app_public.users USING btree (lower((username)::text) text_pattern_ops);
 CREATE TRIGGER _100_erase_all BEFORE TRUNCATE ON app_public.users FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_users__truncate();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
-CREATE TRIGGER _800_reputation AFTER INSERT ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg_users__reputation();
+CREATE TRIGGER _800_reputation AFTER INSERT ON app_public.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_users__reputation();
 
 -- view app_public.leaderboard_entries
 create view app_public.leaderboard_entries with (security_barrier=true) as
@@ -3144,14 +3146,21 @@ CREATE OR REPLACE FUNCTION app_private.tg_content__badges()
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
+declare
+  v_badge text := case tg_table_name when 'posts' then 'first_post' else 'first_answer' end;
 begin
-  if new.status = 'published' then
-    perform app_private.award_badge(new.author_id, case tg_table_name when 'posts' then 'first_post' else 'first_answer' end, null);
+  if tg_level = 'STATEMENT' then
+    -- After an insert: one set-based award for the statement's published rows (bulk inserts stay cheap).
+    insert into app_public.user_badges (user_id, badge_id)
+    select distinct n.author_id, v_badge from new_rows n where n.status = 'published'
+    on conflict on constraint user_badges_once do nothing;
+  else
+    perform app_private.award_badge(new.author_id, v_badge, null);
   end if;
   return null;
 end;
 $function$;
-comment on function app_private.tg_content__badges() is 'Trigger on posts and answers: a member''s first published post or answer earns its badge. Security definer: authors write as themselves.';
+comment on function app_private.tg_content__badges() is 'Trigger on posts and answers (per insert statement, set-based; per row when a status becomes published): a member''s first published post or answer earns its badge. Security definer: authors write as themselves.';
 
 -- function app_private.tg_content__before_write()
 CREATE OR REPLACE FUNCTION app_private.tg_content__before_write()
@@ -3446,11 +3455,14 @@ CREATE OR REPLACE FUNCTION app_private.tg_reputation_events__total()
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
 begin
-  update app_public.users u set reputation = u.reputation + new.points where u.id = new.user_id;
+  -- Once per statement, one update per member: a set-based insert (a backfill) costs one pass.
+  update app_public.users u set reputation = u.reputation + n.points
+    from (select r.user_id, sum(r.points)::integer as points from new_rows r group by r.user_id) n
+   where u.id = n.user_id and n.points <> 0;
   return null;
 end;
 $function$;
-comment on function app_private.tg_reputation_events__total() is 'Trigger: adds each new ledger row''s points to users.reputation, so the total always equals the ledger''s sum. Security definer: the cause may be any member''s request.';
+comment on function app_private.tg_reputation_events__total() is 'Trigger (per statement): adds the new ledger rows'' points to users.reputation, so the total always equals the ledger''s sum. Security definer: the cause may be any member''s request.';
 
 -- function app_private.tg_user_emails__after_write()
 CREATE OR REPLACE FUNCTION app_private.tg_user_emails__after_write()
@@ -3503,7 +3515,7 @@ CREATE OR REPLACE FUNCTION app_private.tg_users__reputation()
 AS $function$
 begin
   insert into app_public.reputation_events (user_id, points, reason)
-  values (new.id, (app_private.setting('reputation.floor') #>> '{}')::integer, 'joined');
+  select n.id, (app_private.setting('reputation.floor') #>> '{}')::integer, 'joined' from new_rows n;
   return null;
 end;
 $function$;

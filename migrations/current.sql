@@ -28,6 +28,8 @@ drop trigger if exists _720_reputation_source on app_public.questions;
 drop trigger if exists _720_reputation_source on app_public.posts;
 drop trigger if exists _730_badges on app_public.posts;
 drop trigger if exists _730_badges on app_public.answers;
+drop trigger if exists _731_badges on app_public.posts;
+drop trigger if exists _731_badges on app_public.answers;
 drop trigger if exists _800_reputation on app_public.users;
 drop table if exists app_public.reputation_events;
 drop function if exists app_private.tg_reactions__reputation();
@@ -162,18 +164,22 @@ create trigger _100_erase_all before truncate on app_public.users
 create function app_private.tg_reputation_events__total() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 begin
-  update app_public.users u set reputation = u.reputation + new.points where u.id = new.user_id;
+  -- Once per statement, one update per member: a set-based insert (a backfill) costs one pass.
+  update app_public.users u set reputation = u.reputation + n.points
+    from (select r.user_id, sum(r.points)::integer as points from new_rows r group by r.user_id) n
+   where u.id = n.user_id and n.points <> 0;
   return null;
 end;
 $$;
-comment on function app_private.tg_reputation_events__total() is 'Trigger: adds each new ledger row''s points to users.reputation, so the total always equals the ledger''s sum. Security definer: the cause may be any member''s request.';
+comment on function app_private.tg_reputation_events__total() is 'Trigger (per statement): adds the new ledger rows'' points to users.reputation, so the total always equals the ledger''s sum. Security definer: the cause may be any member''s request.';
 
 create trigger _100_append_only before update or delete on app_public.reputation_events
   for each row execute function app_private.tg_reputation_events__append_only();
 create trigger _101_append_only before truncate on app_public.reputation_events
   for each statement execute function app_private.tg_reputation_events__append_only();
 create trigger _500_total after insert on app_public.reputation_events
-  for each row execute function app_private.tg_reputation_events__total();
+  referencing new table as new_rows
+  for each statement execute function app_private.tg_reputation_events__total();
 
 create function app_private.lock_users(user_ids uuid[]) returns void
   language plpgsql set search_path = pg_catalog, public as $$
@@ -358,13 +364,14 @@ create function app_private.tg_users__reputation() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
 begin
   insert into app_public.reputation_events (user_id, points, reason)
-  values (new.id, (app_private.setting('reputation.floor') #>> '{}')::integer, 'joined');
+  select n.id, (app_private.setting('reputation.floor') #>> '{}')::integer, 'joined' from new_rows n;
   return null;
 end;
 $$;
 comment on function app_private.tg_users__reputation() is 'Trigger: a new member''s starting reputation (the reputation.floor setting) is their first ledger row. Security definer: registration runs as any role.';
 create trigger _800_reputation after insert on app_public.users
-  for each row execute function app_private.tg_users__reputation();
+  referencing new table as new_rows
+  for each statement execute function app_private.tg_users__reputation();
 
 create function app_private.check_reputation()
 returns table (user_id uuid, reputation integer, ledger_sum integer)
@@ -490,18 +497,31 @@ comment on function app_private.award_badge(uuid, text, uuid) is 'Awards a badge
 
 create function app_private.tg_content__badges() returns trigger
   language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  v_badge text := case tg_table_name when 'posts' then 'first_post' else 'first_answer' end;
 begin
-  if new.status = 'published' then
-    perform app_private.award_badge(new.author_id, case tg_table_name when 'posts' then 'first_post' else 'first_answer' end, null);
+  if tg_level = 'STATEMENT' then
+    -- After an insert: one set-based award for the statement's published rows (bulk inserts stay cheap).
+    insert into app_public.user_badges (user_id, badge_id)
+    select distinct n.author_id, v_badge from new_rows n where n.status = 'published'
+    on conflict on constraint user_badges_once do nothing;
+  else
+    perform app_private.award_badge(new.author_id, v_badge, null);
   end if;
   return null;
 end;
 $$;
-comment on function app_private.tg_content__badges() is 'Trigger on posts and answers: a member''s first published post or answer earns its badge. Security definer: authors write as themselves.';
-create trigger _730_badges after insert or update of status on app_public.posts
-  for each row when (new.status = 'published') execute function app_private.tg_content__badges();
-create trigger _730_badges after insert or update of status on app_public.answers
-  for each row when (new.status = 'published') execute function app_private.tg_content__badges();
+comment on function app_private.tg_content__badges() is 'Trigger on posts and answers (per insert statement, set-based; per row when a status becomes published): a member''s first published post or answer earns its badge. Security definer: authors write as themselves.';
+create trigger _730_badges after insert on app_public.posts
+  referencing new table as new_rows
+  for each statement execute function app_private.tg_content__badges();
+create trigger _731_badges after update of status on app_public.posts
+  for each row when (new.status = 'published' and old.status <> 'published') execute function app_private.tg_content__badges();
+create trigger _730_badges after insert on app_public.answers
+  referencing new table as new_rows
+  for each statement execute function app_private.tg_content__badges();
+create trigger _731_badges after update of status on app_public.answers
+  for each row when (new.status = 'published' and old.status <> 'published') execute function app_private.tg_content__badges();
 
 create trigger _710_reputation after update of accepted_answer_id on app_public.questions
   for each row when (old.accepted_answer_id is distinct from new.accepted_answer_id)
