@@ -40,6 +40,11 @@ describe("what analysts can reach", () => {
       "app_analytics.content_per_category_day.questions integer",
       "app_analytics.daily_active_users.active_members integer",
       "app_analytics.daily_active_users.day date",
+      "app_analytics.job_funnel.applications integer",
+      "app_analytics.job_funnel.category_id uuid",
+      "app_analytics.job_funnel.job_id uuid",
+      "app_analytics.job_funnel.status app_public.job_application_status",
+      "app_analytics.job_funnel.week timestamp with time zone",
       "app_analytics.leaderboards.computed_at timestamp with time zone",
       "app_analytics.leaderboards.period text",
       "app_analytics.leaderboards.points integer",
@@ -91,7 +96,7 @@ describe("what analysts can reach", () => {
     const { rows } = await rootDb().query<{ name: string }>(
       "select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'app_analytics' order by 1",
     );
-    expect(rows.length).toBe(5);
+    expect(rows.map((r) => r.name)).toEqual(["content_per_category_day", "daily_active_users", "job_funnel", "leaderboards", "reputation_distribution", "trending"]);
     for (const { name } of rows) {
       await asAnalyst((c) => c.query(`select * from app_analytics.${name} limit 5`));
     }
