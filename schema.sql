@@ -15,6 +15,10 @@ grant usage on schema app_public to anonymous;
 grant usage on schema app_public to authenticated;
 comment on schema app_public is 'What the GraphQL API exposes. Every table has row-level security.';
 
+-- enum app_public.badge_class
+create type app_public.badge_class as enum ('bronze', 'silver', 'gold');
+comment on type app_public.badge_class is 'A badge''s rank: bronze, silver or gold.';
+
 -- enum app_public.content_status
 create type app_public.content_status as enum ('draft', 'published', 'archived', 'hidden', 'deleted');
 comment on type app_public.content_status is 'draft: only the author sees it; published: everyone; archived: read-only, still visible; hidden (by moderators) and deleted: only the author and moderators.';
@@ -26,6 +30,14 @@ comment on type app_public.contribution_status is 'Where a suggested edit stands
 -- enum app_public.expertise_level
 create type app_public.expertise_level as enum ('none', 'beginner', 'intermediate', 'advanced', 'expert');
 comment on type app_public.expertise_level is 'How a member rates their own expertise, from none to expert. Self-declared, not verified.';
+
+-- enum app_public.file_purpose
+create type app_public.file_purpose as enum ('avatar', 'post_image', 'question_attachment', 'cv', 'application_letter', 'document');
+comment on type app_public.file_purpose is 'What an upload is for; decides the types and size allowed (app_private.file_max_bytes) and whether it may be public.';
+
+-- enum app_public.file_status
+create type app_public.file_status as enum ('pending', 'ready');
+comment on type app_public.file_status is 'pending: reserved, bytes not (yet) accepted; ready: bytes checked and stored.';
 
 -- enum app_public.job_application_status
 create type app_public.job_application_status as enum ('pending', 'reviewing', 'shortlisted', 'interviewed', 'accepted', 'rejected', 'withdrawn');
@@ -47,9 +59,37 @@ comment on type app_public.job_status is 'draft (only the employer sees it) → 
 create type app_public.job_workplace as enum ('remote', 'hybrid', 'on_site');
 comment on type app_public.job_workplace is 'Where the work happens: remote, hybrid or on site.';
 
+-- enum app_public.message_kind
+create type app_public.message_kind as enum ('text', 'join', 'leave', 'remove', 'rename', 'pin');
+comment on type app_public.message_kind is 'text: written by a member; the others are system messages written by the database (join, leave, remove: subjectUserId; rename: systemData {oldName, newName}; pin: subjectMessageId), typed so clients can localise them.';
+
+-- enum app_public.notification_channel
+create type app_public.notification_channel as enum ('in_app', 'email');
+comment on type app_public.notification_channel is 'Where a notification is delivered: in_app (the notifications list, live) or email.';
+
+-- enum app_public.notification_digest
+create type app_public.notification_digest as enum ('immediate', 'hourly', 'daily', 'off');
+comment on type app_public.notification_digest is 'How notification e-mails are sent: immediate (one mail per notification), hourly or daily (one mail batching everything pending), off (none).';
+
 -- enum app_public.reaction_kind
 create type app_public.reaction_kind as enum ('like', 'dislike');
 comment on type app_public.reaction_kind is 'A like or a dislike. Each target counts them separately (likeCount, dislikeCount).';
+
+-- enum app_public.reputation_level
+create type app_public.reputation_level as enum ('newcomer', 'beginner', 'intermediate', 'advanced', 'expert');
+comment on type app_public.reputation_level is 'A member''s level, from reputation: newcomer, beginner, intermediate, advanced, expert (thresholds are the level.* settings).';
+
+-- enum app_public.reputation_reason
+create type app_public.reputation_reason as enum ('joined', 'post_liked', 'question_liked', 'answer_liked', 'answer_disliked', 'disliked_an_answer', 'answer_accepted', 'accepted_an_answer');
+comment on type app_public.reputation_reason is 'Why reputation changed: joined (the starting point), post_liked, question_liked, answer_liked, answer_disliked (to the answer''s author), disliked_an_answer (to the voter), answer_accepted (to the answer''s author), accepted_an_answer (to the question''s author).';
+
+-- enum app_public.room_kind
+create type app_public.room_kind as enum ('public', 'private', 'direct');
+comment on type app_public.room_kind is 'public: any member may find, read and join; private: invite only, invisible to non-members; direct: exactly two people.';
+
+-- enum app_public.room_role
+create type app_public.room_role as enum ('owner', 'admin', 'member');
+comment on type app_public.room_role is 'A member''s role in a room: owner (everything, hands over with transferRoomOwnership), admin (invites, removes, mutes, pins, edits the room), member.';
 
 -- type app_public.search_result
 create type app_public.search_result as (
@@ -166,7 +206,36 @@ CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.answers FOR EACH
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('answer_count');
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
+CREATE TRIGGER _700_notify AFTER INSERT OR UPDATE OF status ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_answers__notify();
 CREATE TRIGGER _700_withdraw_acceptance AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_answers__withdraw_acceptance();
+CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
+CREATE TRIGGER _730_badges AFTER INSERT ON app_public.answers REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
+CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
+
+-- table app_public.badges
+create table app_public.badges (
+  id text not null,
+  name text not null,
+  class app_public.badge_class not null,
+  description text not null,
+  threshold integer,
+  is_repeatable boolean default false not null,
+  constraint badges_pkey PRIMARY KEY (id),
+  constraint badge_id_format CHECK (id ~ '^[a-z][a-z0-9_]{1,50}$'::text)
+);
+alter table app_public.badges enable row level security;
+create policy select_all on app_public.badges for select to public
+  using (true);
+grant select on table app_public.badges to anonymous;
+grant select on table app_public.badges to authenticated;
+comment on table app_public.badges is '@behavior -insert -update -delete
+The badge catalogue: what members can earn, and how.';
+comment on column app_public.badges.id is 'The badge''s key, e.g. first_post.';
+comment on column app_public.badges.name is 'The badge''s name as shown.';
+comment on column app_public.badges.class is 'bronze, silver or gold.';
+comment on column app_public.badges.description is 'The criterion, in words; the number it names is threshold.';
+comment on column app_public.badges.threshold is 'The number in the criterion (accepted answers, reputation, likes, followers, answers); null for first-time badges.';
+comment on column app_public.badges.is_repeatable is 'True when a member can earn the badge again, once per post or question that meets the criterion; false: once per member.';
 
 -- table app_public.bookmarks
 create table app_public.bookmarks (
@@ -432,6 +501,7 @@ CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.comments FOR EAC
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('comment_count');
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
+CREATE TRIGGER _700_notify AFTER INSERT ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_comments__notify();
 
 -- table app_public.content_revisions
 create table app_public.content_revisions (
@@ -535,6 +605,58 @@ CREATE INDEX contributions_reviewer_id_idx ON app_public.contributions USING btr
 CREATE INDEX contributions_status_idx ON app_public.contributions USING btree (status, created_at);
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.contributions FOR EACH ROW EXECUTE FUNCTION app_private.tg_contributions__rules();
 
+-- table app_public.files
+create table app_public.files (
+  id uuid default gen_random_uuid() not null,
+  owner_id uuid not null,
+  purpose app_public.file_purpose not null,
+  file_name text not null,
+  declared_size bigint not null,
+  byte_size bigint,
+  content_type text,
+  storage_key text not null,
+  is_public boolean not null,
+  status app_public.file_status default 'pending'::app_public.file_status not null,
+  created_at timestamp with time zone default now() not null,
+  ready_at timestamp with time zone,
+  thumbnail_sizes integer[] default '{}'::integer[] not null,
+  constraint files_pkey PRIMARY KEY (id),
+  constraint files_storage_key_key UNIQUE (storage_key),
+  constraint file_declared_size CHECK (declared_size > 0),
+  constraint file_name_length CHECK (char_length(file_name) >= 1 AND char_length(file_name) <= 255 AND file_name !~ '[[:cntrl:]/\\]'::text),
+  constraint file_private_purposes CHECK (NOT (is_public AND (purpose = ANY (ARRAY['cv'::app_public.file_purpose, 'application_letter'::app_public.file_purpose])))),
+  constraint file_ready_complete CHECK ((status = 'ready'::app_public.file_status) = (byte_size IS NOT NULL AND content_type IS NOT NULL AND ready_at IS NOT NULL)),
+  constraint file_storage_key CHECK (storage_key = ((purpose::text || '/'::text) || id::text)),
+  constraint files_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.files enable row level security;
+create policy delete_own on app_public.files for delete to public
+  using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy select_own on app_public.files for select to public
+  using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy select_public_ready on app_public.files for select to public
+  using ((is_public AND (status = 'ready'::app_public.file_status)));
+grant select on table app_public.files to anonymous;
+grant select, delete on table app_public.files to authenticated;
+comment on table app_public.files is '@behavior -insert -update
+An uploaded file: its owner, purpose, checked type and size, and where its bytes are stored. The owner sees their own; everyone sees public ready files. Created by createUpload, made ready by the upload endpoint, deleted by its owner (the bytes go in a job after commit).';
+comment on column app_public.files.id is 'The file''s id (also in its URLs).';
+comment on column app_public.files.owner_id is 'The member who uploaded it.';
+comment on column app_public.files.purpose is 'What it is for (avatar, post_image, question_attachment, cv, application_letter, document).';
+comment on column app_public.files.file_name is 'The client''s file name, a display string only (never a path).';
+comment on column app_public.files.declared_size is 'Bytes the client announced when reserving; the upload may not send more.';
+comment on column app_public.files.byte_size is 'Bytes received (ready files).';
+comment on column app_public.files.content_type is 'The type decided by the bytes (magic numbers), never by the name or the client.';
+comment on column app_public.files.storage_key is '@behavior -*
+Where the bytes live in the store: purpose/id.';
+comment on column app_public.files.is_public is 'Public files are readable by everyone once ready; private ones by their owner only (CVs and letters are always private).';
+comment on column app_public.files.status is 'pending until the bytes are accepted, then ready.';
+comment on column app_public.files.created_at is 'When it was reserved.';
+comment on column app_public.files.ready_at is 'When its bytes were accepted.';
+comment on column app_public.files.thumbnail_sizes is 'Sizes (px) of the webp thumbnails made so far (images only, by the make_thumbnails job after upload); GET /files/:id?size=<n>.';
+CREATE INDEX files_owner_id_idx ON app_public.files USING btree (owner_id, created_at);
+CREATE TRIGGER _900_delete_bytes AFTER DELETE ON app_public.files FOR EACH ROW EXECUTE FUNCTION app_private.tg_files__delete_bytes();
+
 -- table app_public.follows
 create table app_public.follows (
   follower_id uuid default app_public.current_user_id() not null,
@@ -562,6 +684,7 @@ comment on column app_public.follows.followee_id is 'The member being followed.'
 comment on column app_public.follows.created_at is 'When the follow began.';
 CREATE INDEX follows_followee_id_idx ON app_public.follows USING btree (followee_id);
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg_follows__count();
+CREATE TRIGGER _700_notify AFTER INSERT ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg_follows__notify();
 
 -- table app_public.job_application_events
 create table app_public.job_application_events (
@@ -774,6 +897,337 @@ CREATE INDEX job_postings_workplace_published_idx ON app_public.job_postings USI
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_postings__rules();
 
+-- table app_public.message_mentions
+create table app_public.message_mentions (
+  message_id uuid not null,
+  user_id uuid not null,
+  room_id uuid not null,
+  created_at timestamp with time zone not null,
+  constraint message_mentions_pkey PRIMARY KEY (message_id, user_id),
+  constraint message_mentions_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE,
+  constraint message_mentions_room_id_fkey FOREIGN KEY (room_id) REFERENCES app_public.rooms(id) ON DELETE CASCADE,
+  constraint message_mentions_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.message_mentions enable row level security;
+create policy select_visible on app_public.message_mentions for select to public
+  using ((EXISTS ( SELECT 1
+   FROM app_public.messages m
+  WHERE (m.id = message_mentions.message_id))));
+grant select on table app_public.message_mentions to anonymous;
+grant select on table app_public.message_mentions to authenticated;
+comment on table app_public.message_mentions is '@behavior -insert -update -delete
+Who a message mentions: @username of a member of the room, parsed once when the message is written (again when edited). Maintained by the database.';
+comment on column app_public.message_mentions.message_id is 'The message.';
+comment on column app_public.message_mentions.user_id is 'The member mentioned.';
+comment on column app_public.message_mentions.room_id is 'The message''s room (for counting a member''s unread mentions per room).';
+comment on column app_public.message_mentions.created_at is 'When the message was sent.';
+CREATE INDEX message_mentions_room_idx ON app_public.message_mentions USING btree (room_id);
+CREATE INDEX message_mentions_user_room_idx ON app_public.message_mentions USING btree (user_id, room_id, created_at, message_id);
+
+-- table app_public.message_reaction_counts
+create table app_public.message_reaction_counts (
+  message_id uuid not null,
+  emoji text not null,
+  count integer not null,
+  constraint message_reaction_counts_pkey PRIMARY KEY (message_id, emoji),
+  constraint message_reaction_counts_positive CHECK (count > 0),
+  constraint message_reaction_counts_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE
+);
+alter table app_public.message_reaction_counts enable row level security;
+create policy select_visible on app_public.message_reaction_counts for select to public
+  using ((EXISTS ( SELECT 1
+   FROM app_public.messages m
+  WHERE (m.id = message_reaction_counts.message_id))));
+grant select on table app_public.message_reaction_counts to anonymous;
+grant select on table app_public.message_reaction_counts to authenticated;
+comment on table app_public.message_reaction_counts is '@behavior -insert -update -delete
+How many members reacted to a message with each emoji. Maintained by the database.';
+comment on column app_public.message_reaction_counts.message_id is 'The message.';
+comment on column app_public.message_reaction_counts.emoji is 'The emoji.';
+comment on column app_public.message_reaction_counts.count is 'How many members reacted with it (at least 1; emojis nobody uses have no row).';
+
+-- table app_public.message_reactions
+create table app_public.message_reactions (
+  message_id uuid not null,
+  user_id uuid default app_public.current_user_id() not null,
+  emoji text not null,
+  created_at timestamp with time zone default now() not null,
+  constraint message_reactions_pkey PRIMARY KEY (message_id, user_id, emoji),
+  constraint message_reaction_emoji CHECK (char_length(emoji) >= 1 AND char_length(emoji) <= 32 AND emoji !~ '\s'::text),
+  constraint message_reactions_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE,
+  constraint message_reactions_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.message_reactions enable row level security;
+create policy delete_own on app_public.message_reactions for delete to public
+  using ((user_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy insert_member on app_public.message_reactions for insert to public
+  with check (((user_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (EXISTS ( SELECT 1
+   FROM app_public.messages m
+  WHERE ((m.id = message_reactions.message_id) AND (app_hidden.room_role(m.room_id) IS NOT NULL))))));
+create policy select_visible on app_public.message_reactions for select to public
+  using ((EXISTS ( SELECT 1
+   FROM app_public.messages m
+  WHERE (m.id = message_reactions.message_id))));
+grant select on table app_public.message_reactions to anonymous;
+grant select, delete on table app_public.message_reactions to authenticated;
+grant insert (message_id, emoji) on table app_public.message_reactions to authenticated;
+comment on table app_public.message_reactions is '@behavior -update -delete
+Emoji reactions on chat messages: one per member per emoji per message. Members of the room react; toggleReaction adds or removes (in SQL, a member may also delete their own row). Counts per emoji are in messageReactionCounts.';
+comment on column app_public.message_reactions.message_id is 'The message.';
+comment on column app_public.message_reactions.user_id is 'Who reacted.';
+comment on column app_public.message_reactions.emoji is 'The emoji (a character or a :shortcode:, at most 32 characters, no spaces).';
+comment on column app_public.message_reactions.created_at is 'When the reaction was made.';
+CREATE INDEX message_reactions_user_idx ON app_public.message_reactions USING btree (user_id);
+CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_message_reactions__rules();
+CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_message_reactions__count();
+
+-- table app_public.message_revisions
+create table app_public.message_revisions (
+  id uuid default gen_random_uuid() not null,
+  message_id uuid not null,
+  editor_id uuid,
+  body text not null,
+  created_at timestamp with time zone default now() not null,
+  constraint message_revisions_pkey PRIMARY KEY (id),
+  constraint message_revisions_editor_id_fkey FOREIGN KEY (editor_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint message_revisions_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE
+);
+alter table app_public.message_revisions enable row level security;
+create policy select_visible on app_public.message_revisions for select to public
+  using ((EXISTS ( SELECT 1
+   FROM app_public.messages m
+  WHERE ((m.id = message_revisions.message_id) AND ((m.deleted_at IS NULL) OR app_hidden.can_moderate_room(m.room_id, 'message:delete'::text))))));
+grant select on table app_public.message_revisions to anonymous;
+grant select on table app_public.message_revisions to authenticated;
+comment on table app_public.message_revisions is '@behavior -insert -update -delete
+A previous body of a chat message, kept when it was edited or deleted. Those of a deleted message are visible to moderators and room admins only.';
+comment on column app_public.message_revisions.id is 'The revision''s id.';
+comment on column app_public.message_revisions.message_id is 'The message.';
+comment on column app_public.message_revisions.editor_id is 'Who made the edit (or deletion) that replaced this body.';
+comment on column app_public.message_revisions.body is 'The body before the edit, as markdown.';
+comment on column app_public.message_revisions.created_at is 'When the edit was made: this body was current until then.';
+CREATE INDEX message_revisions_editor_idx ON app_public.message_revisions USING btree (editor_id);
+CREATE INDEX message_revisions_message_idx ON app_public.message_revisions USING btree (message_id, created_at);
+
+-- table app_public.messages
+create table app_public.messages (
+  id uuid default gen_random_uuid() not null,
+  room_id uuid not null,
+  author_id uuid default app_public.current_user_id(),
+  parent_id uuid,
+  kind app_public.message_kind default 'text'::app_public.message_kind not null,
+  body text default ''::text not null,
+  subject_user_id uuid,
+  subject_message_id uuid,
+  system_data jsonb,
+  reply_count integer default 0 not null,
+  last_reply_at timestamp with time zone,
+  created_at timestamp with time zone default clock_timestamp() not null,
+  updated_at timestamp with time zone default clock_timestamp() not null,
+  edited_at timestamp with time zone,
+  deleted_at timestamp with time zone,
+  constraint messages_pkey PRIMARY KEY (id),
+  constraint message_body_length CHECK (char_length(body) <= 4000 AND (kind <> 'text'::app_public.message_kind OR deleted_at IS NOT NULL OR char_length(body) >= 1)),
+  constraint message_reply_is_text CHECK (parent_id IS NULL OR kind = 'text'::app_public.message_kind),
+  constraint messages_author_id_fkey FOREIGN KEY (author_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint messages_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES app_public.messages(id) ON DELETE CASCADE,
+  constraint messages_room_id_fkey FOREIGN KEY (room_id) REFERENCES app_public.rooms(id) ON DELETE CASCADE,
+  constraint messages_subject_message_id_fkey FOREIGN KEY (subject_message_id) REFERENCES app_public.messages(id) ON DELETE SET NULL,
+  constraint messages_subject_user_id_fkey FOREIGN KEY (subject_user_id) REFERENCES app_public.users(id) ON DELETE SET NULL
+);
+alter table app_public.messages enable row level security;
+create policy insert_member on app_public.messages for insert to public
+  with check (((author_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (app_hidden.room_role(room_id) IS NOT NULL)));
+create policy select_readable on app_public.messages for select to public
+  using ((app_hidden.room_readable(room_id) AND (NOT (EXISTS ( SELECT 1
+   FROM app_public.user_blocks b
+  WHERE ((b.blocker_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (b.blocked_id = messages.author_id)))))));
+create policy update_own on app_public.messages for update to public
+  using (((author_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (kind = 'text'::app_public.message_kind)));
+grant select on table app_public.messages to anonymous;
+grant select on table app_public.messages to authenticated;
+grant insert (room_id, parent_id, body) on table app_public.messages to authenticated;
+grant update (body) on table app_public.messages to authenticated;
+comment on table app_public.messages is 'A chat message: markdown written by a member, or a typed system message (join, leave, remove, rename, pin). Replies thread one level under a top-level message. Members post; anyone reads public rooms, members read private and direct rooms; messages of members you blocked are hidden from you. Edit by updating body (history kept); delete with deleteMessage.';
+comment on column app_public.messages.id is 'The message''s id.';
+comment on column app_public.messages.room_id is 'The room.';
+comment on column app_public.messages.author_id is 'Who wrote it (for a system message: who caused it).';
+comment on column app_public.messages.parent_id is 'For a thread reply: the top-level message of the same room it replies to.';
+comment on column app_public.messages.kind is 'text, or the kind of system message.';
+comment on column app_public.messages.body is 'Markdown, at most 4000 characters; empty for system messages and once deleted (moderators read the old text in messageRevisions).';
+comment on column app_public.messages.subject_user_id is 'join, leave, remove: the member who joined, left or was removed.';
+comment on column app_public.messages.subject_message_id is 'pin: the message pinned.';
+comment on column app_public.messages.system_data is 'rename: {"oldName": …, "newName": …}.';
+comment on column app_public.messages.reply_count is 'How many replies (not deleted) the thread has. Maintained by the database.';
+comment on column app_public.messages.last_reply_at is 'When the latest reply was posted. Maintained by the database.';
+comment on column app_public.messages.created_at is 'When it was sent.';
+comment on column app_public.messages.updated_at is 'When it last changed. Set by the database.';
+comment on column app_public.messages.edited_at is 'When the body was last edited (null: never). Set by the database.';
+comment on column app_public.messages.deleted_at is 'When it was deleted (the message stays, shown as deleted, so its thread stays).';
+CREATE INDEX messages_author_idx ON app_public.messages USING btree (author_id);
+CREATE INDEX messages_parent_idx ON app_public.messages USING btree (parent_id, created_at);
+CREATE INDEX messages_room_history_idx ON app_public.messages USING btree (room_id, created_at DESC, id DESC);
+CREATE INDEX messages_subject_message_idx ON app_public.messages USING btree (subject_message_id);
+CREATE INDEX messages_subject_user_idx ON app_public.messages USING btree (subject_user_id);
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__timestamps();
+CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__before_write();
+CREATE TRIGGER _500_after_write AFTER INSERT OR DELETE OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__after_write();
+
+-- table app_public.notification_preferences
+create table app_public.notification_preferences (
+  user_id uuid default app_public.current_user_id() not null,
+  type_id text not null,
+  channel app_public.notification_channel not null,
+  enabled boolean not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint notification_preferences_pkey PRIMARY KEY (user_id, type_id, channel),
+  constraint notification_preferences_type_id_fkey FOREIGN KEY (type_id) REFERENCES app_public.notification_types(id),
+  constraint notification_preferences_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.notification_preferences enable row level security;
+create policy delete_own on app_public.notification_preferences for delete to public
+  using (app_hidden.is_current_user(user_id));
+create policy insert_own on app_public.notification_preferences for insert to public
+  with check (app_hidden.is_current_user(user_id));
+create policy select_own on app_public.notification_preferences for select to public
+  using (app_hidden.is_current_user(user_id));
+create policy update_own on app_public.notification_preferences for update to public
+  using (app_hidden.is_current_user(user_id));
+grant select, delete on table app_public.notification_preferences to authenticated;
+grant insert (type_id, channel, enabled) on table app_public.notification_preferences to authenticated;
+grant update (enabled) on table app_public.notification_preferences to authenticated;
+comment on table app_public.notification_preferences is '@behavior -insert -update -delete
+Your choices per notification type and channel, where they differ from the type''s defaults. Set them with setNotificationPreference.';
+comment on column app_public.notification_preferences.user_id is 'The member: always you.';
+comment on column app_public.notification_preferences.type_id is 'The notification type.';
+comment on column app_public.notification_preferences.channel is 'in_app or email.';
+comment on column app_public.notification_preferences.enabled is 'Whether you get this type on this channel. Security alerts cannot be turned off in the app.';
+comment on column app_public.notification_preferences.updated_at is 'When you last changed it.';
+CREATE INDEX notification_preferences_type_id_idx ON app_public.notification_preferences USING btree (type_id);
+CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.notification_preferences FOR EACH ROW EXECUTE FUNCTION app_private.tg_notification_preferences__rules();
+
+-- table app_public.notification_settings
+create table app_public.notification_settings (
+  user_id uuid default app_public.current_user_id() not null,
+  email_digest app_public.notification_digest default 'immediate'::app_public.notification_digest not null,
+  last_digest_at timestamp with time zone,
+  updated_at timestamp with time zone default now() not null,
+  constraint notification_settings_pkey PRIMARY KEY (user_id),
+  constraint notification_settings_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.notification_settings enable row level security;
+create policy insert_own on app_public.notification_settings for insert to public
+  with check (app_hidden.is_current_user(user_id));
+create policy select_own on app_public.notification_settings for select to public
+  using (app_hidden.is_current_user(user_id));
+create policy update_own on app_public.notification_settings for update to public
+  using (app_hidden.is_current_user(user_id));
+grant select on table app_public.notification_settings to authenticated;
+grant insert (email_digest) on table app_public.notification_settings to authenticated;
+grant update (email_digest) on table app_public.notification_settings to authenticated;
+comment on table app_public.notification_settings is '@behavior -insert -update -delete
+Your notification e-mail settings (absent: immediate). Change with setNotificationEmailDigest.';
+comment on column app_public.notification_settings.user_id is 'The member: always you.';
+comment on column app_public.notification_settings.email_digest is 'immediate, hourly, daily or off.';
+comment on column app_public.notification_settings.last_digest_at is 'When your last digest mail was prepared. Set by the database.';
+comment on column app_public.notification_settings.updated_at is 'When you last changed the settings.';
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.notification_settings FOR EACH ROW EXECUTE FUNCTION app_private.tg_notification_settings__touch();
+
+-- table app_public.notification_types
+create table app_public.notification_types (
+  id text not null,
+  description text not null,
+  trigger_point text not null,
+  is_aggregated boolean default false not null,
+  default_in_app boolean default true not null,
+  default_email boolean default false not null,
+  in_app_required boolean default false not null,
+  constraint notification_types_pkey PRIMARY KEY (id),
+  constraint notification_type_id_format CHECK (id ~ '^[a-z][a-z_]{1,40}$'::text)
+);
+alter table app_public.notification_types enable row level security;
+create policy select_all on app_public.notification_types for select to public
+  using (true);
+grant select on table app_public.notification_types to anonymous;
+grant select on table app_public.notification_types to authenticated;
+comment on table app_public.notification_types is '@behavior -insert -update -delete
+The kinds of notification, with their default channels. Rows exist for kinds whose source lands later (jobs, badges, chat); their triggerPoint says where they will be created.';
+comment on column app_public.notification_types.id is 'The type''s key, e.g. new_follower, reaction, security_alert.';
+comment on column app_public.notification_types.description is 'What the notification tells the member.';
+comment on column app_public.notification_types.trigger_point is 'The database event that creates it (table and trigger), or the planned one for sources not built yet.';
+comment on column app_public.notification_types.is_aggregated is 'True when causes on one target within the notification.reaction_window setting update one notification ("Ana and 4 others") instead of adding rows.';
+comment on column app_public.notification_types.default_in_app is 'Whether members get it in the app unless they change their preference.';
+comment on column app_public.notification_types.default_email is 'Whether members get it by e-mail unless they change their preference.';
+comment on column app_public.notification_types.in_app_required is 'True when the in-app channel cannot be turned off (security alerts).';
+
+-- table app_public.notifications
+create table app_public.notifications (
+  id uuid default gen_random_uuid() not null,
+  recipient_id uuid not null,
+  type_id text not null,
+  actor_id uuid,
+  actor_count integer default 1 not null,
+  last_actor_ids uuid[] default '{}'::uuid[] not null,
+  post_id uuid,
+  question_id uuid,
+  answer_id uuid,
+  comment_id uuid,
+  detail jsonb default '{}'::jsonb not null,
+  is_in_app boolean default true not null,
+  read_at timestamp with time zone,
+  emailed_at timestamp with time zone,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint notifications_pkey PRIMARY KEY (id),
+  constraint notification_actor_count CHECK (actor_count >= 0),
+  constraint notifications_actor_id_fkey FOREIGN KEY (actor_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint notifications_answer_id_fkey FOREIGN KEY (answer_id) REFERENCES app_public.answers(id) ON DELETE SET NULL,
+  constraint notifications_comment_id_fkey FOREIGN KEY (comment_id) REFERENCES app_public.comments(id) ON DELETE SET NULL,
+  constraint notifications_post_id_fkey FOREIGN KEY (post_id) REFERENCES app_public.posts(id) ON DELETE SET NULL,
+  constraint notifications_question_id_fkey FOREIGN KEY (question_id) REFERENCES app_public.questions(id) ON DELETE SET NULL,
+  constraint notifications_recipient_id_fkey FOREIGN KEY (recipient_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
+  constraint notifications_type_id_fkey FOREIGN KEY (type_id) REFERENCES app_public.notification_types(id)
+);
+alter table app_public.notifications enable row level security;
+create policy delete_own on app_public.notifications for delete to public
+  using ((app_hidden.is_current_user(recipient_id) AND is_in_app));
+create policy select_own on app_public.notifications for select to public
+  using ((app_hidden.is_current_user(recipient_id) AND is_in_app));
+create policy update_own on app_public.notifications for update to public
+  using ((app_hidden.is_current_user(recipient_id) AND is_in_app));
+grant select, delete on table app_public.notifications to authenticated;
+grant update (read_at) on table app_public.notifications to authenticated;
+comment on table app_public.notifications is '@behavior -insert -update
+Something that happened to you: created by the database in the same transaction as its cause, never through the API. Only you see, mark read and delete yours. A target that was deleted since leaves its id null: show "no longer available".';
+comment on column app_public.notifications.id is 'The notification''s id.';
+comment on column app_public.notifications.recipient_id is 'The member notified: always you.';
+comment on column app_public.notifications.type_id is 'What happened; see NotificationType.';
+comment on column app_public.notifications.actor_id is 'The member who caused it (the latest one, for aggregated types); null for security alerts and deleted accounts.';
+comment on column app_public.notifications.actor_count is 'How many members caused it (aggregated types: "Ana and actorCount - 1 others"); 1 otherwise.';
+comment on column app_public.notifications.last_actor_ids is 'The latest actors, newest first, at most the notification.last_actors setting.';
+comment on column app_public.notifications.post_id is 'The post concerned (the commented or liked post, or the post a comment is under), for deep links; null when none or deleted.';
+comment on column app_public.notifications.question_id is 'The question concerned, for deep links; null when none or deleted.';
+comment on column app_public.notifications.answer_id is 'The answer concerned, for deep links; null when none or deleted.';
+comment on column app_public.notifications.comment_id is 'The comment concerned (the new comment or reply, or the liked comment); null when none or deleted.';
+comment on column app_public.notifications.detail is 'Extra facts: for security alerts {"event": "new_sign_in" | "password_changed" | "email_changed" | "session_revoked_reuse", "ip": …}.';
+comment on column app_public.notifications.is_in_app is '@behavior -*
+False when the member turned the in-app channel off but wants the e-mail: the row exists only for the mail.';
+comment on column app_public.notifications.read_at is 'When you marked it read; null while unread.';
+comment on column app_public.notifications.emailed_at is '@behavior -*
+When its e-mail was sent: the marker that keeps a retried job from sending twice.';
+comment on column app_public.notifications.created_at is 'When it was created.';
+comment on column app_public.notifications.updated_at is 'When it last changed (an aggregated notification moves up when someone else reacts): the list is newest first by this.';
+CREATE INDEX notifications_actor_id_idx ON app_public.notifications USING btree (actor_id);
+CREATE INDEX notifications_answer_id_idx ON app_public.notifications USING btree (answer_id) WHERE (answer_id IS NOT NULL);
+CREATE INDEX notifications_comment_id_idx ON app_public.notifications USING btree (comment_id) WHERE (comment_id IS NOT NULL);
+CREATE INDEX notifications_post_id_idx ON app_public.notifications USING btree (post_id) WHERE (post_id IS NOT NULL);
+CREATE INDEX notifications_question_id_idx ON app_public.notifications USING btree (question_id) WHERE (question_id IS NOT NULL);
+CREATE INDEX notifications_read_at_idx ON app_public.notifications USING btree (read_at) WHERE (read_at IS NOT NULL);
+CREATE INDEX notifications_recipient_unread_idx ON app_public.notifications USING btree (recipient_id) WHERE ((read_at IS NULL) AND is_in_app);
+CREATE INDEX notifications_recipient_updated_idx ON app_public.notifications USING btree (recipient_id, updated_at DESC, id DESC);
+CREATE INDEX notifications_type_id_idx ON app_public.notifications USING btree (type_id);
+CREATE TRIGGER _500_deliver AFTER INSERT OR UPDATE OF read_at, actor_count, last_actor_ids ON app_public.notifications FOR EACH ROW EXECUTE FUNCTION app_private.tg_notifications__deliver();
+
 -- table app_public.permissions
 create table app_public.permissions (
   id text not null,
@@ -868,6 +1322,9 @@ CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.posts FOR EACH R
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
+CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
+CREATE TRIGGER _730_badges AFTER INSERT ON app_public.posts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
+CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
 
 -- table app_public.questions
 create table app_public.questions (
@@ -954,6 +1411,9 @@ CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.questions FOR EA
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
+CREATE TRIGGER _700_notify AFTER UPDATE OF accepted_answer_id ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_questions__notify();
+CREATE TRIGGER _710_reputation AFTER UPDATE OF accepted_answer_id ON app_public.questions FOR EACH ROW WHEN (old.accepted_answer_id IS DISTINCT FROM new.accepted_answer_id) EXECUTE FUNCTION app_private.tg_questions__reputation();
+CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.questions FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
 
 -- table app_public.reactions
 create table app_public.reactions (
@@ -1005,6 +1465,51 @@ CREATE INDEX reactions_user_id_idx ON app_public.reactions USING btree (user_id,
 CREATE UNIQUE INDEX reactions_user_post_key ON app_public.reactions USING btree (post_id, user_id) WHERE (post_id IS NOT NULL);
 CREATE UNIQUE INDEX reactions_user_question_key ON app_public.reactions USING btree (question_id, user_id) WHERE (question_id IS NOT NULL);
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter();
+CREATE TRIGGER _700_notify AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_reactions__notify();
+CREATE TRIGGER _700_reputation AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_reactions__reputation();
+
+-- table app_public.reputation_events
+create table app_public.reputation_events (
+  id bigint generated always as identity not null,
+  user_id uuid not null,
+  points integer not null,
+  reason app_public.reputation_reason not null,
+  is_vote boolean default false not null,
+  is_reversal boolean default false not null,
+  reaction_id uuid,
+  post_id uuid,
+  question_id uuid,
+  answer_id uuid,
+  created_at timestamp with time zone default now() not null,
+  constraint reputation_events_pkey PRIMARY KEY (id),
+  constraint reputation_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.reputation_events enable row level security;
+create policy select_own on app_public.reputation_events for select to public
+  using ((user_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+grant select on table app_public.reputation_events to authenticated;
+comment on table app_public.reputation_events is '@behavior -insert -update -delete
+The reputation ledger: one row per change of a member''s reputation, written by the database when its cause happens (a like, a dislike, an accepted answer) and never changed; a reversal (a reaction removed or changed, an answer un-accepted, content hidden or deleted) is a new row with the opposite points. Members see their own rows.';
+comment on column app_public.reputation_events.id is 'The event''s number, increasing.';
+comment on column app_public.reputation_events.user_id is 'The member whose reputation changed.';
+comment on column app_public.reputation_events.points is 'Points added (negative: taken away), after the daily vote cap and the floor.';
+comment on column app_public.reputation_events.reason is 'The cause.';
+comment on column app_public.reputation_events.is_vote is 'True for points from likes and dislikes (they count towards the daily cap); false for accepted answers and the starting point.';
+comment on column app_public.reputation_events.is_reversal is 'True when the row takes back earlier points of the same source.';
+comment on column app_public.reputation_events.reaction_id is 'The reaction that caused it (it may since have been removed).';
+comment on column app_public.reputation_events.post_id is 'The post concerned, if any (it may since have been deleted).';
+comment on column app_public.reputation_events.question_id is 'The question concerned, if any (it may since have been deleted).';
+comment on column app_public.reputation_events.answer_id is 'The answer concerned, if any (it may since have been deleted).';
+comment on column app_public.reputation_events.created_at is 'When the change happened.';
+CREATE INDEX reputation_events_answer_idx ON app_public.reputation_events USING btree (answer_id) WHERE (answer_id IS NOT NULL);
+CREATE INDEX reputation_events_created_idx ON app_public.reputation_events USING btree (created_at);
+CREATE INDEX reputation_events_post_idx ON app_public.reputation_events USING btree (post_id) WHERE (post_id IS NOT NULL);
+CREATE INDEX reputation_events_question_idx ON app_public.reputation_events USING btree (question_id) WHERE (question_id IS NOT NULL);
+CREATE INDEX reputation_events_reaction_idx ON app_public.reputation_events USING btree (reaction_id) WHERE (reaction_id IS NOT NULL);
+CREATE INDEX reputation_events_user_created_idx ON app_public.reputation_events USING btree (user_id, created_at);
+CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON app_public.reputation_events FOR EACH ROW EXECUTE FUNCTION app_private.tg_reputation_events__append_only();
+CREATE TRIGGER _101_append_only BEFORE TRUNCATE ON app_public.reputation_events FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_reputation_events__append_only();
+CREATE TRIGGER _500_total AFTER INSERT ON app_public.reputation_events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_reputation_events__total();
 
 -- table app_public.role_permissions
 create table app_public.role_permissions (
@@ -1040,6 +1545,143 @@ comment on table app_public.roles is 'A named set of permissions (user, reviewer
 comment on column app_public.roles.id is 'The role''s name, e.g. moderator: 2–31 lower-case letters and _.';
 comment on column app_public.roles.description is 'What members holding this role may do, in words.';
 
+-- table app_public.room_members
+create table app_public.room_members (
+  room_id uuid not null,
+  user_id uuid not null,
+  role app_public.room_role default 'member'::app_public.room_role not null,
+  joined_at timestamp with time zone default now() not null,
+  last_read_message_id uuid,
+  last_read_at timestamp with time zone,
+  muted_until timestamp with time zone,
+  mute_reason text,
+  muted_by uuid,
+  constraint room_members_pkey PRIMARY KEY (room_id, user_id),
+  constraint room_members_last_read_fkey FOREIGN KEY (last_read_message_id) REFERENCES app_public.messages(id) ON DELETE SET NULL,
+  constraint room_members_muted_by_fkey FOREIGN KEY (muted_by) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint room_members_room_id_fkey FOREIGN KEY (room_id) REFERENCES app_public.rooms(id) ON DELETE CASCADE,
+  constraint room_members_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.room_members enable row level security;
+create policy delete_leave_or_remove on app_public.room_members for delete to public
+  using (((EXISTS ( SELECT 1
+   FROM app_public.rooms r
+  WHERE ((r.id = room_members.room_id) AND (r.kind <> 'direct'::app_public.room_kind)))) AND ((user_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR (app_hidden.room_role(room_id) = 'owner'::app_public.room_role) OR ((app_hidden.room_role(room_id) = 'admin'::app_public.room_role) AND (role = 'member'::app_public.room_role)))));
+create policy insert_join_or_invite on app_public.room_members for insert to public
+  with check (((role = 'member'::app_public.room_role) AND (((user_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (EXISTS ( SELECT 1
+   FROM app_public.rooms r
+  WHERE ((r.id = room_members.room_id) AND (r.kind = 'public'::app_public.room_kind))))) OR ((app_hidden.room_role(room_id) = ANY (ARRAY['owner'::app_public.room_role, 'admin'::app_public.room_role])) AND (EXISTS ( SELECT 1
+   FROM app_public.rooms r
+  WHERE ((r.id = room_members.room_id) AND (r.kind <> 'direct'::app_public.room_kind))))))));
+create policy select_readable on app_public.room_members for select to public
+  using (app_hidden.room_readable(room_id));
+grant select on table app_public.room_members to anonymous;
+grant select, delete on table app_public.room_members to authenticated;
+grant insert (room_id, user_id) on table app_public.room_members to authenticated;
+comment on table app_public.room_members is 'Who is in a room, with their room role. Join a public room by inserting yourself; room admins invite others (private rooms too); leave by deleting yourself; admins remove members, owners remove admins. Roles change through setRoomMemberRole and transferRoomOwnership; the last owner cannot leave (LASTO). Private rooms'' member lists are visible to their members only.';
+comment on column app_public.room_members.room_id is 'The room.';
+comment on column app_public.room_members.user_id is 'The member.';
+comment on column app_public.room_members.role is 'owner, admin or member. Joining and invitations make members.';
+comment on column app_public.room_members.joined_at is 'When the member joined.';
+comment on column app_public.room_members.last_read_message_id is 'The newest message the member has read (markRoomRead; never moves backwards). In direct rooms this is the read receipt.';
+comment on column app_public.room_members.last_read_at is 'The creation time of lastReadMessageId (the read position).';
+comment on column app_public.room_members.muted_until is 'Muted (cannot post) until this time; the mute lapses by itself. Set by muteRoomMember.';
+comment on column app_public.room_members.mute_reason is 'Why the member was muted.';
+comment on column app_public.room_members.muted_by is 'Who muted the member.';
+CREATE INDEX room_members_last_read_idx ON app_public.room_members USING btree (last_read_message_id);
+CREATE INDEX room_members_muted_by_idx ON app_public.room_members USING btree (muted_by);
+CREATE INDEX room_members_user_idx ON app_public.room_members USING btree (user_id);
+CREATE TRIGGER _200_last_owner BEFORE DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__before_delete();
+CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__count();
+CREATE TRIGGER _510_system_message AFTER INSERT OR DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__system_message();
+
+-- table app_public.room_pins
+create table app_public.room_pins (
+  room_id uuid not null,
+  message_id uuid not null,
+  pinned_by uuid,
+  created_at timestamp with time zone default now() not null,
+  constraint room_pins_pkey PRIMARY KEY (room_id, message_id),
+  constraint room_pins_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE,
+  constraint room_pins_pinned_by_fkey FOREIGN KEY (pinned_by) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint room_pins_room_id_fkey FOREIGN KEY (room_id) REFERENCES app_public.rooms(id) ON DELETE CASCADE
+);
+alter table app_public.room_pins enable row level security;
+create policy select_readable on app_public.room_pins for select to public
+  using (app_hidden.room_readable(room_id));
+grant select on table app_public.room_pins to anonymous;
+grant select on table app_public.room_pins to authenticated;
+comment on table app_public.room_pins is '@behavior -insert -update -delete
+Pinned messages of a room, at most the chat.max_pins setting (PINMX past it). Pin and unpin with pinMessage and unpinMessage (room admins and holders of message:pin).';
+comment on column app_public.room_pins.room_id is 'The room.';
+comment on column app_public.room_pins.message_id is 'The pinned message.';
+comment on column app_public.room_pins.pinned_by is 'Who pinned it.';
+comment on column app_public.room_pins.created_at is 'When it was pinned.';
+CREATE UNIQUE INDEX room_pins_message_idx ON app_public.room_pins USING btree (message_id);
+CREATE INDEX room_pins_pinned_by_idx ON app_public.room_pins USING btree (pinned_by);
+CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_pins__before_insert();
+CREATE TRIGGER _500_system_message AFTER INSERT ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_pins__system_message();
+
+-- table app_public.rooms
+create table app_public.rooms (
+  id uuid default gen_random_uuid() not null,
+  kind app_public.room_kind default 'public'::app_public.room_kind not null,
+  name text,
+  slug text,
+  description text default ''::text not null,
+  guidelines text default ''::text not null,
+  topic text default ''::text not null,
+  is_archived boolean default false not null,
+  member_count integer default 0 not null,
+  created_by uuid default app_public.current_user_id(),
+  direct_low_id uuid,
+  direct_high_id uuid,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint rooms_pkey PRIMARY KEY (id),
+  constraint rooms_direct_pair_key UNIQUE (direct_low_id, direct_high_id),
+  constraint rooms_slug_key UNIQUE (slug),
+  constraint room_direct_pair CHECK ((kind = 'direct'::app_public.room_kind) = (direct_low_id IS NOT NULL AND direct_high_id IS NOT NULL) AND (direct_low_id IS NULL OR direct_low_id < direct_high_id)),
+  constraint room_name_length CHECK (kind = 'direct'::app_public.room_kind OR char_length(name) >= 1 AND char_length(name) <= 80),
+  constraint room_texts_length CHECK (char_length(description) <= 1000 AND char_length(guidelines) <= 5000 AND char_length(topic) <= 250),
+  constraint rooms_created_by_fkey FOREIGN KEY (created_by) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint rooms_direct_high_id_fkey FOREIGN KEY (direct_high_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
+  constraint rooms_direct_low_id_fkey FOREIGN KEY (direct_low_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.rooms enable row level security;
+create policy delete_owner on app_public.rooms for delete to public
+  using ((app_hidden.room_role(id) = 'owner'::app_public.room_role));
+create policy insert_own on app_public.rooms for insert to public
+  with check (((created_by = ( SELECT app_public.current_user_id() AS current_user_id)) AND (kind <> 'direct'::app_public.room_kind)));
+create policy select_readable on app_public.rooms for select to public
+  using (((kind = 'public'::app_public.room_kind) OR app_hidden.room_readable(id) OR ((created_by = ( SELECT app_public.current_user_id() AS current_user_id)) AND app_hidden.room_is_being_created(id))));
+create policy update_admin on app_public.rooms for update to public
+  using ((app_hidden.room_role(id) = ANY (ARRAY['owner'::app_public.room_role, 'admin'::app_public.room_role])));
+grant select on table app_public.rooms to anonymous;
+grant select, delete on table app_public.rooms to authenticated;
+grant insert (kind, name, slug, description, guidelines, topic) on table app_public.rooms to authenticated;
+grant update (name, description, guidelines, topic, is_archived) on table app_public.rooms to authenticated;
+comment on table app_public.rooms is 'A chat room: public (anyone finds, reads and joins it), private (invite only; invisible to non-members) or direct (two people; open with openDirectRoom). The creator becomes its owner.';
+comment on column app_public.rooms.id is 'The room''s id.';
+comment on column app_public.rooms.kind is 'public, private or direct. Cannot change.';
+comment on column app_public.rooms.name is 'The room''s name, 1–80 characters; null for a direct room. Renaming posts a rename system message.';
+comment on column app_public.rooms.slug is 'The room''s URL fragment, unique; derived from the name when not given. Null for a direct room.';
+comment on column app_public.rooms.description is 'What the room is for (at most 1000 characters).';
+comment on column app_public.rooms.guidelines is 'The room''s rules, markdown (at most 5000 characters).';
+comment on column app_public.rooms.topic is 'The current topic (at most 250 characters).';
+comment on column app_public.rooms.is_archived is 'An archived room is read-only: no messages, edits or reactions (code ARCHV). Room admins archive and unarchive.';
+comment on column app_public.rooms.member_count is 'How many members the room has. Maintained by the database.';
+comment on column app_public.rooms.created_by is 'The member who created the room.';
+comment on column app_public.rooms.direct_low_id is 'For a direct room: the lower of the two members'' ids (the pair is unique).';
+comment on column app_public.rooms.direct_high_id is 'For a direct room: the higher of the two members'' ids.';
+comment on column app_public.rooms.created_at is 'When the room was created.';
+comment on column app_public.rooms.updated_at is 'When the room last changed. Set by the database.';
+CREATE INDEX rooms_created_by_idx ON app_public.rooms USING btree (created_by);
+CREATE INDEX rooms_direct_high_idx ON app_public.rooms USING btree (direct_high_id);
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
+CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg_rooms__before_write();
+CREATE TRIGGER _500_after_write AFTER INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg_rooms__after_write();
+
 -- table app_public.tags
 create table app_public.tags (
   name text not null,
@@ -1059,6 +1701,60 @@ comment on column app_public.tags.post_count is 'How many published posts carry 
 comment on column app_public.tags.question_count is 'How many published questions carry the tag. Maintained by the database.';
 CREATE INDEX tags_name_prefix_idx ON app_public.tags USING btree (name text_pattern_ops);
 CREATE INDEX tags_post_count_idx ON app_public.tags USING btree (post_count);
+
+-- table app_public.user_badges
+create table app_public.user_badges (
+  id uuid default gen_random_uuid() not null,
+  user_id uuid not null,
+  badge_id text not null,
+  source_id uuid,
+  awarded_at timestamp with time zone default now() not null,
+  constraint user_badges_pkey PRIMARY KEY (id),
+  constraint user_badges_once UNIQUE NULLS NOT DISTINCT (user_id, badge_id, source_id),
+  constraint user_badges_badge_id_fkey FOREIGN KEY (badge_id) REFERENCES app_public.badges(id) ON DELETE CASCADE,
+  constraint user_badges_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.user_badges enable row level security;
+create policy select_all on app_public.user_badges for select to public
+  using (true);
+grant select on table app_public.user_badges to anonymous;
+grant select on table app_public.user_badges to authenticated;
+comment on table app_public.user_badges is '@behavior -insert -update -delete
+A badge a member earned. Awarded by the database (on the event, or by the scheduled award_badges job); kept even if the content that earned it is later removed.';
+comment on column app_public.user_badges.id is 'The award''s id.';
+comment on column app_public.user_badges.user_id is 'The member who earned the badge.';
+comment on column app_public.user_badges.badge_id is 'The badge earned.';
+comment on column app_public.user_badges.source_id is 'For a repeatable badge, the post or question that earned it; null otherwise.';
+comment on column app_public.user_badges.awarded_at is 'When the badge was awarded.';
+comment on constraint user_badges_once on app_public.user_badges is '@behavior -single';
+CREATE INDEX user_badges_badge_id_idx ON app_public.user_badges USING btree (badge_id, awarded_at);
+CREATE INDEX user_badges_user_id_idx ON app_public.user_badges USING btree (user_id, awarded_at);
+
+-- table app_public.user_blocks
+create table app_public.user_blocks (
+  blocker_id uuid default app_public.current_user_id() not null,
+  blocked_id uuid not null,
+  created_at timestamp with time zone default now() not null,
+  constraint user_blocks_pkey PRIMARY KEY (blocker_id, blocked_id),
+  constraint user_blocks_not_self CHECK (blocker_id <> blocked_id),
+  constraint user_blocks_blocked_id_fkey FOREIGN KEY (blocked_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
+  constraint user_blocks_blocker_id_fkey FOREIGN KEY (blocker_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.user_blocks enable row level security;
+create policy delete_own on app_public.user_blocks for delete to public
+  using ((blocker_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy insert_own on app_public.user_blocks for insert to public
+  with check ((blocker_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy select_own on app_public.user_blocks for select to public
+  using ((blocker_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+grant select on table app_public.user_blocks to anonymous;
+grant select, delete on table app_public.user_blocks to authenticated;
+grant insert (blocked_id) on table app_public.user_blocks to authenticated;
+comment on table app_public.user_blocks is 'A member''s blocks: the blocker no longer sees the blocked member''s chat messages, neither can open a direct room with the other, and an existing direct room between them is read-only. Only the blocker sees the block; delete it to unblock.';
+comment on column app_public.user_blocks.blocker_id is 'The member who blocks (you).';
+comment on column app_public.user_blocks.blocked_id is 'The member blocked.';
+comment on column app_public.user_blocks.created_at is 'When the block was made.';
+CREATE INDEX user_blocks_blocked_idx ON app_public.user_blocks USING btree (blocked_id);
 
 -- table app_public.user_emails
 create table app_public.user_emails (
@@ -1150,6 +1846,8 @@ create table app_public.users (
   follower_count integer default 0 not null,
   following_count integer default 0 not null,
   search tsvector generated always as ((((setweight(to_tsvector('english'::regconfig, (username)::text), 'A'::"char") || setweight(to_tsvector('english'::regconfig, COALESCE(display_name, ''::text)), 'A'::"char")) || setweight(to_tsvector('english'::regconfig, ((COALESCE(job_title, ''::text) || ' '::text) || COALESCE(affiliation, ''::text))), 'B'::"char")) || setweight(to_tsvector('english'::regconfig, COALESCE(bio, ''::text)), 'C'::"char"))) stored not null,
+  reputation integer default 0 not null,
+  avatar_file_id uuid,
   constraint users_pkey PRIMARY KEY (id),
   constraint users_username_key UNIQUE (username),
   constraint affiliation_length CHECK (char_length(affiliation) <= 200),
@@ -1160,9 +1858,11 @@ create table app_public.users (
   constraint job_title_length CHECK (char_length(job_title) <= 200),
   constraint linkedin_url_format CHECK (linkedin_url ~ '^https?://'::text),
   constraint username_format CHECK (username OPERATOR(public.~) '^[A-Za-z0-9_-]{3,50}$'::public.citext),
+  constraint users_reputation_not_negative CHECK (reputation >= 0),
   constraint website_url_format CHECK (website_url ~ '^https?://'::text),
   constraint x_url_format CHECK (x_url ~ '^https?://'::text),
-  constraint years_of_experience_range CHECK (years_of_experience >= 0 AND years_of_experience <= 100)
+  constraint years_of_experience_range CHECK (years_of_experience >= 0 AND years_of_experience <= 100),
+  constraint users_avatar_file_id_fkey FOREIGN KEY (avatar_file_id) REFERENCES app_public.files(id) ON DELETE SET NULL
 );
 alter table app_public.users enable row level security;
 create policy select_active on app_public.users for select to public
@@ -1171,7 +1871,7 @@ create policy update_self on app_public.users for update to public
   using ((id = ( SELECT app_public.current_user_id() AS current_user_id)));
 grant select on table app_public.users to anonymous;
 grant select on table app_public.users to authenticated;
-grant update (display_name, bio, avatar_url, affiliation, job_title, years_of_experience, expertise_level, core_competencies, website_url, linkedin_url, x_url) on table app_public.users to authenticated;
+grant update (display_name, bio, avatar_url, affiliation, job_title, years_of_experience, expertise_level, core_competencies, website_url, linkedin_url, x_url, avatar_file_id) on table app_public.users to authenticated;
 comment on table app_public.users is 'A member of the community: the public profile.';
 comment on column app_public.users.id is 'The member''s id; the subject of their access token.';
 comment on column app_public.users.username is 'Unique, case-insensitive; 3–50 characters of A–Z, a–z, 0–9, _ and -.';
@@ -1195,12 +1895,78 @@ comment on column app_public.users.updated_at is 'When the profile last changed.
 comment on column app_public.users.follower_count is 'How many members follow this one. Maintained by the database.';
 comment on column app_public.users.following_count is 'How many members this one follows. Maintained by the database.';
 comment on column app_public.users.search is '@behavior -*';
+comment on column app_public.users.reputation is 'Reputation points: the sum of the member''s reputation events (never below the reputation.floor setting). Maintained by the database.';
+comment on column app_public.users.avatar_file_id is 'The avatar: a ready file of purpose avatar that this user uploaded (FSLOT otherwise).';
 comment on constraint users_username_key on app_public.users is '@behavior -single';
+CREATE INDEX users_avatar_file_id_idx ON app_public.users USING btree (avatar_file_id);
 CREATE INDEX users_created_at_idx ON app_public.users USING btree (created_at);
 CREATE INDEX users_display_name_trgm_idx ON app_public.users USING gin (display_name public.gin_trgm_ops);
+CREATE INDEX users_reputation_idx ON app_public.users USING btree (reputation);
 CREATE INDEX users_search_idx ON app_public.users USING gin (search);
 CREATE INDEX users_username_prefix_idx ON app_public.users USING btree (lower((username)::text) text_pattern_ops);
+CREATE TRIGGER _100_erase_all BEFORE TRUNCATE ON app_public.users FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_users__truncate();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
+CREATE TRIGGER _200_avatar_file BEFORE INSERT OR UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg_users__avatar_file();
+CREATE TRIGGER _800_reputation AFTER INSERT ON app_public.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_users__reputation();
+CREATE TRIGGER _900_replace_avatar AFTER UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW WHEN (old.avatar_file_id IS DISTINCT FROM new.avatar_file_id AND old.avatar_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg_users__replace_avatar();
+
+-- view app_public.leaderboard_entries
+create view app_public.leaderboard_entries with (security_barrier=true) as
+ SELECT l.period,
+    l.rank,
+    l.user_id,
+    l.points,
+    l.computed_at
+   FROM app_private.leaderboard_scores l
+     JOIN app_public.users u ON u.id = l.user_id
+  WHERE u.is_active;
+grant select on table app_public.leaderboard_entries to anonymous;
+grant select on table app_public.leaderboard_entries to authenticated;
+comment on view app_public.leaderboard_entries is '@primaryKey period,user_id
+@foreignKey (user_id) references app_public.users (id)|@fieldName user
+@behavior -query:resource:list -query:resource:connection
+A place on a leaderboard: reputation gained in the last 7 days (week), 30 days (month) or ever (all). Recomputed every few minutes (computedAt). Read with the leaderboard query.';
+comment on column app_public.leaderboard_entries.period is 'week (last 7 days), month (last 30 days) or all (all time).';
+comment on column app_public.leaderboard_entries.rank is 'The place, 1 = most points; ties go to the lower user id.';
+comment on column app_public.leaderboard_entries.user_id is 'The member.';
+comment on column app_public.leaderboard_entries.points is 'Reputation gained in the period (the starting point not counted).';
+comment on column app_public.leaderboard_entries.computed_at is 'When the leaderboard was last recomputed.';
+
+-- view app_public.trending_items
+create view app_public.trending_items with (security_barrier=true) as
+ SELECT kind,
+    rank,
+    id,
+    score,
+    computed_at,
+        CASE
+            WHEN kind = 'post'::text THEN id
+            ELSE NULL::uuid
+        END AS post_id,
+        CASE
+            WHEN kind = 'question'::text THEN id
+            ELSE NULL::uuid
+        END AS question_id
+   FROM app_private.trending_scores t
+  WHERE kind = 'post'::text AND (EXISTS ( SELECT 1
+           FROM app_public.posts p
+          WHERE p.id = t.id AND p.status = 'published'::app_public.content_status)) OR kind = 'question'::text AND (EXISTS ( SELECT 1
+           FROM app_public.questions q
+          WHERE q.id = t.id AND q.status = 'published'::app_public.content_status));
+grant select on table app_public.trending_items to anonymous;
+grant select on table app_public.trending_items to authenticated;
+comment on view app_public.trending_items is '@primaryKey kind,id
+@foreignKey (post_id) references app_public.posts (id)|@fieldName post
+@foreignKey (question_id) references app_public.questions (id)|@fieldName question
+@behavior -query:resource:list -query:resource:connection
+A trending post or question (see docs/reputation.md for the score). Recomputed every few minutes; content hidden since then is left out. Read with the trending query.';
+comment on column app_public.trending_items.kind is 'post or question.';
+comment on column app_public.trending_items.rank is 'The place among its kind, 1 = most trending.';
+comment on column app_public.trending_items.id is 'The post''s or question''s id.';
+comment on column app_public.trending_items.score is 'The time-decayed engagement score (higher trends more).';
+comment on column app_public.trending_items.computed_at is 'When trending was last recomputed.';
+comment on column app_public.trending_items.post_id is 'The post, when kind is post.';
+comment on column app_public.trending_items.question_id is 'The question, when kind is question.';
 
 -- function app_public.accept_answer(answer_id uuid)
 CREATE OR REPLACE FUNCTION app_public.accept_answer(answer_id uuid)
@@ -1281,6 +2047,56 @@ $function$;
 grant execute on function app_public.comments_viewer_reaction(c app_public.comments) to anonymous;
 grant execute on function app_public.comments_viewer_reaction(c app_public.comments) to authenticated;
 comment on function app_public.comments_viewer_reaction(c app_public.comments) is 'My reaction to this comment.';
+
+-- function app_public.create_upload(purpose app_public.file_purpose, file_name text, size bigint, is_public boolean)
+CREATE OR REPLACE FUNCTION app_public.create_upload(purpose app_public.file_purpose, file_name text, size bigint, is_public boolean DEFAULT NULL::boolean)
+ RETURNS app_public.files
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_user uuid := app_public.current_user_id();
+  v_max bigint := greatest(
+    app_private.file_max_bytes(purpose, 'image/png'), app_private.file_max_bytes(purpose, 'application/pdf'));
+  v_used bigint;
+  v_quota bigint := (app_private.setting('files.quota_bytes'))::text::bigint;
+  v_public boolean := coalesce(is_public, purpose in ('avatar', 'post_image', 'question_attachment'));
+  v_file app_public.files;
+  v_id uuid := gen_random_uuid();
+begin
+  if v_user is null then
+    raise exception 'You must be signed in' using errcode = 'LOGIN';
+  end if;
+  if size is null or size <= 0 then
+    raise exception 'The file is empty' using errcode = 'FEMPT';
+  end if;
+  if size > v_max then
+    raise exception 'The file is too large for this slot' using errcode = 'FSIZE',
+      detail = json_build_object('maxBytes', v_max)::text;
+  end if;
+  if v_public and purpose in ('cv', 'application_letter') then
+    raise exception 'CVs and application letters are always private' using errcode = 'INVAL';
+  end if;
+  -- One reservation at a time per member: the quota check below cannot be raced.
+  perform pg_advisory_xact_lock(hashtextextended('files:' || v_user::text, 0));
+  select coalesce(sum(coalesce(f.byte_size, f.declared_size)), 0) into v_used
+    from app_public.files f
+    where f.owner_id = v_user
+      and (f.status = 'ready' or f.created_at > now() - (app_private.setting('files.pending_lifetime') #>> '{}')::interval);
+  if v_used + size > v_quota then
+    raise exception 'Your upload quota is used up' using errcode = 'FQUOT',
+      detail = json_build_object('quotaBytes', v_quota, 'usedBytes', v_used)::text;
+  end if;
+  perform app_private.rate_limit('file:upload', v_user::text);
+  insert into app_public.files (id, owner_id, purpose, file_name, declared_size, is_public, storage_key)
+    values (v_id, v_user, purpose, file_name, size, v_public, purpose::text || '/' || v_id::text)
+    returning * into v_file;
+  return v_file;
+end;
+$function$;
+grant execute on function app_public.create_upload(purpose app_public.file_purpose, file_name text, size bigint, is_public boolean) to authenticated;
+comment on function app_public.create_upload(purpose app_public.file_purpose, file_name text, size bigint, is_public boolean) is 'Reserves an upload: a pending file of the given purpose, display name and size (bytes). isPublic defaults to true for avatars, post images and question attachments, false otherwise (CVs and letters cannot be public). Checks the size limit of the slot (FSIZE), the member''s quota (FQUOT) and the file:upload rate limit (RLIMT). Select uploadUrl on the result and PUT the bytes there (docs/files.md).';
 
 -- function app_public.current_session_id()
 CREATE OR REPLACE FUNCTION app_public.current_session_id()
@@ -1368,6 +2184,22 @@ grant execute on function app_public.current_user_id() to authenticated;
 comment on function app_public.current_user_id() is '@behavior -*
 The signed-in user''s id, or null (anonymous, the session has ended, or the account is deactivated).';
 
+-- function app_public.current_user_notifications(only_unread boolean, type_id text)
+CREATE OR REPLACE FUNCTION app_public.current_user_notifications(only_unread boolean DEFAULT false, type_id text DEFAULT NULL::text)
+ RETURNS SETOF app_public.notifications
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select n.* from app_public.notifications n
+   where n.recipient_id = app_public.current_user_id() and n.is_in_app
+     and (not coalesce(only_unread, false) or n.read_at is null)
+     and (current_user_notifications.type_id is null or n.type_id = current_user_notifications.type_id)
+   order by n.updated_at desc, n.id desc
+$function$;
+grant execute on function app_public.current_user_notifications(only_unread boolean, type_id text) to authenticated;
+comment on function app_public.current_user_notifications(only_unread boolean, type_id text) is '@sortable false
+Your notifications, newest first (by last change); onlyUnread and typeId filter them.';
+
 -- function app_public.current_user_sessions()
 CREATE OR REPLACE FUNCTION app_public.current_user_sessions()
  RETURNS SETOF app_public.session_info
@@ -1383,6 +2215,46 @@ AS $function$
 $function$;
 grant execute on function app_public.current_user_sessions() to authenticated;
 comment on function app_public.current_user_sessions() is 'My live sessions (device, IP, last active), newest activity first.';
+
+-- function app_public.current_user_unread_notification_count()
+CREATE OR REPLACE FUNCTION app_public.current_user_unread_notification_count()
+ RETURNS integer
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select count(*)::int from app_public.notifications n
+   where n.recipient_id = app_public.current_user_id() and n.read_at is null and n.is_in_app
+$function$;
+grant execute on function app_public.current_user_unread_notification_count() to authenticated;
+comment on function app_public.current_user_unread_notification_count() is 'How many of your notifications are unread (one index-only count).';
+
+-- function app_public.delete_message(message_id uuid)
+CREATE OR REPLACE FUNCTION app_public.delete_message(message_id uuid)
+ RETURNS app_public.messages
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_msg app_public.messages;
+begin
+  select * into v_msg from app_public.messages m where m.id = message_id and m.kind = 'text';
+  if v_msg.id is null or not app_hidden.room_readable(v_msg.room_id) then
+    raise exception 'No such message' using errcode = 'NOTFD';
+  end if;
+  if v_msg.author_id is distinct from app_public.current_user_id() and not app_hidden.can_moderate_room(v_msg.room_id, 'message:delete') then
+    raise exception 'Only the author, room admins and moderators delete messages' using errcode = 'FORBD';
+  end if;
+  if v_msg.deleted_at is not null then
+    return v_msg;
+  end if;
+  update app_public.messages m set deleted_at = now() where m.id = v_msg.id returning * into v_msg;
+  delete from app_public.room_pins p where p.message_id = v_msg.id;
+  return v_msg;
+end;
+$function$;
+grant execute on function app_public.delete_message(message_id uuid) to authenticated;
+comment on function app_public.delete_message(message_id uuid) is 'Deletes a message: it stays as "deleted" (thread kept), its body is emptied for everyone; moderators and room admins read the old body in messageRevisions. The author, room admins and holders of message:delete. Security definer: messages have no delete grant.';
 
 -- function app_public.forgot_password(email public.citext)
 CREATE OR REPLACE FUNCTION app_public.forgot_password(email public.citext)
@@ -1465,6 +2337,18 @@ grant execute on function app_public.job_postings_is_accepting_applications(job 
 grant execute on function app_public.job_postings_is_accepting_applications(job app_public.job_postings) to authenticated;
 comment on function app_public.job_postings_is_accepting_applications(job app_public.job_postings) is 'Whether the job accepts applications now: active and before its deadline.';
 
+-- function app_public.leaderboard(period text)
+CREATE OR REPLACE FUNCTION app_public.leaderboard(period text)
+ RETURNS SETOF app_public.leaderboard_entries
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select * from app_public.leaderboard_entries e where e.period = leaderboard.period order by e.rank
+$function$;
+grant execute on function app_public.leaderboard(period text) to anonymous;
+grant execute on function app_public.leaderboard(period text) to authenticated;
+comment on function app_public.leaderboard(period text) is 'A leaderboard, best first: period is week (last 7 days), month (last 30 days) or all.';
+
 -- function app_public.logout()
 CREATE OR REPLACE FUNCTION app_public.logout()
  RETURNS boolean
@@ -1534,6 +2418,227 @@ end;
 $function$;
 grant execute on function app_public.make_email_primary(email_id uuid) to authenticated;
 comment on function app_public.make_email_primary(email_id uuid) is 'Makes one of my verified addresses the primary one.';
+
+-- function app_public.mark_all_notifications_read()
+CREATE OR REPLACE FUNCTION app_public.mark_all_notifications_read()
+ RETURNS integer
+ LANGUAGE sql
+AS $function$
+  with marked as (
+    update app_public.notifications n set read_at = now()
+     where n.recipient_id = app_public.current_user_id() and n.read_at is null
+    returning 1)
+  select count(*)::int from marked
+$function$;
+grant execute on function app_public.mark_all_notifications_read() to authenticated;
+comment on function app_public.mark_all_notifications_read() is 'Marks all your notifications read; returns how many changed.';
+
+-- function app_public.mark_notifications_read(notification_ids uuid[])
+CREATE OR REPLACE FUNCTION app_public.mark_notifications_read(notification_ids uuid[])
+ RETURNS integer
+ LANGUAGE sql
+AS $function$
+  with marked as (
+    update app_public.notifications n set read_at = now()
+     where n.id = any (notification_ids) and n.read_at is null
+       and n.recipient_id = app_public.current_user_id()
+    returning 1)
+  select count(*)::int from marked
+$function$;
+grant execute on function app_public.mark_notifications_read(notification_ids uuid[]) to authenticated;
+comment on function app_public.mark_notifications_read(notification_ids uuid[]) is 'Marks one or several of your notifications read; returns how many changed (others'' ids are ignored).';
+
+-- function app_public.mark_room_read(room_id uuid, message_id uuid)
+CREATE OR REPLACE FUNCTION app_public.mark_room_read(room_id uuid, message_id uuid)
+ RETURNS app_public.room_members
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_msg app_public.messages;
+  v_member app_public.room_members;
+begin
+  select * into v_msg from app_public.messages m where m.id = message_id and m.room_id = mark_room_read.room_id;
+  if v_msg.id is null then
+    raise exception 'No such message in that room' using errcode = 'NOTFD';
+  end if;
+  update app_public.room_members m
+     set last_read_message_id = v_msg.id, last_read_at = v_msg.created_at
+   where m.room_id = mark_room_read.room_id and m.user_id = app_public.current_user_id()
+     and (m.last_read_at is null or (m.last_read_at, m.last_read_message_id) < (v_msg.created_at, v_msg.id))
+  returning * into v_member;
+  if v_member.user_id is null then
+    select * into v_member from app_public.room_members m
+     where m.room_id = mark_room_read.room_id and m.user_id = app_public.current_user_id();
+    if v_member.user_id is null then
+      raise exception 'You are not a member of that room' using errcode = 'NOTFD';
+    end if;
+  end if;
+  return v_member;
+end;
+$function$;
+grant execute on function app_public.mark_room_read(room_id uuid, message_id uuid) to authenticated;
+comment on function app_public.mark_room_read(room_id uuid, message_id uuid) is 'Moves your read position in a room up to a message; a message older than your position is ignored (the position never moves backwards). Returns your membership. Security definer: room_members has no update grant.';
+
+-- function app_public.messages_around(message_id uuid, count integer)
+CREATE OR REPLACE FUNCTION app_public.messages_around(message_id uuid, count integer)
+ RETURNS SETOF app_public.messages
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_room uuid;
+  v_at timestamptz;
+  v_id uuid;
+  v_n int := least(greatest(count, 0), 100);
+begin
+  -- The target as the caller may see it (row-level security applies), then two index range scans from it.
+  select m.room_id, m.created_at, m.id into v_room, v_at, v_id from app_public.messages m where m.id = messages_around.message_id;
+  if v_id is null then
+    return;
+  end if;
+  return query
+    select s.* from (
+      (select m.* from app_public.messages m
+        where m.room_id = v_room and (m.created_at, m.id) >= (v_at, v_id)
+        order by m.created_at, m.id limit v_n + 1)
+      union all
+      (select m.* from app_public.messages m
+        where m.room_id = v_room and (m.created_at, m.id) < (v_at, v_id)
+        order by m.created_at desc, m.id desc limit v_n)
+    ) s order by s.created_at desc, s.id desc;
+end;
+$function$;
+grant execute on function app_public.messages_around(message_id uuid, count integer) to anonymous;
+grant execute on function app_public.messages_around(message_id uuid, count integer) to authenticated;
+comment on function app_public.messages_around(message_id uuid, count integer) is 'A page of a room''s history centred on a message (to jump to a reply or a search hit): the message, up to count (at most 100) newer and count older messages, newest first.';
+
+-- function app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text)
+CREATE OR REPLACE FUNCTION app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text)
+ RETURNS app_public.room_members
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_member app_public.room_members;
+begin
+  if not app_hidden.can_moderate_room(room_id, 'user:mute') then
+    raise exception 'Only room admins and holders of user:mute mute members' using errcode = 'FORBD';
+  end if;
+  if until <= now() then
+    raise exception 'A mute ends in the future' using errcode = 'INVAL';
+  end if;
+  if user_id = app_public.current_user_id() then
+    raise exception 'You cannot mute yourself' using errcode = 'INVAL';
+  end if;
+  if exists (select 1 from app_public.room_members m where m.room_id = mute_room_member.room_id and m.user_id = mute_room_member.user_id and m.role = 'owner') then
+    raise exception 'The room''s owner cannot be muted' using errcode = 'FORBD';
+  end if;
+  update app_public.room_members m
+     set muted_until = until, mute_reason = reason, muted_by = app_public.current_user_id()
+   where m.room_id = mute_room_member.room_id and m.user_id = mute_room_member.user_id
+  returning * into v_member;
+  if v_member.user_id is null then
+    raise exception 'Not a member of the room' using errcode = 'NOTFD';
+  end if;
+  return v_member;
+end;
+$function$;
+grant execute on function app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text) to authenticated;
+comment on function app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text) is 'Mutes a member of a room until a time, with a reason: they cannot post (MUTED) until it lapses by itself. Room admins and holders of user:mute (FORBD); owners cannot be muted. Security definer: room_members has no update grant.';
+
+-- function app_public.my_room_unreads()
+CREATE OR REPLACE FUNCTION app_public.my_room_unreads()
+ RETURNS TABLE(room_id uuid, unread integer, mentions integer)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select rm.room_id,
+         (select count(*)::int from (
+            select 1 from app_public.messages m
+             where m.room_id = rm.room_id
+               and (rm.last_read_at is null or (m.created_at, m.id) > (rm.last_read_at, rm.last_read_message_id))
+               and m.author_id is distinct from rm.user_id and m.kind = 'text' and m.deleted_at is null
+             limit 100) u),
+         (select count(*)::int from (
+            select 1 from app_public.message_mentions mm
+             where mm.user_id = rm.user_id and mm.room_id = rm.room_id
+               and (rm.last_read_at is null or (mm.created_at, mm.message_id) > (rm.last_read_at, rm.last_read_message_id))
+             limit 100) n)
+    from app_public.room_members rm
+   where rm.user_id = app_public.current_user_id()
+$function$;
+grant execute on function app_public.my_room_unreads() to authenticated;
+comment on function app_public.my_room_unreads() is 'For each of your rooms: unread messages (after your read position, not yours, not deleted) and unread mentions of you, each counted up to 100 (show 100 as "99+"). One statement for all your rooms.';
+
+-- function app_public.open_direct_room(user_id uuid)
+CREATE OR REPLACE FUNCTION app_public.open_direct_room(user_id uuid)
+ RETURNS app_public.rooms
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+  v_room app_public.rooms;
+begin
+  if v_me is null then
+    raise exception 'You must be signed in' using errcode = 'LOGIN';
+  end if;
+  if user_id = v_me or not exists (select 1 from app_public.users u where u.id = open_direct_room.user_id) then
+    raise exception 'There is nobody to talk to there' using errcode = 'INVAL';
+  end if;
+  if app_hidden.is_blocked_between(v_me, user_id) then
+    raise exception 'One of you blocked the other' using errcode = 'BLOCK';
+  end if;
+  insert into app_public.rooms (kind, created_by, direct_low_id, direct_high_id)
+  values ('direct', v_me, least(v_me, user_id), greatest(v_me, user_id))
+  on conflict (direct_low_id, direct_high_id) do nothing
+  returning * into v_room;
+  if v_room.id is null then
+    select * into v_room from app_public.rooms r
+     where r.direct_low_id = least(v_me, user_id) and r.direct_high_id = greatest(v_me, user_id);
+  else
+    insert into app_public.room_members (room_id, user_id, role) values (v_room.id, v_me, 'member'), (v_room.id, user_id, 'member');
+  end if;
+  return v_room;
+end;
+$function$;
+grant execute on function app_public.open_direct_room(user_id uuid) to authenticated;
+comment on function app_public.open_direct_room(user_id uuid) is 'Opens the direct room between you and another member, or returns the one that exists (at most one per pair). Refused if either blocked the other (BLOCK). Security definer: creates both memberships.';
+
+-- function app_public.pin_message(message_id uuid)
+CREATE OR REPLACE FUNCTION app_public.pin_message(message_id uuid)
+ RETURNS app_public.room_pins
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_msg app_public.messages;
+  v_pin app_public.room_pins;
+begin
+  select * into v_msg from app_public.messages m where m.id = message_id;
+  if v_msg.id is null or not app_hidden.room_readable(v_msg.room_id) then
+    raise exception 'No such message' using errcode = 'NOTFD';
+  end if;
+  if not app_hidden.can_moderate_room(v_msg.room_id, 'message:pin') then
+    raise exception 'Only room admins and holders of message:pin pin messages' using errcode = 'FORBD';
+  end if;
+  select * into v_pin from app_public.room_pins p where p.message_id = v_msg.id;
+  if v_pin.message_id is null then
+    insert into app_public.room_pins (room_id, message_id, pinned_by) values (v_msg.room_id, v_msg.id, app_public.current_user_id())
+    returning * into v_pin;
+  end if;
+  return v_pin;
+end;
+$function$;
+grant execute on function app_public.pin_message(message_id uuid) to authenticated;
+comment on function app_public.pin_message(message_id uuid) is 'Pins a message in its room (already pinned: no change). Room admins and holders of message:pin (FORBD); at most chat.max_pins per room (PINMX). Security definer: room_pins has no insert grant.';
 
 -- function app_public.posts_viewer_reaction(p app_public.posts)
 CREATE OR REPLACE FUNCTION app_public.posts_viewer_reaction(p app_public.posts)
@@ -1855,6 +2960,169 @@ grant execute on function app_public.search_suggestions(prefix text, max_results
 grant execute on function app_public.search_suggestions(prefix text, max_results integer) to authenticated;
 comment on function app_public.search_suggestions(prefix text, max_results integer) is 'Prefix completions: tags, usernames and titles (titles from 3 characters).';
 
+-- function app_public.set_notification_email_digest(email_digest app_public.notification_digest)
+CREATE OR REPLACE FUNCTION app_public.set_notification_email_digest(email_digest app_public.notification_digest)
+ RETURNS app_public.notification_settings
+ LANGUAGE sql
+AS $function$
+  insert into app_public.notification_settings (email_digest) values (set_notification_email_digest.email_digest)
+  on conflict (user_id) do update set email_digest = excluded.email_digest
+  returning *
+$function$;
+grant execute on function app_public.set_notification_email_digest(email_digest app_public.notification_digest) to authenticated;
+comment on function app_public.set_notification_email_digest(email_digest app_public.notification_digest) is 'Chooses how your notification e-mails come: immediate, hourly, daily (one mail batching what is pending) or off.';
+
+-- function app_public.set_notification_preference(type_id text, channel app_public.notification_channel, enabled boolean)
+CREATE OR REPLACE FUNCTION app_public.set_notification_preference(type_id text, channel app_public.notification_channel, enabled boolean)
+ RETURNS app_public.notification_preferences
+ LANGUAGE sql
+AS $function$
+  insert into app_public.notification_preferences (type_id, channel, enabled)
+  values (set_notification_preference.type_id, set_notification_preference.channel, set_notification_preference.enabled)
+  on conflict (user_id, type_id, channel) do update set enabled = excluded.enabled
+  returning *
+$function$;
+grant execute on function app_public.set_notification_preference(type_id text, channel app_public.notification_channel, enabled boolean) to authenticated;
+comment on function app_public.set_notification_preference(type_id text, channel app_public.notification_channel, enabled boolean) is 'Turns one notification type on or off on one channel for you. Security alerts cannot be turned off in the app (INVAL).';
+
+-- function app_public.set_room_member_role(room_id uuid, user_id uuid, role app_public.room_role)
+CREATE OR REPLACE FUNCTION app_public.set_room_member_role(room_id uuid, user_id uuid, role app_public.room_role)
+ RETURNS app_public.room_members
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_member app_public.room_members;
+begin
+  if app_hidden.room_role(room_id) is distinct from 'owner' then
+    raise exception 'Only the room''s owner can change roles' using errcode = 'FORBD';
+  end if;
+  if role = 'owner' then
+    raise exception 'Hand the room over with transferRoomOwnership' using errcode = 'INVAL';
+  end if;
+  if user_id = app_public.current_user_id() then
+    raise exception 'Hand the room over with transferRoomOwnership before changing your own role' using errcode = 'INVAL';
+  end if;
+  update app_public.room_members m set role = set_room_member_role.role
+   where m.room_id = set_room_member_role.room_id and m.user_id = set_room_member_role.user_id
+  returning * into v_member;
+  if v_member.user_id is null then
+    raise exception 'Not a member of the room' using errcode = 'NOTFD';
+  end if;
+  return v_member;
+end;
+$function$;
+grant execute on function app_public.set_room_member_role(room_id uuid, user_id uuid, role app_public.room_role) to authenticated;
+comment on function app_public.set_room_member_role(room_id uuid, user_id uuid, role app_public.room_role) is 'Makes a member of your room an admin or a member again. Room owners only (FORBD). Security definer: room_members has no update grant.';
+
+-- function app_public.toggle_reaction(message_id uuid, emoji text)
+CREATE OR REPLACE FUNCTION app_public.toggle_reaction(message_id uuid, emoji text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  insert into app_public.message_reactions (message_id, emoji) values (toggle_reaction.message_id, toggle_reaction.emoji)
+  on conflict do nothing;
+  if found then
+    return true;
+  end if;
+  delete from app_public.message_reactions r
+   where r.message_id = toggle_reaction.message_id and r.emoji = toggle_reaction.emoji and r.user_id = app_public.current_user_id();
+  return false;
+end;
+$function$;
+grant execute on function app_public.toggle_reaction(message_id uuid, emoji text) to authenticated;
+comment on function app_public.toggle_reaction(message_id uuid, emoji text) is 'Adds your reaction with this emoji to a message, or removes it if you had it. Returns whether you now have it. Members of the room only.';
+
+-- function app_public.transfer_room_ownership(room_id uuid, user_id uuid)
+CREATE OR REPLACE FUNCTION app_public.transfer_room_ownership(room_id uuid, user_id uuid)
+ RETURNS app_public.rooms
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_room app_public.rooms;
+begin
+  if app_hidden.room_role(room_id) is distinct from 'owner' then
+    raise exception 'Only the room''s owner can hand it over' using errcode = 'FORBD';
+  end if;
+  update app_public.room_members m set role = 'owner' where m.room_id = transfer_room_ownership.room_id and m.user_id = transfer_room_ownership.user_id;
+  if not found then
+    raise exception 'The new owner must be a member of the room' using errcode = 'NOTFD';
+  end if;
+  update app_public.room_members m set role = 'admin'
+   where m.room_id = transfer_room_ownership.room_id and m.user_id = app_public.current_user_id() and m.user_id <> transfer_room_ownership.user_id;
+  select * into v_room from app_public.rooms r where r.id = room_id;
+  return v_room;
+end;
+$function$;
+grant execute on function app_public.transfer_room_ownership(room_id uuid, user_id uuid) to authenticated;
+comment on function app_public.transfer_room_ownership(room_id uuid, user_id uuid) is 'Hands the room over to another member: they become owner, you become admin. Owners only (FORBD). Security definer: room roles change only through this and setRoomMemberRole.';
+
+-- function app_public.trending(kind text)
+CREATE OR REPLACE FUNCTION app_public.trending(kind text)
+ RETURNS SETOF app_public.trending_items
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select * from app_public.trending_items t where t.kind = trending.kind order by t.rank
+$function$;
+grant execute on function app_public.trending(kind text) to anonymous;
+grant execute on function app_public.trending(kind text) to authenticated;
+comment on function app_public.trending(kind text) is 'The trending posts (kind post) or questions (kind question), most trending first.';
+
+-- function app_public.unmute_room_member(room_id uuid, user_id uuid)
+CREATE OR REPLACE FUNCTION app_public.unmute_room_member(room_id uuid, user_id uuid)
+ RETURNS app_public.room_members
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_member app_public.room_members;
+begin
+  if not app_hidden.can_moderate_room(room_id, 'user:mute') then
+    raise exception 'Only room admins and holders of user:mute unmute members' using errcode = 'FORBD';
+  end if;
+  update app_public.room_members m set muted_until = null, mute_reason = null, muted_by = null
+   where m.room_id = unmute_room_member.room_id and m.user_id = unmute_room_member.user_id
+  returning * into v_member;
+  if v_member.user_id is null then
+    raise exception 'Not a member of the room' using errcode = 'NOTFD';
+  end if;
+  return v_member;
+end;
+$function$;
+grant execute on function app_public.unmute_room_member(room_id uuid, user_id uuid) to authenticated;
+comment on function app_public.unmute_room_member(room_id uuid, user_id uuid) is 'Lifts a mute before it lapses. Room admins and holders of user:mute (FORBD). Security definer: room_members has no update grant.';
+
+-- function app_public.unpin_message(message_id uuid)
+CREATE OR REPLACE FUNCTION app_public.unpin_message(message_id uuid)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_room uuid;
+begin
+  select p.room_id into v_room from app_public.room_pins p where p.message_id = unpin_message.message_id;
+  if v_room is null or not app_hidden.room_readable(v_room) then
+    raise exception 'That message is not pinned' using errcode = 'NOTFD';
+  end if;
+  if not app_hidden.can_moderate_room(v_room, 'message:pin') then
+    raise exception 'Only room admins and holders of message:pin unpin messages' using errcode = 'FORBD';
+  end if;
+  delete from app_public.room_pins p where p.message_id = unpin_message.message_id;
+  return true;
+end;
+$function$;
+grant execute on function app_public.unpin_message(message_id uuid) to authenticated;
+comment on function app_public.unpin_message(message_id uuid) is 'Unpins a message. Room admins and holders of message:pin (FORBD). Security definer: room_pins has no delete grant.';
+
 -- function app_public.user_by_username(username text)
 CREATE OR REPLACE FUNCTION app_public.user_by_username(username text)
  RETURNS app_public.users
@@ -1867,6 +3135,25 @@ $function$;
 grant execute on function app_public.user_by_username(username text) to anonymous;
 grant execute on function app_public.user_by_username(username text) to authenticated;
 comment on function app_public.user_by_username(username text) is 'The active member with this username (letter case does not matter).';
+
+-- function app_public.users_level(u app_public.users)
+CREATE OR REPLACE FUNCTION app_public.users_level(u app_public.users)
+ RETURNS app_public.reputation_level
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select case
+    when u.reputation >= (app_hidden.setting('level.expert') #>> '{}')::integer then 'expert'
+    when u.reputation >= (app_hidden.setting('level.advanced') #>> '{}')::integer then 'advanced'
+    when u.reputation >= (app_hidden.setting('level.intermediate') #>> '{}')::integer then 'intermediate'
+    when u.reputation >= (app_hidden.setting('level.beginner') #>> '{}')::integer then 'beginner'
+    else 'newcomer'
+  end::app_public.reputation_level
+$function$;
+grant execute on function app_public.users_level(u app_public.users) to anonymous;
+grant execute on function app_public.users_level(u app_public.users) to authenticated;
+comment on function app_public.users_level(u app_public.users) is 'The member''s level from their reputation (thresholds: the level.* settings).';
 
 -- function app_public.verify_email(token text)
 CREATE OR REPLACE FUNCTION app_public.verify_email(token text)
@@ -1985,6 +3272,20 @@ grant select on table app_hidden.search_documents to anonymous;
 grant select on table app_hidden.search_documents to authenticated;
 comment on view app_hidden.search_documents is 'Searchable documents (kind, id, title, body, doc tsvector, author, category, tags, time, language), visible to everyone.';
 
+-- function app_hidden.can_moderate_room(room_id uuid, permission text)
+CREATE OR REPLACE FUNCTION app_hidden.can_moderate_room(room_id uuid, permission text)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select coalesce(app_hidden.room_role(room_id) in ('owner', 'admin'), false)
+      or (app_public.current_user_has_permission(permission) and app_hidden.room_readable(room_id))
+$function$;
+grant execute on function app_hidden.can_moderate_room(room_id uuid, permission text) to anonymous;
+grant execute on function app_hidden.can_moderate_room(room_id uuid, permission text) to authenticated;
+comment on function app_hidden.can_moderate_room(room_id uuid, permission text) is 'Whether the signed-in user may act as a moderator in a room: a room owner or admin, or a holder of the platform permission (message:delete, message:pin, user:mute) in a room they can see.';
+
 -- function app_hidden.can_see_job_application(application_id uuid)
 CREATE OR REPLACE FUNCTION app_hidden.can_see_job_application(application_id uuid)
  RETURNS boolean
@@ -2056,6 +3357,30 @@ $function$;
 grant execute on function app_hidden.content_visible(status app_public.content_status, author_id uuid) to anonymous;
 grant execute on function app_hidden.content_visible(status app_public.content_status, author_id uuid) to authenticated;
 comment on function app_hidden.content_visible(status app_public.content_status, author_id uuid) is 'The visibility rule of content by its own state: published and archived content is public; drafts, hidden and deleted content only to its author and moderators (post:moderate). Answers and comments are further limited to parents the viewer can see (their policies).';
+
+-- function app_hidden.is_blocked_between(a uuid, b uuid)
+CREATE OR REPLACE FUNCTION app_hidden.is_blocked_between(a uuid, b uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select exists (select 1 from app_public.user_blocks
+                  where (blocker_id = a and blocked_id = b) or (blocker_id = b and blocked_id = a))
+$function$;
+grant execute on function app_hidden.is_blocked_between(a uuid, b uuid) to anonymous;
+grant execute on function app_hidden.is_blocked_between(a uuid, b uuid) to authenticated;
+comment on function app_hidden.is_blocked_between(a uuid, b uuid) is 'Whether either member blocked the other. Security definer: a block is visible to its blocker only, but both sides are held to it.';
+
+-- function app_hidden.is_current_user(user_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.is_current_user(user_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$ select user_id = (select app_public.current_user_id()) $function$;
+grant execute on function app_hidden.is_current_user(user_id uuid) to anonymous;
+grant execute on function app_hidden.is_current_user(user_id uuid) to authenticated;
+comment on function app_hidden.is_current_user(user_id uuid) is 'True when user_id is the signed-in member: the rule of the recipient-only notification tables.';
 
 -- function app_hidden.is_job_employer(job_id uuid)
 CREATE OR REPLACE FUNCTION app_hidden.is_job_employer(job_id uuid)
@@ -2141,6 +3466,47 @@ $function$;
 grant execute on function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace) to anonymous;
 grant execute on function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace) to authenticated;
 comment on function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace) is 'Ids of the visible jobs with this workplace (index on workplace). Security definer: leakproofness, as above.';
+
+-- function app_hidden.room_is_being_created(room_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.room_is_being_created(room_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select not exists (select 1 from app_public.room_members m where m.room_id = room_is_being_created.room_id)
+$function$;
+grant execute on function app_hidden.room_is_being_created(room_id uuid) to anonymous;
+grant execute on function app_hidden.room_is_being_created(room_id uuid) to authenticated;
+comment on function app_hidden.room_is_being_created(room_id uuid) is 'Whether a room has no members yet: true only while the statement creating it runs (its owner''s membership is added right after), so that the creator can read back the private room they just created. Security definer: counts members whatever the caller sees.';
+
+-- function app_hidden.room_readable(room_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.room_readable(room_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select exists (select 1 from app_public.rooms r where r.id = room_readable.room_id and r.kind = 'public')
+      or app_hidden.room_role(room_id) is not null
+$function$;
+grant execute on function app_hidden.room_readable(room_id uuid) to anonymous;
+grant execute on function app_hidden.room_readable(room_id uuid) to authenticated;
+comment on function app_hidden.room_readable(room_id uuid) is 'Whether the signed-in user (or an anonymous visitor) may see a room and read it: public rooms to everyone, private and direct rooms to their members only. The one predicate of the chat tables'' select policies.';
+
+-- function app_hidden.room_role(room_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.room_role(room_id uuid)
+ RETURNS app_public.room_role
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select m.role from app_public.room_members m
+   where m.room_id = room_role.room_id and m.user_id = app_public.current_user_id()
+$function$;
+grant execute on function app_hidden.room_role(room_id uuid) to anonymous;
+grant execute on function app_hidden.room_role(room_id uuid) to authenticated;
+comment on function app_hidden.room_role(room_id uuid) is 'The signed-in member''s role in a room, or null when not a member. Security definer so that policies on room_members can ask it without recursing.';
 
 -- function app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
 CREATE OR REPLACE FUNCTION app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
@@ -2296,6 +3662,15 @@ create table app_private.login_failures (
 );
 comment on table app_private.login_failures is 'Failed logins per account (user id), or per unknown name, so that a lockout never reveals whether an account exists.';
 
+-- table app_private.notification_secrets
+create table app_private.notification_secrets (
+  id boolean default true not null,
+  unsubscribe_key bytea default public.gen_random_bytes(32) not null,
+  constraint notification_secrets_pkey PRIMARY KEY (id),
+  constraint notification_secrets_one_row CHECK (id)
+);
+comment on table app_private.notification_secrets is 'The key that signs one-click unsubscribe links (HMAC-SHA256), generated once per database.';
+
 -- table app_private.password_reset_tokens
 create table app_private.password_reset_tokens (
   token_hash bytea not null,
@@ -2349,6 +3724,7 @@ create table app_private.security_events (
 comment on table app_private.security_events is 'Append-only audit log of security events: logins, failures, password and e-mail changes, role grants, revocations.';
 CREATE INDEX security_events_actor_id_idx ON app_private.security_events USING btree (actor_id);
 CREATE INDEX security_events_user_id_idx ON app_private.security_events USING btree (user_id, created_at);
+CREATE TRIGGER _700_notify AFTER INSERT ON app_private.security_events FOR EACH ROW EXECUTE FUNCTION app_private.tg_security_events__notify();
 
 -- table app_private.sessions
 create table app_private.sessions (
@@ -2385,6 +3761,88 @@ create table app_private.user_secrets (
   constraint user_secrets_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
 );
 comment on table app_private.user_secrets is 'A user''s password hash (bcrypt, pgcrypto). Never readable by the API roles.';
+
+-- materialized view app_private.leaderboard_scores
+create materialized view app_private.leaderboard_scores as
+ WITH periods(period, since) AS (
+         VALUES ('week'::text,now() - '7 days'::interval), ('month'::text,now() - '30 days'::interval), ('all'::text,'-infinity'::timestamp with time zone)
+        ), gains AS (
+         SELECT p.period,
+            e.user_id,
+            sum(e.points)::integer AS points
+           FROM periods p
+             JOIN app_public.reputation_events e ON e.created_at >= p.since
+          WHERE e.reason <> 'joined'::app_public.reputation_reason
+          GROUP BY p.period, e.user_id
+        )
+ SELECT g.period,
+    g.user_id,
+    g.points,
+    row_number() OVER (PARTITION BY g.period ORDER BY g.points DESC, g.user_id)::integer AS rank,
+    now() AS computed_at
+   FROM gains g
+     JOIN app_public.users u ON u.id = g.user_id AND u.is_active
+  WHERE g.points > 0;
+comment on materialized view app_private.leaderboard_scores is 'Reputation gained per member in the last 7 days (week), 30 days (month) and ever (all), the starting point excluded; rank 1 = most, ties by user id. Refreshed concurrently by the refresh_rankings task.';
+CREATE UNIQUE INDEX leaderboard_scores_key ON app_private.leaderboard_scores USING btree (period, user_id);
+CREATE UNIQUE INDEX leaderboard_scores_rank ON app_private.leaderboard_scores USING btree (period, rank);
+
+-- materialized view app_private.trending_scores
+create materialized view app_private.trending_scores as
+ WITH params AS (
+         SELECT (app_private.setting('trending.like_weight'::text) #>> '{}'::text[])::double precision AS w_like,
+            (app_private.setting('trending.comment_weight'::text) #>> '{}'::text[])::double precision AS w_comment,
+            (app_private.setting('trending.answer_weight'::text) #>> '{}'::text[])::double precision AS w_answer,
+            (app_private.setting('trending.view_weight'::text) #>> '{}'::text[])::double precision AS w_view,
+            (app_private.setting('trending.gravity'::text) #>> '{}'::text[])::double precision AS gravity,
+            now() - ((app_private.setting('trending.window'::text) #>> '{}'::text[])::interval) AS since,
+            (app_private.setting('trending.size'::text) #>> '{}'::text[])::integer AS size
+        ), items AS (
+         SELECT 'post'::text AS kind,
+            p.id,
+            p.published_at,
+            p.like_count,
+            p.comment_count,
+            0 AS answer_count,
+            p.view_count
+           FROM app_public.posts p,
+            params params_1
+          WHERE p.status = 'published'::app_public.content_status AND p.published_at >= params_1.since
+        UNION ALL
+         SELECT 'question'::text,
+            q.id,
+            q.published_at,
+            q.like_count,
+            q.comment_count,
+            q.answer_count,
+            q.view_count
+           FROM app_public.questions q,
+            params params_1
+          WHERE q.status = 'published'::app_public.content_status AND q.published_at >= params_1.since
+        ), scored AS (
+         SELECT i.kind,
+            i.id,
+            (params_1.w_like * i.like_count::double precision + params_1.w_comment * i.comment_count::double precision + params_1.w_answer * i.answer_count::double precision + params_1.w_view * ln((1 + i.view_count)::double precision)) / power((GREATEST(EXTRACT(epoch FROM now() - i.published_at) / 3600::numeric, 0::numeric) + 2::numeric)::double precision, params_1.gravity) AS score
+           FROM items i,
+            params params_1
+        ), ranked AS (
+         SELECT s.kind,
+            s.id,
+            s.score,
+            row_number() OVER (PARTITION BY s.kind ORDER BY s.score DESC, s.id)::integer AS rank
+           FROM scored s
+        )
+ SELECT r.kind,
+    r.id,
+    r.score,
+    r.rank,
+    now() AS computed_at
+   FROM ranked r,
+    params
+  WHERE r.rank <= params.size AND r.score > 0::double precision;
+comment on materialized view app_private.trending_scores is 'The trending posts and questions: score = (like_weight·likes + comment_weight·comments + answer_weight·answers + view_weight·ln(1 + views)) / (age in hours + 2)^gravity over published content of the trending.window; the best trending.size of each kind. Refreshed concurrently by the refresh_rankings task.';
+CREATE UNIQUE INDEX trending_scores_key ON app_private.trending_scores USING btree (kind, id);
+CREATE UNIQUE INDEX trending_scores_rank ON app_private.trending_scores USING btree (kind, rank);
 
 -- function app_private.add_job(identifier text, payload json, queue_name text, run_at timestamp with time zone, max_attempts integer, job_key text)
 CREATE OR REPLACE FUNCTION app_private.add_job(identifier text, payload json DEFAULT '{}'::json, queue_name text DEFAULT NULL::text, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, job_key text DEFAULT NULL::text)
@@ -2448,6 +3906,61 @@ end;
 $function$;
 comment on function app_private.assert_strong_password(password text) is 'Raises WEAKP unless the password is long enough and mixes at least two of lower case, upper case, digits and symbols.';
 
+-- function app_private.award_badge(user_id uuid, badge_id text, source_id uuid)
+CREATE OR REPLACE FUNCTION app_private.award_badge(user_id uuid, badge_id text, source_id uuid)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  insert into app_public.user_badges (user_id, badge_id, source_id)
+  select award_badge.user_id, b.id, case when b.is_repeatable then award_badge.source_id end
+    from app_public.badges b
+   where b.id = award_badge.badge_id and award_badge.user_id is not null
+  on conflict on constraint user_badges_once do nothing
+$function$;
+comment on function app_private.award_badge(user_id uuid, badge_id text, source_id uuid) is 'Awards a badge to a member unless they hold it already (for a repeatable badge: for that source). Badge-earned notifications will hook in here (see docs/reputation.md).';
+
+-- function app_private.award_badges()
+CREATE OR REPLACE FUNCTION app_private.award_badges()
+ RETURNS integer
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  with b as (select id, threshold from app_public.badges),
+  candidates (user_id, badge_id, source_id) as (
+    select p.author_id, 'first_post', null::uuid from app_public.posts p where p.status in ('published', 'archived') group by p.author_id
+    union all
+    select a.author_id, 'first_answer', null from app_public.answers a where a.status in ('published', 'archived') group by a.author_id
+    union all
+    select a.author_id, 'first_accepted_answer', null
+      from app_public.questions q join app_public.answers a on a.id = q.accepted_answer_id
+     where a.author_id <> q.author_id group by a.author_id
+    union all
+    select a.author_id, 'accepted_answers', null
+      from app_public.questions q join app_public.answers a on a.id = q.accepted_answer_id
+     where a.author_id <> q.author_id
+     group by a.author_id having count(*) >= (select threshold from b where id = 'accepted_answers')
+    union all
+    select u.id, 'reputation', null from app_public.users u where u.reputation >= (select threshold from b where id = 'reputation')
+    union all
+    select u.id, 'popular', null from app_public.users u where u.follower_count >= (select threshold from b where id = 'popular')
+    union all
+    select p.author_id, 'great_post', p.id from app_public.posts p
+     where p.status in ('published', 'archived') and p.like_count >= (select threshold from b where id = 'great_post')
+    union all
+    select q.author_id, 'great_question', q.id from app_public.questions q
+     where q.status in ('published', 'archived') and q.answer_count >= (select threshold from b where id = 'great_question')
+  ),
+  inserted as (
+    insert into app_public.user_badges (user_id, badge_id, source_id)
+    select c.user_id, c.badge_id, c.source_id from candidates c
+    on conflict on constraint user_badges_once do nothing
+    returning 1
+  )
+  select count(*)::integer from inserted
+$function$;
+comment on function app_private.award_badges() is 'Awards, set-based over all members, every badge whose criterion is met and not yet held (the catalogue''s thresholds); idempotent. Returns how many awards it made. Run by the award_badges task (src/tasks/crontab).';
+
 -- function app_private.bump(table_name text, id uuid, counter text, delta integer)
 CREATE OR REPLACE FUNCTION app_private.bump(table_name text, id uuid, counter text, delta integer)
  RETURNS void
@@ -2484,6 +3997,97 @@ begin
 end;
 $function$;
 comment on function app_private.check_rate_limit(bucket_name text, bucket_key text, max_hits integer, per interval, count_hit boolean) is 'Rate limiter: counts a hit for (bucket, key); raises RLIMT past max hits per window (count_hit false: check only).';
+
+-- function app_private.check_reputation()
+CREATE OR REPLACE FUNCTION app_private.check_reputation()
+ RETURNS TABLE(user_id uuid, reputation integer, ledger_sum integer)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select u.id, u.reputation, coalesce(l.total, 0)::integer
+    from app_public.users u
+    left join (select e.user_id, sum(e.points) as total from app_public.reputation_events e group by e.user_id) l on l.user_id = u.id
+   where u.reputation is distinct from coalesce(l.total, 0)
+      or u.reputation < (app_private.setting('reputation.floor') #>> '{}')::integer
+$function$;
+comment on function app_private.check_reputation() is 'For DBAs: members whose users.reputation differs from the sum of their ledger rows, or is below the floor. Empty when all is well.';
+
+-- function app_private.claim_notification_digest(user_id uuid, OUT email text, OUT notification_id uuid, OUT type_id text, OUT actor_name text, OUT actor_count integer, OUT target_title text, OUT detail jsonb, OUT unsubscribe_token text)
+CREATE OR REPLACE FUNCTION app_private.claim_notification_digest(user_id uuid, OUT email text, OUT notification_id uuid, OUT type_id text, OUT actor_name text, OUT actor_count integer, OUT target_title text, OUT detail jsonb, OUT unsubscribe_token text)
+ RETURNS SETOF record
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  -- Locks the member's settings row until the sending transaction ends, so a retried job waits and then finds nothing pending.
+  with s as (
+    select s.user_id from app_public.notification_settings s
+     where s.user_id = claim_notification_digest.user_id and s.email_digest in ('hourly', 'daily')
+     for update
+  )
+  select e.email::text, n.id, n.type_id, coalesce(u.display_name, u.username::text), n.actor_count,
+         coalesce(p.title, q.title, aq.title, cp.title, cq.title), n.detail,
+         app_private.unsubscribe_token(s.user_id, 'digest')
+    from s
+    join app_public.user_emails e on e.user_id = s.user_id and e.is_primary and e.is_verified
+    cross join lateral app_private.pending_notification_emails(s.user_id) n
+    left join app_public.users u on u.id = n.actor_id
+    left join app_public.posts p on p.id = n.post_id
+    left join app_public.questions q on q.id = n.question_id
+    left join app_public.answers a on a.id = n.answer_id
+    left join app_public.questions aq on aq.id = a.question_id
+    left join app_public.comments c on c.id = n.comment_id
+    left join app_public.posts cp on cp.id = c.post_id
+    left join app_public.questions cq on cq.id = c.question_id
+   order by n.created_at
+$function$;
+comment on function app_private.claim_notification_digest(user_id uuid, OUT email text, OUT notification_id uuid, OUT type_id text, OUT actor_name text, OUT actor_count integer, OUT target_title text, OUT detail jsonb, OUT unsubscribe_token text) is 'The pending notifications of a member''s digest, with the address and an unsubscribe token; locks the member''s settings. No rows when nothing is pending, the digest is not hourly/daily, or the address is unverified.';
+
+-- function app_private.claim_notification_email(notification_id uuid, OUT email text, OUT type_id text, OUT actor_name text, OUT actor_count integer, OUT target_title text, OUT detail jsonb, OUT unsubscribe_token text)
+CREATE OR REPLACE FUNCTION app_private.claim_notification_email(notification_id uuid, OUT email text, OUT type_id text, OUT actor_name text, OUT actor_count integer, OUT target_title text, OUT detail jsonb, OUT unsubscribe_token text)
+ RETURNS record
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  -- Locks the notification until the sending transaction ends: a retried or concurrent job waits, then sees emailed_at.
+  with n as (
+    select n.* from app_public.notifications n
+     where n.id = notification_id and n.emailed_at is null
+       and app_private.notification_wanted(n.recipient_id, n.type_id, 'email')
+     for update
+  )
+  select e.email::text, n.type_id,
+         coalesce(u.display_name, u.username::text), n.actor_count,
+         coalesce(p.title, q.title, aq.title, cp.title, cq.title),
+         n.detail, app_private.unsubscribe_token(n.recipient_id, n.type_id)
+    from n
+    join app_public.user_emails e on e.user_id = n.recipient_id and e.is_primary and e.is_verified
+    left join app_public.users u on u.id = n.actor_id
+    left join app_public.posts p on p.id = n.post_id
+    left join app_public.questions q on q.id = n.question_id
+    left join app_public.answers a on a.id = n.answer_id
+    left join app_public.questions aq on aq.id = a.question_id
+    left join app_public.comments c on c.id = n.comment_id
+    left join app_public.posts cp on cp.id = c.post_id
+    left join app_public.questions cq on cq.id = c.question_id
+$function$;
+comment on function app_private.claim_notification_email(notification_id uuid, OUT email text, OUT type_id text, OUT actor_name text, OUT actor_count integer, OUT target_title text, OUT detail jsonb, OUT unsubscribe_token text) is 'What the send_notification_email task needs to mail one notification, locking it; no row when it was already mailed, the member no longer wants it, or has no verified primary address.';
+
+-- function app_private.content_author(post_id uuid, question_id uuid, answer_id uuid, comment_id uuid)
+CREATE OR REPLACE FUNCTION app_private.content_author(post_id uuid, question_id uuid, answer_id uuid, comment_id uuid)
+ RETURNS uuid
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select case
+    when post_id is not null then (select p.author_id from app_public.posts p where p.id = post_id)
+    when question_id is not null then (select q.author_id from app_public.questions q where q.id = question_id)
+    when answer_id is not null then (select a.author_id from app_public.answers a where a.id = answer_id)
+    when comment_id is not null then (select c.author_id from app_public.comments c where c.id = comment_id)
+  end
+$function$;
+comment on function app_private.content_author(post_id uuid, question_id uuid, answer_id uuid, comment_id uuid) is 'The author of the one post, question, answer or comment given.';
 
 -- function app_private.count_rate_limit_hit(bucket_name text, bucket_key text, per interval, count_hit boolean, OUT hits integer, OUT window_started_at timestamp with time zone)
 CREATE OR REPLACE FUNCTION app_private.count_rate_limit_hit(bucket_name text, bucket_key text, per interval, count_hit boolean DEFAULT true, OUT hits integer, OUT window_started_at timestamp with time zone)
@@ -2560,6 +4164,111 @@ end;
 $function$;
 comment on function app_private.create_user(username public.citext, email public.citext, password text, display_name text, email_is_verified boolean) is 'Creates a member: profile, password hash and e-mail address (verified or not; an unverified one gets a verification mail). Raises INVAL, WEAKP or NUNIQ.';
 
+-- function app_private.enqueue_notification_digests()
+CREATE OR REPLACE FUNCTION app_private.enqueue_notification_digests()
+ RETURNS integer
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  with due as (
+    select s.user_id from app_public.notification_settings s
+     where (s.email_digest = 'hourly' and (s.last_digest_at is null or s.last_digest_at <= now() - interval '1 hour' + interval '1 minute'))
+        or (s.email_digest = 'daily' and (s.last_digest_at is null or s.last_digest_at <= now() - interval '1 day' + interval '1 minute'))
+  ), queued as (
+    select app_private.add_job('send_notification_digest', json_build_object('userId', due.user_id),
+                               job_key => 'notification_digest:' || due.user_id::text)
+      from due
+     where exists (select 1 from app_private.pending_notification_emails(due.user_id))
+  )
+  select count(*)::int from queued
+$function$;
+comment on function app_private.enqueue_notification_digests() is 'Enqueues one send_notification_digest job per member whose hourly or daily digest is due and has something pending (run by the hourly cron task).';
+
+-- function app_private.file_max_bytes(purpose app_public.file_purpose, content_type text)
+CREATE OR REPLACE FUNCTION app_private.file_max_bytes(purpose app_public.file_purpose, content_type text)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select case
+    when content_type in ('image/jpeg', 'image/png', 'image/gif', 'image/webp')
+         and purpose in ('avatar', 'post_image', 'question_attachment', 'document')
+      then (app_private.setting('files.max_bytes.image'))::text::bigint
+    when content_type in ('application/pdf', 'application/msword', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document')
+         and purpose in ('question_attachment', 'cv', 'application_letter', 'document')
+      then (app_private.setting('files.max_bytes.document'))::text::bigint
+  end
+$function$;
+comment on function app_private.file_max_bytes(purpose app_public.file_purpose, content_type text) is 'The largest size allowed for a content type in a purpose''s slot, or null when the type is not allowed there: images (jpeg, png, gif, webp) for avatar, post_image, question_attachment, document; documents (pdf, doc, docx) for question_attachment, cv, application_letter, document.';
+
+-- function app_private.file_type_of_name(file_name text)
+CREATE OR REPLACE FUNCTION app_private.file_type_of_name(file_name text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select case lower(substring(file_name from '\.([A-Za-z0-9]+)$'))
+    when 'jpg' then 'image/jpeg' when 'jpeg' then 'image/jpeg' when 'png' then 'image/png'
+    when 'gif' then 'image/gif' when 'webp' then 'image/webp' when 'pdf' then 'application/pdf'
+    when 'doc' then 'application/msword'
+    when 'docx' then 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'
+  end
+$function$;
+comment on function app_private.file_type_of_name(file_name text) is 'The content type a file name''s extension claims, or null for an extension we do not know (then only the bytes decide).';
+
+-- function app_private.finish_upload(file_id uuid, user_id uuid, content_type text, byte_size bigint)
+CREATE OR REPLACE FUNCTION app_private.finish_upload(file_id uuid, user_id uuid, content_type text, byte_size bigint)
+ RETURNS app_public.files
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_file app_public.files;
+  v_max bigint;
+  v_named text;
+begin
+  select * into v_file from app_public.files f where f.id = file_id and f.owner_id = user_id for update;
+  if not found then
+    raise exception 'No such upload' using errcode = 'NOTFD';
+  end if;
+  if v_file.status <> 'pending' then
+    raise exception 'This upload is already complete' using errcode = 'FDONE';
+  end if;
+  if byte_size is null or byte_size <= 0 then
+    raise exception 'The file is empty' using errcode = 'FEMPT';
+  end if;
+  if content_type is null then
+    raise exception 'The file''s content is not an allowed type' using errcode = 'FTYPE';
+  end if;
+  v_named := app_private.file_type_of_name(v_file.file_name);
+  if v_named is not null and v_named <> content_type then
+    raise exception 'The file''s name does not match its content' using errcode = 'FMISM',
+      detail = json_build_object('contentType', content_type)::text;
+  end if;
+  v_max := app_private.file_max_bytes(v_file.purpose, content_type);
+  if v_max is null then
+    raise exception 'This type of file is not allowed here' using errcode = 'FTYPE',
+      detail = json_build_object('contentType', content_type)::text;
+  end if;
+  if byte_size > v_max or byte_size > v_file.declared_size then
+    raise exception 'The file is too large' using errcode = 'FSIZE',
+      detail = json_build_object('maxBytes', least(v_max, v_file.declared_size))::text;
+  end if;
+  update app_public.files f
+    set status = 'ready', byte_size = finish_upload.byte_size, content_type = finish_upload.content_type, ready_at = now()
+    where f.id = file_id
+    returning * into v_file;
+  if content_type like 'image/%' then
+    -- Thumbnails in the background, after commit; a failing job retries and never blocks the upload.
+    perform app_private.add_job('make_thumbnails', json_build_object('id', file_id));
+  end if;
+  return v_file;
+end;
+$function$;
+comment on function app_private.finish_upload(file_id uuid, user_id uuid, content_type text, byte_size bigint) is 'For the upload endpoint (run by the owner role, with the user the signed URL names): checks the file is the user''s and pending (NOTFD, FDONE), not empty (FEMPT), of a type the slot allows (FTYPE), named consistently with its content (FMISM) and within the limits (FSIZE); marks it ready and, for images, queues make_thumbnails.';
+
 -- function app_private.hash_password(password text)
 CREATE OR REPLACE FUNCTION app_private.hash_password(password text)
  RETURNS text
@@ -2586,6 +4295,19 @@ begin
 end;
 $function$;
 comment on function app_private.issue_refresh_token(session_id uuid) is 'Mints a refresh token for a session: returns the token, stores only its SHA-256 hash, valid for the session.refresh_ttl setting.';
+
+-- function app_private.lock_users(user_ids uuid[])
+CREATE OR REPLACE FUNCTION app_private.lock_users(user_ids uuid[])
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Always in id order, so two transactions crediting the same two members cannot deadlock.
+  perform 1 from app_public.users u where u.id = any(user_ids) order by u.id for no key update;
+end;
+$function$;
+comment on function app_private.lock_users(user_ids uuid[]) is 'Locks members'' rows (in id order) before their reputation changes: serializes every change per member, so the daily vote cap holds under concurrent votes.';
 
 -- function app_private.login(identifier text, password text, ip inet, user_agent text)
 CREATE OR REPLACE FUNCTION app_private.login(identifier text, password text, ip inet, user_agent text)
@@ -2667,6 +4389,28 @@ end;
 $function$;
 comment on function app_private.login(identifier text, password text, ip inet, user_agent text) is 'Checks credentials with lockout; returns status ok/invalid/locked (never raises for bad credentials).';
 
+-- function app_private.mark_notification_digest_sent(user_id uuid, notification_ids uuid[])
+CREATE OR REPLACE FUNCTION app_private.mark_notification_digest_sent(user_id uuid, notification_ids uuid[])
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  update app_public.notifications n set emailed_at = now()
+   where n.id = any (notification_ids) and n.recipient_id = mark_notification_digest_sent.user_id;
+  update app_public.notification_settings s set last_digest_at = now() where s.user_id = mark_notification_digest_sent.user_id;
+$function$;
+comment on function app_private.mark_notification_digest_sent(user_id uuid, notification_ids uuid[]) is 'Records a sent digest: its notifications are e-mailed, and the member''s last_digest_at moves.';
+
+-- function app_private.mark_notification_emailed(notification_id uuid)
+CREATE OR REPLACE FUNCTION app_private.mark_notification_emailed(notification_id uuid)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  update app_public.notifications n set emailed_at = now() where n.id = notification_id
+$function$;
+comment on function app_private.mark_notification_emailed(notification_id uuid) is 'Records that a notification''s e-mail was sent (in the sending transaction).';
+
 -- function app_private.new_token(bytes integer)
 CREATE OR REPLACE FUNCTION app_private.new_token(bytes integer)
  RETURNS text
@@ -2697,6 +4441,155 @@ begin
 end;
 $function$;
 comment on function app_private.normalize_tags(tags text[]) is 'Lower-cases, trims, de-duplicates and sorts tags; raises INVAL for more than 5 or a malformed tag.';
+
+-- function app_private.notification_blocked(recipient_id uuid, actor_id uuid)
+CREATE OR REPLACE FUNCTION app_private.notification_blocked(recipient_id uuid, actor_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  -- Seam: blocks do not exist yet. When they land, answer true when either member blocked the other.
+  select false
+$function$;
+comment on function app_private.notification_blocked(recipient_id uuid, actor_id uuid) is 'Whether a block between recipient and actor suppresses the notification. Always false until blocks exist (the seam docs/notifications.md describes).';
+
+-- function app_private.notification_wanted(user_id uuid, type_id text, channel app_public.notification_channel)
+CREATE OR REPLACE FUNCTION app_private.notification_wanted(user_id uuid, type_id text, channel app_public.notification_channel)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select coalesce(
+    (select p.enabled from app_public.notification_preferences p
+      where p.user_id = notification_wanted.user_id and p.type_id = notification_wanted.type_id
+        and p.channel = notification_wanted.channel),
+    (select case when notification_wanted.channel = 'in_app' then t.default_in_app else t.default_email end
+       from app_public.notification_types t where t.id = notification_wanted.type_id),
+    false)
+$function$;
+comment on function app_private.notification_wanted(user_id uuid, type_id text, channel app_public.notification_channel) is 'Whether a member gets a type on a channel: their preference, else the type''s default.';
+
+-- function app_private.notify(recipient_id uuid, type_id text, actor_id uuid, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid, detail jsonb)
+CREATE OR REPLACE FUNCTION app_private.notify(recipient_id uuid, type_id text, actor_id uuid, post_id uuid DEFAULT NULL::uuid, question_id uuid DEFAULT NULL::uuid, answer_id uuid DEFAULT NULL::uuid, comment_id uuid DEFAULT NULL::uuid, detail jsonb DEFAULT '{}'::jsonb)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_in_app boolean;
+  v_id uuid;
+begin
+  if recipient_id is null or recipient_id = actor_id
+     or app_private.notification_blocked(recipient_id, actor_id) then
+    return null;
+  end if;
+  v_in_app := app_private.notification_wanted(recipient_id, type_id, 'in_app');
+  if not v_in_app and not app_private.notification_wanted(recipient_id, type_id, 'email') then
+    return null;
+  end if;
+  insert into app_public.notifications
+    (recipient_id, type_id, actor_id, last_actor_ids, post_id, question_id, answer_id, comment_id, detail, is_in_app)
+  values (notify.recipient_id, notify.type_id, notify.actor_id,
+          case when notify.actor_id is null then '{}' else array[notify.actor_id] end,
+          notify.post_id, notify.question_id, notify.answer_id, notify.comment_id, coalesce(notify.detail, '{}'), v_in_app)
+  returning id into v_id;
+  return v_id;
+end;
+$function$;
+comment on function app_private.notify(recipient_id uuid, type_id text, actor_id uuid, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid, detail jsonb) is 'Creates one notification, unless the recipient is the actor, a block separates them, or the recipient turned the type off on every channel. Every trigger below goes through it.';
+
+-- function app_private.notify_reaction(r app_public.reactions, added boolean)
+CREATE OR REPLACE FUNCTION app_private.notify_reaction(r app_public.reactions, added boolean)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_recipient uuid;
+  v_existing app_public.notifications;
+  v_keep int := (app_private.setting('notification.last_actors'))::int;
+begin
+  if r.document_id is not null then
+    return;
+  end if;
+  v_recipient := app_private.content_author(r.post_id, r.question_id, r.answer_id, r.comment_id);
+  if v_recipient is null or v_recipient = r.user_id then
+    return;
+  end if;
+  -- The notification that holds this target's likes: the latest one, if it is within the window (adding)
+  -- or was created before this like (withdrawing).
+  select n.* into v_existing from app_public.notifications n
+   where n.recipient_id = v_recipient and n.type_id = 'reaction'
+     and n.post_id is not distinct from r.post_id and n.question_id is not distinct from r.question_id
+     and n.answer_id is not distinct from r.answer_id and n.comment_id is not distinct from r.comment_id
+     and (case when added
+               then n.created_at > now() - (app_private.setting('notification.reaction_window') #>> '{}')::interval
+               else n.created_at <= r.created_at end)
+   order by n.created_at desc
+   limit 1
+   for update;
+  if added then
+    if v_existing.id is null then
+      if app_hidden.content_is_open(r.post_id, r.question_id, r.answer_id, r.comment_id) then
+        perform app_private.notify(v_recipient, 'reaction', r.user_id, r.post_id, r.question_id, r.answer_id, r.comment_id);
+      end if;
+    else
+      update app_public.notifications n
+         set actor_id = r.user_id,
+             actor_count = n.actor_count + 1,
+             last_actor_ids = (array[r.user_id] || array_remove(n.last_actor_ids, r.user_id))[1:v_keep],
+             read_at = null,
+             updated_at = now()
+       where n.id = v_existing.id;
+    end if;
+  elsif v_existing.id is not null then
+    if v_existing.actor_count <= 1 then
+      delete from app_public.notifications n where n.id = v_existing.id;
+    else
+      update app_public.notifications n
+         set actor_count = n.actor_count - 1,
+             last_actor_ids = array_remove(n.last_actor_ids, r.user_id),
+             actor_id = coalesce((array_remove(n.last_actor_ids, r.user_id))[1], n.actor_id)
+       where n.id = v_existing.id;
+    end if;
+  end if;
+end;
+$function$;
+comment on function app_private.notify_reaction(r app_public.reactions, added boolean) is 'Adds a like to (or withdraws it from) the aggregated reaction notification of its target: one per target per notification.reaction_window setting.';
+
+-- function app_private.pending_notification_emails(user_id uuid)
+CREATE OR REPLACE FUNCTION app_private.pending_notification_emails(user_id uuid)
+ RETURNS SETOF app_public.notifications
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select n.* from app_public.notifications n
+   where n.recipient_id = pending_notification_emails.user_id and n.emailed_at is null
+     and app_private.notification_wanted(n.recipient_id, n.type_id, 'email')
+   order by n.created_at
+$function$;
+comment on function app_private.pending_notification_emails(user_id uuid) is 'A member''s notifications that want an e-mail and have not had one: what a digest batches.';
+
+-- function app_private.prune_notifications(batch_size integer)
+CREATE OR REPLACE FUNCTION app_private.prune_notifications(batch_size integer DEFAULT 10000)
+ RETURNS integer
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  with doomed as (
+    select n.id from app_public.notifications n
+     where n.read_at < now() - (app_private.setting('notification.retention') #>> '{}')::interval
+     limit batch_size
+     for update skip locked
+  ), pruned as (
+    delete from app_public.notifications n using doomed where n.id = doomed.id returning 1
+  )
+  select count(*)::int from pruned
+$function$;
+comment on function app_private.prune_notifications(batch_size integer) is 'Deletes up to batch_size notifications read longer ago than the notification.retention setting; returns how many. The prune_notifications task calls it until a batch comes back short.';
 
 -- function app_private.prune_rate_limits()
 CREATE OR REPLACE FUNCTION app_private.prune_rate_limits()
@@ -2740,6 +4633,22 @@ AS $function$
   values (kind, user_id, app_public.current_user_id(), app_hidden.client_ip(), coalesce(detail, '{}'))
 $function$;
 comment on function app_private.record_security_event(kind text, user_id uuid, detail jsonb) is 'Appends an entry to app_private.security_events, with the acting member and client IP of the current request.';
+
+-- function app_private.refresh_rankings()
+CREATE OR REPLACE FUNCTION app_private.refresh_rankings()
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  refresh materialized view concurrently app_private.leaderboard_scores;
+  refresh materialized view concurrently app_private.trending_scores;
+  -- Fresh statistics, so the planner reads a page by the (period, rank) and (kind, rank) indexes.
+  analyze app_private.leaderboard_scores;
+  analyze app_private.trending_scores;
+end;
+$function$;
+comment on function app_private.refresh_rankings() is 'Refreshes the leaderboards and trending concurrently (readers are not blocked). Run by the refresh_rankings task (src/tasks/crontab).';
 
 -- function app_private.refresh_session(refresh_token text, ip inet, user_agent text)
 CREATE OR REPLACE FUNCTION app_private.refresh_session(refresh_token text, ip inet, user_agent text)
@@ -2801,6 +4710,135 @@ begin
 end;
 $function$;
 comment on function app_private.register(username public.citext, email public.citext, password text, display_name text, ip inet, user_agent text) is 'Creates an account and signs it in; the verification mail is enqueued in the same transaction.';
+
+-- function app_private.reputation_apply_reaction(r app_public.reactions)
+CREATE OR REPLACE FUNCTION app_private.reputation_apply_reaction(r app_public.reactions)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_author uuid;
+begin
+  if r.answer_id is not null then
+    select a.author_id into v_author from app_public.answers a where a.id = r.answer_id and a.status in ('published', 'archived');
+  elsif r.question_id is not null then
+    select q.author_id into v_author from app_public.questions q where q.id = r.question_id and q.status in ('published', 'archived');
+  elsif r.post_id is not null then
+    select p.author_id into v_author from app_public.posts p where p.id = r.post_id and p.status in ('published', 'archived');
+  end if;
+  -- No points for reactions to comments, to content that does not count, or to one's own content.
+  if v_author is null or v_author = r.user_id then
+    return;
+  end if;
+  if r.kind = 'like' then
+    perform app_private.reputation_credit(v_author,
+      (app_private.setting(case when r.answer_id is not null then 'reputation.like_answer'
+                                when r.question_id is not null then 'reputation.like_question'
+                                else 'reputation.like_post' end) #>> '{}')::integer,
+      case when r.answer_id is not null then 'answer_liked'
+           when r.question_id is not null then 'question_liked'
+           else 'post_liked' end::app_public.reputation_reason,
+      true, r.id, r.post_id, r.question_id, r.answer_id, false);
+  elsif r.answer_id is not null then
+    perform app_private.lock_users(array[v_author, r.user_id]);
+    perform app_private.reputation_credit(v_author, (app_private.setting('reputation.dislike_answer_author') #>> '{}')::integer,
+      'answer_disliked', true, r.id, null, null, r.answer_id, false);
+    perform app_private.reputation_credit(r.user_id, (app_private.setting('reputation.dislike_answer_voter') #>> '{}')::integer,
+      'disliked_an_answer', true, r.id, null, null, r.answer_id, false);
+  end if;
+end;
+$function$;
+comment on function app_private.reputation_apply_reaction(r app_public.reactions) is 'Credits a reaction''s points: a like on an answer, question or post to its author; a dislike on an answer to its author and to the voter. Nothing for comments, for one''s own content, or for content that is not published or archived.';
+
+-- function app_private.reputation_credit(user_id uuid, points integer, reason app_public.reputation_reason, is_vote boolean, reaction_id uuid, post_id uuid, question_id uuid, answer_id uuid, is_reversal boolean)
+CREATE OR REPLACE FUNCTION app_private.reputation_credit(user_id uuid, points integer, reason app_public.reputation_reason, is_vote boolean, reaction_id uuid, post_id uuid, question_id uuid, answer_id uuid, is_reversal boolean)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_total integer;
+  v_points integer := points;
+  v_floor integer := (app_private.setting('reputation.floor') #>> '{}')::integer;
+  v_today integer;
+begin
+  if user_id is null or points = 0 then
+    return;
+  end if;
+  -- Serialize per member: the cap and the floor below read what committed before us.
+  select u.reputation into v_total from app_public.users u where u.id = reputation_credit.user_id for no key update;
+  if not found then
+    return; -- the member's account is being erased
+  end if;
+  if is_vote and v_points > 0 and not is_reversal then
+    select coalesce(sum(e.points), 0)::integer into v_today
+      from app_public.reputation_events e
+     where e.user_id = reputation_credit.user_id and e.is_vote
+       and e.created_at >= date_trunc('day', now(), 'UTC');
+    v_points := least(v_points, greatest((app_private.setting('reputation.daily_vote_cap') #>> '{}')::integer - v_today, 0));
+  end if;
+  if v_points < 0 then
+    v_points := least(0, greatest(v_points, v_floor - v_total));
+  end if;
+  if v_points = 0 then
+    return;
+  end if;
+  insert into app_public.reputation_events (user_id, points, reason, is_vote, is_reversal, reaction_id, post_id, question_id, answer_id)
+  values (reputation_credit.user_id, v_points, reputation_credit.reason, reputation_credit.is_vote, reputation_credit.is_reversal,
+          reputation_credit.reaction_id, reputation_credit.post_id, reputation_credit.question_id, reputation_credit.answer_id);
+end;
+$function$;
+comment on function app_private.reputation_credit(user_id uuid, points integer, reason app_public.reputation_reason, is_vote boolean, reaction_id uuid, post_id uuid, question_id uuid, answer_id uuid, is_reversal boolean) is 'Writes one ledger row for a member, under a lock on their row: a vote''s gain is cut to what the daily vote cap (net vote points of the UTC day) leaves, a loss stops at the floor; nothing is written when nothing is left.';
+
+-- function app_private.reputation_reverse(reaction_id uuid, content_id uuid, accepted_question_id uuid, accepted_answer_id uuid)
+CREATE OR REPLACE FUNCTION app_private.reputation_reverse(reaction_id uuid, content_id uuid, accepted_question_id uuid, accepted_answer_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_row record;
+  v_users uuid[];
+begin
+  -- What is still owed, per member and source: the net of the source's rows (a capped gain
+  -- is taken back only as far as it was granted; a reversed source nets to 0).
+  for v_row in
+    select e.user_id, e.reaction_id, e.reason, e.is_vote, e.post_id, e.question_id, e.answer_id, sum(e.points)::integer as net
+      from app_public.reputation_events e
+     where (reputation_reverse.reaction_id is not null and e.reaction_id = reputation_reverse.reaction_id)
+        or (reputation_reverse.content_id is not null and e.is_vote
+            and (e.post_id = reputation_reverse.content_id or e.question_id = reputation_reverse.content_id
+                 or e.answer_id = reputation_reverse.content_id))
+        or (reputation_reverse.accepted_question_id is not null and e.question_id = reputation_reverse.accepted_question_id
+            and e.answer_id = reputation_reverse.accepted_answer_id and e.reason in ('answer_accepted', 'accepted_an_answer'))
+     group by e.user_id, e.reaction_id, e.reason, e.is_vote, e.post_id, e.question_id, e.answer_id
+    having sum(e.points) <> 0
+     order by e.user_id
+  loop
+    v_users := v_users || v_row.user_id;
+  end loop;
+  perform app_private.lock_users(v_users);
+  for v_row in
+    select e.user_id, e.reaction_id, e.reason, e.is_vote, e.post_id, e.question_id, e.answer_id, sum(e.points)::integer as net
+      from app_public.reputation_events e
+     where (reputation_reverse.reaction_id is not null and e.reaction_id = reputation_reverse.reaction_id)
+        or (reputation_reverse.content_id is not null and e.is_vote
+            and (e.post_id = reputation_reverse.content_id or e.question_id = reputation_reverse.content_id
+                 or e.answer_id = reputation_reverse.content_id))
+        or (reputation_reverse.accepted_question_id is not null and e.question_id = reputation_reverse.accepted_question_id
+            and e.answer_id = reputation_reverse.accepted_answer_id and e.reason in ('answer_accepted', 'accepted_an_answer'))
+     group by e.user_id, e.reaction_id, e.reason, e.is_vote, e.post_id, e.question_id, e.answer_id
+    having sum(e.points) <> 0
+     -- Give back before taking back, so the floor does not swallow a loss that a gain would have covered.
+     order by sum(e.points), e.user_id
+  loop
+    perform app_private.reputation_credit(v_row.user_id, -v_row.net, v_row.reason, v_row.is_vote,
+      v_row.reaction_id, v_row.post_id, v_row.question_id, v_row.answer_id, true);
+  end loop;
+end;
+$function$;
+comment on function app_private.reputation_reverse(reaction_id uuid, content_id uuid, accepted_question_id uuid, accepted_answer_id uuid) is 'Takes back, with compensating ledger rows, what is still credited for a source: a reaction (reaction_id), the votes on a post, question or answer (content_id), or an acceptance (accepted_question_id and accepted_answer_id).';
 
 -- function app_private.revoke_sessions(user_id uuid, reason text, except_session_id uuid)
 CREATE OR REPLACE FUNCTION app_private.revoke_sessions(user_id uuid, reason text, except_session_id uuid DEFAULT NULL::uuid)
@@ -2896,6 +4934,25 @@ end;
 $function$;
 comment on function app_private.tg__timestamps() is 'Trigger: maintains created_at/updated_at; updated_at always moves forward.';
 
+-- function app_private.tg_answers__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_answers__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if new.status <> 'published' or (tg_op = 'UPDATE' and old.status <> 'draft')
+     or not app_hidden.content_is_open(null, null, new.id, null) then
+    return null;
+  end if;
+  perform app_private.notify(app_private.content_author(null, new.question_id, null, null), 'answer_to_question',
+                             new.author_id, null, new.question_id, new.id);
+  return null;
+end;
+$function$;
+comment on function app_private.tg_answers__notify() is 'Trigger on answers (security definer: writes notifications for another member): notifies the question''s author when an answer is published (written published, or a draft published).';
+
 -- function app_private.tg_answers__withdraw_acceptance()
 CREATE OR REPLACE FUNCTION app_private.tg_answers__withdraw_acceptance()
  RETURNS trigger
@@ -2924,6 +4981,37 @@ begin
 end;
 $function$;
 comment on function app_private.tg_bookmarks__open_target() is 'Before insert on bookmarks: the target must be open content (published under published parents), else NOTFD.';
+
+-- function app_private.tg_comments__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_comments__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_parent_author uuid;
+  v_target_author uuid;
+begin
+  -- Only what everyone may see: a published comment under published parents.
+  if new.status <> 'published' or new.document_id is not null
+     or not app_hidden.content_is_open(null, null, null, new.id) then
+    return null;
+  end if;
+  if new.parent_id is not null then
+    select c.author_id into v_parent_author from app_public.comments c where c.id = new.parent_id;
+    perform app_private.notify(v_parent_author, 'reply_to_comment', new.author_id,
+                               new.post_id, new.question_id, new.answer_id, new.id);
+  end if;
+  v_target_author := app_private.content_author(new.post_id, new.question_id, new.answer_id, null);
+  if v_target_author is distinct from v_parent_author then
+    perform app_private.notify(v_target_author, 'comment_on_content', new.author_id,
+                               new.post_id, new.question_id, new.answer_id, new.id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_comments__notify() is 'Trigger on comments (security definer: writes notifications for other members): notifies the parent comment''s author of a reply and the target''s author of a comment (once, when they are the same member).';
 
 -- function app_private.tg_comments__thread()
 CREATE OR REPLACE FUNCTION app_private.tg_comments__thread()
@@ -2975,6 +5063,29 @@ begin
 end;
 $function$;
 comment on function app_private.tg_comments__thread() is 'Trigger on comments: a reply joins its parent''s thread and depth (at most comment.max_depth); deleting empties the body; edits after comment.edit_window need a moderator (EDITW).';
+
+-- function app_private.tg_content__badges()
+CREATE OR REPLACE FUNCTION app_private.tg_content__badges()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_badge text := case tg_table_name when 'posts' then 'first_post' else 'first_answer' end;
+begin
+  if tg_level = 'STATEMENT' then
+    -- After an insert: one set-based award for the statement's published rows (bulk inserts stay cheap).
+    insert into app_public.user_badges (user_id, badge_id)
+    select distinct n.author_id, v_badge from new_rows n where n.status = 'published'
+    on conflict on constraint user_badges_once do nothing;
+  else
+    perform app_private.award_badge(new.author_id, v_badge, null);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_content__badges() is 'Trigger on posts and answers (per insert statement, set-based; per row when a status becomes published): a member''s first published post or answer earns its badge. Security definer: authors write as themselves.';
 
 -- function app_private.tg_content__before_write()
 CREATE OR REPLACE FUNCTION app_private.tg_content__before_write()
@@ -3048,6 +5159,35 @@ begin
 end;
 $function$;
 comment on function app_private.tg_content__posting_limit() is 'Trigger on posts, questions, answers and comments: counts the author''s post:create or comment:create rate limit (RLIMT when exceeded). Skipped for bulk loads outside a request.';
+
+-- function app_private.tg_content__reputation_source()
+CREATE OR REPLACE FUNCTION app_private.tg_content__reputation_source()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_reaction app_public.reactions;
+begin
+  if new.status not in ('published', 'archived') then
+    -- Hidden, deleted (or back to draft): its vote points are taken back.
+    perform app_private.reputation_reverse(null, new.id, null, null);
+  else
+    -- Restored: its current reactions earn again (those not already credited).
+    for v_reaction in
+      select r.* from app_public.reactions r
+       where case tg_table_name when 'posts' then r.post_id when 'questions' then r.question_id else r.answer_id end = new.id
+         and not exists (select 1 from app_public.reputation_events e where e.reaction_id = r.id group by e.reaction_id having sum(e.points) <> 0)
+       order by r.created_at, r.id
+    loop
+      perform app_private.reputation_apply_reaction(v_reaction);
+    end loop;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_content__reputation_source() is 'Trigger on posts, questions and answers when their status moves between counting (published, archived) and not counting (draft, hidden, deleted): reverses the votes'' points, or credits them again on restore. Security definer: moderators and authors change status.';
 
 -- function app_private.tg_content__revision()
 CREATE OR REPLACE FUNCTION app_private.tg_content__revision()
@@ -3141,6 +5281,21 @@ end;
 $function$;
 comment on function app_private.tg_counter() is 'Trigger that keeps a target''s counter in step with rows pointing at it (argument: the counter column; default <kind>_count for reactions); deleted rows do not count. Also counts replies.';
 
+-- function app_private.tg_files__delete_bytes()
+CREATE OR REPLACE FUNCTION app_private.tg_files__delete_bytes()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  -- A job, not a call: it exists only if this transaction commits (a rolled-back delete keeps the bytes).
+  perform app_private.add_job('delete_file_bytes', json_build_object('key', old.storage_key, 'id', old.id, 'thumbnails', old.thumbnail_sizes));
+  return old;
+end;
+$function$;
+comment on function app_private.tg_files__delete_bytes() is 'Trigger on files: a deleted file''s bytes (and thumbnails) are removed by the delete_file_bytes job, which runs only after the delete commits.';
+
 -- function app_private.tg_follows__count()
 CREATE OR REPLACE FUNCTION app_private.tg_follows__count()
  RETURNS trigger
@@ -3158,6 +5313,20 @@ begin
 end;
 $function$;
 comment on function app_private.tg_follows__count() is 'Trigger on follows: keeps users.follower_count and users.following_count in step.';
+
+-- function app_private.tg_follows__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_follows__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  perform app_private.notify(new.followee_id, 'new_follower', new.follower_id);
+  return null;
+end;
+$function$;
+comment on function app_private.tg_follows__notify() is 'Trigger on follows (security definer: writes notifications for another member): notifies the followee.';
 
 -- function app_private.tg_job_applications__after_write()
 CREATE OR REPLACE FUNCTION app_private.tg_job_applications__after_write()
@@ -3322,6 +5491,549 @@ end;
 $function$;
 comment on function app_private.tg_job_postings__rules() is 'Trigger: normalises tags, enforces the job status transitions (JOBTR), stamps published_at and closed_at.';
 
+-- function app_private.tg_message_reactions__count()
+CREATE OR REPLACE FUNCTION app_private.tg_message_reactions__count()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    insert into app_public.message_reaction_counts as c (message_id, emoji, count) values (new.message_id, new.emoji, 1)
+    on conflict (message_id, emoji) do update set count = c.count + 1;
+  else
+    update app_public.message_reaction_counts set count = count - 1
+     where message_id = old.message_id and emoji = old.emoji and count > 1;
+    if not found then
+      delete from app_public.message_reaction_counts where message_id = old.message_id and emoji = old.emoji;
+    end if;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_message_reactions__count() is 'Trigger on message_reactions: keeps message_reaction_counts exact (an upsert per reaction, so concurrent reactions serialise on the count row). Security definer: writes maintained rows.';
+
+-- function app_private.tg_message_reactions__rules()
+CREATE OR REPLACE FUNCTION app_private.tg_message_reactions__rules()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if exists (select 1 from app_public.messages m join app_public.rooms r on r.id = m.room_id
+              where m.id = new.message_id and r.is_archived) then
+    raise exception 'This room is archived: it is read-only' using errcode = 'ARCHV';
+  end if;
+  if exists (select 1 from app_public.messages m where m.id = new.message_id and (m.deleted_at is not null or m.kind <> 'text')) then
+    raise exception 'Only live messages take reactions' using errcode = 'DELTD';
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_message_reactions__rules() is 'Trigger on message_reactions: archived rooms are read-only (ARCHV); deleted and system messages take no reactions (DELTD). Security definer: reads the room whatever the caller sees.';
+
+-- function app_private.tg_messages__after_write()
+CREATE OR REPLACE FUNCTION app_private.tg_messages__after_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'DELETE' then
+    if old.parent_id is not null and old.deleted_at is null then
+      update app_public.messages set reply_count = reply_count - 1 where id = old.parent_id;
+    end if;
+    return null;
+  end if;
+  -- Thread counters on the parent.
+  if tg_op = 'INSERT' and new.parent_id is not null then
+    update app_public.messages set reply_count = reply_count + 1, last_reply_at = greatest(last_reply_at, new.created_at)
+     where id = new.parent_id;
+  elsif tg_op = 'UPDATE' and new.parent_id is not null and old.deleted_at is null and new.deleted_at is not null then
+    update app_public.messages set reply_count = reply_count - 1 where id = new.parent_id;
+  end if;
+  -- Edit history: the previous body.
+  if tg_op = 'UPDATE' and new.body is distinct from old.body then
+    insert into app_public.message_revisions (message_id, editor_id, body) values (old.id, app_public.current_user_id(), old.body);
+  end if;
+  -- Mentions, parsed once: @username of members of the room.
+  if new.kind = 'text' and (tg_op = 'INSERT' or new.body is distinct from old.body) then
+    if tg_op = 'UPDATE' then
+      delete from app_public.message_mentions where message_id = new.id;
+    end if;
+    if new.deleted_at is null then
+      insert into app_public.message_mentions (message_id, user_id, room_id, created_at)
+      select distinct new.id, m.user_id, new.room_id, new.created_at
+        from regexp_matches(new.body, '(?:^|[^[:alnum:]_@])@([[:alnum:]_]+)', 'g') as t(groups)
+        join app_public.users u on u.username = (t.groups)[1]::citext
+        join app_public.room_members m on m.room_id = new.room_id and m.user_id = u.id
+       where u.id is distinct from new.author_id;
+    end if;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_messages__after_write() is 'Trigger on messages: maintains the parent''s reply_count and last_reply_at, keeps the previous body in message_revisions, and records @username mentions of the room''s members. Security definer: writes maintained rows.';
+
+-- function app_private.tg_messages__before_write()
+CREATE OR REPLACE FUNCTION app_private.tg_messages__before_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_room app_public.rooms;
+  v_member app_public.room_members;
+  v_parent app_public.messages;
+  v_other uuid;
+begin
+  if tg_op = 'UPDATE' then
+    if new.room_id <> old.room_id or new.author_id is distinct from old.author_id or new.kind <> old.kind
+       or new.parent_id is distinct from old.parent_id then
+      raise exception 'A message''s room, author, kind and thread cannot change' using errcode = 'INVAL';
+    end if;
+    if new.body is not distinct from old.body and new.deleted_at is not distinct from old.deleted_at then
+      return new;
+    end if;
+    if old.deleted_at is not null then
+      raise exception 'A deleted message cannot be edited' using errcode = 'DELTD';
+    end if;
+  end if;
+  if new.kind <> 'text' then
+    return new; -- system messages come from the database's own triggers
+  end if;
+  select * into v_room from app_public.rooms where id = new.room_id;
+  if v_room.is_archived then
+    raise exception 'This room is archived: it is read-only' using errcode = 'ARCHV';
+  end if;
+  if tg_op = 'UPDATE' and new.deleted_at is not null then
+    new.body := '';
+    return new;
+  end if;
+  if v_room.kind = 'direct' then
+    v_other := case when new.author_id = v_room.direct_low_id then v_room.direct_high_id else v_room.direct_low_id end;
+    if app_hidden.is_blocked_between(new.author_id, v_other) then
+      raise exception 'One of you blocked the other: this conversation is read-only' using errcode = 'BLOCK';
+    end if;
+  end if;
+  if tg_op = 'INSERT' then
+    select * into v_member from app_public.room_members where room_id = new.room_id and user_id = new.author_id;
+    if v_member.muted_until > now() then
+      raise exception 'You are muted in this room until %', v_member.muted_until
+        using errcode = 'MUTED', detail = json_build_object('mutedUntil', v_member.muted_until, 'reason', v_member.mute_reason)::text;
+    end if;
+    if new.parent_id is not null then
+      select * into v_parent from app_public.messages where id = new.parent_id;
+      if v_parent.id is null or v_parent.room_id <> new.room_id or v_parent.parent_id is not null or v_parent.kind <> 'text' then
+        raise exception 'A reply goes under a top-level message of the same room' using errcode = 'THRED';
+      end if;
+    end if;
+    if not (current_setting('agora.bulk_load', true) = 'on' and app_public.current_user_id() is null) then
+      perform app_private.rate_limit('message:send', new.author_id::text);
+    end if;
+    new.edited_at := null;
+    new.deleted_at := null;
+  else
+    new.edited_at := now();
+  end if;
+  perform app_private.assert_no_banned_words(array[new.body]);
+  return new;
+end;
+$function$;
+comment on function app_private.tg_messages__before_write() is 'Trigger on messages: room, author, kind and thread cannot change; deleted messages cannot be edited (DELTD); archived rooms are read-only (ARCHV); a block makes a direct room read-only (BLOCK); muted members cannot post (MUTED); replies go under a top-level message of the same room (THRED); the message:send rate limit (RLIMT); banned words (BANND); sets edited_at and empties a deleted body. Security definer: reads blocks, mutes and parents the caller may not see.';
+
+-- function app_private.tg_messages__timestamps()
+CREATE OR REPLACE FUNCTION app_private.tg_messages__timestamps()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    -- The clock, not the transaction's start: messages sent in one transaction keep their order.
+    -- A bulk load outside a request (seeds, tests) may set created_at itself.
+    if not (current_setting('agora.bulk_load', true) = 'on' and app_public.current_user_id() is null) then
+      new.created_at := clock_timestamp();
+    end if;
+    new.updated_at := new.created_at;
+  else
+    new.created_at := old.created_at;
+    new.updated_at := greatest(clock_timestamp(), old.updated_at + interval '1 microsecond');
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_messages__timestamps() is 'Trigger on messages: created_at from the clock (so messages of one transaction keep their order; a bulk load outside a request may set it), updated_at moves forward.';
+
+-- function app_private.tg_notification_preferences__rules()
+CREATE OR REPLACE FUNCTION app_private.tg_notification_preferences__rules()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if new.channel = 'in_app' and not new.enabled
+     and exists (select 1 from app_public.notification_types t where t.id = new.type_id and t.in_app_required) then
+    raise exception 'This notification type cannot be turned off in the app' using errcode = 'INVAL';
+  end if;
+  new.updated_at := now();
+  return new;
+end;
+$function$;
+comment on function app_private.tg_notification_preferences__rules() is 'Trigger on notification_preferences: refuses turning off the in-app channel of a type that requires it (security alerts); sets updated_at.';
+
+-- function app_private.tg_notification_settings__touch()
+CREATE OR REPLACE FUNCTION app_private.tg_notification_settings__touch()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  new.updated_at := now();
+  return new;
+end;
+$function$;
+comment on function app_private.tg_notification_settings__touch() is 'Trigger on notification_settings: sets updated_at.';
+
+-- function app_private.tg_notifications__deliver()
+CREATE OR REPLACE FUNCTION app_private.tg_notifications__deliver()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Live seam: realtime does not exist yet; a subscription will LISTEN on this per-member topic.
+  if new.is_in_app then
+    perform pg_notify('notifications:' || new.recipient_id::text,
+                      json_build_object('event', lower(tg_op), 'id', new.id)::text);
+  end if;
+  if tg_op = 'INSERT' and app_private.notification_wanted(new.recipient_id, new.type_id, 'email')
+     and coalesce((select s.email_digest from app_public.notification_settings s where s.user_id = new.recipient_id),
+                  'immediate') = 'immediate'
+     and exists (select 1 from app_public.user_emails e
+                  where e.user_id = new.recipient_id and e.is_primary and e.is_verified) then
+    perform app_private.add_job('send_notification_email', json_build_object('notificationId', new.id),
+                                job_key => 'notification_email:' || new.id::text);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_notifications__deliver() is 'Trigger on notifications (security definer: members marking read cannot read settings or e-mail addresses): announces it on the pg_notify topic notifications:<recipient id> (the live seam) and enqueues its e-mail when the member wants it immediately and has a verified primary address.';
+
+-- function app_private.tg_questions__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_questions__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if new.accepted_answer_id is not null and new.accepted_answer_id is distinct from old.accepted_answer_id
+     and app_hidden.content_is_open(null, null, new.accepted_answer_id, null) then
+    perform app_private.notify(app_private.content_author(null, null, new.accepted_answer_id, null), 'answer_accepted',
+                               coalesce(app_public.current_user_id(), new.author_id), null, new.id, new.accepted_answer_id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_questions__notify() is 'Trigger on questions (security definer: writes notifications for another member): notifies an answer''s author when it is accepted.';
+
+-- function app_private.tg_questions__reputation()
+CREATE OR REPLACE FUNCTION app_private.tg_questions__reputation()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_answer_author uuid;
+begin
+  if old.accepted_answer_id is not null then
+    perform app_private.reputation_reverse(null, null, new.id, old.accepted_answer_id);
+  end if;
+  if new.accepted_answer_id is not null then
+    select a.author_id into v_answer_author from app_public.answers a where a.id = new.accepted_answer_id;
+    -- Accepting one's own answer earns nothing.
+    if v_answer_author is not null and v_answer_author <> new.author_id then
+      perform app_private.lock_users(array[v_answer_author, new.author_id]);
+      perform app_private.reputation_credit(v_answer_author, (app_private.setting('reputation.accepted_answer') #>> '{}')::integer,
+        'answer_accepted', false, null, null, new.id, new.accepted_answer_id, false);
+      perform app_private.reputation_credit(new.author_id, (app_private.setting('reputation.accepted_answer_accepter') #>> '{}')::integer,
+        'accepted_an_answer', false, null, null, new.id, new.accepted_answer_id, false);
+      perform app_private.award_badge(v_answer_author, 'first_accepted_answer', null);
+    end if;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_questions__reputation() is 'Trigger on questions when the accepted answer changes: takes back the earlier acceptance''s points, credits the new one (to the answer''s author and to the question''s author) and awards the first-accepted-answer badge. Security definer: the question''s author or a moderator accepts.';
+
+-- function app_private.tg_reactions__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_reactions__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Only likes notify ("Ana and 4 others liked your post"); dislikes never do.
+  if tg_op in ('UPDATE', 'DELETE') and old.kind = 'like' then
+    perform app_private.notify_reaction(old, false);
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') and new.kind = 'like' then
+    perform app_private.notify_reaction(new, true);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_reactions__notify() is 'Trigger on reactions (security definer: writes notifications for another member): a like adds to its target''s aggregated notification, an unlike or a switch to dislike withdraws it.';
+
+-- function app_private.tg_reactions__reputation()
+CREATE OR REPLACE FUNCTION app_private.tg_reactions__reputation()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op in ('UPDATE', 'DELETE') then
+    perform app_private.reputation_reverse(old.id, null, null, null);
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    perform app_private.reputation_apply_reaction(new);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_reactions__reputation() is 'Trigger on reactions: a new reaction earns its points; a removed one is reversed; a changed one (like ↔ dislike) is reversed, then earns the new kind''s points. Security definer: reactions change through any member''s react().';
+
+-- function app_private.tg_reputation_events__append_only()
+CREATE OR REPLACE FUNCTION app_private.tg_reputation_events__append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- The one exception: a member's account being erased (ON DELETE CASCADE from users):
+  -- by then their users row is gone.
+  if tg_op = 'DELETE' then
+    if not exists (select 1 from app_public.users u where u.id = old.user_id) then
+      return old;
+    end if;
+  end if;
+  -- ... or every account at once: TRUNCATE app_public.users CASCADE (the seed's --replace).
+  -- _100_erase_all on users fires first and marks the transaction.
+  if tg_op = 'TRUNCATE' and current_setting('agora.truncating_members', true) = 'on' then
+    return null;
+  end if;
+  raise exception 'The reputation ledger is append-only: write a compensating event instead' using errcode = 'APPND';
+end;
+$function$;
+comment on function app_private.tg_reputation_events__append_only() is 'Trigger: refuses every UPDATE, DELETE and TRUNCATE of the reputation ledger, for every role including the owner; only erasing accounts removes rows (the ON DELETE CASCADE of a member, or TRUNCATE app_public.users CASCADE).';
+
+-- function app_private.tg_reputation_events__total()
+CREATE OR REPLACE FUNCTION app_private.tg_reputation_events__total()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Once per statement, one update per member: a set-based insert (a backfill) costs one pass.
+  update app_public.users u set reputation = u.reputation + n.points
+    from (select r.user_id, sum(r.points)::integer as points from new_rows r group by r.user_id) n
+   where u.id = n.user_id and n.points <> 0;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_reputation_events__total() is 'Trigger (per statement): adds the new ledger rows'' points to users.reputation, so the total always equals the ledger''s sum. Security definer: the cause may be any member''s request.';
+
+-- function app_private.tg_room_members__before_delete()
+CREATE OR REPLACE FUNCTION app_private.tg_room_members__before_delete()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if old.role = 'owner'
+     and exists (select 1 from app_public.rooms r where r.id = old.room_id)
+     and not exists (select 1 from app_public.room_members m
+                      where m.room_id = old.room_id and m.role = 'owner' and m.user_id <> old.user_id) then
+    raise exception 'The last owner cannot leave the room; transfer ownership first' using errcode = 'LASTO';
+  end if;
+  return old;
+end;
+$function$;
+comment on function app_private.tg_room_members__before_delete() is 'Trigger on room_members: the last owner of a room cannot leave or be removed (LASTO) unless the room itself is deleted. Security definer: counts owners whatever the caller sees.';
+
+-- function app_private.tg_room_members__count()
+CREATE OR REPLACE FUNCTION app_private.tg_room_members__count()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    update app_public.rooms set member_count = member_count + 1 where id = new.room_id;
+  else
+    update app_public.rooms set member_count = member_count - 1 where id = old.room_id;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_room_members__count() is 'Trigger on room_members: keeps rooms.member_count exact (the room row is locked by the update, so concurrent joins serialise on it). Security definer: writes a maintained column.';
+
+-- function app_private.tg_room_members__system_message()
+CREATE OR REPLACE FUNCTION app_private.tg_room_members__system_message()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+  v_row app_public.room_members;
+begin
+  if tg_op = 'INSERT' then
+    v_row := new;
+  else
+    v_row := old;
+  end if;
+  if exists (select 1 from app_public.rooms r where r.id = v_row.room_id and r.kind <> 'direct') then
+    insert into app_public.messages (room_id, author_id, kind, subject_user_id)
+    values (v_row.room_id, coalesce(v_me, v_row.user_id),
+            case when tg_op = 'INSERT' then 'join'
+                 when v_me is null or v_me = v_row.user_id then 'leave'
+                 else 'remove' end::app_public.message_kind,
+            v_row.user_id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_room_members__system_message() is 'Trigger on room_members: posts a join, leave or remove system message in public and private rooms. Security definer: system messages are written by the database only.';
+
+-- function app_private.tg_room_pins__before_insert()
+CREATE OR REPLACE FUNCTION app_private.tg_room_pins__before_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_max int := (app_private.setting('chat.max_pins'))::int;
+begin
+  perform 1 from app_public.rooms where id = new.room_id for update; -- serialise pins per room
+  if not exists (select 1 from app_public.messages m where m.id = new.message_id and m.room_id = new.room_id
+                  and m.kind = 'text' and m.deleted_at is null) then
+    raise exception 'Only a live message of the room can be pinned' using errcode = 'INVAL';
+  end if;
+  if (select count(*) from app_public.room_pins where room_id = new.room_id) >= v_max then
+    raise exception 'This room has the most pinned messages it may have; unpin one first'
+      using errcode = 'PINMX', detail = json_build_object('max', v_max)::text;
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_room_pins__before_insert() is 'Trigger on room_pins: at most chat.max_pins per room (PINMX), counted under a lock on the room; only live messages of the room. Security definer: reads the room whatever the caller sees.';
+
+-- function app_private.tg_room_pins__system_message()
+CREATE OR REPLACE FUNCTION app_private.tg_room_pins__system_message()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  insert into app_public.messages (room_id, author_id, kind, subject_message_id)
+  values (new.room_id, coalesce(new.pinned_by, app_public.current_user_id()), 'pin', new.message_id);
+  return null;
+end;
+$function$;
+comment on function app_private.tg_room_pins__system_message() is 'Trigger on room_pins: posts a pin system message. Security definer: system messages are written by the database only.';
+
+-- function app_private.tg_rooms__after_write()
+CREATE OR REPLACE FUNCTION app_private.tg_rooms__after_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'INSERT' and new.kind <> 'direct' and new.created_by is not null then
+    insert into app_public.room_members (room_id, user_id, role) values (new.id, new.created_by, 'owner');
+  elsif tg_op = 'UPDATE' and new.name is distinct from old.name then
+    insert into app_public.messages (room_id, author_id, kind, system_data)
+    values (new.id, app_public.current_user_id(), 'rename', jsonb_build_object('oldName', old.name, 'newName', new.name));
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_rooms__after_write() is 'Trigger on rooms: the creator becomes the owner; a rename posts a rename system message. Security definer: writes rows the caller may not write directly.';
+
+-- function app_private.tg_rooms__before_write()
+CREATE OR REPLACE FUNCTION app_private.tg_rooms__before_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'UPDATE' and new.kind is distinct from old.kind then
+    raise exception 'A room''s kind cannot change' using errcode = 'INVAL';
+  end if;
+  if new.kind <> 'direct' and (tg_op = 'INSERT' or new.name is distinct from old.name) then
+    perform app_private.assert_no_banned_words(array[new.name, new.topic, new.description]);
+  end if;
+  if tg_op = 'INSERT' and new.kind <> 'direct' and new.slug is null then
+    new.slug := app_private.slugify(new.name) || '-' || left(replace(new.id::text, '-', ''), 8);
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_rooms__before_write() is 'Trigger on rooms: the kind cannot change; banned words in name, topic and description; derives the slug from the name. Security definer: the banned-words check lives in app_private.';
+
+-- function app_private.tg_security_events__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_security_events__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_event text;
+begin
+  v_event := case new.kind
+    when 'password_changed' then 'password_changed'
+    when 'password_reset' then 'password_changed'
+    when 'primary_email_changed' then 'email_changed'
+    when 'refresh_token_reused' then 'session_revoked_reuse'
+    when 'login' then 'new_sign_in'
+  end;
+  if v_event is null or new.user_id is null then
+    return null;
+  end if;
+  -- A sign-in is news only from an address this member never signed in from (the first sign-in is not).
+  if new.kind = 'login' and (
+       new.ip is null
+       or not exists (select 1 from app_private.security_events e
+                       where e.user_id = new.user_id and e.kind = 'login' and e.id < new.id)
+       or exists (select 1 from app_private.security_events e
+                   where e.user_id = new.user_id and e.kind = 'login' and e.id < new.id and e.ip = new.ip)) then
+    return null;
+  end if;
+  perform app_private.notify(new.user_id, 'security_alert', null, detail =>
+    jsonb_strip_nulls(jsonb_build_object('event', v_event, 'ip', host(new.ip))));
+  return null;
+end;
+$function$;
+comment on function app_private.tg_security_events__notify() is 'Trigger on security_events: a security alert for a sign-in from a new IP address, a password change or reset, a primary e-mail change, and a session revoked by refresh-token reuse.';
+
 -- function app_private.tg_user_emails__after_write()
 CREATE OR REPLACE FUNCTION app_private.tg_user_emails__after_write()
  RETURNS trigger
@@ -3364,6 +6076,69 @@ end;
 $function$;
 comment on function app_private.tg_user_emails__before_insert() is 'Trigger on user_emails: a member''s first address is primary; an address verified by another member is refused (NUNIQ).';
 
+-- function app_private.tg_users__avatar_file()
+CREATE OR REPLACE FUNCTION app_private.tg_users__avatar_file()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  if new.avatar_file_id is not null and not exists (
+    select 1 from app_public.files f
+    where f.id = new.avatar_file_id and f.owner_id = new.id and f.purpose = 'avatar' and f.status = 'ready'
+  ) then
+    raise exception 'That file cannot be this user''s avatar' using errcode = 'FSLOT';
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_users__avatar_file() is 'Trigger on users: an avatar must be a ready avatar file owned by the user (FSLOT).';
+
+-- function app_private.tg_users__replace_avatar()
+CREATE OR REPLACE FUNCTION app_private.tg_users__replace_avatar()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  -- The previous avatar file goes (its bytes in a job after commit). When the file itself is
+  -- being deleted (the foreign key sets the column to null), it is already gone: no row matches.
+  delete from app_public.files f where f.id = old.avatar_file_id;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_users__replace_avatar() is 'Trigger on users: replacing or clearing the avatar deletes the previous avatar file (and, after commit, its bytes).';
+
+-- function app_private.tg_users__reputation()
+CREATE OR REPLACE FUNCTION app_private.tg_users__reputation()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  insert into app_public.reputation_events (user_id, points, reason)
+  select n.id, (app_private.setting('reputation.floor') #>> '{}')::integer, 'joined' from new_rows n;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_users__reputation() is 'Trigger: a new member''s starting reputation (the reputation.floor setting) is their first ledger row. Security definer: registration runs as any role.';
+
+-- function app_private.tg_users__truncate()
+CREATE OR REPLACE FUNCTION app_private.tg_users__truncate()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  perform set_config('agora.truncating_members', 'on', true);
+  return null;
+end;
+$function$;
+comment on function app_private.tg_users__truncate() is 'Trigger: before TRUNCATE of users (every account erased, e.g. the seed''s --replace), lets the cascade empty the reputation ledger too (see tg_reputation_events__append_only).';
+
 -- function app_private.token_hash(token text)
 CREATE OR REPLACE FUNCTION app_private.token_hash(token text)
  RETURNS bytea
@@ -3375,12 +6150,187 @@ AS $function$
 $function$;
 comment on function app_private.token_hash(token text) is 'How a token is stored and looked up: sha256 of its UTF-8 bytes. NULL for NULL (strict), which matches no stored token.';
 
+-- function app_private.unsubscribe(token text)
+CREATE OR REPLACE FUNCTION app_private.unsubscribe(token text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_parts text[] := string_to_array(token, '.');
+  v_user uuid;
+begin
+  if cardinality(v_parts) <> 3 or v_parts[1] !~ '^[0-9a-f-]{36}$' then
+    return false;
+  end if;
+  v_user := v_parts[1]::uuid;
+  if app_private.unsubscribe_token(v_user, v_parts[2]) is distinct from token then
+    return false;
+  end if;
+  if v_parts[2] = 'digest' then
+    insert into app_public.notification_settings (user_id, email_digest) values (v_user, 'off')
+    on conflict (user_id) do update set email_digest = 'off';
+    return true;
+  end if;
+  if not exists (select 1 from app_public.notification_types t where t.id = v_parts[2]) then
+    return false;
+  end if;
+  insert into app_public.notification_preferences (user_id, type_id, channel, enabled)
+  values (v_user, v_parts[2], 'email', false)
+  on conflict (user_id, type_id, channel) do update set enabled = false;
+  return true;
+end;
+$function$;
+comment on function app_private.unsubscribe(token text) is 'One-click unsubscribe: verifies the signed token and turns that type''s e-mails off for its member (a digest''s token, type "digest", turns the digest off). False for a bad token.';
+
+-- function app_private.unsubscribe_token(user_id uuid, type_id text)
+CREATE OR REPLACE FUNCTION app_private.unsubscribe_token(user_id uuid, type_id text)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select user_id::text || '.' || type_id || '.' ||
+         encode(public.hmac(convert_to(user_id::text || ':' || type_id || ':email', 'UTF8'), s.unsubscribe_key, 'sha256'), 'hex')
+    from app_private.notification_secrets s
+$function$;
+comment on function app_private.unsubscribe_token(user_id uuid, type_id text) is 'The signed token of a one-click unsubscribe link: member, type and an HMAC of both.';
+
+-- function app_private.upload_target(file_id uuid, user_id uuid)
+CREATE OR REPLACE FUNCTION app_private.upload_target(file_id uuid, user_id uuid)
+ RETURNS TABLE(status app_public.file_status, declared_size bigint, max_bytes bigint, storage_key text)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select f.status, f.declared_size,
+         greatest(app_private.file_max_bytes(f.purpose, 'image/png'), app_private.file_max_bytes(f.purpose, 'application/pdf')),
+         f.storage_key
+    from app_public.files f
+    where f.id = file_id and f.owner_id = user_id
+$function$;
+comment on function app_private.upload_target(file_id uuid, user_id uuid) is 'For the upload endpoint (run by the owner role): the file''s status, declared size, largest size its slot allows and storage key, when it belongs to the user; no row otherwise.';
+
 -- ============================================================================
 -- schema app_analytics
 -- ============================================================================
 create schema app_analytics;
 grant usage on schema app_analytics to analyst;
 comment on schema app_analytics is 'Read-only views for the analyst role. No secrets, no e-mail addresses.';
+
+-- view app_analytics.content_per_category_day
+create view app_analytics.content_per_category_day as
+ WITH content(category_id, day, posts, questions, answers, comments, likes) AS (
+         SELECT p.category_id,
+            (p.published_at AT TIME ZONE 'UTC'::text)::date AS timezone,
+            1 AS "?column?",
+            0 AS "?column?",
+            0 AS "?column?",
+            0 AS "?column?",
+            0 AS "?column?"
+           FROM app_public.posts p
+          WHERE p.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])
+        UNION ALL
+         SELECT q.category_id,
+            (q.published_at AT TIME ZONE 'UTC'::text)::date AS timezone,
+            0,
+            1,
+            0,
+            0,
+            0
+           FROM app_public.questions q
+          WHERE q.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])
+        UNION ALL
+         SELECT q.category_id,
+            (a.created_at AT TIME ZONE 'UTC'::text)::date AS timezone,
+            0,
+            0,
+            1,
+            0,
+            0
+           FROM app_public.answers a
+             JOIN app_public.questions q ON q.id = a.question_id
+          WHERE a.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])
+        UNION ALL
+         SELECT COALESCE(p.category_id, q.category_id, aq.category_id) AS "coalesce",
+            (c_1.created_at AT TIME ZONE 'UTC'::text)::date AS timezone,
+            0,
+            0,
+            0,
+            1,
+            0
+           FROM app_public.comments c_1
+             LEFT JOIN app_public.posts p ON p.id = c_1.post_id
+             LEFT JOIN app_public.questions q ON q.id = c_1.question_id
+             LEFT JOIN app_public.answers a ON a.id = c_1.answer_id
+             LEFT JOIN app_public.questions aq ON aq.id = a.question_id
+          WHERE c_1.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])
+        UNION ALL
+         SELECT COALESCE(p.category_id, q.category_id, aq.category_id) AS "coalesce",
+            (r.created_at AT TIME ZONE 'UTC'::text)::date AS timezone,
+            0,
+            0,
+            0,
+            0,
+            1
+           FROM app_public.reactions r
+             LEFT JOIN app_public.posts p ON p.id = r.post_id
+             LEFT JOIN app_public.questions q ON q.id = r.question_id
+             LEFT JOIN app_public.answers a ON a.id = r.answer_id
+             LEFT JOIN app_public.questions aq ON aq.id = a.question_id
+          WHERE r.kind = 'like'::app_public.reaction_kind AND r.comment_id IS NULL
+        )
+ SELECT c.category_id,
+    cat.slug::text AS category_slug,
+    c.day,
+    sum(c.posts)::integer AS posts,
+    sum(c.questions)::integer AS questions,
+    sum(c.answers)::integer AS answers,
+    sum(c.comments)::integer AS comments,
+    sum(c.likes)::integer AS likes
+   FROM content c
+     LEFT JOIN app_public.categories cat ON cat.id = c.category_id
+  GROUP BY c.category_id, cat.slug, c.day;
+grant select on table app_analytics.content_per_category_day to analyst;
+comment on view app_analytics.content_per_category_day is 'Per category (null: none) and UTC day: posts and questions published, answers, comments and likes (on posts, questions, answers) written. Answers and comments count in their question''s or post''s category. Removed content is not counted.';
+
+-- view app_analytics.daily_active_users
+create view app_analytics.daily_active_users as
+ WITH activity(user_id, day) AS (
+         SELECT s.user_id,
+            (s.created_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_private.sessions s
+        UNION
+         SELECT s.user_id,
+            (s.last_active_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_private.sessions s
+        UNION
+         SELECT p.author_id,
+            (p.created_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_public.posts p
+        UNION
+         SELECT q.author_id,
+            (q.created_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_public.questions q
+        UNION
+         SELECT a.author_id,
+            (a.created_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_public.answers a
+        UNION
+         SELECT c.author_id,
+            (c.created_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_public.comments c
+        UNION
+         SELECT r.user_id,
+            (r.created_at AT TIME ZONE 'UTC'::text)::date AS timezone
+           FROM app_public.reactions r
+        )
+ SELECT day,
+    count(DISTINCT user_id)::integer AS active_members
+   FROM activity
+  GROUP BY day;
+grant select on table app_analytics.daily_active_users to analyst;
+comment on view app_analytics.daily_active_users is 'Members active per UTC day. Active: signed in (a session started), a session was last active, or wrote a post, question, answer, comment or reaction that day. Sessions keep only their last activity, so a member who only read on earlier days of a long session is not counted for those days.';
 
 -- view app_analytics.job_funnel
 create view app_analytics.job_funnel as
@@ -3394,3 +6344,79 @@ create view app_analytics.job_funnel as
   GROUP BY a.job_id, j.category_id, (date_trunc('week'::text, a.created_at)), a.status;
 grant select on table app_analytics.job_funnel to analyst;
 comment on view app_analytics.job_funnel is 'Applications per job, category, week applied (Monday, UTC) and current status; sum over job_id for per-category figures. No personal data.';
+
+-- view app_analytics.leaderboards
+create view app_analytics.leaderboards as
+ SELECT l.period,
+    l.rank,
+    l.user_id,
+    u.username::text AS username,
+    l.points,
+    l.computed_at
+   FROM app_private.leaderboard_scores l
+     JOIN app_public.users u ON u.id = l.user_id;
+grant select on table app_analytics.leaderboards to analyst;
+comment on view app_analytics.leaderboards is 'The leaderboards as last computed: period (week, month, all), rank, member, points gained.';
+
+-- view app_analytics.reputation_distribution
+create view app_analytics.reputation_distribution as
+ WITH thresholds AS (
+         SELECT max(
+                CASE s.key
+                    WHEN 'level.beginner'::text THEN (s.value #>> '{}'::text[])::integer
+                    ELSE NULL::integer
+                END) AS beginner,
+            max(
+                CASE s.key
+                    WHEN 'level.intermediate'::text THEN (s.value #>> '{}'::text[])::integer
+                    ELSE NULL::integer
+                END) AS intermediate,
+            max(
+                CASE s.key
+                    WHEN 'level.advanced'::text THEN (s.value #>> '{}'::text[])::integer
+                    ELSE NULL::integer
+                END) AS advanced,
+            max(
+                CASE s.key
+                    WHEN 'level.expert'::text THEN (s.value #>> '{}'::text[])::integer
+                    ELSE NULL::integer
+                END) AS expert
+           FROM app_private.settings s
+          WHERE s.key ~~ 'level.%'::text
+        )
+ SELECT
+        CASE
+            WHEN u.reputation >= t.expert THEN 'expert'::text
+            WHEN u.reputation >= t.advanced THEN 'advanced'::text
+            WHEN u.reputation >= t.intermediate THEN 'intermediate'::text
+            WHEN u.reputation >= t.beginner THEN 'beginner'::text
+            ELSE 'newcomer'::text
+        END AS level,
+    count(*)::integer AS members,
+    min(u.reputation) AS min_reputation,
+    max(u.reputation) AS max_reputation,
+    percentile_cont(0.5::double precision) WITHIN GROUP (ORDER BY (u.reputation::double precision)) AS median_reputation
+   FROM app_public.users u,
+    thresholds t
+  WHERE u.is_active
+  GROUP BY (
+        CASE
+            WHEN u.reputation >= t.expert THEN 'expert'::text
+            WHEN u.reputation >= t.advanced THEN 'advanced'::text
+            WHEN u.reputation >= t.intermediate THEN 'intermediate'::text
+            WHEN u.reputation >= t.beginner THEN 'beginner'::text
+            ELSE 'newcomer'::text
+        END);
+grant select on table app_analytics.reputation_distribution to analyst;
+comment on view app_analytics.reputation_distribution is 'Active members per level: how many, and their lowest, highest and median reputation.';
+
+-- view app_analytics.trending
+create view app_analytics.trending as
+ SELECT kind,
+    rank,
+    id,
+    score,
+    computed_at
+   FROM app_private.trending_scores t;
+grant select on table app_analytics.trending to analyst;
+comment on view app_analytics.trending is 'The trending posts and questions as last computed (kind, rank, id, score).';
