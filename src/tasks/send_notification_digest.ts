@@ -10,49 +10,31 @@
 import type { Task } from "graphile-worker";
 import type { Mailer } from "../mail/mailer";
 import { renderMail } from "../mail/templates";
+import { inSendTransaction, notificationVariables, type ClaimedNotification } from "../mail/notification-variables";
 
-interface DigestRow {
+interface DigestRow extends ClaimedNotification {
   email: string;
   notification_id: string;
-  type_id: string;
-  actor_name: string | null;
-  actor_count: number;
-  target_title: string | null;
-  detail: Record<string, unknown>;
-  unsubscribe_token: string;
 }
 
 export function sendNotificationDigest(deps: { mailer: Mailer; publicUrl: string }): Task {
   return async (payload, helpers) => {
     const userId = (payload as { userId?: unknown } | null)?.userId;
     if (typeof userId !== "string") throw new Error("send_notification_digest: malformed payload");
-    await helpers.withPgClient(async (client) => {
-      await client.query("begin");
-      try {
+    await helpers.withPgClient((client) =>
+      inSendTransaction(client, async () => {
         const { rows } = await client.query<DigestRow>("select * from app_private.claim_notification_digest($1)", [userId]);
-        if (rows.length > 0) {
-          const items = rows.map((r) => ({
-            type_id: r.type_id,
-            actor_name: r.actor_name ?? "",
-            actor_count: String(r.actor_count),
-            target_title: r.target_title ?? "",
-            event: typeof r.detail.event === "string" ? r.detail.event : "",
-            ip: typeof r.detail.ip === "string" ? r.detail.ip : "",
-          }));
-          const mail = renderMail(
-            "notification_digest",
-            { items: JSON.stringify(items), unsubscribe_token: rows[0].unsubscribe_token },
-            deps.publicUrl,
-          );
-          const { messageId } = await deps.mailer.send(rows[0].email, mail);
-          await client.query("select app_private.mark_notification_digest_sent($1, $2)", [userId, rows.map((r) => r.notification_id)]);
-          helpers.logger.info(`sent a digest of ${rows.length} notifications`, { messageId });
-        }
-        await client.query("commit");
-      } catch (error) {
-        await client.query("rollback");
-        throw error;
-      }
-    });
+        if (rows.length === 0) return;
+        const items = rows.map(notificationVariables);
+        const mail = renderMail(
+          "notification_digest",
+          { items: JSON.stringify(items), unsubscribe_token: rows[0].unsubscribe_token },
+          deps.publicUrl,
+        );
+        const { messageId } = await deps.mailer.send(rows[0].email, mail);
+        await client.query("select app_private.mark_notification_digest_sent($1, $2)", [userId, rows.map((r) => r.notification_id)]);
+        helpers.logger.info(`sent a digest of ${rows.length} notifications`, { messageId });
+      }),
+    );
   };
 }
