@@ -24,6 +24,10 @@ export function notificationVariables(row: ClaimedNotification): Record<string, 
     target_title: row.target_title ?? "",
     event: typeof row.detail.event === "string" ? row.detail.event : "",
     ip: typeof row.detail.ip === "string" ? row.detail.ip : "",
+    // Job, badge and announcement notifications carry their title in detail (docs/notifications.md).
+    title: typeof row.detail.title === "string" ? row.detail.title : "",
+    to_status: typeof row.detail.to === "string" ? row.detail.to : "",
+    badge: typeof row.detail.badge === "string" ? row.detail.badge : "",
   };
 }
 

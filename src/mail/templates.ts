@@ -67,6 +67,16 @@ function notificationSentence(v: Variables): string {
       return `Your answer to${on || " a question"} was accepted.`;
     case "reaction":
       return `${actors} liked your contribution${on}.`;
+    case "job_application_received":
+      return `${who} applied to your job${v.title ? ` “${v.title}”` : ""}.`;
+    case "application_status_changed":
+      return `Your application${v.title ? ` for “${v.title}”` : ""} is now ${v.to_status || "updated"}.`;
+    case "job_posted_in_category":
+      return `A job was posted in a category you follow${v.title ? `: “${v.title}”` : ""}.`;
+    case "badge_earned":
+      return `You earned the badge${v.badge ? ` “${v.badge}”` : ""}.`;
+    case "announcement":
+      return `Announcement${v.title ? `: ${v.title}` : " from the administrators"}`;
     case "security_alert":
       return (
         {

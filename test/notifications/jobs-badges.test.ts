@@ -10,6 +10,7 @@ import { closeSqlHelpers, rootDb } from "../helpers/sql";
 import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
 import { createTestUser, uniqueName, type TestUser } from "../helpers/users";
 import { runQueuedJobs } from "../helpers/jobs";
+import { mailTo, waitForMail } from "../helpers/mail";
 
 let server: TestServer;
 
@@ -135,6 +136,21 @@ describe("job applications", () => {
     ok(await gql(admin, DELETE_JOB, { rowId: jobId }));
     const rows = await notificationsOf(employer, "job_application_received");
     expect(rows.map((r) => [r.job_posting_id, r.job_application_id, r.detail.title])).toEqual([[null, null, "Backend engineer"]]);
+  });
+
+  test("the employer is mailed of an application and the applicant of a status change, each once", async () => {
+    const [employer, applicant] = await Promise.all([createTestUser({ roles: ["employer"] }), createTestUser()]);
+    const jobId = await createJob(employer, { status: "active", title: "Mail engineer" });
+    const applicationId = await apply(applicant, jobId);
+    ok(await gql(employer, SET_STATUS, { rowId: applicationId, status: "reviewing" }));
+    await runQueuedJobs();
+    const received = await waitForMail(employer.email, /applied to your job/);
+    expect(received.text).toContain(`${applicant.username} applied to your job “Mail engineer”.`);
+    const changed = await waitForMail(applicant.email, /Your application/);
+    expect(changed.text).toContain("Your application for “Mail engineer” is now reviewing.");
+    await runQueuedJobs();
+    expect(await mailTo(employer.email)).toHaveLength(1);
+    expect(await mailTo(applicant.email)).toHaveLength(1);
   });
 });
 
