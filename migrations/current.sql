@@ -328,3 +328,95 @@ drop trigger if exists _700_notify on app_public.user_badges;
 create trigger _700_notify after insert on app_public.user_badges
   referencing new table as new_rows
   for each statement execute function app_private.tg_user_badges__notify();
+
+-- Rules review of the types wired in 000011 ----------------------------------------
+
+-- Reactions: the aggregate follows the rules of app_private.notify too. A like from a member a block
+-- separates from the author neither joins nor leaves the aggregate, and a member who turned reactions off
+-- on both channels is not brought an old aggregate back as unread.
+create or replace function app_private.notify_reaction(r app_public.reactions, added boolean) returns void
+  language plpgsql volatile
+  set search_path = pg_catalog, public
+as $$
+declare
+  v_recipient uuid;
+  v_existing app_public.notifications;
+  v_keep int := (app_private.setting('notification.last_actors'))::int;
+begin
+  if r.document_id is not null then
+    return;
+  end if;
+  v_recipient := app_private.content_author(r.post_id, r.question_id, r.answer_id, r.comment_id);
+  if v_recipient is null or v_recipient = r.user_id or app_private.notification_blocked(v_recipient, r.user_id) then
+    return;
+  end if;
+  -- The notification that holds this target's likes: the latest one, if it is within the window (adding)
+  -- or was created before this like (withdrawing).
+  select n.* into v_existing from app_public.notifications n
+   where n.recipient_id = v_recipient and n.type_id = 'reaction'
+     and n.post_id is not distinct from r.post_id and n.question_id is not distinct from r.question_id
+     and n.answer_id is not distinct from r.answer_id and n.comment_id is not distinct from r.comment_id
+     and (case when added
+               then n.created_at > now() - (app_private.setting('notification.reaction_window') #>> '{}')::interval
+               else n.created_at <= r.created_at end)
+   order by n.created_at desc
+   limit 1
+   for update;
+  if added then
+    if not app_hidden.content_is_open(r.post_id, r.question_id, r.answer_id, r.comment_id) then
+      return;
+    end if;
+    if v_existing.id is null then
+      perform app_private.notify(v_recipient, 'reaction', r.user_id, r.post_id, r.question_id, r.answer_id, r.comment_id);
+    elsif app_private.notification_wanted(v_recipient, 'reaction', 'in_app')
+          or app_private.notification_wanted(v_recipient, 'reaction', 'email') then
+      update app_public.notifications n
+         set actor_id = r.user_id,
+             actor_count = n.actor_count + 1,
+             last_actor_ids = (array[r.user_id] || array_remove(n.last_actor_ids, r.user_id))[1:v_keep],
+             read_at = null,
+             updated_at = now()
+       where n.id = v_existing.id;
+    end if;
+  elsif v_existing.id is not null then
+    if v_existing.actor_count <= 1 then
+      delete from app_public.notifications n where n.id = v_existing.id;
+    else
+      update app_public.notifications n
+         set actor_count = n.actor_count - 1,
+             last_actor_ids = array_remove(n.last_actor_ids, r.user_id),
+             actor_id = coalesce((array_remove(n.last_actor_ids, r.user_id))[1], n.actor_id)
+       where n.id = v_existing.id;
+    end if;
+  end if;
+end;
+$$;
+comment on function app_private.notify_reaction(app_public.reactions, boolean) is 'Adds a like to (or withdraws it from) the aggregated reaction notification of its target: one per target per notification.reaction_window setting. Likes across a block, on content no longer open, or to a member who turned reactions off leave it as it is.';
+
+-- A comment or answer that is hidden or deleted takes back the notifications it caused: their recipients
+-- may no longer see it (and the item would still name its author). Restoring it does not bring them back.
+create or replace function app_private.tg_content__withdraw_notifications() returns trigger
+  language plpgsql security definer
+  set search_path = pg_catalog, public
+as $$
+begin
+  -- Definer rights: deletes other members' notifications.
+  if tg_table_name = 'comments' then
+    delete from app_public.notifications n
+     where n.comment_id = new.id and n.type_id in ('comment_on_content', 'reply_to_comment', 'mention');
+  else
+    delete from app_public.notifications n
+     where n.answer_id = new.id and n.type_id = 'answer_to_question';
+  end if;
+  return null;
+end;
+$$;
+comment on function app_private.tg_content__withdraw_notifications() is 'Trigger on comments and answers (security definer: deletes other members'' notifications) when one becomes hidden or deleted: deletes the notifications it caused (comment, reply and mention; answer to a question).';
+drop trigger if exists _705_withdraw_notifications on app_public.comments;
+create trigger _705_withdraw_notifications after update of status on app_public.comments
+  for each row when (new.status in ('hidden', 'deleted') and old.status not in ('hidden', 'deleted'))
+  execute function app_private.tg_content__withdraw_notifications();
+drop trigger if exists _705_withdraw_notifications on app_public.answers;
+create trigger _705_withdraw_notifications after update of status on app_public.answers
+  for each row when (new.status in ('hidden', 'deleted') and old.status not in ('hidden', 'deleted'))
+  execute function app_private.tg_content__withdraw_notifications();

@@ -47,6 +47,8 @@ const DELETE = `mutation($rowId: UUID!) { deleteNotificationByRowId(input: { row
 /** Ana with three notifications: two follows then likes on her post (the newest). */
 async function anaWithThree(): Promise<{ ana: TestUser; bo: TestUser; cy: TestUser; postId: string }> {
   const [ana, bo, cy] = await Promise.all([createTestUser(), createTestUser(), createTestUser()]);
+  // Her first post would also earn her a badge, and its notification: not one of the three.
+  await rootDb().query("insert into app_public.notification_preferences (user_id, type_id, channel, enabled) values ($1, 'badge_earned', 'in_app', false)", [ana.id]);
   const postId = await bulkLoad(async (c) =>
     (await c.query<{ id: string }>("insert into app_public.posts (author_id, title, body, status) values ($1, 'Liked', 'Body', 'published') returning id", [ana.id])).rows[0].id,
   );
