@@ -154,6 +154,39 @@ create type app_public.user_session as (
 comment on type app_public.user_session is '@behavior -*
 Internal: result of app_private.register/login/refresh_session.';
 
+-- table app_public.announcements
+create table app_public.announcements (
+  id uuid default gen_random_uuid() not null,
+  author_id uuid,
+  role_id text,
+  title text not null,
+  body text not null,
+  recipient_count integer default 0 not null,
+  created_at timestamp with time zone default now() not null,
+  delivered_at timestamp with time zone,
+  constraint announcements_pkey PRIMARY KEY (id),
+  constraint announcement_body_length CHECK (char_length(body) >= 1 AND char_length(body) <= 5000),
+  constraint announcement_title_length CHECK (char_length(title) >= 1 AND char_length(title) <= 200),
+  constraint announcements_author_id_fkey FOREIGN KEY (author_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint announcements_role_id_fkey FOREIGN KEY (role_id) REFERENCES app_public.roles(id) ON DELETE CASCADE
+);
+alter table app_public.announcements enable row level security;
+create policy select_audience on app_public.announcements for select to public
+  using (app_hidden.announcement_audience_includes_me(role_id));
+grant select on table app_public.announcements to authenticated;
+comment on table app_public.announcements is '@behavior -insert -update -delete
+A message from the administrators to every member or to the holders of one role, delivered as an announcement notification. Sent with sendAnnouncement; seen by its audience and by the members who may send announcements.';
+comment on column app_public.announcements.id is 'The announcement''s id.';
+comment on column app_public.announcements.author_id is 'The administrator who sent it; null if that account is gone.';
+comment on column app_public.announcements.role_id is 'The role whose holders it is for; null: every member.';
+comment on column app_public.announcements.title is 'The headline, 1–200 characters.';
+comment on column app_public.announcements.body is 'The text, 1–5000 characters (plain text).';
+comment on column app_public.announcements.recipient_count is 'How many notifications it created so far (members who turned announcements off, or blocked the sender, are not counted). Set by the database.';
+comment on column app_public.announcements.created_at is 'When it was sent.';
+comment on column app_public.announcements.delivered_at is 'When its fan-out finished; null while notifications are still being created.';
+CREATE INDEX announcements_author_id_idx ON app_public.announcements USING btree (author_id);
+CREATE INDEX announcements_role_id_idx ON app_public.announcements USING btree (role_id);
+
 -- table app_public.answers
 create table app_public.answers (
   id uuid default gen_random_uuid() not null,
@@ -208,6 +241,7 @@ CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_publ
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_notify AFTER INSERT OR UPDATE OF status ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_answers__notify();
 CREATE TRIGGER _700_withdraw_acceptance AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_answers__withdraw_acceptance();
+CREATE TRIGGER _705_withdraw_notifications AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__withdraw_notifications();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
 CREATE TRIGGER _730_badges AFTER INSERT ON app_public.answers REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
 CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
@@ -343,7 +377,7 @@ A member following a category (for the personal feed).';
 comment on column app_public.category_follows.user_id is 'The member who follows: always the signed-in member.';
 comment on column app_public.category_follows.category_id is 'The category followed; its posts appear in the member''s feed.';
 comment on column app_public.category_follows.created_at is 'When the follow began.';
-CREATE INDEX category_follows_category_id_idx ON app_public.category_follows USING btree (category_id);
+CREATE INDEX category_follows_category_user_idx ON app_public.category_follows USING btree (category_id, user_id);
 
 -- table app_public.collection_items
 create table app_public.collection_items (
@@ -502,6 +536,7 @@ CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.comments FOR EACH 
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('comment_count');
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_notify AFTER INSERT ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_comments__notify();
+CREATE TRIGGER _705_withdraw_notifications AFTER UPDATE OF status ON app_public.comments FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__withdraw_notifications();
 
 -- table app_public.content_revisions
 create table app_public.content_revisions (
@@ -790,6 +825,7 @@ CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_applica
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__before_insert();
 CREATE TRIGGER _210_transitions BEFORE UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__before_update();
 CREATE TRIGGER _500_after_write AFTER INSERT OR DELETE OR UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__after_write();
+CREATE TRIGGER _700_notify AFTER INSERT OR UPDATE OF status ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__notify();
 
 -- table app_public.job_postings
 create table app_public.job_postings (
@@ -896,6 +932,7 @@ CREATE INDEX job_postings_tags_idx ON app_public.job_postings USING gin (tags);
 CREATE INDEX job_postings_workplace_published_idx ON app_public.job_postings USING btree (workplace, published_at);
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_postings__rules();
+CREATE TRIGGER _700_notify AFTER INSERT OR UPDATE OF status ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_postings__notify();
 
 -- table app_public.message_mentions
 create table app_public.message_mentions (
@@ -1178,11 +1215,19 @@ create table app_public.notifications (
   emailed_at timestamp with time zone,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  job_posting_id uuid,
+  job_application_id uuid,
+  badge_id text,
+  announcement_id uuid,
   constraint notifications_pkey PRIMARY KEY (id),
   constraint notification_actor_count CHECK (actor_count >= 0),
   constraint notifications_actor_id_fkey FOREIGN KEY (actor_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint notifications_announcement_id_fkey FOREIGN KEY (announcement_id) REFERENCES app_public.announcements(id) ON DELETE SET NULL,
   constraint notifications_answer_id_fkey FOREIGN KEY (answer_id) REFERENCES app_public.answers(id) ON DELETE SET NULL,
+  constraint notifications_badge_id_fkey FOREIGN KEY (badge_id) REFERENCES app_public.badges(id) ON DELETE SET NULL,
   constraint notifications_comment_id_fkey FOREIGN KEY (comment_id) REFERENCES app_public.comments(id) ON DELETE SET NULL,
+  constraint notifications_job_application_id_fkey FOREIGN KEY (job_application_id) REFERENCES app_public.job_applications(id) ON DELETE SET NULL,
+  constraint notifications_job_posting_id_fkey FOREIGN KEY (job_posting_id) REFERENCES app_public.job_postings(id) ON DELETE SET NULL,
   constraint notifications_post_id_fkey FOREIGN KEY (post_id) REFERENCES app_public.posts(id) ON DELETE SET NULL,
   constraint notifications_question_id_fkey FOREIGN KEY (question_id) REFERENCES app_public.questions(id) ON DELETE SET NULL,
   constraint notifications_recipient_id_fkey FOREIGN KEY (recipient_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
@@ -1209,7 +1254,7 @@ comment on column app_public.notifications.post_id is 'The post concerned (the c
 comment on column app_public.notifications.question_id is 'The question concerned, for deep links; null when none or deleted.';
 comment on column app_public.notifications.answer_id is 'The answer concerned, for deep links; null when none or deleted.';
 comment on column app_public.notifications.comment_id is 'The comment concerned (the new comment or reply, or the liked comment); null when none or deleted.';
-comment on column app_public.notifications.detail is 'Extra facts: for security alerts {"event": "new_sign_in" | "password_changed" | "email_changed" | "session_revoked_reuse", "ip": …}.';
+comment on column app_public.notifications.detail is 'Extra facts: for security alerts {"event": "new_sign_in" | "password_changed" | "email_changed" | "session_revoked_reuse", "ip": …}; for job types {"title": the job''s title at the time, and for status changes "from", "to"}; for badges {"badge": its name, "class"}; for announcements {"title"}.';
 comment on column app_public.notifications.is_in_app is '@behavior -*
 False when the member turned the in-app channel off but wants the e-mail: the row exists only for the mail.';
 comment on column app_public.notifications.read_at is 'When you marked it read; null while unread.';
@@ -1217,9 +1262,17 @@ comment on column app_public.notifications.emailed_at is '@behavior -*
 When its e-mail was sent: the marker that keeps a retried job from sending twice.';
 comment on column app_public.notifications.created_at is 'When it was created.';
 comment on column app_public.notifications.updated_at is 'When it last changed (an aggregated notification moves up when someone else reacts): the list is newest first by this.';
+comment on column app_public.notifications.job_posting_id is 'The job concerned (applied to, or posted in a category you follow), for deep links; null when none or deleted.';
+comment on column app_public.notifications.job_application_id is 'The job application concerned (received, or whose status changed); null when none or deleted.';
+comment on column app_public.notifications.badge_id is 'The badge you earned (badge_earned); null otherwise.';
+comment on column app_public.notifications.announcement_id is 'The announcement (announcement); null otherwise or when deleted.';
 CREATE INDEX notifications_actor_id_idx ON app_public.notifications USING btree (actor_id);
+CREATE INDEX notifications_announcement_id_idx ON app_public.notifications USING btree (announcement_id) WHERE (announcement_id IS NOT NULL);
 CREATE INDEX notifications_answer_id_idx ON app_public.notifications USING btree (answer_id) WHERE (answer_id IS NOT NULL);
+CREATE INDEX notifications_badge_id_idx ON app_public.notifications USING btree (badge_id) WHERE (badge_id IS NOT NULL);
 CREATE INDEX notifications_comment_id_idx ON app_public.notifications USING btree (comment_id) WHERE (comment_id IS NOT NULL);
+CREATE INDEX notifications_job_application_id_idx ON app_public.notifications USING btree (job_application_id) WHERE (job_application_id IS NOT NULL);
+CREATE INDEX notifications_job_posting_id_idx ON app_public.notifications USING btree (job_posting_id) WHERE (job_posting_id IS NOT NULL);
 CREATE INDEX notifications_post_id_idx ON app_public.notifications USING btree (post_id) WHERE (post_id IS NOT NULL);
 CREATE INDEX notifications_question_id_idx ON app_public.notifications USING btree (question_id) WHERE (question_id IS NOT NULL);
 CREATE INDEX notifications_read_at_idx ON app_public.notifications USING btree (read_at) WHERE (read_at IS NOT NULL);
@@ -1729,6 +1782,7 @@ comment on column app_public.user_badges.awarded_at is 'When the badge was award
 comment on constraint user_badges_once on app_public.user_badges is '@behavior -single';
 CREATE INDEX user_badges_badge_id_idx ON app_public.user_badges USING btree (badge_id, awarded_at);
 CREATE INDEX user_badges_user_id_idx ON app_public.user_badges USING btree (user_id, awarded_at);
+CREATE TRIGGER _700_notify AFTER INSERT ON app_public.user_badges REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_user_badges__notify();
 
 -- table app_public.user_blocks
 create table app_public.user_blocks (
@@ -1820,7 +1874,7 @@ comment on column app_public.user_roles.granted_by is 'The administrator who gra
 comment on column app_public.user_roles.granted_at is 'When the role was (last) granted.';
 comment on column app_public.user_roles.expires_at is 'When the grant lapses by itself (null: never).';
 CREATE INDEX user_roles_granted_by_idx ON app_public.user_roles USING btree (granted_by);
-CREATE INDEX user_roles_role_id_idx ON app_public.user_roles USING btree (role_id);
+CREATE INDEX user_roles_role_user_idx ON app_public.user_roles USING btree (role_id, user_id);
 
 -- table app_public.users
 create table app_public.users (
@@ -2336,6 +2390,21 @@ $function$;
 grant execute on function app_public.job_postings_is_accepting_applications(job app_public.job_postings) to anonymous;
 grant execute on function app_public.job_postings_is_accepting_applications(job app_public.job_postings) to authenticated;
 comment on function app_public.job_postings_is_accepting_applications(job app_public.job_postings) is 'Whether the job accepts applications now: active and before its deadline.';
+
+-- function app_public.jobs_in_followed_categories()
+CREATE OR REPLACE FUNCTION app_public.jobs_in_followed_categories()
+ RETURNS SETOF app_public.job_postings
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select j.* from app_public.category_follows cf
+    join app_public.job_postings j on j.category_id = cf.category_id
+   where cf.user_id = app_public.current_user_id() and j.status = 'active'
+   order by j.published_at desc, j.id desc
+$function$;
+grant execute on function app_public.jobs_in_followed_categories() to authenticated;
+comment on function app_public.jobs_in_followed_categories() is '@sortable false
+Active jobs in the categories you follow (createCategoryFollow), newest first: job_postings_category_published_idx, per followed category.';
 
 -- function app_public.leaderboard(period text)
 CREATE OR REPLACE FUNCTION app_public.leaderboard(period text)
@@ -2960,6 +3029,36 @@ grant execute on function app_public.search_suggestions(prefix text, max_results
 grant execute on function app_public.search_suggestions(prefix text, max_results integer) to authenticated;
 comment on function app_public.search_suggestions(prefix text, max_results integer) is 'Prefix completions: tags, usernames and titles (titles from 3 characters).';
 
+-- function app_public.send_announcement(title text, body text, role_id text)
+CREATE OR REPLACE FUNCTION app_public.send_announcement(title text, body text, role_id text DEFAULT NULL::text)
+ RETURNS app_public.announcements
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+  v_role text := nullif(send_announcement.role_id, 'user');
+  v_a app_public.announcements;
+begin
+  -- Definer rights: writes the announcement and its fan-out, which no API role may; the permission is checked here.
+  if v_me is null or not app_public.current_user_has_permission('announcement:send') then
+    raise exception 'Only administrators may send announcements' using errcode = 'FORBD';
+  end if;
+  if v_role is not null and not exists (select 1 from app_public.roles r where r.id = v_role) then
+    raise exception 'No such role' using errcode = 'NOTFD';
+  end if;
+  insert into app_public.announcements (author_id, role_id, title, body)
+  values (v_me, v_role, send_announcement.title, send_announcement.body)
+  returning * into v_a;
+  perform app_private.start_fanout('announcement', v_me, case when v_role is null then 'everyone' else 'role' end,
+    role_id => v_role, announcement_id => v_a.id, detail => jsonb_build_object('title', v_a.title));
+  return v_a;
+end;
+$function$;
+grant execute on function app_public.send_announcement(title text, body text, role_id text) to authenticated;
+comment on function app_public.send_announcement(title text, body text, role_id text) is 'Sends an announcement (holders of announcement:send only, else FORBD) to every member, or to the holders of roleId (NOTFD if no such role; "user" means everyone). Its notifications are created by a background job in batches; recipientCount and deliveredAt show the progress.';
+
 -- function app_public.set_notification_email_digest(email_digest app_public.notification_digest)
 CREATE OR REPLACE FUNCTION app_public.set_notification_email_digest(email_digest app_public.notification_digest)
  RETURNS app_public.notification_settings
@@ -3271,6 +3370,24 @@ UNION ALL
 grant select on table app_hidden.search_documents to anonymous;
 grant select on table app_hidden.search_documents to authenticated;
 comment on view app_hidden.search_documents is 'Searchable documents (kind, id, title, body, doc tsvector, author, category, tags, time, language), visible to everyone.';
+
+-- function app_hidden.announcement_audience_includes_me(role_id text)
+CREATE OR REPLACE FUNCTION app_hidden.announcement_audience_includes_me(role_id text)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select (select app_public.current_user_id()) is not null
+     and (role_id is null
+          or (select app_public.current_user_has_permission('announcement:send'))
+          or exists (select 1 from app_public.user_roles ur
+                      where ur.user_id = (select app_public.current_user_id()) and ur.role_id = announcement_audience_includes_me.role_id
+                        and (ur.expires_at is null or ur.expires_at > now())))
+$function$;
+grant execute on function app_hidden.announcement_audience_includes_me(role_id text) to anonymous;
+grant execute on function app_hidden.announcement_audience_includes_me(role_id text) to authenticated;
+comment on function app_hidden.announcement_audience_includes_me(role_id text) is 'The announcements'' read rule: a signed-in member sees announcements to everyone, those to a role they hold, and all of them when they may send announcements.';
 
 -- function app_hidden.can_moderate_room(room_id uuid, permission text)
 CREATE OR REPLACE FUNCTION app_hidden.can_moderate_room(room_id uuid, permission text)
@@ -3661,6 +3778,38 @@ create table app_private.login_failures (
   constraint login_failures_pkey PRIMARY KEY (account_key)
 );
 comment on table app_private.login_failures is 'Failed logins per account (user id), or per unknown name, so that a lockout never reveals whether an account exists.';
+
+-- table app_private.notification_fanouts
+create table app_private.notification_fanouts (
+  id bigint generated always as identity not null,
+  type_id text not null,
+  actor_id uuid,
+  audience text not null,
+  role_id text,
+  category_id uuid,
+  job_posting_id uuid,
+  announcement_id uuid,
+  detail jsonb default '{}'::jsonb not null,
+  after_user_id uuid,
+  recipient_count integer default 0 not null,
+  created_at timestamp with time zone default now() not null,
+  finished_at timestamp with time zone,
+  constraint notification_fanouts_pkey PRIMARY KEY (id),
+  constraint notification_fanout_audience CHECK (audience = ANY (ARRAY['everyone'::text, 'role'::text, 'category_followers'::text])),
+  constraint notification_fanout_audience_key CHECK ((audience = 'role'::text) = (role_id IS NOT NULL) AND (audience = 'category_followers'::text) = (category_id IS NOT NULL)),
+  constraint notification_fanouts_actor_id_fkey FOREIGN KEY (actor_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint notification_fanouts_announcement_id_fkey FOREIGN KEY (announcement_id) REFERENCES app_public.announcements(id) ON DELETE CASCADE,
+  constraint notification_fanouts_category_id_fkey FOREIGN KEY (category_id) REFERENCES app_public.categories(id) ON DELETE CASCADE,
+  constraint notification_fanouts_job_posting_id_fkey FOREIGN KEY (job_posting_id) REFERENCES app_public.job_postings(id) ON DELETE CASCADE,
+  constraint notification_fanouts_role_id_fkey FOREIGN KEY (role_id) REFERENCES app_public.roles(id) ON DELETE CASCADE,
+  constraint notification_fanouts_type_id_fkey FOREIGN KEY (type_id) REFERENCES app_public.notification_types(id)
+);
+comment on table app_private.notification_fanouts is 'A notification to many members (announcements, a job posted in a followed category), created in batches by the fan_out_notifications task. after_user_id is the keyset cursor: a retried or duplicated job continues where the last committed batch ended, never twice.';
+CREATE INDEX notification_fanouts_actor_id_idx ON app_private.notification_fanouts USING btree (actor_id);
+CREATE INDEX notification_fanouts_announcement_id_idx ON app_private.notification_fanouts USING btree (announcement_id);
+CREATE INDEX notification_fanouts_category_id_idx ON app_private.notification_fanouts USING btree (category_id);
+CREATE INDEX notification_fanouts_job_posting_id_idx ON app_private.notification_fanouts USING btree (job_posting_id);
+CREATE INDEX notification_fanouts_role_id_idx ON app_private.notification_fanouts USING btree (role_id);
 
 -- table app_private.notification_secrets
 create table app_private.notification_secrets (
@@ -4184,6 +4333,69 @@ AS $function$
 $function$;
 comment on function app_private.enqueue_notification_digests() is 'Enqueues one send_notification_digest job per member whose hourly or daily digest is due and has something pending (run by the hourly cron task).';
 
+-- function app_private.fan_out_notifications(fanout_id bigint, batch_size integer)
+CREATE OR REPLACE FUNCTION app_private.fan_out_notifications(fanout_id bigint, batch_size integer DEFAULT NULL::integer)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_batch int := coalesce(batch_size, (app_private.setting('notification.fanout_batch'))::int);
+  v_f app_private.notification_fanouts;
+  v_ids uuid[];
+  v_created int;
+  v_cursor uuid;
+begin
+  -- The row lock makes a duplicated job wait for this batch, then continue after it.
+  select * into v_f from app_private.notification_fanouts f where f.id = fanout_id and f.finished_at is null
+     for no key update;
+  if not found then
+    return false;
+  end if;
+  v_cursor := coalesce(v_f.after_user_id, '00000000-0000-0000-0000-000000000000');
+  -- A job that left active before its fan-out ended is no longer news.
+  if v_f.job_posting_id is not null
+     and not exists (select 1 from app_public.job_postings j where j.id = v_f.job_posting_id and j.status = 'active') then
+    v_ids := '{}';
+  elsif v_f.audience = 'everyone' then
+    v_ids := array(select u.id from app_public.users u
+                    where u.id > v_cursor and u.is_active
+                    order by u.id limit v_batch);
+  elsif v_f.audience = 'role' then
+    v_ids := array(select ur.user_id from app_public.user_roles ur join app_public.users u on u.id = ur.user_id
+                    where ur.role_id = v_f.role_id and ur.user_id > v_cursor and u.is_active
+                      and (ur.expires_at is null or ur.expires_at > now())
+                    order by ur.user_id limit v_batch);
+  else
+    v_ids := array(select cf.user_id from app_public.category_follows cf join app_public.users u on u.id = cf.user_id
+                    where cf.category_id = v_f.category_id and cf.user_id > v_cursor and u.is_active
+                    order by cf.user_id limit v_batch);
+  end if;
+
+  insert into app_public.notifications
+    (recipient_id, type_id, actor_id, last_actor_ids, job_posting_id, announcement_id, detail, is_in_app)
+  select r.user_id, v_f.type_id, v_f.actor_id,
+         case when v_f.actor_id is null then '{}' else array[v_f.actor_id] end,
+         v_f.job_posting_id, v_f.announcement_id, v_f.detail, r.in_app
+    from app_private.notification_recipients(v_ids, v_f.type_id, v_f.actor_id) r;
+  get diagnostics v_created = row_count;
+
+  update app_private.notification_fanouts f
+     set after_user_id = coalesce(v_ids[cardinality(v_ids)], f.after_user_id),
+         recipient_count = f.recipient_count + v_created,
+         finished_at = case when cardinality(v_ids) < v_batch then now() end
+   where f.id = v_f.id;
+  if v_f.announcement_id is not null then
+    update app_public.announcements a
+       set recipient_count = a.recipient_count + v_created,
+           delivered_at = case when cardinality(v_ids) < v_batch then now() end
+     where a.id = v_f.announcement_id;
+  end if;
+  return cardinality(v_ids) = v_batch;
+end;
+$function$;
+comment on function app_private.fan_out_notifications(fanout_id bigint, batch_size integer) is 'Creates the notifications of one batch of a fan-out (the next batch_size members by id after its cursor, default the notification.fanout_batch setting) and moves the cursor, in the caller''s transaction; true while members remain. The fan_out_notifications task calls it once per transaction until it returns false.';
+
 -- function app_private.file_max_bytes(purpose app_public.file_purpose, content_type text)
 CREATE OR REPLACE FUNCTION app_private.file_max_bytes(purpose app_public.file_purpose, content_type text)
  RETURNS bigint
@@ -4454,6 +4666,28 @@ AS $function$
 $function$;
 comment on function app_private.notification_blocked(recipient_id uuid, actor_id uuid) is 'Whether a block between recipient and actor suppresses the notification. Always false until blocks exist (the seam docs/notifications.md describes).';
 
+-- function app_private.notification_recipients(user_ids uuid[], type_id text, actor_id uuid)
+CREATE OR REPLACE FUNCTION app_private.notification_recipients(user_ids uuid[], type_id text, actor_id uuid)
+ RETURNS TABLE(user_id uuid, in_app boolean)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select r.id, coalesce(pi.enabled, t.default_in_app)
+    from unnest(user_ids) as r (id)
+    join app_public.notification_types t on t.id = notification_recipients.type_id
+    left join app_public.notification_preferences pi
+      on pi.user_id = r.id and pi.type_id = t.id and pi.channel = 'in_app'
+    left join app_public.notification_preferences pe
+      on pe.user_id = r.id and pe.type_id = t.id and pe.channel = 'email'
+   where r.id is not null
+     and r.id is distinct from notification_recipients.actor_id
+     and (coalesce(pi.enabled, t.default_in_app) or coalesce(pe.enabled, t.default_email))
+     and (notification_recipients.actor_id is null
+          or not app_private.notification_blocked(r.id, notification_recipients.actor_id))
+$function$;
+comment on function app_private.notification_recipients(user_ids uuid[], type_id text, actor_id uuid) is 'Of the members given, those who get a notification of this type from this actor, with whether it shows in the app: the rules of app_private.notify (not the actor, no block between them, the type on in at least one channel), set-based.';
+
 -- function app_private.notification_wanted(user_id uuid, type_id text, channel app_public.notification_channel)
 CREATE OR REPLACE FUNCTION app_private.notification_wanted(user_id uuid, type_id text, channel app_public.notification_channel)
  RETURNS boolean
@@ -4515,7 +4749,7 @@ begin
     return;
   end if;
   v_recipient := app_private.content_author(r.post_id, r.question_id, r.answer_id, r.comment_id);
-  if v_recipient is null or v_recipient = r.user_id then
+  if v_recipient is null or v_recipient = r.user_id or app_private.notification_blocked(v_recipient, r.user_id) then
     return;
   end if;
   -- The notification that holds this target's likes: the latest one, if it is within the window (adding)
@@ -4531,11 +4765,13 @@ begin
    limit 1
    for update;
   if added then
+    if not app_hidden.content_is_open(r.post_id, r.question_id, r.answer_id, r.comment_id) then
+      return;
+    end if;
     if v_existing.id is null then
-      if app_hidden.content_is_open(r.post_id, r.question_id, r.answer_id, r.comment_id) then
-        perform app_private.notify(v_recipient, 'reaction', r.user_id, r.post_id, r.question_id, r.answer_id, r.comment_id);
-      end if;
-    else
+      perform app_private.notify(v_recipient, 'reaction', r.user_id, r.post_id, r.question_id, r.answer_id, r.comment_id);
+    elsif app_private.notification_wanted(v_recipient, 'reaction', 'in_app')
+          or app_private.notification_wanted(v_recipient, 'reaction', 'email') then
       update app_public.notifications n
          set actor_id = r.user_id,
              actor_count = n.actor_count + 1,
@@ -4557,7 +4793,7 @@ begin
   end if;
 end;
 $function$;
-comment on function app_private.notify_reaction(r app_public.reactions, added boolean) is 'Adds a like to (or withdraws it from) the aggregated reaction notification of its target: one per target per notification.reaction_window setting.';
+comment on function app_private.notify_reaction(r app_public.reactions, added boolean) is 'Adds a like to (or withdraws it from) the aggregated reaction notification of its target: one per target per notification.reaction_window setting. Likes across a block, on content no longer open, or to a member who turned reactions off leave it as it is.';
 
 -- function app_private.pending_notification_emails(user_id uuid)
 CREATE OR REPLACE FUNCTION app_private.pending_notification_emails(user_id uuid)
@@ -4905,6 +5141,26 @@ AS $function$
 $function$;
 comment on function app_private.slugify(value text) is 'A URL fragment from a title: lower case a–z and 0–9 joined by -, at most 80 characters; "untitled" if nothing is left.';
 
+-- function app_private.start_fanout(type_id text, actor_id uuid, audience text, role_id text, category_id uuid, job_posting_id uuid, announcement_id uuid, detail jsonb)
+CREATE OR REPLACE FUNCTION app_private.start_fanout(type_id text, actor_id uuid, audience text, role_id text DEFAULT NULL::text, category_id uuid DEFAULT NULL::uuid, job_posting_id uuid DEFAULT NULL::uuid, announcement_id uuid DEFAULT NULL::uuid, detail jsonb DEFAULT '{}'::jsonb)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_id bigint;
+begin
+  insert into app_private.notification_fanouts (type_id, actor_id, audience, role_id, category_id, job_posting_id, announcement_id, detail)
+  values (start_fanout.type_id, start_fanout.actor_id, start_fanout.audience, start_fanout.role_id, start_fanout.category_id,
+          start_fanout.job_posting_id, start_fanout.announcement_id, coalesce(start_fanout.detail, '{}'))
+  returning id into v_id;
+  perform app_private.add_job('fan_out_notifications', json_build_object('fanoutId', v_id),
+                              job_key => 'notification_fanout:' || v_id::text);
+  return v_id;
+end;
+$function$;
+comment on function app_private.start_fanout(type_id text, actor_id uuid, audience text, role_id text, category_id uuid, job_posting_id uuid, announcement_id uuid, detail jsonb) is 'Records a fan-out to an audience (everyone, the holders of role_id, the followers of category_id) and enqueues the fan_out_notifications job that creates its notifications, in the caller''s transaction.';
+
 -- function app_private.start_session(user_id uuid, ip inet, user_agent text)
 CREATE OR REPLACE FUNCTION app_private.start_session(user_id uuid, ip inet, user_agent text)
  RETURNS uuid
@@ -5238,6 +5494,27 @@ end;
 $function$;
 comment on function app_private.tg_content__tags() is 'Trigger on posts and questions: keeps app_public.tags and its post_count/question_count in step with the tags of published content.';
 
+-- function app_private.tg_content__withdraw_notifications()
+CREATE OR REPLACE FUNCTION app_private.tg_content__withdraw_notifications()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Definer rights: deletes other members' notifications.
+  if tg_table_name = 'comments' then
+    delete from app_public.notifications n
+     where n.comment_id = new.id and n.type_id in ('comment_on_content', 'reply_to_comment', 'mention');
+  else
+    delete from app_public.notifications n
+     where n.answer_id = new.id and n.type_id = 'answer_to_question';
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_content__withdraw_notifications() is 'Trigger on comments and answers (security definer: deletes other members'' notifications) when one becomes hidden or deleted: deletes the notifications it caused (comment, reply and mention; answer to a question).';
+
 -- function app_private.tg_contributions__rules()
 CREATE OR REPLACE FUNCTION app_private.tg_contributions__rules()
  RETURNS trigger
@@ -5454,6 +5731,55 @@ begin
 end;
 $function$;
 comment on function app_private.tg_job_applications__before_update() is 'Trigger: enforces the application status transitions (APPTR) and who may make them (FORBD): the employer reviews, the applicant withdraws or edits the cover letter while pending.';
+
+-- function app_private.tg_job_applications__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_job_applications__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_job app_public.job_postings;
+  v_id uuid;
+begin
+  -- Definer rights: writes notifications for another member.
+  select * into v_job from app_public.job_postings j where j.id = new.job_id;
+  if tg_op = 'INSERT' then
+    v_id := app_private.notify(v_job.employer_id, 'job_application_received', new.applicant_id,
+                               detail => jsonb_build_object('title', v_job.title));
+  elsif new.status is distinct from old.status then
+    -- The actor is whoever changed it: the applicant's own withdrawal tells nobody; a change by the system (no member) tells the applicant.
+    v_id := app_private.notify(new.applicant_id, 'application_status_changed', app_public.current_user_id(),
+                               detail => jsonb_build_object('title', v_job.title, 'from', old.status, 'to', new.status));
+  end if;
+  if v_id is not null then
+    update app_public.notifications n set job_posting_id = new.job_id, job_application_id = new.id where n.id = v_id;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_job_applications__notify() is 'Trigger on job_applications (security definer: writes notifications for another member): an application notifies the job''s employer; a status change notifies the applicant, unless the applicant made it (withdrawal).';
+
+-- function app_private.tg_job_postings__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_job_postings__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Definer rights: starts a fan-out, which the employer may not write. Only the first publication is news
+  -- (published_at is set once, by _200_rules, when the job first leaves draft).
+  if new.status = 'active' and new.category_id is not null
+     and (tg_op = 'INSERT' or old.published_at is null) then
+    perform app_private.start_fanout('job_posted_in_category', new.employer_id, 'category_followers',
+      category_id => new.category_id, job_posting_id => new.id, detail => jsonb_build_object('title', new.title));
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_job_postings__notify() is 'Trigger on job_postings (security definer): when a job in a category first becomes active, starts the fan-out that notifies the category''s followers (fan_out_notifications task).';
 
 -- function app_private.tg_job_postings__rules()
 CREATE OR REPLACE FUNCTION app_private.tg_job_postings__rules()
@@ -6033,6 +6359,26 @@ begin
 end;
 $function$;
 comment on function app_private.tg_security_events__notify() is 'Trigger on security_events: a security alert for a sign-in from a new IP address, a password change or reset, a primary e-mail change, and a session revoked by refresh-token reuse.';
+
+-- function app_private.tg_user_badges__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_user_badges__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Definer rights: writes notifications for the members awarded (awards come from triggers of others' actions and from the cron job).
+  insert into app_public.notifications (recipient_id, type_id, actor_id, badge_id, detail, is_in_app)
+  select n.user_id, 'badge_earned', null, n.badge_id, jsonb_build_object('badge', b.name, 'class', b.class), r.in_app
+    from new_rows n
+    join app_public.badges b on b.id = n.badge_id
+    join app_private.notification_recipients(array(select distinct x.user_id from new_rows x), 'badge_earned', null) r
+      on r.user_id = n.user_id;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_user_badges__notify() is 'Trigger on user_badges, per insert statement (set-based: the award_badges job awards many at once): a badge-earned notification for each award.';
 
 -- function app_private.tg_user_emails__after_write()
 CREATE OR REPLACE FUNCTION app_private.tg_user_emails__after_write()

@@ -10,6 +10,16 @@ insert into app_private.settings (key, value, description) values
   ('notification.fanout_batch', '5000', 'How many members one fan-out statement (announcements, jobs in a followed category) handles; each batch is its own short transaction')
 on conflict (key) do nothing;
 
+update app_public.notification_types t set trigger_point = v.trigger_point
+  from (values
+    ('job_application_received', 'job_applications: after insert (_700_notify), for the job''s employer'),
+    ('application_status_changed', 'job_applications: after update of status (_700_notify), for the applicant unless they made the change (withdrawal)'),
+    ('job_posted_in_category', 'job_postings: after insert or update of status when a job in a category first becomes active (_700_notify); fanned out to the category''s followers by the fan_out_notifications job'),
+    ('badge_earned', 'user_badges: after insert, per statement (_700_notify): awards on the event and by the award_badges job'),
+    ('announcement', 'sendAnnouncement (app_public.send_announcement); fanned out to every member or a role''s holders by the fan_out_notifications job')
+  ) as v (id, trigger_point)
+ where t.id = v.id;
+
 insert into app_public.permissions (id, description)
   values ('announcement:send', 'Send announcements to every member or to the holders of a role')
   on conflict (id) do update set description = excluded.description;
@@ -295,7 +305,6 @@ create trigger _700_notify after insert or update of status on app_public.job_po
 
 create or replace function app_public.jobs_in_followed_categories() returns setof app_public.job_postings
   language sql stable
-  set search_path = pg_catalog, public
 as $$
   select j.* from app_public.category_follows cf
     join app_public.job_postings j on j.category_id = cf.category_id
@@ -304,7 +313,7 @@ as $$
 $$;
 grant execute on function app_public.jobs_in_followed_categories() to authenticated;
 comment on function app_public.jobs_in_followed_categories() is '@sortable false
-Active jobs in the categories you follow (followCategory: createCategoryFollow), newest first. Index job_postings_category_published_idx per followed category.';
+Active jobs in the categories you follow (createCategoryFollow), newest first: job_postings_category_published_idx, per followed category.';
 
 -- Badges ---------------------------------------------------------------------
 
