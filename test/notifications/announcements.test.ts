@@ -54,6 +54,18 @@ async function newRole(holders: TestUser[], expired: TestUser[] = []): Promise<s
   return id;
 }
 
+/** Waits until the fan-outs of this announcement finished (another test file's worker run may hold the job). */
+async function fanoutsFinished(column: "announcement_id", id: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const { rows } = await rootDb().query<{ n: number }>(
+      `select count(*)::int as n from app_private.notification_fanouts where ${column} = $1 and finished_at is null`, [id],
+    );
+    if (rows[0].n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`fan-out of ${column} ${id} did not finish`);
+}
+
 async function announcementNotifications(announcementId: string): Promise<string[]> {
   const { rows } = await rootDb().query<{ recipient_id: string }>(
     "select recipient_id from app_public.notifications where announcement_id = $1 and type_id = 'announcement' order by recipient_id",
@@ -86,9 +98,9 @@ describe("sending", () => {
     )).sendAnnouncement.result;
     // The notifications are created by the job, not in the sender's request.
     expect(sent).toMatchObject({ recipientCount: 0, deliveredAt: null });
-    expect(await announcementNotifications(sent.rowId)).toEqual([]);
 
     await runQueuedJobs();
+    await fanoutsFinished("announcement_id", sent.rowId);
     expect(await announcementNotifications(sent.rowId)).toEqual([a.id, b.id, c.id].sort());
     const { rows } = await rootDb().query("select recipient_count, delivered_at from app_public.announcements where id = $1", [sent.rowId]);
     expect(rows[0].recipient_count).toBe(3);

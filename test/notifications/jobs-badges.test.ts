@@ -68,6 +68,18 @@ const MY_NOTIFICATIONS = `query($typeId: String) {
 }`;
 const FOLLOWED_JOBS = `{ jobsInFollowedCategories(first: 20) { totalCount nodes { rowId status } } }`;
 
+/** Waits until the fan-outs of this category finished (another test file's worker run may hold the job). */
+async function fanoutsFinished(column: "category_id", id: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const { rows } = await rootDb().query<{ n: number }>(
+      `select count(*)::int as n from app_private.notification_fanouts where ${column} = $1 and finished_at is null`, [id],
+    );
+    if (rows[0].n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`fan-out of ${column} ${id} did not finish`);
+}
+
 async function newCategory(): Promise<string> {
   const slug = uniqueName("jobcat").replace(/_/g, "-").toLowerCase();
   return (await rootDb().query<{ id: string }>("insert into app_public.categories (slug, name) values ($1, 'Jobs') returning id", [slug])).rows[0].id;
@@ -166,10 +178,12 @@ describe("jobs posted in a followed category", () => {
 
     const jobId = await createJob(employer, { categoryId: category, title: "Site reliability engineer" });
     await runQueuedJobs();
+    await fanoutsFinished("category_id", category);
     expect(await notificationsOf(follower, "job_posted_in_category")).toEqual([]); // a draft is news to nobody
 
     ok(await gql(employer, UPDATE_JOB, { rowId: jobId, patch: { status: "active" } }));
     await runQueuedJobs();
+    await fanoutsFinished("category_id", category);
     const rows = await notificationsOf(follower, "job_posted_in_category");
     expect(rows.map((r) => [r.actor_id, r.job_posting_id, r.detail])).toEqual([[employer.id, jobId, { title: "Site reliability engineer" }]]);
     expect(await notificationsOf(other, "job_posted_in_category")).toEqual([]);
@@ -180,6 +194,7 @@ describe("jobs posted in a followed category", () => {
     ok(await gql(employer, UPDATE_JOB, { rowId: jobId, patch: { status: "paused" } }));
     ok(await gql(employer, UPDATE_JOB, { rowId: jobId, patch: { status: "active" } }));
     await runQueuedJobs();
+    await fanoutsFinished("category_id", category);
     expect(await notificationsOf(follower, "job_posted_in_category")).toHaveLength(1);
 
     const listed = ok(await gql<{ jobsInFollowedCategories: { totalCount: number; nodes: Array<{ rowId: string }> } }>(follower, FOLLOWED_JOBS));
@@ -192,11 +207,27 @@ describe("jobs posted in a followed category", () => {
     const [employer, follower] = await Promise.all([createTestUser({ roles: ["employer"] }), createTestUser()]);
     const category = await newCategory();
     ok(await gql(follower, FOLLOW_CATEGORY, { categoryId: category }));
-    const closedJob = await createJob(employer, { categoryId: category, status: "active", title: "Closed quickly" });
-    ok(await gql(employer, UPDATE_JOB, { rowId: closedJob, patch: { status: "closed" } }));
+    // Published and closed in one transaction, as the employer: its fan-out job cannot run in between
+    // (another test file's worker run could, between two requests).
+    const client = await rootDb().connect();
+    try {
+      await client.query("begin");
+      await client.query("select set_config('jwt.claims.sub', $1, true), set_config('jwt.claims.sid', $2, true)", [employer.id, employer.sessionId]);
+      await client.query("set local role authenticated");
+      const { rows } = await client.query<{ id: string }>(
+        "insert into app_public.job_postings (title, description, category_id, status) values ('Closed quickly', 'We were hiring.', $1, 'active') returning id",
+        [category],
+      );
+      await client.query("update app_public.job_postings set status = 'closed' where id = $1", [rows[0].id]);
+      await client.query("commit");
+    } finally {
+      client.release();
+    }
+    expect((await rootDb().query("select 1 from app_private.notification_fanouts where category_id = $1", [category])).rowCount).toBe(1);
     const openJob = await createJob(employer, { categoryId: category, status: "active", title: "Still open" });
     await createJob(employer, { status: "active", title: "No category" });
     await runQueuedJobs();
+    await fanoutsFinished("category_id", category);
     expect((await notificationsOf(follower, "job_posted_in_category")).map((r) => r.job_posting_id)).toEqual([openJob]);
     const listed = ok(await gql<{ jobsInFollowedCategories: { nodes: Array<{ rowId: string; status: string }> } }>(follower, FOLLOWED_JOBS));
     expect(listed.jobsInFollowedCategories.nodes).toEqual([{ rowId: openJob, status: "active" }]);
@@ -214,14 +245,14 @@ describe("badges", () => {
     expect(list.currentUserNotifications.nodes.map((n) => n.badgeId)).toEqual(["first_post"]);
   });
 
-  test("badges awarded by the scheduled award_badges job notify, set-based; a member who turned badges off gets none", async () => {
+  test("badges awarded set-based by award_badges() (what the scheduled job runs) notify; a member who turned badges off gets none", async () => {
     const [ana, bo] = await Promise.all([createTestUser(), createTestUser()]);
     ok(await gql(bo, SET_PREFERENCE, { typeId: "badge_earned", channel: "in_app", enabled: false }));
     for (const u of [ana, bo]) {
       await rootDb().query("insert into app_public.reputation_events (user_id, points, reason) values ($1, 600, 'answer_accepted')", [u.id]);
     }
-    await rootDb().query("select app_private.add_job('award_badges')");
-    await runQueuedJobs();
+    // What the award_badges task runs (called here, so that no other test file's worker run races this one).
+    await rootDb().query("select app_private.award_badges()");
     expect((await notificationsOf(ana, "badge_earned")).map((r) => [r.badge_id, r.detail.badge])).toEqual([["reputation", "Trusted"]]);
     expect(await notificationsOf(bo, "badge_earned")).toEqual([]);
     expect((await rootDb().query("select 1 from app_public.user_badges where user_id = $1 and badge_id = 'reputation'", [bo.id])).rowCount).toBe(1);
