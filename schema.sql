@@ -1375,6 +1375,7 @@ CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.posts FOR EACH R
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
+CREATE TRIGGER _705_withdraw_notifications AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__withdraw_notifications();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
 CREATE TRIGGER _730_badges AFTER INSERT ON app_public.posts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
 CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
@@ -1465,6 +1466,7 @@ CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.questions FOR EACH
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_notify AFTER UPDATE OF accepted_answer_id ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_questions__notify();
+CREATE TRIGGER _705_withdraw_notifications AFTER UPDATE OF status ON app_public.questions FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__withdraw_notifications();
 CREATE TRIGGER _710_reputation AFTER UPDATE OF accepted_answer_id ON app_public.questions FOR EACH ROW WHEN (old.accepted_answer_id IS DISTINCT FROM new.accepted_answer_id) EXECUTE FUNCTION app_private.tg_questions__reputation();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.questions FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
 
@@ -5506,14 +5508,18 @@ begin
   if tg_table_name = 'comments' then
     delete from app_public.notifications n
      where n.comment_id = new.id and n.type_id in ('comment_on_content', 'reply_to_comment', 'mention');
-  else
+  elsif tg_table_name = 'answers' then
     delete from app_public.notifications n
      where n.answer_id = new.id and n.type_id = 'answer_to_question';
+  elsif tg_table_name = 'posts' then
+    delete from app_public.notifications n where n.post_id = new.id and n.recipient_id <> new.author_id;
+  else
+    delete from app_public.notifications n where n.question_id = new.id and n.recipient_id <> new.author_id;
   end if;
   return null;
 end;
 $function$;
-comment on function app_private.tg_content__withdraw_notifications() is 'Trigger on comments and answers (security definer: deletes other members'' notifications) when one becomes hidden or deleted: deletes the notifications it caused (comment, reply and mention; answer to a question).';
+comment on function app_private.tg_content__withdraw_notifications() is 'Trigger on comments, answers, posts and questions (security definer: deletes other members'' notifications) when one becomes hidden or deleted: deletes the notifications a comment or answer caused (comment, reply, mention; answer to a question), and those about a post or question sent to anyone but its author.';
 
 -- function app_private.tg_contributions__rules()
 CREATE OR REPLACE FUNCTION app_private.tg_contributions__rules()

@@ -402,8 +402,10 @@ end;
 $$;
 comment on function app_private.notify_reaction(app_public.reactions, boolean) is 'Adds a like to (or withdraws it from) the aggregated reaction notification of its target: one per target per notification.reaction_window setting. Likes across a block, on content no longer open, or to a member who turned reactions off leave it as it is.';
 
--- A comment or answer that is hidden or deleted takes back the notifications it caused: their recipients
--- may no longer see it (and the item would still name its author). Restoring it does not bring them back.
+-- Content that is hidden or deleted takes back the notifications it caused, and those about it sent to
+-- members other than its author: their recipients may no longer see it (and the item would still name its
+-- author). Restoring it does not bring them back. Notifications about content nested deeper (a comment on an
+-- answer under a hidden question, a like of a comment under a hidden post) are not followed.
 create or replace function app_private.tg_content__withdraw_notifications() returns trigger
   language plpgsql security definer
   set search_path = pg_catalog, public
@@ -413,19 +415,31 @@ begin
   if tg_table_name = 'comments' then
     delete from app_public.notifications n
      where n.comment_id = new.id and n.type_id in ('comment_on_content', 'reply_to_comment', 'mention');
-  else
+  elsif tg_table_name = 'answers' then
     delete from app_public.notifications n
      where n.answer_id = new.id and n.type_id = 'answer_to_question';
+  elsif tg_table_name = 'posts' then
+    delete from app_public.notifications n where n.post_id = new.id and n.recipient_id <> new.author_id;
+  else
+    delete from app_public.notifications n where n.question_id = new.id and n.recipient_id <> new.author_id;
   end if;
   return null;
 end;
 $$;
-comment on function app_private.tg_content__withdraw_notifications() is 'Trigger on comments and answers (security definer: deletes other members'' notifications) when one becomes hidden or deleted: deletes the notifications it caused (comment, reply and mention; answer to a question).';
+comment on function app_private.tg_content__withdraw_notifications() is 'Trigger on comments, answers, posts and questions (security definer: deletes other members'' notifications) when one becomes hidden or deleted: deletes the notifications a comment or answer caused (comment, reply, mention; answer to a question), and those about a post or question sent to anyone but its author.';
 drop trigger if exists _705_withdraw_notifications on app_public.comments;
 create trigger _705_withdraw_notifications after update of status on app_public.comments
   for each row when (new.status in ('hidden', 'deleted') and old.status not in ('hidden', 'deleted'))
   execute function app_private.tg_content__withdraw_notifications();
 drop trigger if exists _705_withdraw_notifications on app_public.answers;
 create trigger _705_withdraw_notifications after update of status on app_public.answers
+  for each row when (new.status in ('hidden', 'deleted') and old.status not in ('hidden', 'deleted'))
+  execute function app_private.tg_content__withdraw_notifications();
+drop trigger if exists _705_withdraw_notifications on app_public.posts;
+create trigger _705_withdraw_notifications after update of status on app_public.posts
+  for each row when (new.status in ('hidden', 'deleted') and old.status not in ('hidden', 'deleted'))
+  execute function app_private.tg_content__withdraw_notifications();
+drop trigger if exists _705_withdraw_notifications on app_public.questions;
+create trigger _705_withdraw_notifications after update of status on app_public.questions
   for each row when (new.status in ('hidden', 'deleted') and old.status not in ('hidden', 'deleted'))
   execute function app_private.tg_content__withdraw_notifications();

@@ -93,6 +93,17 @@ describe("content the recipient may not see", () => {
     expect(await typesOf(ana)).toEqual(["comment_on_content"]);
   });
 
+  test("a post hidden by a moderator takes back the notifications about it sent to others, not its author's", async () => {
+    const [ana, bo, cy, mod] = await Promise.all([createTestUser(), createTestUser(), createTestUser(), createTestUser({ roles: ["moderator"] })]);
+    const postId = await arrangePost(ana);
+    const boComment = await comment(bo, { postId });
+    await comment(cy, { postId, parentId: boComment });
+    expect(await typesOf(bo)).toEqual(["reply_to_comment"]);
+    ok(await gql(mod, UPDATE_POST, { rowId: postId, status: "hidden" }));
+    expect(await typesOf(bo)).toEqual([]);
+    expect(await typesOf(ana)).toEqual(["comment_on_content", "comment_on_content"]);
+  });
+
   test("an answer deleted by its author takes back the question author's notification", async () => {
     const [ana, bo] = await Promise.all([createTestUser(), createTestUser()]);
     const questionId = await arrangeQuestion(ana);
