@@ -16,12 +16,14 @@ import { pruneNotifications } from "./prune_notifications";
 
 import { deleteFileBytes } from "./delete_file_bytes";
 import { makeThumbnails } from "./make_thumbnails";
+import { sweepOrphanFiles } from "./sweep_orphan_files";
+import { expirePendingUploads } from "./expire_pending_uploads";
 import type { FileStorage } from "../files/storage";
 
 export interface TaskDeps {
   mailer: Mailer;
   publicUrl: string;
-  /** Where file bytes live; without it (e.g. the worker benchmark) there are no file tasks (delete_file_bytes, make_thumbnails). */
+  /** Where file bytes live; without it (e.g. the worker benchmark) there are no file tasks (delete_file_bytes, make_thumbnails, sweep_orphan_files). */
   fileStorage?: FileStorage;
   /** Where make_thumbnails works (default: the OS's temporary directory). */
   filesTmpDir?: string;
@@ -38,11 +40,13 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     send_notification_digest: sendNotificationDigest(deps),
     send_notification_digests: sendNotificationDigests,
     prune_notifications: pruneNotifications,
+    expire_pending_uploads: expirePendingUploads,
 
     ...(deps.fileStorage
       ? {
           delete_file_bytes: deleteFileBytes({ fileStorage: deps.fileStorage }),
           make_thumbnails: makeThumbnails({ fileStorage: deps.fileStorage, tmpDir: deps.filesTmpDir }),
+          sweep_orphan_files: sweepOrphanFiles({ fileStorage: deps.fileStorage }),
         }
       : {}),
   };
