@@ -450,6 +450,7 @@ create table app_public.comments (
   constraint comment_status CHECK (status = ANY (ARRAY['published'::app_public.content_status, 'hidden'::app_public.content_status, 'deleted'::app_public.content_status])),
   constraint comments_answer_id_fkey FOREIGN KEY (answer_id) REFERENCES app_public.answers(id) ON DELETE CASCADE,
   constraint comments_author_id_fkey FOREIGN KEY (author_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
+  constraint comments_document_id_fkey FOREIGN KEY (document_id) REFERENCES app_public.documents(id) ON DELETE CASCADE,
   constraint comments_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES app_public.comments(id) ON DELETE CASCADE,
   constraint comments_post_id_fkey FOREIGN KEY (post_id) REFERENCES app_public.posts(id) ON DELETE CASCADE,
   constraint comments_question_id_fkey FOREIGN KEY (question_id) REFERENCES app_public.questions(id) ON DELETE CASCADE
@@ -464,19 +465,19 @@ create policy select_visible on app_public.comments for select to public
    FROM app_public.questions q
   WHERE (q.id = comments.question_id)))) AND ((answer_id IS NULL) OR (EXISTS ( SELECT 1
    FROM app_public.answers a
-  WHERE (a.id = comments.answer_id))))));
+  WHERE (a.id = comments.answer_id)))) AND ((document_id IS NULL) OR app_hidden.document_visible(document_id))));
 create policy update_own_or_moderate on app_public.comments for update to public
   using (((author_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR ( SELECT app_public.current_user_has_permission('post:moderate'::text) AS current_user_has_permission)));
 grant select on table app_public.comments to anonymous;
 grant select on table app_public.comments to authenticated;
-grant insert (post_id, question_id, answer_id, parent_id, body) on table app_public.comments to authenticated;
+grant insert (post_id, question_id, answer_id, document_id, parent_id, body) on table app_public.comments to authenticated;
 grant update (body, status) on table app_public.comments to authenticated;
 comment on table app_public.comments is 'A comment on a post, question, answer or document; replies nest up to 5 levels. Deleting keeps the thread (the body is emptied).';
 comment on column app_public.comments.id is 'The comment''s id.';
 comment on column app_public.comments.post_id is 'The post commented on (exactly one of postId, questionId, answerId is set; a reply inherits its parent''s).';
 comment on column app_public.comments.question_id is 'The question commented on (exactly one of postId, questionId, answerId is set; a reply inherits its parent''s).';
 comment on column app_public.comments.answer_id is 'The answer commented on (exactly one of postId, questionId, answerId is set; a reply inherits its parent''s).';
-comment on column app_public.comments.document_id is '@behavior -*';
+comment on column app_public.comments.document_id is 'The document commented on (exactly one of postId, questionId, answerId, documentId is set; a reply inherits its parent''s).';
 comment on column app_public.comments.parent_id is 'The comment this one replies to; null for a top-level comment.';
 comment on column app_public.comments.depth is 'Nesting level: 1 for a top-level comment, parent''s depth + 1 for a reply (at most the comment.max_depth setting). Set by the database.';
 comment on column app_public.comments.author_id is 'The author: the member who commented. Cannot change.';
@@ -498,8 +499,10 @@ CREATE INDEX comments_search_idx ON app_public.comments USING gin (search);
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _150_thread BEFORE INSERT OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_comments__thread();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
+CREATE TRIGGER _210_document_target BEFORE INSERT ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_comments__document_target();
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('comment_count');
+CREATE TRIGGER _510_document_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_documents__count();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_notify AFTER INSERT ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_comments__notify();
 
@@ -605,6 +608,92 @@ CREATE INDEX contributions_reviewer_id_idx ON app_public.contributions USING btr
 CREATE INDEX contributions_status_idx ON app_public.contributions USING btree (status, created_at);
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.contributions FOR EACH ROW EXECUTE FUNCTION app_private.tg_contributions__rules();
 
+-- table app_public.document_versions
+create table app_public.document_versions (
+  id uuid default gen_random_uuid() not null,
+  document_id uuid not null,
+  file_id uuid not null,
+  version_number integer not null,
+  is_current boolean default true not null,
+  note text,
+  created_at timestamp with time zone default now() not null,
+  constraint document_versions_pkey PRIMARY KEY (id),
+  constraint document_versions_file_id_key UNIQUE (file_id),
+  constraint document_versions_number_key UNIQUE (document_id, version_number),
+  constraint document_version_note_length CHECK (char_length(note) <= 1000),
+  constraint document_version_number_positive CHECK (version_number >= 1),
+  constraint document_versions_document_id_fkey FOREIGN KEY (document_id) REFERENCES app_public.documents(id) ON DELETE CASCADE,
+  constraint document_versions_file_id_fkey FOREIGN KEY (file_id) REFERENCES app_public.files(id) ON DELETE CASCADE
+);
+alter table app_public.document_versions enable row level security;
+create policy select_visible on app_public.document_versions for select to public
+  using (app_hidden.document_visible(document_id));
+grant select on table app_public.document_versions to anonymous;
+grant select on table app_public.document_versions to authenticated;
+comment on table app_public.document_versions is '@behavior -insert -update -delete
+One version of a document: an uploaded file, numbered from 1; exactly one version per document is current. Readable by those who can read the document. Added by addDocumentVersion, made current again by setCurrentDocumentVersion; history is kept until the document is deleted.';
+comment on column app_public.document_versions.id is 'The version''s id.';
+comment on column app_public.document_versions.document_id is 'The document.';
+comment on column app_public.document_versions.file_id is 'The uploaded file (purpose document, private: the document decides who reads it). Download it through the file''s downloadUrl.';
+comment on column app_public.document_versions.version_number is '1 for the first version, then 2, 3, … in the order they were added.';
+comment on column app_public.document_versions.is_current is 'Whether this is the current version (exactly one per document).';
+comment on column app_public.document_versions.note is 'What changed in this version, at most 1000 characters.';
+comment on column app_public.document_versions.created_at is 'When the version was added.';
+CREATE UNIQUE INDEX document_versions_one_current ON app_public.document_versions USING btree (document_id) WHERE is_current;
+CREATE CONSTRAINT TRIGGER _800_one_current AFTER INSERT OR DELETE OR UPDATE ON app_public.document_versions DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION app_private.tg_document_versions__one_current();
+CREATE TRIGGER _900_delete_file AFTER DELETE ON app_public.document_versions FOR EACH ROW EXECUTE FUNCTION app_private.tg_document_versions__delete_file();
+
+-- table app_public.documents
+create table app_public.documents (
+  id uuid default gen_random_uuid() not null,
+  owner_id uuid default app_public.current_user_id() not null,
+  title text not null,
+  description text default ''::text not null,
+  tags text[] default '{}'::text[] not null,
+  is_public boolean default false not null,
+  download_count integer default 0 not null,
+  comment_count integer default 0 not null,
+  like_count integer default 0 not null,
+  dislike_count integer default 0 not null,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint documents_pkey PRIMARY KEY (id),
+  constraint document_description_length CHECK (char_length(description) <= 5000),
+  constraint document_tags_count CHECK (cardinality(tags) <= 10),
+  constraint document_title_length CHECK (char_length(title) >= 1 AND char_length(title) <= 200),
+  constraint documents_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.documents enable row level security;
+create policy delete_own on app_public.documents for delete to public
+  using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy select_readable on app_public.documents for select to public
+  using (app_hidden.document_readable(is_public, owner_id));
+create policy update_own on app_public.documents for update to public
+  using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+grant select on table app_public.documents to anonymous;
+grant select, delete on table app_public.documents to authenticated;
+grant update (title, description, tags, is_public) on table app_public.documents to authenticated;
+comment on table app_public.documents is '@behavior -insert
+A shared document: title, description, tags and a history of versions (each an uploaded file), exactly one of them current. Public documents are readable by everyone, private ones by their owner only. Create with createDocument, add versions with addDocumentVersion; deleting a document deletes its versions and, after commit, their bytes.';
+comment on column app_public.documents.id is 'The document''s id.';
+comment on column app_public.documents.owner_id is 'The member who shared it (the signed-in member). Cannot change.';
+comment on column app_public.documents.title is 'Title, 1–200 characters.';
+comment on column app_public.documents.description is 'What the document is, at most 5000 characters (plain text).';
+comment on column app_public.documents.tags is 'Up to 10 tags, normalized like post tags (lower case, trimmed, no duplicates).';
+comment on column app_public.documents.is_public is 'Public documents (and their versions, comments and reactions) are readable by everyone; private ones (the default) by their owner only.';
+comment on column app_public.documents.download_count is 'Downloads of any version, counted once per member per day (anonymous downloads are not counted). Maintained by the database.';
+comment on column app_public.documents.comment_count is 'Published comments on the document. Maintained by the database.';
+comment on column app_public.documents.like_count is 'Likes. Maintained by the database.';
+comment on column app_public.documents.dislike_count is 'Dislikes. Maintained by the database.';
+comment on column app_public.documents.created_at is 'When it was shared.';
+comment on column app_public.documents.updated_at is 'When its details changed or a version was added. Set by the database.';
+CREATE INDEX documents_owner_id_idx ON app_public.documents USING btree (owner_id, created_at);
+CREATE INDEX documents_public_created_idx ON app_public.documents USING btree (created_at) WHERE is_public;
+CREATE INDEX documents_tags_idx ON app_public.documents USING gin (tags);
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.documents FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
+CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.documents FOR EACH ROW EXECUTE FUNCTION app_private.tg_documents__before_write();
+CREATE CONSTRAINT TRIGGER _800_one_current AFTER INSERT ON app_public.documents DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION app_private.tg_document_versions__one_current();
+
 -- table app_public.files
 create table app_public.files (
   id uuid default gen_random_uuid() not null,
@@ -632,6 +721,14 @@ create table app_public.files (
 alter table app_public.files enable row level security;
 create policy delete_own on app_public.files for delete to public
   using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy select_application_file on app_public.files for select to public
+  using (((purpose = ANY (ARRAY['cv'::app_public.file_purpose, 'application_letter'::app_public.file_purpose])) AND (status = 'ready'::app_public.file_status) AND (EXISTS ( SELECT 1
+   FROM app_public.job_applications a
+  WHERE ((a.cv_file_id = files.id) OR (a.letter_file_id = files.id))))));
+create policy select_document_file on app_public.files for select to public
+  using (((purpose = 'document'::app_public.file_purpose) AND (status = 'ready'::app_public.file_status) AND (EXISTS ( SELECT 1
+   FROM app_public.document_versions v
+  WHERE (v.file_id = files.id)))));
 create policy select_own on app_public.files for select to public
   using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
 create policy select_public_ready on app_public.files for select to public
@@ -655,6 +752,7 @@ comment on column app_public.files.created_at is 'When it was reserved.';
 comment on column app_public.files.ready_at is 'When its bytes were accepted.';
 comment on column app_public.files.thumbnail_sizes is 'Sizes (px) of the webp thumbnails made so far (images only, by the make_thumbnails job after upload); GET /files/:id?size=<n>.';
 CREATE INDEX files_owner_id_idx ON app_public.files USING btree (owner_id, created_at);
+CREATE TRIGGER _100_in_use BEFORE DELETE ON app_public.files FOR EACH ROW EXECUTE FUNCTION app_private.tg_files__in_use();
 CREATE TRIGGER _900_delete_bytes AFTER DELETE ON app_public.files FOR EACH ROW EXECUTE FUNCTION app_private.tg_files__delete_bytes();
 
 -- table app_public.follows
@@ -759,11 +857,15 @@ create table app_public.job_applications (
   status_changed_at timestamp with time zone default now() not null,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  cv_file_id uuid,
+  letter_file_id uuid,
   constraint job_applications_pkey PRIMARY KEY (id),
   constraint job_applications_one_per_applicant UNIQUE (job_id, applicant_id),
   constraint job_application_cover_letter_length CHECK (char_length(cover_letter) <= 10000),
   constraint job_applications_applicant_id_fkey FOREIGN KEY (applicant_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
-  constraint job_applications_job_id_fkey FOREIGN KEY (job_id) REFERENCES app_public.job_postings(id) ON DELETE CASCADE
+  constraint job_applications_cv_file_id_fkey FOREIGN KEY (cv_file_id) REFERENCES app_public.files(id) ON DELETE SET NULL,
+  constraint job_applications_job_id_fkey FOREIGN KEY (job_id) REFERENCES app_public.job_postings(id) ON DELETE CASCADE,
+  constraint job_applications_letter_file_id_fkey FOREIGN KEY (letter_file_id) REFERENCES app_public.files(id) ON DELETE SET NULL
 );
 alter table app_public.job_applications enable row level security;
 create policy insert_own on app_public.job_applications for insert to public
@@ -774,8 +876,8 @@ create policy update_party on app_public.job_applications for update to public
   using (((applicant_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR app_hidden.is_job_employer(job_id)));
 grant select on table app_public.job_applications to anonymous;
 grant select on table app_public.job_applications to authenticated;
-grant insert (job_id, cover_letter) on table app_public.job_applications to authenticated;
-grant update (cover_letter, status) on table app_public.job_applications to authenticated;
+grant insert (job_id, cover_letter, cv_file_id, letter_file_id) on table app_public.job_applications to authenticated;
+grant update (cover_letter, status, cv_file_id, letter_file_id) on table app_public.job_applications to authenticated;
 comment on table app_public.job_applications is 'A member''s application to a job: one per member and job. Seen by the applicant, the job''s employer and admins.';
 comment on column app_public.job_applications.id is 'The application''s id.';
 comment on column app_public.job_applications.job_id is 'The job applied to: active and before its deadline at the time of applying.';
@@ -785,11 +887,19 @@ comment on column app_public.job_applications.status is 'See JobApplicationStatu
 comment on column app_public.job_applications.status_changed_at is 'When the status last changed. Set by the database.';
 comment on column app_public.job_applications.created_at is 'When the member applied.';
 comment on column app_public.job_applications.updated_at is 'When the application last changed. Set by the database.';
+comment on column app_public.job_applications.cv_file_id is 'The CV: a ready file of purpose cv that the applicant uploaded (FSLOT otherwise); private, readable by the applicant, the job''s employer and job moderators. Only the applicant sets it.';
+comment on column app_public.job_applications.letter_file_id is 'The application letter: a ready file of purpose application_letter that the applicant uploaded (FSLOT otherwise); readable like the CV. Only the applicant sets it.';
 CREATE INDEX job_applications_applicant_id_idx ON app_public.job_applications USING btree (applicant_id);
+CREATE INDEX job_applications_cv_file_id_idx ON app_public.job_applications USING btree (cv_file_id);
+CREATE INDEX job_applications_letter_file_id_idx ON app_public.job_applications USING btree (letter_file_id);
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__before_insert();
 CREATE TRIGGER _210_transitions BEFORE UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__before_update();
+CREATE TRIGGER _220_cv_file BEFORE INSERT OR UPDATE OF cv_file_id ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg__file_slot('cv_file_id', 'cv', 'applicant_id');
+CREATE TRIGGER _221_letter_file BEFORE INSERT OR UPDATE OF letter_file_id ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg__file_slot('letter_file_id', 'application_letter', 'applicant_id');
 CREATE TRIGGER _500_after_write AFTER INSERT OR DELETE OR UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__after_write();
+CREATE TRIGGER _900_replace_cv AFTER UPDATE OF cv_file_id ON app_public.job_applications FOR EACH ROW WHEN (old.cv_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg__replace_file('cv_file_id');
+CREATE TRIGGER _901_replace_letter AFTER UPDATE OF letter_file_id ON app_public.job_applications FOR EACH ROW WHEN (old.letter_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg__replace_file('letter_file_id');
 
 -- table app_public.job_postings
 create table app_public.job_postings (
@@ -1265,6 +1375,7 @@ create table app_public.posts (
   search tsvector generated always as ((setweight(to_tsvector('english'::regconfig, title), 'A'::"char") || setweight(to_tsvector('english'::regconfig, body), 'B'::"char"))) stored not null,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  cover_file_id uuid,
   constraint posts_pkey PRIMARY KEY (id),
   constraint posts_slug_key UNIQUE (slug),
   constraint post_body_length CHECK (char_length(body) >= 1 AND char_length(body) <= 100000),
@@ -1272,7 +1383,8 @@ create table app_public.posts (
   constraint post_language_format CHECK (language ~ '^[a-z]{2}$'::text),
   constraint post_title_length CHECK (char_length(title) >= 3 AND char_length(title) <= 200),
   constraint posts_author_id_fkey FOREIGN KEY (author_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
-  constraint posts_category_id_fkey FOREIGN KEY (category_id) REFERENCES app_public.categories(id) ON DELETE SET NULL
+  constraint posts_category_id_fkey FOREIGN KEY (category_id) REFERENCES app_public.categories(id) ON DELETE SET NULL,
+  constraint posts_cover_file_id_fkey FOREIGN KEY (cover_file_id) REFERENCES app_public.files(id) ON DELETE SET NULL
 );
 alter table app_public.posts enable row level security;
 create policy insert_own on app_public.posts for insert to public
@@ -1283,8 +1395,8 @@ create policy update_own_or_moderate on app_public.posts for update to public
   using (((author_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR ( SELECT app_public.current_user_has_permission('post:moderate'::text) AS current_user_has_permission)));
 grant select on table app_public.posts to anonymous;
 grant select on table app_public.posts to authenticated;
-grant insert (category_id, title, body, cover_image_url, tags, language, status) on table app_public.posts to authenticated;
-grant update (category_id, title, body, cover_image_url, tags, language, status) on table app_public.posts to authenticated;
+grant insert (category_id, title, body, cover_image_url, tags, language, status, cover_file_id) on table app_public.posts to authenticated;
+grant update (category_id, title, body, cover_image_url, tags, language, status, cover_file_id) on table app_public.posts to authenticated;
 comment on table app_public.posts is 'An article: markdown body, category, tags, status.';
 comment on column app_public.posts.id is 'The post''s id.';
 comment on column app_public.posts.author_id is 'The author: the member who created the post. Cannot change.';
@@ -1306,9 +1418,11 @@ comment on column app_public.posts.search is '@behavior -*
 Full-text document: title (weight A) and body (B).';
 comment on column app_public.posts.created_at is 'When the post was created (as a draft or published).';
 comment on column app_public.posts.updated_at is 'When the post last changed. Set by the database.';
+comment on column app_public.posts.cover_file_id is 'The cover image: a ready, public file of purpose post_image that the author uploaded (FSLOT otherwise). Replacing or clearing it deletes the previous file.';
 CREATE INDEX posts_author_published_idx ON app_public.posts USING btree (author_id, published_at);
 CREATE INDEX posts_category_published_idx ON app_public.posts USING btree (category_id, published_at);
 CREATE INDEX posts_comment_count_idx ON app_public.posts USING btree (comment_count);
+CREATE INDEX posts_cover_file_id_idx ON app_public.posts USING btree (cover_file_id);
 CREATE INDEX posts_created_at_idx ON app_public.posts USING btree (created_at);
 CREATE INDEX posts_language_idx ON app_public.posts USING btree (language);
 CREATE INDEX posts_like_count_idx ON app_public.posts USING btree (like_count);
@@ -1319,12 +1433,14 @@ CREATE INDEX posts_tags_idx ON app_public.posts USING gin (tags);
 CREATE INDEX posts_title_trgm_idx ON app_public.posts USING gin (title public.gin_trgm_ops);
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
+CREATE TRIGGER _220_cover_file BEFORE INSERT OR UPDATE OF cover_file_id ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg__file_slot('cover_file_id', 'post_image', 'author_id');
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
 CREATE TRIGGER _730_badges AFTER INSERT ON app_public.posts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
 CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
+CREATE TRIGGER _900_replace_cover AFTER UPDATE OF cover_file_id ON app_public.posts FOR EACH ROW WHEN (old.cover_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg__replace_file('cover_file_id');
 
 -- table app_public.questions
 create table app_public.questions (
@@ -1350,6 +1466,7 @@ create table app_public.questions (
   search tsvector generated always as ((setweight(to_tsvector('english'::regconfig, title), 'A'::"char") || setweight(to_tsvector('english'::regconfig, body), 'B'::"char"))) stored not null,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  attachment_file_id uuid,
   constraint questions_pkey PRIMARY KEY (id),
   constraint questions_slug_key UNIQUE (slug),
   constraint question_attachment_url_format CHECK (attachment_url ~ '^https?://'::text),
@@ -1358,6 +1475,7 @@ create table app_public.questions (
   constraint question_target_audience_length CHECK (char_length(target_audience) <= 200),
   constraint question_title_length CHECK (char_length(title) >= 3 AND char_length(title) <= 200),
   constraint questions_accepted_answer_id_fkey FOREIGN KEY (accepted_answer_id) REFERENCES app_public.answers(id) ON DELETE SET NULL,
+  constraint questions_attachment_file_id_fkey FOREIGN KEY (attachment_file_id) REFERENCES app_public.files(id) ON DELETE SET NULL,
   constraint questions_author_id_fkey FOREIGN KEY (author_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
   constraint questions_category_id_fkey FOREIGN KEY (category_id) REFERENCES app_public.categories(id) ON DELETE SET NULL
 );
@@ -1370,8 +1488,8 @@ create policy update_own_or_moderate on app_public.questions for update to publi
   using (((author_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR ( SELECT app_public.current_user_has_permission('post:moderate'::text) AS current_user_has_permission)));
 grant select on table app_public.questions to anonymous;
 grant select on table app_public.questions to authenticated;
-grant insert (category_id, title, body, target_audience, attachment_url, tags, language, status) on table app_public.questions to authenticated;
-grant update (category_id, title, body, target_audience, attachment_url, tags, language, status) on table app_public.questions to authenticated;
+grant insert (category_id, title, body, target_audience, attachment_url, tags, language, status, attachment_file_id) on table app_public.questions to authenticated;
+grant update (category_id, title, body, target_audience, attachment_url, tags, language, status, attachment_file_id) on table app_public.questions to authenticated;
 comment on table app_public.questions is 'A question; its author (or a moderator) accepts one answer.';
 comment on column app_public.questions.id is 'The question''s id.';
 comment on column app_public.questions.author_id is 'The author: the member who asked. Cannot change.';
@@ -1396,8 +1514,10 @@ comment on column app_public.questions.search is '@behavior -*
 Full-text document: title (A) and body (B).';
 comment on column app_public.questions.created_at is 'When the question was created.';
 comment on column app_public.questions.updated_at is 'When the question last changed. Set by the database.';
+comment on column app_public.questions.attachment_file_id is 'The attachment: a ready, public file of purpose question_attachment (an image, pdf, doc or docx) that the author uploaded (FSLOT otherwise). Replacing or clearing it deletes the previous file.';
 CREATE INDEX questions_accepted_answer_id_idx ON app_public.questions USING btree (accepted_answer_id);
 CREATE INDEX questions_answer_count_idx ON app_public.questions USING btree (answer_count);
+CREATE INDEX questions_attachment_file_id_idx ON app_public.questions USING btree (attachment_file_id);
 CREATE INDEX questions_author_published_idx ON app_public.questions USING btree (author_id, published_at);
 CREATE INDEX questions_category_published_idx ON app_public.questions USING btree (category_id, published_at);
 CREATE INDEX questions_like_count_idx ON app_public.questions USING btree (like_count);
@@ -1408,12 +1528,14 @@ CREATE INDEX questions_tags_idx ON app_public.questions USING gin (tags);
 CREATE INDEX questions_title_trgm_idx ON app_public.questions USING gin (title public.gin_trgm_ops);
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
+CREATE TRIGGER _220_attachment_file BEFORE INSERT OR UPDATE OF attachment_file_id ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg__file_slot('attachment_file_id', 'question_attachment', 'author_id');
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_notify AFTER UPDATE OF accepted_answer_id ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_questions__notify();
 CREATE TRIGGER _710_reputation AFTER UPDATE OF accepted_answer_id ON app_public.questions FOR EACH ROW WHEN (old.accepted_answer_id IS DISTINCT FROM new.accepted_answer_id) EXECUTE FUNCTION app_private.tg_questions__reputation();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.questions FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
+CREATE TRIGGER _900_replace_attachment AFTER UPDATE OF attachment_file_id ON app_public.questions FOR EACH ROW WHEN (old.attachment_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg__replace_file('attachment_file_id');
 
 -- table app_public.reactions
 create table app_public.reactions (
@@ -1430,6 +1552,7 @@ create table app_public.reactions (
   constraint reaction_has_one_target CHECK (num_nonnulls(post_id, question_id, answer_id, comment_id, document_id) = 1),
   constraint reactions_answer_id_fkey FOREIGN KEY (answer_id) REFERENCES app_public.answers(id) ON DELETE CASCADE,
   constraint reactions_comment_id_fkey FOREIGN KEY (comment_id) REFERENCES app_public.comments(id) ON DELETE CASCADE,
+  constraint reactions_document_id_fkey FOREIGN KEY (document_id) REFERENCES app_public.documents(id) ON DELETE CASCADE,
   constraint reactions_post_id_fkey FOREIGN KEY (post_id) REFERENCES app_public.posts(id) ON DELETE CASCADE,
   constraint reactions_question_id_fkey FOREIGN KEY (question_id) REFERENCES app_public.questions(id) ON DELETE CASCADE,
   constraint reactions_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
@@ -1444,7 +1567,7 @@ create policy select_visible on app_public.reactions for select to public
    FROM app_public.answers a
   WHERE (a.id = reactions.answer_id)))) AND ((comment_id IS NULL) OR (EXISTS ( SELECT 1
    FROM app_public.comments c
-  WHERE (c.id = reactions.comment_id))))));
+  WHERE (c.id = reactions.comment_id)))) AND ((document_id IS NULL) OR app_hidden.document_visible(document_id))));
 grant select on table app_public.reactions to anonymous;
 grant select on table app_public.reactions to authenticated;
 comment on table app_public.reactions is '@behavior -insert -update -delete
@@ -1456,7 +1579,7 @@ comment on column app_public.reactions.post_id is 'The post reacted to (exactly 
 comment on column app_public.reactions.question_id is 'The question reacted to (exactly one target is set).';
 comment on column app_public.reactions.answer_id is 'The answer reacted to (exactly one target is set).';
 comment on column app_public.reactions.comment_id is 'The comment reacted to (exactly one target is set).';
-comment on column app_public.reactions.document_id is '@behavior -*';
+comment on column app_public.reactions.document_id is 'The document reacted to (exactly one target is set). React with reactToDocument.';
 comment on column app_public.reactions.created_at is 'When the reaction was made (or last switched between like and dislike).';
 CREATE UNIQUE INDEX reactions_user_answer_key ON app_public.reactions USING btree (answer_id, user_id) WHERE (answer_id IS NOT NULL);
 CREATE UNIQUE INDEX reactions_user_comment_key ON app_public.reactions USING btree (comment_id, user_id) WHERE (comment_id IS NOT NULL);
@@ -1465,6 +1588,7 @@ CREATE INDEX reactions_user_id_idx ON app_public.reactions USING btree (user_id,
 CREATE UNIQUE INDEX reactions_user_post_key ON app_public.reactions USING btree (post_id, user_id) WHERE (post_id IS NOT NULL);
 CREATE UNIQUE INDEX reactions_user_question_key ON app_public.reactions USING btree (question_id, user_id) WHERE (question_id IS NOT NULL);
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter();
+CREATE TRIGGER _510_document_count AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_documents__count();
 CREATE TRIGGER _700_notify AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_reactions__notify();
 CREATE TRIGGER _700_reputation AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_reactions__reputation();
 
@@ -1995,6 +2119,42 @@ $function$;
 grant execute on function app_public.accept_answer(answer_id uuid) to authenticated;
 comment on function app_public.accept_answer(answer_id uuid) is 'Accepts one answer of a question (replacing any earlier choice). Question author or moderator.';
 
+-- function app_public.add_document_version(document_id uuid, file_id uuid, note text)
+CREATE OR REPLACE FUNCTION app_public.add_document_version(document_id uuid, file_id uuid, note text DEFAULT NULL::text)
+ RETURNS app_public.document_versions
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_user uuid := app_public.current_user_id();
+  v_document app_public.documents;
+  v_version app_public.document_versions;
+begin
+  if v_user is null then
+    raise exception 'You must be signed in' using errcode = 'LOGIN';
+  end if;
+  -- The lock serializes version numbers per document.
+  select * into v_document from app_public.documents d where d.id = add_document_version.document_id for update;
+  if v_document.id is null or not (v_document.is_public or v_document.owner_id = v_user) then
+    raise exception 'No such document' using errcode = 'NOTFD';
+  end if;
+  if v_document.owner_id <> v_user then
+    raise exception 'Only the document''s owner adds versions' using errcode = 'FORBD';
+  end if;
+  perform app_private.assert_document_file(file_id, v_user);
+  update app_public.document_versions v set is_current = false where v.document_id = v_document.id and v.is_current;
+  insert into app_public.document_versions (document_id, file_id, version_number, is_current, note)
+    select v_document.id, add_document_version.file_id, coalesce(max(v.version_number), 0) + 1, true, add_document_version.note
+      from app_public.document_versions v where v.document_id = v_document.id
+    returning * into v_version;
+  update app_public.documents d set updated_at = now() where d.id = v_document.id;
+  return v_version;
+end;
+$function$;
+grant execute on function app_public.add_document_version(document_id uuid, file_id uuid, note text) to authenticated;
+comment on function app_public.add_document_version(document_id uuid, file_id uuid, note text) is 'Adds a new version (a ready, private upload of purpose document, FSLOT otherwise) to your document and makes it current; earlier versions are kept. NOTFD for a document you cannot read, FORBD for someone else''s.';
+
 -- function app_public.answers_viewer_reaction(a app_public.answers)
 CREATE OR REPLACE FUNCTION app_public.answers_viewer_reaction(a app_public.answers)
  RETURNS app_public.reaction_kind
@@ -2047,6 +2207,32 @@ $function$;
 grant execute on function app_public.comments_viewer_reaction(c app_public.comments) to anonymous;
 grant execute on function app_public.comments_viewer_reaction(c app_public.comments) to authenticated;
 comment on function app_public.comments_viewer_reaction(c app_public.comments) is 'My reaction to this comment.';
+
+-- function app_public.create_document(title text, file_id uuid, description text, tags text[], is_public boolean)
+CREATE OR REPLACE FUNCTION app_public.create_document(title text, file_id uuid, description text DEFAULT ''::text, tags text[] DEFAULT '{}'::text[], is_public boolean DEFAULT false)
+ RETURNS app_public.documents
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_user uuid := app_public.current_user_id();
+  v_document app_public.documents;
+begin
+  if v_user is null then
+    raise exception 'You must be signed in' using errcode = 'LOGIN';
+  end if;
+  perform app_private.assert_document_file(file_id, v_user);
+  insert into app_public.documents (owner_id, title, description, tags, is_public)
+    values (v_user, title, coalesce(description, ''), coalesce(tags, '{}'), coalesce(is_public, false))
+    returning * into v_document;
+  insert into app_public.document_versions (document_id, file_id, version_number, is_current)
+    values (v_document.id, file_id, 1, true);
+  return v_document;
+end;
+$function$;
+grant execute on function app_public.create_document(title text, file_id uuid, description text, tags text[], is_public boolean) to authenticated;
+comment on function app_public.create_document(title text, file_id uuid, description text, tags text[], is_public boolean) is 'Shares a document whose first (current) version is fileId: a ready, private upload of purpose document (FSLOT otherwise). Private unless isPublic.';
 
 -- function app_public.create_upload(purpose app_public.file_purpose, file_name text, size bigint, is_public boolean)
 CREATE OR REPLACE FUNCTION app_public.create_upload(purpose app_public.file_purpose, file_name text, size bigint, is_public boolean DEFAULT NULL::boolean)
@@ -2255,6 +2441,19 @@ end;
 $function$;
 grant execute on function app_public.delete_message(message_id uuid) to authenticated;
 comment on function app_public.delete_message(message_id uuid) is 'Deletes a message: it stays as "deleted" (thread kept), its body is emptied for everyone; moderators and room admins read the old body in messageRevisions. The author, room admins and holders of message:delete. Security definer: messages have no delete grant.';
+
+-- function app_public.documents_current_version(d app_public.documents)
+CREATE OR REPLACE FUNCTION app_public.documents_current_version(d app_public.documents)
+ RETURNS app_public.document_versions
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select v.* from app_public.document_versions v where v.document_id = d.id and v.is_current
+$function$;
+grant execute on function app_public.documents_current_version(d app_public.documents) to anonymous;
+grant execute on function app_public.documents_current_version(d app_public.documents) to authenticated;
+comment on function app_public.documents_current_version(d app_public.documents) is 'The current version of the document.';
 
 -- function app_public.forgot_password(email public.citext)
 CREATE OR REPLACE FUNCTION app_public.forgot_password(email public.citext)
@@ -2710,6 +2909,51 @@ $function$;
 grant execute on function app_public.react(kind app_public.reaction_kind, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid) to authenticated;
 comment on function app_public.react(kind app_public.reaction_kind, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid) is 'Likes or dislikes a published post, question, answer or comment. Repeating the same reaction removes it; the other kind replaces it.';
 
+-- function app_public.react_to_document(document_id uuid, kind app_public.reaction_kind)
+CREATE OR REPLACE FUNCTION app_public.react_to_document(document_id uuid, kind app_public.reaction_kind)
+ RETURNS app_public.reactions
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_user uuid := app_public.current_user_id();
+  v_existing app_public.reactions;
+  v_result app_public.reactions;
+begin
+  if v_user is null then
+    raise exception 'You must be signed in' using errcode = 'LOGIN';
+  end if;
+  if kind is null then
+    raise exception 'React with a kind' using errcode = 'INVAL';
+  end if;
+  -- Definer rights bypass row-level security: apply the documents' rule for the caller.
+  if not exists (select 1 from app_public.documents d
+                  where d.id = react_to_document.document_id and app_hidden.document_readable(d.is_public, d.owner_id)) then
+    raise exception 'Nothing to react to there' using errcode = 'NOTFD';
+  end if;
+  select * into v_existing from app_public.reactions r
+   where r.user_id = v_user and r.document_id = react_to_document.document_id for update;
+  if v_existing.id is not null and v_existing.kind = react_to_document.kind then
+    delete from app_public.reactions r where r.id = v_existing.id;
+    return null;
+  elsif v_existing.id is not null then
+    update app_public.reactions r set kind = react_to_document.kind, created_at = now() where r.id = v_existing.id returning * into v_result;
+    return v_result;
+  end if;
+  insert into app_public.reactions (user_id, kind, document_id)
+    values (v_user, react_to_document.kind, react_to_document.document_id)
+    on conflict do nothing
+    returning * into v_result;
+  if v_result.id is null then
+    raise exception 'You reacted to this at the same moment; try again' using errcode = 'RETRY';
+  end if;
+  return v_result;
+end;
+$function$;
+grant execute on function app_public.react_to_document(document_id uuid, kind app_public.reaction_kind) to authenticated;
+comment on function app_public.react_to_document(document_id uuid, kind app_public.reaction_kind) is 'Likes or dislikes a document you can read (NOTFD otherwise). Repeating the same reaction removes it; the other kind replaces it.';
+
 -- function app_public.record_job_view(job_id uuid)
 CREATE OR REPLACE FUNCTION app_public.record_job_view(job_id uuid)
  RETURNS integer
@@ -2959,6 +3203,35 @@ $function$;
 grant execute on function app_public.search_suggestions(prefix text, max_results integer) to anonymous;
 grant execute on function app_public.search_suggestions(prefix text, max_results integer) to authenticated;
 comment on function app_public.search_suggestions(prefix text, max_results integer) is 'Prefix completions: tags, usernames and titles (titles from 3 characters).';
+
+-- function app_public.set_current_document_version(version_id uuid)
+CREATE OR REPLACE FUNCTION app_public.set_current_document_version(version_id uuid)
+ RETURNS app_public.document_versions
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_user uuid := app_public.current_user_id();
+  v_version app_public.document_versions;
+  v_document app_public.documents;
+begin
+  select * into v_version from app_public.document_versions v where v.id = version_id;
+  select * into v_document from app_public.documents d where d.id = v_version.document_id for update;
+  if v_document.id is null or not (v_document.is_public or v_document.owner_id is not distinct from v_user) then
+    raise exception 'No such document version' using errcode = 'NOTFD';
+  end if;
+  if v_document.owner_id is distinct from v_user then
+    raise exception 'Only the document''s owner chooses its current version' using errcode = 'FORBD';
+  end if;
+  update app_public.document_versions v set is_current = false where v.document_id = v_document.id and v.is_current and v.id <> version_id;
+  update app_public.document_versions v set is_current = true where v.id = version_id returning * into v_version;
+  update app_public.documents d set updated_at = now() where d.id = v_document.id;
+  return v_version;
+end;
+$function$;
+grant execute on function app_public.set_current_document_version(version_id uuid) to authenticated;
+comment on function app_public.set_current_document_version(version_id uuid) is 'Makes an earlier version of your document current again (the others stay in the history). NOTFD for a version you cannot read, FORBD for someone else''s document.';
 
 -- function app_public.set_notification_email_digest(email_digest app_public.notification_digest)
 CREATE OR REPLACE FUNCTION app_public.set_notification_email_digest(email_digest app_public.notification_digest)
@@ -3358,6 +3631,32 @@ grant execute on function app_hidden.content_visible(status app_public.content_s
 grant execute on function app_hidden.content_visible(status app_public.content_status, author_id uuid) to authenticated;
 comment on function app_hidden.content_visible(status app_public.content_status, author_id uuid) is 'The visibility rule of content by its own state: published and archived content is public; drafts, hidden and deleted content only to its author and moderators (post:moderate). Answers and comments are further limited to parents the viewer can see (their policies).';
 
+-- function app_hidden.document_readable(is_public boolean, owner_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.document_readable(is_public boolean, owner_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select is_public or owner_id = app_public.current_user_id()
+$function$;
+grant execute on function app_hidden.document_readable(is_public boolean, owner_id uuid) to anonymous;
+grant execute on function app_hidden.document_readable(is_public boolean, owner_id uuid) to authenticated;
+comment on function app_hidden.document_readable(is_public boolean, owner_id uuid) is 'The visibility rule of documents: public documents are readable by everyone, private ones by their owner only (not by admins or moderators either).';
+
+-- function app_hidden.document_visible(document_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.document_visible(document_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select exists (select 1 from app_public.documents d where d.id = document_visible.document_id)
+$function$;
+grant execute on function app_hidden.document_visible(document_id uuid) to anonymous;
+grant execute on function app_hidden.document_visible(document_id uuid) to authenticated;
+comment on function app_hidden.document_visible(document_id uuid) is 'Whether the caller may read this document (through its row-level security, as the caller). Used by the policies of document versions, document files, and comments and reactions on documents.';
+
 -- function app_hidden.is_blocked_between(a uuid, b uuid)
 CREATE OR REPLACE FUNCTION app_hidden.is_blocked_between(a uuid, b uuid)
  RETURNS boolean
@@ -3639,6 +3938,18 @@ create table app_private.banned_words (
 );
 comment on table app_private.banned_words is 'Words that content may not contain (whole words, any case). Managed by the DBA or admins.';
 
+-- table app_private.document_downloads
+create table app_private.document_downloads (
+  document_id uuid not null,
+  user_id uuid not null,
+  day date not null,
+  constraint document_downloads_pkey PRIMARY KEY (document_id, user_id, day),
+  constraint document_downloads_document_id_fkey FOREIGN KEY (document_id) REFERENCES app_public.documents(id) ON DELETE CASCADE,
+  constraint document_downloads_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+comment on table app_private.document_downloads is 'Which member downloaded which document on which day (UTC): documents.download_count counts each row once.';
+CREATE INDEX document_downloads_user_id_idx ON app_private.document_downloads USING btree (user_id);
+
 -- table app_private.email_verification_tokens
 create table app_private.email_verification_tokens (
   token_hash bytea not null,
@@ -3863,6 +4174,28 @@ begin
 end;
 $function$;
 comment on function app_private.add_job(identifier text, payload json, queue_name text, run_at timestamp with time zone, max_attempts integer, job_key text) is 'Enqueues a graphile-worker job in the current transaction.';
+
+-- function app_private.assert_document_file(file_id uuid, owner_id uuid)
+CREATE OR REPLACE FUNCTION app_private.assert_document_file(file_id uuid, owner_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  if not exists (
+    select 1 from app_public.files f
+     where f.id = file_id and f.owner_id = assert_document_file.owner_id and f.purpose = 'document'
+       and f.status = 'ready' and not f.is_public
+  ) then
+    raise exception 'That file cannot be a document version (it must be a ready, private document upload of yours)' using errcode = 'FSLOT';
+  end if;
+  if exists (select 1 from app_public.document_versions v where v.file_id = assert_document_file.file_id) then
+    raise exception 'That file is already a document version' using errcode = 'FSLOT';
+  end if;
+end;
+$function$;
+comment on function app_private.assert_document_file(file_id uuid, owner_id uuid) is 'Refuses (FSLOT) a file that cannot become a document version: not a ready, private file of purpose document owned by the member, or already a version.';
 
 -- function app_private.assert_no_banned_words(texts text[])
 CREATE OR REPLACE FUNCTION app_private.assert_no_banned_words(texts text[])
@@ -4183,6 +4516,22 @@ AS $function$
   select count(*)::int from queued
 $function$;
 comment on function app_private.enqueue_notification_digests() is 'Enqueues one send_notification_digest job per member whose hourly or daily digest is due and has something pending (run by the hourly cron task).';
+
+-- function app_private.expire_pending_uploads()
+CREATE OR REPLACE FUNCTION app_private.expire_pending_uploads()
+ RETURNS integer
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog'
+AS $function$
+  with gone as (
+    delete from app_public.files f
+     where f.status = 'pending'
+       and f.created_at < now() - (app_private.setting('files.pending_lifetime') #>> '{}')::interval
+    returning 1
+  )
+  select count(*)::int from gone
+$function$;
+comment on function app_private.expire_pending_uploads() is 'For the expire_pending_uploads task (cron): deletes reservations older than files.pending_lifetime whose bytes never arrived; returns how many.';
 
 -- function app_private.file_max_bytes(purpose app_public.file_purpose, content_type text)
 CREATE OR REPLACE FUNCTION app_private.file_max_bytes(purpose app_public.file_purpose, content_type text)
@@ -4559,6 +4908,21 @@ end;
 $function$;
 comment on function app_private.notify_reaction(r app_public.reactions, added boolean) is 'Adds a like to (or withdraws it from) the aggregated reaction notification of its target: one per target per notification.reaction_window setting.';
 
+-- function app_private.orphan_storage_keys(keys text[])
+CREATE OR REPLACE FUNCTION app_private.orphan_storage_keys(keys text[])
+ RETURNS SETOF text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  -- purpose/<id> is an orphan without a ready row of that key; thumb_<n>/<id> without a ready row of that id.
+  select k from unnest(keys) k
+   where case when k like 'thumb\_%'
+     then not exists (select 1 from app_public.files f where f.id = split_part(k, '/', 2)::uuid and f.status = 'ready')
+     else not exists (select 1 from app_public.files f where f.storage_key = k and f.status = 'ready') end
+$function$;
+comment on function app_private.orphan_storage_keys(keys text[]) is 'For the sweep_orphan_files task: which of these storage keys have no ready file (originals by storage key, thumbnails by file id).';
+
 -- function app_private.pending_notification_emails(user_id uuid)
 CREATE OR REPLACE FUNCTION app_private.pending_notification_emails(user_id uuid)
  RETURNS SETOF app_public.notifications
@@ -4622,6 +4986,31 @@ AS $function$
   )
 $function$;
 comment on function app_private.rate_limit(bucket_name text, bucket_key text, count_hit boolean) is 'Rate limiter with limits from the settings table (rate_limit.<bucket>).';
+
+-- function app_private.record_document_download(file_id uuid, user_id uuid)
+CREATE OR REPLACE FUNCTION app_private.record_document_download(file_id uuid, user_id uuid)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_document uuid;
+begin
+  select v.document_id into v_document from app_public.document_versions v where v.file_id = record_document_download.file_id;
+  if v_document is null or user_id is null then
+    return false;
+  end if;
+  insert into app_private.document_downloads (document_id, user_id, day)
+    values (v_document, user_id, (now() at time zone 'UTC')::date)
+    on conflict do nothing;
+  if not found then
+    return false;
+  end if;
+  update app_public.documents d set download_count = download_count + 1 where d.id = v_document;
+  return true;
+end;
+$function$;
+comment on function app_private.record_document_download(file_id uuid, user_id uuid) is 'For the download endpoint (run by the owner role, once it has allowed the download): when the file is a document version, counts a download of the document by the member, once per member and UTC day. True when counted.';
 
 -- function app_private.record_security_event(kind text, user_id uuid, detail jsonb)
 CREATE OR REPLACE FUNCTION app_private.record_security_event(kind text, user_id uuid, detail jsonb DEFAULT '{}'::jsonb)
@@ -4917,6 +5306,64 @@ AS $function$
 $function$;
 comment on function app_private.start_session(user_id uuid, ip inet, user_agent text) is 'Opens a session for a member (IP, user agent) lasting the session.refresh_ttl setting; returns its id.';
 
+-- function app_private.tg__file_slot()
+CREATE OR REPLACE FUNCTION app_private.tg__file_slot()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  -- Arguments: the slot column, the purpose it takes, the column naming the row's owner.
+  v_column text := tg_argv[0];
+  v_purpose app_public.file_purpose := tg_argv[1]::app_public.file_purpose;
+  v_new jsonb := to_jsonb(new);
+  v_file uuid := (v_new ->> v_column)::uuid;
+  v_owner uuid := (v_new ->> tg_argv[2])::uuid;
+  v_actor uuid := app_public.current_user_id();
+begin
+  if (tg_op = 'INSERT' and v_file is null)
+     or (tg_op = 'UPDATE' and v_file is not distinct from (to_jsonb(old) ->> v_column)::uuid) then
+    return new;
+  end if;
+  -- Only the row's owner fills or empties its file slots (an employer or moderator may not).
+  if v_actor is not null and v_actor is distinct from v_owner then
+    raise exception 'Only its owner may change this file' using errcode = 'FORBD';
+  end if;
+  if v_file is not null and not exists (
+    select 1 from app_public.files f
+     where f.id = v_file and f.owner_id = v_owner and f.purpose = v_purpose and f.status = 'ready'
+       and (f.is_public or v_purpose in ('cv', 'application_letter'))
+  ) then
+    raise exception 'That file does not fit this slot (it must be a ready % upload of yours%)',
+      v_purpose, case when v_purpose in ('cv', 'application_letter') then '' else ', public' end
+      using errcode = 'FSLOT', detail = json_build_object('slot', v_column, 'purpose', v_purpose)::text;
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg__file_slot() is 'Trigger for file slots (arguments: column, purpose, owner column): the file must be a ready upload of that purpose by the row''s owner, public unless it is a CV or letter (FSLOT); only the owner changes the slot (FORBD). Security definer: reads the file whatever the caller may see.';
+
+-- function app_private.tg__replace_file()
+CREATE OR REPLACE FUNCTION app_private.tg__replace_file()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_old uuid := (to_jsonb(old) ->> tg_argv[0])::uuid;
+begin
+  -- The replaced file goes (its bytes in a job after commit); when the file itself is being
+  -- deleted (the foreign key sets the column to null), it is already gone: no row matches.
+  if v_old is distinct from (to_jsonb(new) ->> tg_argv[0])::uuid then
+    delete from app_public.files f where f.id = v_old;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg__replace_file() is 'Trigger for file slots (argument: the column): replacing or clearing a file deletes the previous file and, after commit, its bytes.';
+
 -- function app_private.tg__timestamps()
 CREATE OR REPLACE FUNCTION app_private.tg__timestamps()
  RETURNS trigger
@@ -4981,6 +5428,22 @@ begin
 end;
 $function$;
 comment on function app_private.tg_bookmarks__open_target() is 'Before insert on bookmarks: the target must be open content (published under published parents), else NOTFD.';
+
+-- function app_private.tg_comments__document_target()
+CREATE OR REPLACE FUNCTION app_private.tg_comments__document_target()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  -- As the caller (no definer rights): the document must be one they can read.
+  if new.document_id is not null and not app_hidden.document_visible(new.document_id) then
+    raise exception 'There is no such document to comment on' using errcode = 'NOTFD';
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_comments__document_target() is 'Trigger on comments: a comment on a document (or a reply in its thread) needs a document the commenter can read (NOTFD).';
 
 -- function app_private.tg_comments__notify()
 CREATE OR REPLACE FUNCTION app_private.tg_comments__notify()
@@ -5281,6 +5744,96 @@ end;
 $function$;
 comment on function app_private.tg_counter() is 'Trigger that keeps a target''s counter in step with rows pointing at it (argument: the counter column; default <kind>_count for reactions); deleted rows do not count. Also counts replies.';
 
+-- function app_private.tg_document_versions__delete_file()
+CREATE OR REPLACE FUNCTION app_private.tg_document_versions__delete_file()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  -- The version's file goes with it; the files trigger removes its bytes after commit.
+  delete from app_public.files f where f.id = old.file_id;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_document_versions__delete_file() is 'Trigger on document_versions (after delete, e.g. when the document is deleted): deletes the version''s file, whose bytes then go in a job after commit. Security definer: the file belongs to the document owner, whoever deletes.';
+
+-- function app_private.tg_document_versions__one_current()
+CREATE OR REPLACE FUNCTION app_private.tg_document_versions__one_current()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_document uuid;
+  v_current int;
+begin
+  if tg_table_name = 'documents' then
+    v_document := new.id;
+  elsif tg_op = 'DELETE' then
+    v_document := old.document_id;
+  else
+    v_document := new.document_id;
+  end if;
+  -- Deferred to commit: a document that still exists then has exactly one current version.
+  -- (At most one is also a unique index; this adds "at least one".)
+  if not exists (select 1 from app_public.documents d where d.id = v_document) then
+    return null;
+  end if;
+  select count(*) into v_current from app_public.document_versions v where v.document_id = v_document and v.is_current;
+  if v_current <> 1 then
+    raise exception 'A document has exactly one current version' using errcode = 'DOCVR',
+      detail = json_build_object('documentId', v_document, 'current', v_current)::text;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_document_versions__one_current() is 'Constraint trigger on documents and document_versions, deferred to commit: every document has exactly one current version (DOCVR). Security definer: counts versions whatever the caller may read.';
+
+-- function app_private.tg_documents__before_write()
+CREATE OR REPLACE FUNCTION app_private.tg_documents__before_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  if tg_op = 'UPDATE' and new.owner_id is distinct from old.owner_id then
+    raise exception 'The owner of a document cannot change' using errcode = 'INVAL';
+  end if;
+  new.tags := app_private.normalize_tags(new.tags);
+  if tg_op = 'INSERT' or new.title is distinct from old.title or new.description is distinct from old.description then
+    perform app_private.assert_no_banned_words(array[new.title, new.description]);
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_documents__before_write() is 'Trigger on documents: the owner cannot change (INVAL), tags are normalized, title and description pass the banned-words check. Security definer: calls app_private helpers for the caller.';
+
+-- function app_private.tg_documents__count()
+CREATE OR REPLACE FUNCTION app_private.tg_documents__count()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_sign int;
+  v_row jsonb;
+begin
+  foreach v_sign in array case tg_op when 'INSERT' then array[1] when 'DELETE' then array[-1] else array[-1, 1] end loop
+    v_row := case when v_sign = -1 then to_jsonb(old) else to_jsonb(new) end;
+    continue when v_row ->> 'document_id' is null or coalesce(v_row ->> 'status', 'published') <> 'published';
+    perform app_private.bump('documents', (v_row ->> 'document_id')::uuid,
+      case tg_table_name when 'comments' then 'comment_count' else (v_row ->> 'kind') || '_count' end, v_sign);
+  end loop;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_documents__count() is 'Trigger on comments and reactions: keeps documents.comment_count (published comments), like_count and dislike_count in step.';
+
 -- function app_private.tg_files__delete_bytes()
 CREATE OR REPLACE FUNCTION app_private.tg_files__delete_bytes()
  RETURNS trigger
@@ -5289,12 +5842,33 @@ CREATE OR REPLACE FUNCTION app_private.tg_files__delete_bytes()
  SET search_path TO 'pg_catalog'
 AS $function$
 begin
-  -- A job, not a call: it exists only if this transaction commits (a rolled-back delete keeps the bytes).
-  perform app_private.add_job('delete_file_bytes', json_build_object('key', old.storage_key, 'id', old.id, 'thumbnails', old.thumbnail_sizes));
+  -- Pending reservations never had bytes in the store: nothing to remove.
+  if old.status = 'ready' then
+    -- A job, not a call: it exists only if this transaction commits (a rolled-back delete keeps the bytes).
+    perform app_private.add_job('delete_file_bytes', json_build_object('key', old.storage_key, 'id', old.id, 'thumbnails', old.thumbnail_sizes));
+  end if;
   return old;
 end;
 $function$;
-comment on function app_private.tg_files__delete_bytes() is 'Trigger on files: a deleted file''s bytes (and thumbnails) are removed by the delete_file_bytes job, which runs only after the delete commits.';
+comment on function app_private.tg_files__delete_bytes() is 'Trigger on files: a deleted ready file''s bytes (and thumbnails) are removed by the delete_file_bytes job, which runs only after the delete commits.';
+
+-- function app_private.tg_files__in_use()
+CREATE OR REPLACE FUNCTION app_private.tg_files__in_use()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  -- (Unless its owner is being deleted: then the documents go too, whichever cascade runs first.)
+  if exists (select 1 from app_public.document_versions v where v.file_id = old.id)
+     and exists (select 1 from app_public.users u where u.id = old.owner_id) then
+    raise exception 'This file is a version of a document; delete the document instead' using errcode = 'FUSED';
+  end if;
+  return old;
+end;
+$function$;
+comment on function app_private.tg_files__in_use() is 'Trigger on files: a file that is a document version cannot be deleted on its own (FUSED); deleting the document deletes it.';
 
 -- function app_private.tg_follows__count()
 CREATE OR REPLACE FUNCTION app_private.tg_follows__count()
