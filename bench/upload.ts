@@ -11,8 +11,12 @@
  * not scale with the file is what streaming looks like; a server that held
  * the file would grow by at least its size.
  *
+ * Then UPLOAD_BENCH_CONCURRENT (8) uploads of the same size at once, by
+ * another member: the server's peak growth must stay far below their sum.
+ *
  * Environment: UPLOAD_BENCH_MB (10), UPLOAD_BENCH_RUNS (5), UPLOAD_BENCH_KEEP=1
- * keeps the data directory.
+ * keeps the data directory. Runs × size must fit the member's quota
+ * (files.quota_bytes, 100 MiB): at most 9 runs, or 9 concurrent uploads, of 10 MiB.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -23,6 +27,7 @@ import path from "node:path";
 
 const MB = Number(process.env.UPLOAD_BENCH_MB ?? 10);
 const RUNS = Number(process.env.UPLOAD_BENCH_RUNS ?? 5);
+const CONCURRENT = Number(process.env.UPLOAD_BENCH_CONCURRENT ?? 8);
 const MAIN = path.resolve(__dirname, "..", "..", "dist", "src", "main.js");
 
 function freePort(): Promise<number> {
@@ -103,27 +108,42 @@ async function main() {
   });
   try {
     await waitReady(url, child);
-    const name = `bench${Date.now().toString(36)}`;
-    const { register } = await graphql<{ register: { accessToken: string } }>(
-      url,
-      "mutation ($u: String!, $e: String!) { register(input: { username: $u, email: $e, password: \"Correct-Horse-9-bench\" }) { accessToken } }",
-      { u: name, e: `${name}@example.com` },
-    );
+    /** A new member's access token. The first request plans the schema; on a loaded machine it may time out (TIMEO): try again. */
+    const member = async (): Promise<string> => {
+      const name = `bench${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const { register } = await graphql<{ register: { accessToken: string } }>(
+            url,
+            "mutation ($u: String!, $e: String!) { register(input: { username: $u, email: $e, password: \"Correct-Horse-9-bench\" }) { accessToken } }",
+            { u: `${name}${attempt}`, e: `${name}${attempt}@example.com` },
+          );
+          return register.accessToken;
+        } catch (error) {
+          if (attempt >= 3) throw error;
+        }
+      }
+    };
     const size = MB * 1024 * 1024;
+    const reserve = async (token: string) =>
+      (
+        await graphql<{ createUpload: { result: { uploadUrl: string } } }>(
+          url,
+          "mutation ($s: BigInt!) { createUpload(input: { purpose: document, fileName: \"bench.pdf\", size: $s }) { result { uploadUrl } } }",
+          { s: String(size) },
+          token,
+        )
+      ).createUpload.result.uploadUrl;
+    const pid = child.pid!;
+    const token = await member();
     const results = [];
     for (let run = 0; run < RUNS; run += 1) {
-      const { createUpload } = await graphql<{ createUpload: { result: { uploadUrl: string } } }>(
-        url,
-        "mutation ($s: BigInt!) { createUpload(input: { purpose: document, fileName: \"bench.pdf\", size: $s }) { result { uploadUrl } } }",
-        { s: String(size) },
-        register.accessToken,
-      );
-      const pid = child.pid!;
+      const uploadUrl = await reserve(token);
       const before = rssOf(pid);
       let peak = before;
       const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 5);
       const started = process.hrtime.bigint();
-      const res = await put(createUpload.result.uploadUrl, size);
+      const res = await put(uploadUrl, size);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       clearInterval(sampler);
       peak = Math.max(peak, rssOf(pid));
@@ -137,8 +157,30 @@ async function main() {
         serverRssGrowthMiB: Number(((peak - before) / 1048576).toFixed(1)),
       });
     }
+    // Then CONCURRENT uploads at once (another member, for the quota): a server that held whole
+    // files would need CONCURRENT × the file size at the same moment.
+    const second = await member();
+    const urls = await Promise.all(Array.from({ length: CONCURRENT }, () => reserve(second)));
+    const before = rssOf(pid);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 5);
+    const started = process.hrtime.bigint();
+    const answers = await Promise.all(urls.map((u) => put(u, size)));
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    clearInterval(sampler);
+    const refused = answers.filter((a) => a.status !== 200);
+    if (refused.length > 0) throw new Error(`uploads refused: ${JSON.stringify(refused)}`);
+    const concurrent = {
+      uploads: CONCURRENT,
+      inFlightMiB: CONCURRENT * MB,
+      ms: Math.round(ms),
+      mibPerSecond: Number(((CONCURRENT * MB) / (ms / 1000)).toFixed(1)),
+      serverRssBeforeMiB: Number((before / 1048576).toFixed(1)),
+      serverRssPeakMiB: Number((peak / 1048576).toFixed(1)),
+      serverRssGrowthMiB: Number(((peak - before) / 1048576).toFixed(1)),
+    };
     process.stdout.write(
-      `${JSON.stringify({ fileMiB: MB, runs: results, cpus: os.cpus().length, loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))) }, null, 2)}\n`,
+      `${JSON.stringify({ fileMiB: MB, runs: results, concurrent, cpus: os.cpus().length, loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))) }, null, 2)}\n`,
     );
   } finally {
     if (child.exitCode === null) {
