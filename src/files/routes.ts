@@ -10,7 +10,9 @@
  * - `GET /files/:id` (`?size=<n>`: a thumbnail) streams a ready file the caller may read: the database
  *   decides, as the caller (bearer token optional), through row-level
  *   security. With `?exp=…&sig=…` (a signed download URL from
- *   `File.downloadUrl`) the signature is the permission instead.
+ *   `File.downloadUrl`) the signature is the permission instead. A document
+ *   version's download (`?u=<member>` signed in, or the bearer) is counted
+ *   by app_private.record_document_download, once per member and day.
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";

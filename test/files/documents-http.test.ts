@@ -165,7 +165,12 @@ describe.each(["local", "s3"] as const)("documents on %s storage", (kind) => {
       `mutation ($id: UUID!) { updateDocumentByRowId(input: { rowId: $id, documentPatch: { title: "Hijacked" } }) { document { title } } }`,
       { id: pub.rowId },
     );
-    expect(anon.errors).toBeDefined();
+    expect(anon.errors?.[0].extensions?.code).toBe("FORBD");
+    // Creating: anonymous cannot; a member cannot make a document of someone else's file.
+    const anonCreate = await server.graphql(CREATE_DOCUMENT, { title: "Anon", fileId: pub.fileId, isPublic: true, tags: [] });
+    expect(anonCreate.errors?.[0].extensions?.code).toBe("FORBD");
+    const stolen = await server.graphql(CREATE_DOCUMENT, { title: "Mine now", fileId: priv.fileId, isPublic: true, tags: [] }, { token: token(other) });
+    expect(stolen.errors?.[0].extensions?.code).toBe("FSLOT");
     const mine = await server.graphql<{ updateDocumentByRowId: { document: { title: string; tags: string[] } } }>(
       `mutation ($id: UUID!) { updateDocumentByRowId(input: { rowId: $id, documentPatch: { title: "Public guide, 2nd ed.", tags: ["Guides", "guides "] } }) { document { title tags } } }`,
       { id: pub.rowId },
