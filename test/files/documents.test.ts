@@ -8,7 +8,13 @@
  * who reads CVs; the lifecycle (deletion queues byte removal only on commit,
  * expiry of abandoned reservations, the orphan query).
  */
+import fs from "node:fs";
 import type pg from "pg";
+import { parseCrontab } from "graphile-worker";
+import { CRONTAB_FILE } from "../../src/worker/runner";
+import { makeTaskList } from "../../src/tasks";
+import { localStorage } from "../../src/files/storage";
+import type { Mailer } from "../../src/mail/mailer";
 import { asRole, closeSqlHelpers, rootDb, sqlErrorCode, type As } from "../helpers/sql";
 import { asUser, createTestUser, type TestUser } from "../helpers/users";
 import { PDF, PNG } from "../../src/files/sniff";
@@ -434,6 +440,13 @@ describe("lifecycle", () => {
     const left = await rootDb().query<{ id: string }>("select id from app_public.files where id = any($1) order by created_at", [[old, recent, ready]]);
     expect(left.rows.map((r) => r.id).sort()).toEqual([recent, ready].sort());
     expect(await jobsFor(`document/${old}`)).toBe(0);
+  });
+
+  test("the crontab schedules the expiry and the sweep, and every scheduled task exists in the worker's task list", () => {
+    const scheduled = parseCrontab(fs.readFileSync(CRONTAB_FILE, "utf8")).map((item) => item.task);
+    expect(scheduled).toEqual(expect.arrayContaining(["expire_pending_uploads", "sweep_orphan_files"]));
+    const tasks = makeTaskList({ mailer: {} as Mailer, publicUrl: "http://localhost", fileStorage: localStorage("/nonexistent") });
+    expect(scheduled.filter((task) => !(task in tasks))).toEqual([]);
   });
 
   test("orphan keys: bytes without a ready row (originals by key, thumbnails by id)", async () => {
