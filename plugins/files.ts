@@ -1,9 +1,11 @@
 /**
  * `File.uploadUrl` and `File.downloadUrl`: signed URLs handed out only for
  * rows that row-level security let the viewer read (pending files are
- * visible to their owner only, so only the owner gets an upload URL).
+ * visible to their owner only, so only the owner gets an upload URL; CVs and
+ * letters also to the job's employer; document versions to the document's
+ * readers).
  */
-import { lambda, type ExecutableStep } from "postgraphile/grafast";
+import { context, lambda, type ExecutableStep } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
 import type { FileUrls } from "./services";
 
@@ -30,9 +32,16 @@ export function makeFilesPlugin(urls: FileUrls) {
             );
           },
           downloadUrl($file: Row) {
+            // Document versions: the viewer is signed into the URL, so the download endpoint counts the
+            // download for that member (once per day, app_private.record_document_download).
+            const $settings = context().get("pgSettings") as unknown as ExecutableStep;
             return lambda(
-              [$file.get("id"), $file.get("is_public"), $file.get("status")],
-              ([id, isPublic, status]) => (status === "ready" ? urls.downloadUrl(id as string, isPublic as boolean) : null),
+              [$file.get("id"), $file.get("is_public"), $file.get("status"), $file.get("purpose"), $settings],
+              ([id, isPublic, status, purpose, settings]) => {
+                if (status !== "ready") return null;
+                const viewer = purpose === "document" ? (settings as Record<string, string> | null)?.["jwt.claims.sub"] || null : null;
+                return urls.downloadUrl(id as string, isPublic as boolean, viewer);
+              },
               true,
             );
           },

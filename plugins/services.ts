@@ -50,6 +50,9 @@ export type ClaimsOfAuthorization = (authorization: string | undefined) => Reque
 export interface FileUrls {
   /** Where the owner PUTs the bytes of a pending upload (short-lived, signed). */
   uploadUrl(fileId: string, ownerId: string): string;
-  /** Where a ready file is downloaded: plain for public files, short-lived and signed for private ones. */
-  downloadUrl(fileId: string, isPublic: boolean): string;
+  /**
+   * Where a ready file is downloaded: plain for public files, short-lived and signed for private ones.
+   * `viewerId` (document files) is signed into the URL so the download counts for that member.
+   */
+  downloadUrl(fileId: string, isPublic: boolean, viewerId?: string | null): string;
 }

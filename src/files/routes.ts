@@ -10,7 +10,9 @@
  * - `GET /files/:id` (`?size=<n>`: a thumbnail) streams a ready file the caller may read: the database
  *   decides, as the caller (bearer token optional), through row-level
  *   security. With `?exp=…&sig=…` (a signed download URL from
- *   `File.downloadUrl`) the signature is the permission instead.
+ *   `File.downloadUrl`) the signature is the permission instead. A document
+ *   version's download (`?u=<member>` signed in, or the bearer) is counted
+ *   by app_private.record_document_download, once per member and day.
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -96,8 +98,10 @@ export interface FilesRouteDeps {
 export function fileUrls(publicUrl: string, signer: UrlSigner, ttl: { upload: number; download: number }): FileUrls {
   return {
     uploadUrl: (fileId, ownerId) => `${publicUrl}/uploads/${fileId}?${signer.sign("put", fileId, ownerId, ttl.upload)}`,
-    downloadUrl: (fileId, isPublic) =>
-      isPublic ? `${publicUrl}/files/${fileId}` : `${publicUrl}/files/${fileId}?${signer.sign("get", fileId, null, ttl.download)}`,
+    downloadUrl: (fileId, isPublic, viewerId = null) =>
+      isPublic && !viewerId
+        ? `${publicUrl}/files/${fileId}`
+        : `${publicUrl}/files/${fileId}?${signer.sign("get", fileId, viewerId, ttl.download)}`,
   };
 }
 
@@ -265,18 +269,22 @@ export function filesRouter(deps: FilesRouteDeps): Router {
 
   router.get("/files/:id", bearerAuth(deps.tokens), async (req, res, next) => {
     const id = String(req.params.id);
-    const { exp, sig } = req.query;
+    const { exp, sig, u } = req.query;
     try {
       if (!UUID.test(id)) return refuse(res, new Refusal("NOTFD", "No such file"));
-      type Meta = { storage_key: string; content_type: string; file_name: string; is_public: boolean; thumbnail_sizes: number[] };
-      const columns = "storage_key, content_type, file_name, is_public, thumbnail_sizes";
+      type Meta = { storage_key: string; content_type: string; file_name: string; is_public: boolean; thumbnail_sizes: number[]; purpose: string };
+      const columns = "storage_key, content_type, file_name, is_public, thumbnail_sizes, purpose";
       let meta: Meta | undefined;
       let signed = false;
-      if (exp !== undefined || sig !== undefined) {
-        const verdict = deps.signer.verify("get", id, null, exp, sig);
+      // Who downloads, for the document download count: the member signed into the URL, or the bearer.
+      let downloader: string | null = req.auth?.sub ?? null;
+      if (exp !== undefined || sig !== undefined || u !== undefined) {
+        if (u !== undefined && (typeof u !== "string" || !UUID.test(u))) return refuse(res, new Refusal("SIGNA", "The download URL is not valid"));
+        const verdict = deps.signer.verify("get", id, u ?? null, exp, sig);
         if (verdict === "invalid") return refuse(res, new Refusal("SIGNA", "The download URL is not valid"));
         if (verdict === "expired") return refuse(res, new Refusal("EXPRD", "The download URL has expired (select downloadUrl again)"));
         signed = true;
+        downloader = u ?? null;
         ({ rows: [meta] } = await deps.ownerPool.query<Meta>(`select ${columns} from app_public.files where id = $1 and status = 'ready'`, [id]));
       } else {
         // As the caller: row-level security decides.
@@ -311,6 +319,10 @@ export function filesRouter(deps: FilesRouteDeps): Router {
       if (!object) {
         deps.logger.error({ fileId: id }, "file bytes missing from the store");
         return refuse(res, new Refusal("NOTFD", "No such file"));
+      }
+      if (meta.purpose === "document" && size === undefined && downloader) {
+        // A document version: one download per member and day (the database decides whether it counts).
+        await deps.ownerPool.query("select app_private.record_document_download($1, $2)", [id, downloader]);
       }
       const isImage = meta.content_type.startsWith("image/");
       res.status(200).set({

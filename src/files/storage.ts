@@ -9,7 +9,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 
 export interface StoredObject {
   body: Readable;
@@ -24,7 +24,17 @@ export interface FileStorage {
   get(key: string): Promise<StoredObject | null>;
   /** Removes the bytes under `key` (no error when absent). */
   delete(key: string): Promise<void>;
+  /** Every stored key with its last modification time, in pages (for the orphan sweep). */
+  list(): AsyncIterable<StoredKey[]>;
 }
+
+export interface StoredKey {
+  key: string;
+  modifiedAt: Date;
+}
+
+/** Keys per page of list(). */
+const LIST_PAGE = 500;
 
 export interface S3StorageConfig {
   bucket: string;
@@ -74,6 +84,28 @@ export function localStorage(root: string): FileStorage {
     async delete(key) {
       await fsp.rm(pathOf(key), { force: true });
     },
+    async *list() {
+      let page: StoredKey[] = [];
+      const dirs = await fsp.readdir(root, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return [];
+        throw error;
+      });
+      for (const dir of dirs) {
+        if (!dir.isDirectory()) continue;
+        for (const name of await fsp.readdir(path.join(root, dir.name))) {
+          const key = `${dir.name}/${name}`;
+          if (!KEY.test(key)) continue; // e.g. a `.part` copy in progress
+          const stat = await fsp.stat(path.join(root, key)).catch(() => null);
+          if (!stat) continue;
+          page.push({ key, modifiedAt: stat.mtime });
+          if (page.length >= LIST_PAGE) {
+            yield page;
+            page = [];
+          }
+        }
+      }
+      if (page.length > 0) yield page;
+    },
   };
 }
 
@@ -119,6 +151,17 @@ export function s3Storage(config: S3StorageConfig): FileStorage & { client: S3Cl
     },
     async delete(key) {
       await client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: checkedKey(key) }));
+    },
+    async *list() {
+      let token: string | undefined;
+      do {
+        const out = await client.send(new ListObjectsV2Command({ Bucket: config.bucket, MaxKeys: LIST_PAGE, ContinuationToken: token }));
+        const page = (out.Contents ?? [])
+          .filter((o) => o.Key !== undefined && KEY.test(o.Key))
+          .map((o) => ({ key: o.Key!, modifiedAt: o.LastModified ?? new Date() }));
+        if (page.length > 0) yield page;
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (token);
     },
   };
 }

@@ -17,12 +17,14 @@ import { fanOutNotifications } from "./fan_out_notifications";
 
 import { deleteFileBytes } from "./delete_file_bytes";
 import { makeThumbnails } from "./make_thumbnails";
+import { sweepOrphanFiles } from "./sweep_orphan_files";
+import { expirePendingUploads } from "./expire_pending_uploads";
 import type { FileStorage } from "../files/storage";
 
 export interface TaskDeps {
   mailer: Mailer;
   publicUrl: string;
-  /** Where file bytes live; without it (e.g. the worker benchmark) there are no file tasks (delete_file_bytes, make_thumbnails). */
+  /** Where file bytes live; without it (e.g. the worker benchmark) there are no file tasks (delete_file_bytes, make_thumbnails, sweep_orphan_files). */
   fileStorage?: FileStorage;
   /** Where make_thumbnails works (default: the OS's temporary directory). */
   filesTmpDir?: string;
@@ -41,10 +43,13 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     prune_notifications: pruneNotifications,
     fan_out_notifications: fanOutNotifications,
 
+    expire_pending_uploads: expirePendingUploads,
+
     ...(deps.fileStorage
       ? {
           delete_file_bytes: deleteFileBytes({ fileStorage: deps.fileStorage }),
           make_thumbnails: makeThumbnails({ fileStorage: deps.fileStorage, tmpDir: deps.filesTmpDir }),
+          sweep_orphan_files: sweepOrphanFiles({ fileStorage: deps.fileStorage }),
         }
       : {}),
   };
