@@ -135,40 +135,56 @@ comment on column app_public.suspensions.ends_at is 'When the suspension ends by
 comment on column app_public.suspensions.reason is 'Why, as the moderator wrote it (shown to the member).';
 comment on column app_public.suspensions.created_at is 'When the suspension began.';
 
+-- The signed-in member's suspension, if one applies now.
+create or replace function app_hidden.current_suspension() returns app_public.suspensions
+  language sql stable security definer
+  set search_path = pg_catalog, public
+as $$
+  select s.* from app_public.suspensions s
+   where s.user_id = app_public.current_user_id() and (s.ends_at is null or s.ends_at > now())
+$$;
+grant execute on function app_hidden.current_suspension() to anonymous, authenticated;
+comment on function app_hidden.current_suspension() is 'The signed-in member''s suspension when one applies now, else null (also for anonymous requests and the owner). Security definer: reads the suspension whatever the caller may see.';
+
 -- Every write a member makes goes through this (a trigger on each table members write, below).
 create or replace function app_hidden.assert_not_suspended() returns void
-  language plpgsql stable security definer
+  language plpgsql stable
   set search_path = pg_catalog, public
 as $$
 declare
-  v_suspension app_public.suspensions;
+  v_suspension app_public.suspensions := app_hidden.current_suspension();
 begin
-  select s.* into v_suspension
-    from app_public.suspensions s
-   where s.user_id = app_public.current_user_id()
-     and (s.ends_at is null or s.ends_at > now());
-  if found then
-    if v_suspension.ends_at is null then
-      raise exception 'Your account is suspended indefinitely: you can read, but not write'
-        using errcode = 'SUSPD', detail = json_build_object('suspendedUntil', null, 'reason', v_suspension.reason)::text;
-    end if;
-    raise exception 'Your account is suspended until %: you can read, but not write', v_suspension.ends_at
-      using errcode = 'SUSPD', detail = json_build_object('suspendedUntil', v_suspension.ends_at, 'reason', v_suspension.reason)::text;
+  if v_suspension.user_id is null then
+    return;
   end if;
+  if v_suspension.ends_at is null then
+    raise exception 'Your account is suspended indefinitely: you can read, but not write'
+      using errcode = 'SUSPD', detail = json_build_object('suspendedUntil', null, 'reason', v_suspension.reason)::text;
+  end if;
+  raise exception 'Your account is suspended until %: you can read, but not write', v_suspension.ends_at
+    using errcode = 'SUSPD', detail = json_build_object('suspendedUntil', v_suspension.ends_at, 'reason', v_suspension.reason)::text;
 end;
 $$;
 grant execute on function app_hidden.assert_not_suspended() to anonymous, authenticated;
-comment on function app_hidden.assert_not_suspended() is 'Raises SUSPD (with suspendedUntil and reason) when the signed-in member is suspended now; does nothing for anonymous requests and the owner (no member). Security definer: reads the suspension whatever the caller may see.';
+comment on function app_hidden.assert_not_suspended() is 'Raises SUSPD (with suspendedUntil, null when indefinite, and reason) when the signed-in member is suspended now; does nothing otherwise (anonymous requests and the owner have no member).';
 
 create or replace function app_private.tg__suspension() returns trigger
   language plpgsql
   set search_path = pg_catalog, public
 as $$
 begin
+  if (app_hidden.current_suspension()).user_id is null then
+    return case when tg_op = 'DELETE' then old else new end;
+  end if;
   -- Trigger arguments name columns whose change alone is not a member's write (a view counter,
-  -- a read position, presence): an UPDATE that changes nothing else passes.
-  if tg_op = 'UPDATE' and tg_nargs > 0
-     and (to_jsonb(new) - tg_argv::text[]) = (to_jsonb(old) - tg_argv::text[]) then
+  -- a read position, presence): an UPDATE that changes nothing else passes. Generated columns
+  -- are not computed yet in a BEFORE trigger, so they are left out of the comparison.
+  if tg_op = 'UPDATE' and tg_nargs > 0 and not exists (
+       select 1 from jsonb_each(to_jsonb(new)) n
+        where n.value is distinct from (to_jsonb(old) -> n.key)
+          and n.key <> all (tg_argv)
+          and not exists (select 1 from pg_attribute a
+                           where a.attrelid = tg_relid and a.attname = n.key and a.attgenerated <> '')) then
     return new;
   end if;
   perform app_hidden.assert_not_suspended();
