@@ -31,6 +31,27 @@ comment on type app_public.contribution_status is 'Where a suggested edit stands
 create type app_public.expertise_level as enum ('none', 'beginner', 'intermediate', 'advanced', 'expert');
 comment on type app_public.expertise_level is 'How a member rates their own expertise, from none to expert. Self-declared, not verified.';
 
+-- type app_public.failed_job
+create type app_public.failed_job as (
+  id bigint,
+  task_identifier text,
+  queue_name text,
+  attempts integer,
+  max_attempts integer,
+  last_error text,
+  created_at timestamp with time zone,
+  updated_at timestamp with time zone
+);
+comment on type app_public.failed_job is 'A background job that failed on every attempt and will not run again unless retried.';
+comment on column app_public.failed_job.id is 'The job''s id (for retryFailedJob and discardFailedJob).';
+comment on column app_public.failed_job.task_identifier is 'The task, e.g. send_email.';
+comment on column app_public.failed_job.queue_name is 'Its serial queue, if any.';
+comment on column app_public.failed_job.attempts is 'Attempts made.';
+comment on column app_public.failed_job.max_attempts is 'Attempts allowed.';
+comment on column app_public.failed_job.last_error is 'The error of the last attempt.';
+comment on column app_public.failed_job.created_at is 'When the job was enqueued.';
+comment on column app_public.failed_job.updated_at is 'When it last failed.';
+
 -- enum app_public.file_purpose
 create type app_public.file_purpose as enum ('avatar', 'post_image', 'question_attachment', 'cv', 'application_letter', 'document');
 comment on type app_public.file_purpose is 'What an upload is for; decides the types and size allowed (app_private.file_max_bytes) and whether it may be public.';
@@ -63,6 +84,14 @@ comment on type app_public.job_workplace is 'Where the work happens: remote, hyb
 create type app_public.message_kind as enum ('text', 'join', 'leave', 'remove', 'rename', 'pin');
 comment on type app_public.message_kind is 'text: written by a member; the others are system messages written by the database (join, leave, remove: subjectUserId; rename: systemData {oldName, newName}; pin: subjectMessageId), typed so clients can localise them.';
 
+-- enum app_public.moderation_action
+create type app_public.moderation_action as enum ('auto_hide', 'approve', 'hide', 'delete', 'warn', 'suspend', 'lift_suspension');
+comment on type app_public.moderation_action is 'auto_hide (the database, at the report threshold), approve (dismiss the reports, un-hide), hide, delete, warn (notify the member), suspend (until a time or indefinitely), lift_suspension.';
+
+-- enum app_public.moderation_target_kind
+create type app_public.moderation_target_kind as enum ('post', 'question', 'answer', 'comment', 'message', 'job', 'user');
+comment on type app_public.moderation_target_kind is 'What a report or a moderation action is about: a post, question, answer, comment, chat message, job posting, or a member (user).';
+
 -- enum app_public.notification_channel
 create type app_public.notification_channel as enum ('in_app', 'email');
 comment on type app_public.notification_channel is 'Where a notification is delivered: in_app (the notifications list, live) or email.';
@@ -74,6 +103,14 @@ comment on type app_public.notification_digest is 'How notification e-mails are 
 -- enum app_public.reaction_kind
 create type app_public.reaction_kind as enum ('like', 'dislike');
 comment on type app_public.reaction_kind is 'A like or a dislike. Each target counts them separately (likeCount, dislikeCount).';
+
+-- enum app_public.report_reason
+create type app_public.report_reason as enum ('spam', 'abuse', 'harassment', 'off_topic', 'illegal', 'other');
+comment on type app_public.report_reason is 'Why a member reports something; other requires a note.';
+
+-- enum app_public.report_status
+create type app_public.report_status as enum ('pending', 'reviewed', 'resolved', 'dismissed');
+comment on type app_public.report_status is 'pending (filed) → reviewed (a moderator claimed the target) → resolved (a moderator acted: hid, deleted, warned or suspended) or dismissed (approved: nothing wrong).';
 
 -- enum app_public.reputation_level
 create type app_public.reputation_level as enum ('newcomer', 'beginner', 'intermediate', 'advanced', 'expert');
@@ -201,6 +238,7 @@ CREATE INDEX answers_author_id_idx ON app_public.answers USING btree (author_id)
 CREATE INDEX answers_like_count_idx ON app_public.answers USING btree (like_count);
 CREATE INDEX answers_question_created_idx ON app_public.answers USING btree (question_id, created_at);
 CREATE INDEX answers_search_idx ON app_public.answers USING gin (search);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
@@ -272,6 +310,7 @@ CREATE INDEX bookmarks_question_id_idx ON app_public.bookmarks USING btree (ques
 CREATE INDEX bookmarks_user_created_idx ON app_public.bookmarks USING btree (user_id, created_at);
 CREATE UNIQUE INDEX bookmarks_user_post_key ON app_public.bookmarks USING btree (user_id, post_id) WHERE (post_id IS NOT NULL);
 CREATE UNIQUE INDEX bookmarks_user_question_key ON app_public.bookmarks USING btree (user_id, question_id) WHERE (question_id IS NOT NULL);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.bookmarks FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _200_open_target BEFORE INSERT ON app_public.bookmarks FOR EACH ROW EXECUTE FUNCTION app_private.tg_bookmarks__open_target();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.bookmarks FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('bookmark_count');
 
@@ -317,6 +356,7 @@ comment on column app_public.categories."position" is 'Sort key for listing cate
 comment on column app_public.categories.created_at is 'When the category was created.';
 comment on column app_public.categories.updated_at is 'When the category last changed. Set by the database.';
 CREATE INDEX categories_position_idx ON app_public.categories USING btree ("position");
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.categories FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.categories FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 
 -- table app_public.category_follows
@@ -344,6 +384,7 @@ comment on column app_public.category_follows.user_id is 'The member who follows
 comment on column app_public.category_follows.category_id is 'The category followed; its posts appear in the member''s feed.';
 comment on column app_public.category_follows.created_at is 'When the follow began.';
 CREATE INDEX category_follows_category_id_idx ON app_public.category_follows USING btree (category_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.category_follows FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 
 -- table app_public.collection_items
 create table app_public.collection_items (
@@ -390,6 +431,7 @@ CREATE INDEX collection_items_post_id_idx ON app_public.collection_items USING b
 CREATE UNIQUE INDEX collection_items_post_key ON app_public.collection_items USING btree (collection_id, post_id) WHERE (post_id IS NOT NULL);
 CREATE INDEX collection_items_question_id_idx ON app_public.collection_items USING btree (question_id);
 CREATE UNIQUE INDEX collection_items_question_key ON app_public.collection_items USING btree (collection_id, question_id) WHERE (question_id IS NOT NULL);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.collection_items FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 
 -- table app_public.collections
 create table app_public.collections (
@@ -424,6 +466,7 @@ comment on column app_public.collections.is_public is 'Public collections are vi
 comment on column app_public.collections.created_at is 'When the collection was made.';
 comment on column app_public.collections.updated_at is 'When the collection last changed. Set by the database.';
 CREATE INDEX collections_owner_id_idx ON app_public.collections USING btree (owner_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.collections FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.collections FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 
 -- table app_public.comments
@@ -495,6 +538,7 @@ CREATE INDEX comments_parent_id_idx ON app_public.comments USING btree (parent_i
 CREATE INDEX comments_post_created_idx ON app_public.comments USING btree (post_id, created_at);
 CREATE INDEX comments_question_created_idx ON app_public.comments USING btree (question_id, created_at);
 CREATE INDEX comments_search_idx ON app_public.comments USING gin (search);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _150_thread BEFORE INSERT OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_comments__thread();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
@@ -603,6 +647,7 @@ CREATE INDEX contributions_contributor_id_idx ON app_public.contributions USING 
 CREATE INDEX contributions_post_id_idx ON app_public.contributions USING btree (post_id, created_at);
 CREATE INDEX contributions_reviewer_id_idx ON app_public.contributions USING btree (reviewer_id);
 CREATE INDEX contributions_status_idx ON app_public.contributions USING btree (status, created_at);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.contributions FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.contributions FOR EACH ROW EXECUTE FUNCTION app_private.tg_contributions__rules();
 
 -- table app_public.files
@@ -655,6 +700,7 @@ comment on column app_public.files.created_at is 'When it was reserved.';
 comment on column app_public.files.ready_at is 'When its bytes were accepted.';
 comment on column app_public.files.thumbnail_sizes is 'Sizes (px) of the webp thumbnails made so far (images only, by the make_thumbnails job after upload); GET /files/:id?size=<n>.';
 CREATE INDEX files_owner_id_idx ON app_public.files USING btree (owner_id, created_at);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.files FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _900_delete_bytes AFTER DELETE ON app_public.files FOR EACH ROW EXECUTE FUNCTION app_private.tg_files__delete_bytes();
 
 -- table app_public.follows
@@ -683,6 +729,7 @@ comment on column app_public.follows.follower_id is 'The member who follows: alw
 comment on column app_public.follows.followee_id is 'The member being followed.';
 comment on column app_public.follows.created_at is 'When the follow began.';
 CREATE INDEX follows_followee_id_idx ON app_public.follows USING btree (followee_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg_follows__count();
 CREATE TRIGGER _700_notify AFTER INSERT ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg_follows__notify();
 
@@ -747,6 +794,7 @@ comment on column app_public.job_application_reviews.rating is 'A private rating
 comment on column app_public.job_application_reviews.created_at is 'When the review was first written.';
 comment on column app_public.job_application_reviews.updated_at is 'When the review last changed. Set by the database.';
 CREATE INDEX job_application_reviews_reviewer_id_idx ON app_public.job_application_reviews USING btree (reviewer_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.job_application_reviews FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_application_reviews FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 
 -- table app_public.job_applications
@@ -786,9 +834,11 @@ comment on column app_public.job_applications.status_changed_at is 'When the sta
 comment on column app_public.job_applications.created_at is 'When the member applied.';
 comment on column app_public.job_applications.updated_at is 'When the application last changed. Set by the database.';
 CREATE INDEX job_applications_applicant_id_idx ON app_public.job_applications USING btree (applicant_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__before_insert();
 CREATE TRIGGER _210_transitions BEFORE UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__before_update();
+CREATE TRIGGER _250_moderation_hidden BEFORE INSERT ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__moderation_hidden();
 CREATE TRIGGER _500_after_write AFTER INSERT OR DELETE OR UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__after_write();
 
 -- table app_public.job_postings
@@ -823,6 +873,7 @@ END) stored,
   application_count integer default 0 not null,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  hidden_at timestamp with time zone,
   constraint job_postings_pkey PRIMARY KEY (id),
   constraint job_description_length CHECK (char_length(description) >= 1 AND char_length(description) <= 50000),
   constraint job_location_length CHECK (char_length(location) >= 1 AND char_length(location) <= 200),
@@ -843,6 +894,8 @@ create policy delete_draft_or_moderate on app_public.job_postings for delete to 
   using ((((status = 'draft'::app_public.job_status) AND (employer_id = ( SELECT app_public.current_user_id() AS current_user_id))) OR ( SELECT app_public.current_user_has_permission('job:moderate'::text) AS current_user_has_permission)));
 create policy insert_own on app_public.job_postings for insert to public
   with check (((employer_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND ( SELECT app_public.current_user_has_permission('job:post'::text) AS current_user_has_permission)));
+create policy select_not_hidden_by_moderation on app_public.job_postings as restrictive for select to public
+  using (((hidden_at IS NULL) OR (employer_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR ( SELECT app_public.current_user_has_permission('report:review'::text) AS current_user_has_permission) OR ( SELECT app_public.current_user_has_permission('job:moderate'::text) AS current_user_has_permission)));
 create policy select_visible on app_public.job_postings for select to public
   using (app_hidden.job_posting_visible(status, employer_id));
 create policy update_own_or_moderate on app_public.job_postings for update to public
@@ -881,6 +934,7 @@ comment on column app_public.job_postings.view_count is 'How many times the job 
 comment on column app_public.job_postings.application_count is 'How many applications the job received, withdrawn ones not counted. Maintained by the database.';
 comment on column app_public.job_postings.created_at is 'When the posting was created.';
 comment on column app_public.job_postings.updated_at is 'When the posting last changed. Set by the database.';
+comment on column app_public.job_postings.hidden_at is 'When moderation hid the posting (reports or a moderator); null when visible. Hidden postings are seen by their employer and moderators only, and take no applications.';
 CREATE INDEX job_postings_category_published_idx ON app_public.job_postings USING btree (category_id, published_at);
 CREATE INDEX job_postings_deadline_idx ON app_public.job_postings USING btree (application_deadline);
 CREATE INDEX job_postings_employer_id_idx ON app_public.job_postings USING btree (employer_id);
@@ -894,6 +948,7 @@ CREATE INDEX job_postings_salary_range_idx ON app_public.job_postings USING gist
 CREATE INDEX job_postings_status_idx ON app_public.job_postings USING btree (status);
 CREATE INDEX job_postings_tags_idx ON app_public.job_postings USING gin (tags);
 CREATE INDEX job_postings_workplace_published_idx ON app_public.job_postings USING btree (workplace, published_at);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension('view_count');
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_postings__rules();
 
@@ -978,6 +1033,7 @@ comment on column app_public.message_reactions.user_id is 'Who reacted.';
 comment on column app_public.message_reactions.emoji is 'The emoji (a character or a :shortcode:, at most 32 characters, no spaces).';
 comment on column app_public.message_reactions.created_at is 'When the reaction was made.';
 CREATE INDEX message_reactions_user_idx ON app_public.message_reactions USING btree (user_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_message_reactions__rules();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_message_reactions__count();
 
@@ -1026,6 +1082,7 @@ create table app_public.messages (
   updated_at timestamp with time zone default clock_timestamp() not null,
   edited_at timestamp with time zone,
   deleted_at timestamp with time zone,
+  hidden_at timestamp with time zone,
   constraint messages_pkey PRIMARY KEY (id),
   constraint message_body_length CHECK (char_length(body) <= 4000 AND (kind <> 'text'::app_public.message_kind OR deleted_at IS NOT NULL OR char_length(body) >= 1)),
   constraint message_reply_is_text CHECK (parent_id IS NULL OR kind = 'text'::app_public.message_kind),
@@ -1038,6 +1095,8 @@ create table app_public.messages (
 alter table app_public.messages enable row level security;
 create policy insert_member on app_public.messages for insert to public
   with check (((author_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (app_hidden.room_role(room_id) IS NOT NULL)));
+create policy select_not_hidden_by_moderation on app_public.messages as restrictive for select to public
+  using (((hidden_at IS NULL) OR (author_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR ( SELECT app_public.current_user_has_permission('report:review'::text) AS current_user_has_permission)));
 create policy select_readable on app_public.messages for select to public
   using ((app_hidden.room_readable(room_id) AND (NOT (EXISTS ( SELECT 1
    FROM app_public.user_blocks b
@@ -1064,14 +1123,126 @@ comment on column app_public.messages.created_at is 'When it was sent.';
 comment on column app_public.messages.updated_at is 'When it last changed. Set by the database.';
 comment on column app_public.messages.edited_at is 'When the body was last edited (null: never). Set by the database.';
 comment on column app_public.messages.deleted_at is 'When it was deleted (the message stays, shown as deleted, so its thread stays).';
+comment on column app_public.messages.hidden_at is 'When moderation hid the message (reports or a moderator); null when visible. Hidden messages are seen by their author and moderators only.';
 CREATE INDEX messages_author_idx ON app_public.messages USING btree (author_id);
 CREATE INDEX messages_parent_idx ON app_public.messages USING btree (parent_id, created_at);
 CREATE INDEX messages_room_history_idx ON app_public.messages USING btree (room_id, created_at DESC, id DESC);
 CREATE INDEX messages_subject_message_idx ON app_public.messages USING btree (subject_message_id);
 CREATE INDEX messages_subject_user_idx ON app_public.messages USING btree (subject_user_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__before_write();
 CREATE TRIGGER _500_after_write AFTER INSERT OR DELETE OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__after_write();
+
+-- table app_public.moderation_log
+create table app_public.moderation_log (
+  id bigint generated always as identity not null,
+  action app_public.moderation_action not null,
+  target_kind app_public.moderation_target_kind not null,
+  content_id uuid not null,
+  affected_user_id uuid,
+  reason text not null,
+  detail jsonb default '{}'::jsonb not null,
+  created_at timestamp with time zone default now() not null,
+  constraint moderation_log_pkey PRIMARY KEY (id)
+);
+alter table app_public.moderation_log enable row level security;
+create policy select_affected_or_moderate on app_public.moderation_log for select to public
+  using (app_hidden.can_read_moderation_log(affected_user_id));
+grant select on table app_public.moderation_log to authenticated;
+comment on table app_public.moderation_log is '@behavior -insert -update -delete
+What moderation did, and why: every action and every auto-hide, append-only (no update, delete or truncate for any role: APPND). The member affected reads what was done to them and their content; moderators (report:review) read everything, including who acted (moderator). No foreign keys: entries outlive the content and the accounts they name.';
+comment on column app_public.moderation_log.id is 'The entry''s number, increasing.';
+comment on column app_public.moderation_log.action is 'What was done.';
+comment on column app_public.moderation_log.target_kind is 'What it was done to.';
+comment on column app_public.moderation_log.content_id is 'The id of the post, question, answer, comment, message, job posting or member.';
+comment on column app_public.moderation_log.affected_user_id is 'The member affected: the author of the content, or the member acted on.';
+comment on column app_public.moderation_log.reason is 'Why, as the moderator wrote it (for auto_hide: the database''s explanation).';
+comment on column app_public.moderation_log.detail is 'Facts of the action: {"suspendedUntil"} for suspend, {"previousStatus"} for hide and delete, {"reportCount", "reporterCount"} for auto_hide, {"bulk": true} for bulk actions.';
+comment on column app_public.moderation_log.created_at is 'When it was done.';
+CREATE INDEX moderation_log_action_created_idx ON app_public.moderation_log USING btree (action, created_at);
+CREATE INDEX moderation_log_affected_created_idx ON app_public.moderation_log USING btree (affected_user_id, created_at);
+CREATE INDEX moderation_log_created_idx ON app_public.moderation_log USING btree (created_at);
+CREATE INDEX moderation_log_target_idx ON app_public.moderation_log USING btree (target_kind, content_id, created_at);
+CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON app_public.moderation_log FOR EACH ROW EXECUTE FUNCTION app_private.tg__append_only();
+CREATE TRIGGER _100_append_only_truncate BEFORE TRUNCATE ON app_public.moderation_log FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg__append_only();
+
+-- table app_public.moderation_targets
+create table app_public.moderation_targets (
+  id uuid default gen_random_uuid() not null,
+  kind app_public.moderation_target_kind not null,
+  content_id uuid not null,
+  post_id uuid,
+  question_id uuid,
+  answer_id uuid,
+  comment_id uuid,
+  message_id uuid,
+  job_id uuid,
+  user_id uuid,
+  author_id uuid,
+  open_report_count integer default 0 not null,
+  counted_reporter_count integer default 0 not null,
+  first_open_report_at timestamp with time zone,
+  last_reported_at timestamp with time zone,
+  hidden_at timestamp with time zone,
+  previous_status text,
+  claimed_by uuid,
+  claim_expires_at timestamp with time zone,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint moderation_targets_pkey PRIMARY KEY (id),
+  constraint moderation_targets_answer_key UNIQUE (answer_id),
+  constraint moderation_targets_comment_key UNIQUE (comment_id),
+  constraint moderation_targets_job_key UNIQUE (job_id),
+  constraint moderation_targets_kind_content_key UNIQUE (kind, content_id),
+  constraint moderation_targets_message_key UNIQUE (message_id),
+  constraint moderation_targets_post_key UNIQUE (post_id),
+  constraint moderation_targets_question_key UNIQUE (question_id),
+  constraint moderation_targets_user_key UNIQUE (user_id),
+  constraint moderation_target_counts CHECK (open_report_count >= 0 AND counted_reporter_count >= 0 AND counted_reporter_count <= open_report_count),
+  constraint moderation_target_kind_matches CHECK ((kind = 'post'::app_public.moderation_target_kind) = (NOT post_id IS DISTINCT FROM content_id) AND (kind = 'question'::app_public.moderation_target_kind) = (NOT question_id IS DISTINCT FROM content_id) AND (kind = 'answer'::app_public.moderation_target_kind) = (NOT answer_id IS DISTINCT FROM content_id) AND (kind = 'comment'::app_public.moderation_target_kind) = (NOT comment_id IS DISTINCT FROM content_id) AND (kind = 'message'::app_public.moderation_target_kind) = (NOT message_id IS DISTINCT FROM content_id) AND (kind = 'job'::app_public.moderation_target_kind) = (NOT job_id IS DISTINCT FROM content_id) AND (kind = 'user'::app_public.moderation_target_kind) = (NOT user_id IS DISTINCT FROM content_id)),
+  constraint moderation_target_one_target CHECK (num_nonnulls(post_id, question_id, answer_id, comment_id, message_id, job_id, user_id) = 1),
+  constraint moderation_targets_answer_id_fkey FOREIGN KEY (answer_id) REFERENCES app_public.answers(id) ON DELETE CASCADE,
+  constraint moderation_targets_author_id_fkey FOREIGN KEY (author_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint moderation_targets_claimed_by_fkey FOREIGN KEY (claimed_by) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint moderation_targets_comment_id_fkey FOREIGN KEY (comment_id) REFERENCES app_public.comments(id) ON DELETE CASCADE,
+  constraint moderation_targets_job_id_fkey FOREIGN KEY (job_id) REFERENCES app_public.job_postings(id) ON DELETE CASCADE,
+  constraint moderation_targets_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE,
+  constraint moderation_targets_post_id_fkey FOREIGN KEY (post_id) REFERENCES app_public.posts(id) ON DELETE CASCADE,
+  constraint moderation_targets_question_id_fkey FOREIGN KEY (question_id) REFERENCES app_public.questions(id) ON DELETE CASCADE,
+  constraint moderation_targets_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.moderation_targets enable row level security;
+create policy select_moderators on app_public.moderation_targets for select to public
+  using (( SELECT app_public.current_user_has_permission('report:review'::text) AS current_user_has_permission));
+grant select on table app_public.moderation_targets to authenticated;
+comment on table app_public.moderation_targets is '@behavior -insert -update -delete
+A reported (or moderated) post, question, answer, comment, chat message, job posting or member: one row per target, with its open reports counted. The moderation queue (moderationQueue) is the targets with open reports. Moderators (report:review) only.';
+comment on column app_public.moderation_targets.id is 'The queue entry''s id (for claimModerationTarget).';
+comment on column app_public.moderation_targets.kind is 'What the target is.';
+comment on column app_public.moderation_targets.content_id is 'The id of the post, question, answer, comment, message, job posting or member.';
+comment on column app_public.moderation_targets.post_id is 'The post, when kind is post.';
+comment on column app_public.moderation_targets.question_id is 'The question, when kind is question.';
+comment on column app_public.moderation_targets.answer_id is 'The answer, when kind is answer.';
+comment on column app_public.moderation_targets.comment_id is 'The comment, when kind is comment.';
+comment on column app_public.moderation_targets.message_id is 'The chat message, when kind is message.';
+comment on column app_public.moderation_targets.job_id is 'The job posting, when kind is job.';
+comment on column app_public.moderation_targets.user_id is 'The member reported, when kind is user.';
+comment on column app_public.moderation_targets.author_id is 'The member responsible: the author (the employer for a job, the member for a user); whom warn and suspend act on.';
+comment on column app_public.moderation_targets.open_report_count is 'Reports pending or under review. Maintained by the database.';
+comment on column app_public.moderation_targets.counted_reporter_count is 'Distinct reporters of open reports whose reports count towards auto-hide (reputation at least the moderation.auto_hide_min_reputation setting). Maintained by the database.';
+comment on column app_public.moderation_targets.first_open_report_at is 'When the oldest open report was filed (the queue''s oldest-first order); null when none is open.';
+comment on column app_public.moderation_targets.last_reported_at is 'When the latest report was filed.';
+comment on column app_public.moderation_targets.hidden_at is 'When moderation hid the target (auto-hide or the hide action); null when moderation does not hide it. approve un-hides.';
+comment on column app_public.moderation_targets.previous_status is 'The content''s or job''s status before moderation hid it, restored by approve.';
+comment on column app_public.moderation_targets.claimed_by is 'The moderator working on it; others cannot act on it (CLAIM) until claimExpiresAt.';
+comment on column app_public.moderation_targets.claim_expires_at is 'When the claim lapses (the moderation.claim_duration setting after claiming).';
+comment on column app_public.moderation_targets.created_at is 'When the target was first reported or moderated.';
+comment on column app_public.moderation_targets.updated_at is 'When the entry last changed.';
+CREATE INDEX moderation_targets_author_id_idx ON app_public.moderation_targets USING btree (author_id);
+CREATE INDEX moderation_targets_claimed_by_idx ON app_public.moderation_targets USING btree (claimed_by);
+CREATE INDEX moderation_targets_queue_most_idx ON app_public.moderation_targets USING btree (open_report_count DESC, first_open_report_at, id) WHERE (open_report_count > 0);
+CREATE INDEX moderation_targets_queue_oldest_idx ON app_public.moderation_targets USING btree (first_open_report_at, id) WHERE (open_report_count > 0);
 
 -- table app_public.notification_preferences
 create table app_public.notification_preferences (
@@ -1317,6 +1488,7 @@ CREATE INDEX posts_search_idx ON app_public.posts USING gin (search);
 CREATE INDEX posts_status_idx ON app_public.posts USING btree (status);
 CREATE INDEX posts_tags_idx ON app_public.posts USING gin (tags);
 CREATE INDEX posts_title_trgm_idx ON app_public.posts USING gin (title public.gin_trgm_ops);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension('view_count');
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
@@ -1406,6 +1578,7 @@ CREATE INDEX questions_search_idx ON app_public.questions USING gin (search);
 CREATE INDEX questions_status_idx ON app_public.questions USING btree (status);
 CREATE INDEX questions_tags_idx ON app_public.questions USING gin (tags);
 CREATE INDEX questions_title_trgm_idx ON app_public.questions USING gin (title public.gin_trgm_ops);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension('view_count');
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
@@ -1464,9 +1637,62 @@ CREATE UNIQUE INDEX reactions_user_document_key ON app_public.reactions USING bt
 CREATE INDEX reactions_user_id_idx ON app_public.reactions USING btree (user_id, created_at);
 CREATE UNIQUE INDEX reactions_user_post_key ON app_public.reactions USING btree (post_id, user_id) WHERE (post_id IS NOT NULL);
 CREATE UNIQUE INDEX reactions_user_question_key ON app_public.reactions USING btree (question_id, user_id) WHERE (question_id IS NOT NULL);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter();
 CREATE TRIGGER _700_notify AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_reactions__notify();
 CREATE TRIGGER _700_reputation AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_reactions__reputation();
+
+-- table app_public.reports
+create table app_public.reports (
+  id uuid default gen_random_uuid() not null,
+  target_kind app_public.moderation_target_kind not null,
+  content_id uuid not null,
+  target_id uuid not null,
+  reporter_id uuid default app_public.current_user_id() not null,
+  reason app_public.report_reason not null,
+  note text,
+  status app_public.report_status default 'pending'::app_public.report_status not null,
+  counts_for_auto_hide boolean default false not null,
+  reviewed_by uuid,
+  reviewed_at timestamp with time zone,
+  closed_at timestamp with time zone,
+  created_at timestamp with time zone default now() not null,
+  constraint reports_pkey PRIMARY KEY (id),
+  constraint report_note_length CHECK (char_length(note) <= 2000),
+  constraint report_other_needs_note CHECK (reason <> 'other'::app_public.report_reason OR COALESCE(char_length(btrim(note)), 0) >= 1),
+  constraint reports_reporter_id_fkey FOREIGN KEY (reporter_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
+  constraint reports_reviewed_by_fkey FOREIGN KEY (reviewed_by) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint reports_target_id_fkey FOREIGN KEY (target_id) REFERENCES app_public.moderation_targets(id) ON DELETE CASCADE
+);
+alter table app_public.reports enable row level security;
+create policy insert_own on app_public.reports for insert to public
+  with check ((app_hidden.is_current_user(reporter_id) AND app_hidden.report_target_visible(target_kind, content_id)));
+create policy select_own_or_moderate on app_public.reports for select to public
+  using ((app_hidden.is_current_user(reporter_id) OR ( SELECT app_public.current_user_has_permission('report:review'::text) AS current_user_has_permission)));
+grant select on table app_public.reports to authenticated;
+grant insert (target_kind, content_id, reason, note) on table app_public.reports to authenticated;
+comment on table app_public.reports is '@behavior -update -delete
+A member''s report of a post, question, answer, comment, chat message, job posting or member they can see. One open report per reporter and target (NUNIQ); not of yourself or your own content (FORBD); at most the rate_limit.report:create setting per hour (RLIMT). Reporters see their own reports; moderators (report:review) see all.';
+comment on column app_public.reports.id is 'The report''s id.';
+comment on column app_public.reports.target_kind is 'What is reported.';
+comment on column app_public.reports.content_id is 'The id of the post, question, answer, comment, message, job posting or member reported.';
+comment on column app_public.reports.target_id is 'The queue entry of the target. Set by the database.';
+comment on column app_public.reports.reporter_id is 'The member who reported: always the signed-in member.';
+comment on column app_public.reports.reason is 'spam, abuse, harassment, off_topic, illegal or other (other needs a note).';
+comment on column app_public.reports.note is 'What is wrong, in the reporter''s words, at most 2000 characters.';
+comment on column app_public.reports.status is 'pending → reviewed → resolved or dismissed. Set by the database and the moderators'' actions.';
+comment on column app_public.reports.counts_for_auto_hide is 'Whether this report counts towards hiding the target automatically: the reporter had at least the moderation.auto_hide_min_reputation setting when reporting. Set by the database.';
+comment on column app_public.reports.reviewed_by is 'The moderator who claimed or closed it.';
+comment on column app_public.reports.reviewed_at is 'When a moderator first took it up.';
+comment on column app_public.reports.closed_at is 'When it was resolved or dismissed.';
+comment on column app_public.reports.created_at is 'When it was filed.';
+CREATE UNIQUE INDEX reports_one_open_per_reporter ON app_public.reports USING btree (target_id, reporter_id) WHERE (status = ANY (ARRAY['pending'::app_public.report_status, 'reviewed'::app_public.report_status]));
+CREATE INDEX reports_reporter_created_idx ON app_public.reports USING btree (reporter_id, created_at);
+CREATE INDEX reports_reviewed_by_idx ON app_public.reports USING btree (reviewed_by);
+CREATE INDEX reports_target_created_idx ON app_public.reports USING btree (target_id, created_at);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.reports FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
+CREATE TRIGGER _200_target BEFORE INSERT ON app_public.reports FOR EACH ROW EXECUTE FUNCTION app_private.tg_reports__before_insert();
+CREATE TRIGGER _500_count AFTER INSERT ON app_public.reports FOR EACH ROW EXECUTE FUNCTION app_private.tg_reports__after_insert();
 
 -- table app_public.reputation_events
 create table app_public.reputation_events (
@@ -1591,6 +1817,7 @@ comment on column app_public.room_members.muted_by is 'Who muted the member.';
 CREATE INDEX room_members_last_read_idx ON app_public.room_members USING btree (last_read_message_id);
 CREATE INDEX room_members_muted_by_idx ON app_public.room_members USING btree (muted_by);
 CREATE INDEX room_members_user_idx ON app_public.room_members USING btree (user_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension('last_read_message_id', 'last_read_at');
 CREATE TRIGGER _200_last_owner BEFORE DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__before_delete();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__count();
 CREATE TRIGGER _510_system_message AFTER INSERT OR DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__system_message();
@@ -1619,6 +1846,7 @@ comment on column app_public.room_pins.pinned_by is 'Who pinned it.';
 comment on column app_public.room_pins.created_at is 'When it was pinned.';
 CREATE UNIQUE INDEX room_pins_message_idx ON app_public.room_pins USING btree (message_id);
 CREATE INDEX room_pins_pinned_by_idx ON app_public.room_pins USING btree (pinned_by);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_pins__before_insert();
 CREATE TRIGGER _500_system_message AFTER INSERT ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_pins__system_message();
 
@@ -1678,9 +1906,31 @@ comment on column app_public.rooms.created_at is 'When the room was created.';
 comment on column app_public.rooms.updated_at is 'When the room last changed. Set by the database.';
 CREATE INDEX rooms_created_by_idx ON app_public.rooms USING btree (created_by);
 CREATE INDEX rooms_direct_high_idx ON app_public.rooms USING btree (direct_high_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg_rooms__before_write();
 CREATE TRIGGER _500_after_write AFTER INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg_rooms__after_write();
+
+-- table app_public.suspensions
+create table app_public.suspensions (
+  user_id uuid not null,
+  ends_at timestamp with time zone,
+  reason text not null,
+  created_at timestamp with time zone default now() not null,
+  constraint suspensions_pkey PRIMARY KEY (user_id),
+  constraint suspension_reason_length CHECK (char_length(reason) >= 1 AND char_length(reason) <= 2000),
+  constraint suspensions_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.suspensions enable row level security;
+create policy select_own_or_moderate on app_public.suspensions for select to public
+  using ((app_hidden.is_current_user(user_id) OR ( SELECT app_public.current_user_has_permission('user:suspend'::text) AS current_user_has_permission)));
+grant select on table app_public.suspensions to authenticated;
+comment on table app_public.suspensions is '@behavior -insert -update -delete
+A member''s suspension: while it lasts they can sign in and read, but every write is refused (SUSPD). Written by the moderation actions suspend and lift_suspension; it lapses by itself at endsAt. Members see their own; holders of user:suspend see all.';
+comment on column app_public.suspensions.user_id is 'The suspended member.';
+comment on column app_public.suspensions.ends_at is 'When the suspension ends by itself; null: indefinitely (until lifted). A suspension whose endsAt has passed no longer applies.';
+comment on column app_public.suspensions.reason is 'Why, as the moderator wrote it (shown to the member).';
+comment on column app_public.suspensions.created_at is 'When the suspension began.';
 
 -- table app_public.tags
 create table app_public.tags (
@@ -1821,6 +2071,7 @@ comment on column app_public.user_roles.granted_at is 'When the role was (last) 
 comment on column app_public.user_roles.expires_at is 'When the grant lapses by itself (null: never).';
 CREATE INDEX user_roles_granted_by_idx ON app_public.user_roles USING btree (granted_by);
 CREATE INDEX user_roles_role_id_idx ON app_public.user_roles USING btree (role_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.user_roles FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 
 -- table app_public.users
 create table app_public.users (
@@ -1904,11 +2155,37 @@ CREATE INDEX users_display_name_trgm_idx ON app_public.users USING gin (display_
 CREATE INDEX users_reputation_idx ON app_public.users USING btree (reputation);
 CREATE INDEX users_search_idx ON app_public.users USING gin (search);
 CREATE INDEX users_username_prefix_idx ON app_public.users USING btree (lower((username)::text) text_pattern_ops);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension('is_online', 'last_seen_at');
 CREATE TRIGGER _100_erase_all BEFORE TRUNCATE ON app_public.users FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_users__truncate();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_avatar_file BEFORE INSERT OR UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg_users__avatar_file();
 CREATE TRIGGER _800_reputation AFTER INSERT ON app_public.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_users__reputation();
 CREATE TRIGGER _900_replace_avatar AFTER UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW WHEN (old.avatar_file_id IS DISTINCT FROM new.avatar_file_id AND old.avatar_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg_users__replace_avatar();
+
+-- view app_public.audit_events
+create view app_public.audit_events with (security_barrier=true) as
+ SELECT id,
+    kind,
+    user_id,
+    actor_id,
+    ip,
+    detail,
+    created_at
+   FROM app_private.security_events e
+  WHERE ( SELECT app_public.current_user_has_permission('audit:read'::text) AS current_user_has_permission);
+grant select on table app_public.audit_events to authenticated;
+comment on view app_public.audit_events is '@primaryKey id
+@foreignKey (user_id) references app_public.users (id)|@fieldName user
+@foreignKey (actor_id) references app_public.users (id)|@fieldName actor
+@behavior -query:resource:list -query:resource:connection
+The audit log of security events (sign-ins and failures, password and e-mail changes, role grants, session revocations). Admins (audit:read) only: empty for everyone else. Read it with auditLog.';
+comment on column app_public.audit_events.id is 'The event''s number, increasing.';
+comment on column app_public.audit_events.kind is 'What happened: register, login, login_failed, login_locked, logout, session_revoked, refresh_token_reused, password_changed, password_reset_requested, password_reset, email_added, email_verified, email_removed, primary_email_changed, role_granted, role_revoked.';
+comment on column app_public.audit_events.user_id is 'The account concerned (the target).';
+comment on column app_public.audit_events.actor_id is 'Who did it, when not the account itself (an admin granting a role).';
+comment on column app_public.audit_events.ip is 'The client address of the request.';
+comment on column app_public.audit_events.detail is 'Facts of the event (e.g. the role granted, the reason a session ended).';
+comment on column app_public.audit_events.created_at is 'When it happened.';
 
 -- view app_public.leaderboard_entries
 create view app_public.leaderboard_entries with (security_barrier=true) as
@@ -2007,6 +2284,23 @@ grant execute on function app_public.answers_viewer_reaction(a app_public.answer
 grant execute on function app_public.answers_viewer_reaction(a app_public.answers) to authenticated;
 comment on function app_public.answers_viewer_reaction(a app_public.answers) is 'My reaction to this answer.';
 
+-- function app_public.audit_log(actor_id uuid, user_id uuid, kind text, since timestamp with time zone, before timestamp with time zone)
+CREATE OR REPLACE FUNCTION app_public.audit_log(actor_id uuid DEFAULT NULL::uuid, user_id uuid DEFAULT NULL::uuid, kind text DEFAULT NULL::text, since timestamp with time zone DEFAULT NULL::timestamp with time zone, before timestamp with time zone DEFAULT NULL::timestamp with time zone)
+ RETURNS SETOF app_public.audit_events
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select e.* from app_public.audit_events e
+   where (audit_log.actor_id is null or e.actor_id = audit_log.actor_id)
+     and (audit_log.user_id is null or e.user_id = audit_log.user_id)
+     and (audit_log.kind is null or e.kind = audit_log.kind)
+     and (audit_log.since is null or e.created_at >= audit_log.since)
+     and (audit_log.before is null or e.created_at < audit_log.before)
+   order by e.created_at desc, e.id desc
+$function$;
+grant execute on function app_public.audit_log(actor_id uuid, user_id uuid, kind text, since timestamp with time zone, before timestamp with time zone) to authenticated;
+comment on function app_public.audit_log(actor_id uuid, user_id uuid, kind text, since timestamp with time zone, before timestamp with time zone) is 'The audit log, newest first, filtered by actor, account (userId), kind and time (since inclusive, before exclusive); each filter is index-backed. Admins (audit:read) only: empty for everyone else.';
+
 -- function app_public.change_password(old_password text, new_password text)
 CREATE OR REPLACE FUNCTION app_public.change_password(old_password text, new_password text)
  RETURNS boolean
@@ -2035,6 +2329,41 @@ end;
 $function$;
 grant execute on function app_public.change_password(old_password text, new_password text) to authenticated;
 comment on function app_public.change_password(old_password text, new_password text) is 'Changes my password (the current one is required and checked) and ends my other sessions.';
+
+-- function app_public.claim_moderation_target(target_id uuid)
+CREATE OR REPLACE FUNCTION app_public.claim_moderation_target(target_id uuid)
+ RETURNS app_public.moderation_targets
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+  v_target app_public.moderation_targets;
+begin
+  if not app_public.current_user_has_permission('report:review') then
+    raise exception 'Only moderators claim reports' using errcode = 'FORBD';
+  end if;
+  perform app_hidden.assert_not_suspended();
+  select * into v_target from app_public.moderation_targets t where t.id = claim_moderation_target.target_id for update;
+  if not found then
+    raise exception 'No such queue entry' using errcode = 'NOTFD';
+  end if;
+  if v_target.claimed_by is distinct from v_me and v_target.claim_expires_at > now() then
+    raise exception 'Another moderator is working on this until %', v_target.claim_expires_at
+      using errcode = 'CLAIM', detail = json_build_object('claimedUntil', v_target.claim_expires_at)::text;
+  end if;
+  update app_public.reports r set status = 'reviewed', reviewed_by = v_me, reviewed_at = now()
+   where r.target_id = v_target.id and r.status = 'pending';
+  update app_public.moderation_targets t
+     set claimed_by = v_me, claim_expires_at = now() + (app_private.setting('moderation.claim_duration') #>> '{}')::interval,
+         updated_at = now()
+   where t.id = v_target.id returning t.* into v_target;
+  return v_target;
+end;
+$function$;
+grant execute on function app_public.claim_moderation_target(target_id uuid) to authenticated;
+comment on function app_public.claim_moderation_target(target_id uuid) is 'Claims a queue entry for the moderation.claim_duration setting, so no other moderator acts on it (CLAIM) meanwhile; its pending reports become reviewed. Claiming again extends your claim. Moderators (report:review). Security definer: queue entries and reports have no update grant.';
 
 -- function app_public.comments_viewer_reaction(c app_public.comments)
 CREATE OR REPLACE FUNCTION app_public.comments_viewer_reaction(c app_public.comments)
@@ -2255,6 +2584,48 @@ end;
 $function$;
 grant execute on function app_public.delete_message(message_id uuid) to authenticated;
 comment on function app_public.delete_message(message_id uuid) is 'Deletes a message: it stays as "deleted" (thread kept), its body is emptied for everyone; moderators and room admins read the old body in messageRevisions. The author, room admins and holders of message:delete. Security definer: messages have no delete grant.';
+
+-- function app_public.discard_failed_job(job_id bigint)
+CREATE OR REPLACE FUNCTION app_public.discard_failed_job(job_id bigint)
+ RETURNS app_public.failed_job
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_job app_public.failed_job;
+begin
+  perform app_private.assert_worker_manager();
+  select * into v_job from app_public.failed_jobs() f where f.id = discard_failed_job.job_id;
+  if not found then
+    raise exception 'No failed job with that id' using errcode = 'NOTFD';
+  end if;
+  perform graphile_worker.complete_jobs(array[discard_failed_job.job_id]);
+  return v_job;
+end;
+$function$;
+grant execute on function app_public.discard_failed_job(job_id bigint) to authenticated;
+comment on function app_public.discard_failed_job(job_id bigint) is 'Deletes a failed job for good (graphile_worker.complete_jobs). Admins (worker:manage). Returns the job as it was.';
+
+-- function app_public.failed_jobs()
+CREATE OR REPLACE FUNCTION app_public.failed_jobs()
+ RETURNS SETOF app_public.failed_job
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  perform app_private.assert_worker_manager();
+  return query
+    select j.id, j.task_identifier::text, j.queue_name::text, j.attempts::integer, j.max_attempts::integer, j.last_error,
+           j.created_at, j.updated_at
+      from graphile_worker.jobs j
+     where j.attempts >= j.max_attempts and j.locked_at is null
+     order by j.updated_at desc, j.id desc;
+end;
+$function$;
+grant execute on function app_public.failed_jobs() to authenticated;
+comment on function app_public.failed_jobs() is 'Background jobs that failed for good (attempts used up), latest failure first, with their error. Admins (worker:manage) only (FORBD). Security definer: the job queue belongs to the owner.';
 
 -- function app_public.forgot_password(email public.citext)
 CREATE OR REPLACE FUNCTION app_public.forgot_password(email public.citext)
@@ -2515,6 +2886,142 @@ grant execute on function app_public.messages_around(message_id uuid, count inte
 grant execute on function app_public.messages_around(message_id uuid, count integer) to authenticated;
 comment on function app_public.messages_around(message_id uuid, count integer) is 'A page of a room''s history centred on a message (to jump to a reply or a search hit): the message, up to count (at most 100) newer and count older messages, newest first.';
 
+-- function app_public.moderate(target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, reason text, suspended_until timestamp with time zone)
+CREATE OR REPLACE FUNCTION app_public.moderate(target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, reason text, suspended_until timestamp with time zone DEFAULT NULL::timestamp with time zone)
+ RETURNS app_public.moderation_log
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_private.assert_can_moderate(action, reason);
+begin
+  return app_private.moderation_apply(app_private.lock_moderation_target(target_kind, content_id), action, btrim(reason),
+                                      suspended_until, v_me, '{}');
+end;
+$function$;
+grant execute on function app_public.moderate(target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, reason text, suspended_until timestamp with time zone) to authenticated;
+comment on function app_public.moderate(target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, reason text, suspended_until timestamp with time zone) is 'Takes one moderation action, with a reason, on a post, question, answer, comment, message, job posting or member (reported or not): approve, hide, delete, warn, suspend (suspendedUntil, or null: indefinitely; on content, its author) or lift_suspension. Returns the log entry. Moderators (report:review; suspend and lift_suspension need user:suspend). Security definer: moderators act on content they may not otherwise change.';
+
+-- function app_public.moderate_many(target_kind app_public.moderation_target_kind, content_ids uuid[], action app_public.moderation_action, reason text, suspended_until timestamp with time zone)
+CREATE OR REPLACE FUNCTION app_public.moderate_many(target_kind app_public.moderation_target_kind, content_ids uuid[], action app_public.moderation_action, reason text, suspended_until timestamp with time zone DEFAULT NULL::timestamp with time zone)
+ RETURNS SETOF app_public.moderation_log
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_private.assert_can_moderate(action, reason);
+  v_id uuid;
+begin
+  if not app_public.current_user_has_permission('moderation:bulk') then
+    raise exception 'Bulk actions need the moderation:bulk permission' using errcode = 'FORBD';
+  end if;
+  if coalesce(cardinality(content_ids), 0) = 0
+     or cardinality(content_ids) > (app_private.setting('moderation.bulk_max_targets') #>> '{}')::integer then
+    raise exception 'Give between 1 and % targets', app_private.setting('moderation.bulk_max_targets') #>> '{}'
+      using errcode = 'INVAL', detail = json_build_object('max', (app_private.setting('moderation.bulk_max_targets') #>> '{}')::integer)::text;
+  end if;
+  -- One statement: the first refusal undoes every action before it (all or nothing). Sorted, so
+  -- two bulk calls lock shared targets in the same order.
+  for v_id in select distinct u from unnest(content_ids) u where u is not null order by u loop
+    return next app_private.moderation_apply(app_private.lock_moderation_target(target_kind, v_id), action, btrim(reason),
+                                             suspended_until, v_me, '{"bulk": true}');
+  end loop;
+end;
+$function$;
+grant execute on function app_public.moderate_many(target_kind app_public.moderation_target_kind, content_ids uuid[], action app_public.moderation_action, reason text, suspended_until timestamp with time zone) to authenticated;
+comment on function app_public.moderate_many(target_kind app_public.moderation_target_kind, content_ids uuid[], action app_public.moderation_action, reason text, suspended_until timestamp with time zone) is 'The same action, with one reason, on many targets of one kind (at most the moderation.bulk_max_targets setting), all or nothing: one refused target (unknown, claimed by another moderator, …) changes none. Needs moderation:bulk (admins). Security definer, like moderate.';
+
+-- function app_public.moderation_history(moderator_id uuid, affected_user_id uuid, target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, since timestamp with time zone, before timestamp with time zone)
+CREATE OR REPLACE FUNCTION app_public.moderation_history(moderator_id uuid DEFAULT NULL::uuid, affected_user_id uuid DEFAULT NULL::uuid, target_kind app_public.moderation_target_kind DEFAULT NULL::app_public.moderation_target_kind, content_id uuid DEFAULT NULL::uuid, action app_public.moderation_action DEFAULT NULL::app_public.moderation_action, since timestamp with time zone DEFAULT NULL::timestamp with time zone, before timestamp with time zone DEFAULT NULL::timestamp with time zone)
+ RETURNS SETOF app_public.moderation_log
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select l.*
+    from app_public.moderation_log l
+   where app_hidden.can_read_moderation_log(l.affected_user_id)
+     and (moderation_history.moderator_id is null or (
+          app_public.current_user_has_permission('report:review')
+          and exists (select 1 from app_private.moderation_log_moderators m
+                       where m.log_id = l.id and m.moderator_id = moderation_history.moderator_id)))
+     and (moderation_history.affected_user_id is null or l.affected_user_id = moderation_history.affected_user_id)
+     and (moderation_history.target_kind is null or l.target_kind = moderation_history.target_kind)
+     and (moderation_history.content_id is null or l.content_id = moderation_history.content_id)
+     and (moderation_history.action is null or l.action = moderation_history.action)
+     and (moderation_history.since is null or l.created_at >= moderation_history.since)
+     and (moderation_history.before is null or l.created_at < moderation_history.before)
+   order by l.created_at desc, l.id desc
+$function$;
+grant execute on function app_public.moderation_history(moderator_id uuid, affected_user_id uuid, target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, since timestamp with time zone, before timestamp with time zone) to authenticated;
+comment on function app_public.moderation_history(moderator_id uuid, affected_user_id uuid, target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, since timestamp with time zone, before timestamp with time zone) is 'The moderation log, newest first, filtered by moderator (moderators only), affected member, target, action and time (since inclusive, before exclusive). Members get the entries about them; moderators and admins everything. Security definer: the moderator filter reads the private moderator table; the log''s own read rule (can_read_moderation_log) is applied here.';
+
+-- function app_public.moderation_log_moderator(l app_public.moderation_log)
+CREATE OR REPLACE FUNCTION app_public.moderation_log_moderator(l app_public.moderation_log)
+ RETURNS app_public.users
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select u.* from app_private.moderation_log_moderators m join app_public.users u on u.id = m.moderator_id
+   where m.log_id = l.id and app_public.current_user_has_permission('report:review')
+$function$;
+grant execute on function app_public.moderation_log_moderator(l app_public.moderation_log) to authenticated;
+comment on function app_public.moderation_log_moderator(l app_public.moderation_log) is 'The moderator who acted; null for auto_hide, and for anyone but moderators (report:review). Security definer: the moderator''s identity is private.';
+
+-- function app_public.moderation_queue(most_reported_first boolean)
+CREATE OR REPLACE FUNCTION app_public.moderation_queue(most_reported_first boolean DEFAULT false)
+ RETURNS SETOF app_public.moderation_targets
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select t.* from app_public.moderation_targets t
+   where t.open_report_count > 0
+   order by case when most_reported_first then t.open_report_count end desc nulls last,
+            t.first_open_report_at, t.id
+$function$;
+grant execute on function app_public.moderation_queue(most_reported_first boolean) to authenticated;
+comment on function app_public.moderation_queue(most_reported_first boolean) is 'The moderation queue: targets with open reports, oldest report first (or most reported first). Moderators (report:review) only; empty for others.';
+
+-- function app_public.moderation_targets_content_text(t app_public.moderation_targets)
+CREATE OR REPLACE FUNCTION app_public.moderation_targets_content_text(t app_public.moderation_targets)
+ RETURNS text
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select case when app_public.current_user_has_permission('report:review') then
+    case t.kind
+      when 'post' then (select p.title || E'\n\n' || p.body from app_public.posts p where p.id = t.content_id)
+      when 'question' then (select q.title || E'\n\n' || q.body from app_public.questions q where q.id = t.content_id)
+      when 'answer' then (select a.body from app_public.answers a where a.id = t.content_id)
+      when 'comment' then (select c.body from app_public.comments c where c.id = t.content_id)
+      when 'message' then (select coalesce(nullif(m.body, ''),
+                                  (select r.body from app_public.message_revisions r where r.message_id = m.id order by r.created_at desc limit 1))
+                             from app_public.messages m where m.id = t.content_id)
+      when 'job' then (select j.title || E'\n\n' || j.description from app_public.job_postings j where j.id = t.content_id)
+      when 'user' then (select concat_ws(E'\n', u.username, u.display_name, u.job_title, u.bio) from app_public.users u where u.id = t.content_id)
+    end
+  end
+$function$;
+grant execute on function app_public.moderation_targets_content_text(t app_public.moderation_targets) to authenticated;
+comment on function app_public.moderation_targets_content_text(t app_public.moderation_targets) is 'The reported content as text (title and body; a message''s last text even if deleted; a member''s profile), for moderators (report:review) whatever room or status it is in. Security definer: moderators need not be members of a private room to judge a message.';
+
+-- function app_public.moderation_targets_reason_counts(t app_public.moderation_targets)
+CREATE OR REPLACE FUNCTION app_public.moderation_targets_reason_counts(t app_public.moderation_targets)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select coalesce(jsonb_object_agg(r.reason, r.n), '{}')
+    from (select r.reason, count(*) as n from app_public.reports r
+           where r.target_id = t.id and r.status in ('pending', 'reviewed') group by r.reason) r
+$function$;
+grant execute on function app_public.moderation_targets_reason_counts(t app_public.moderation_targets) to authenticated;
+comment on function app_public.moderation_targets_reason_counts(t app_public.moderation_targets) is 'The open reports counted by reason, e.g. {"spam": 2, "abuse": 1}.';
+
 -- function app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text)
 CREATE OR REPLACE FUNCTION app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text)
  RETURNS app_public.room_members
@@ -2740,6 +3247,31 @@ grant execute on function app_public.record_post_view(post_id uuid) to anonymous
 grant execute on function app_public.record_post_view(post_id uuid) to authenticated;
 comment on function app_public.record_post_view(post_id uuid) is 'Counts one view of a published post; returns the new count.';
 
+-- function app_public.release_moderation_target(target_id uuid)
+CREATE OR REPLACE FUNCTION app_public.release_moderation_target(target_id uuid)
+ RETURNS app_public.moderation_targets
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_target app_public.moderation_targets;
+begin
+  if not app_public.current_user_has_permission('report:review') then
+    raise exception 'Only moderators release claims' using errcode = 'FORBD';
+  end if;
+  update app_public.moderation_targets t set claimed_by = null, claim_expires_at = null, updated_at = now()
+   where t.id = release_moderation_target.target_id and t.claimed_by = app_public.current_user_id()
+  returning t.* into v_target;
+  if not found then
+    raise exception 'You hold no claim on that queue entry' using errcode = 'NOTFD';
+  end if;
+  return v_target;
+end;
+$function$;
+grant execute on function app_public.release_moderation_target(target_id uuid) to authenticated;
+comment on function app_public.release_moderation_target(target_id uuid) is 'Gives up your claim on a queue entry before it lapses. Security definer: queue entries have no update grant.';
+
 -- function app_public.resend_email_verification(email_id uuid)
 CREATE OR REPLACE FUNCTION app_public.resend_email_verification(email_id uuid)
  RETURNS boolean
@@ -2796,6 +3328,31 @@ $function$;
 grant execute on function app_public.reset_password(token text, new_password text) to anonymous;
 grant execute on function app_public.reset_password(token text, new_password text) to authenticated;
 comment on function app_public.reset_password(token text, new_password text) is 'Sets a new password with the token from the reset mail, and ends all sessions.';
+
+-- function app_public.retry_failed_job(job_id bigint)
+CREATE OR REPLACE FUNCTION app_public.retry_failed_job(job_id bigint)
+ RETURNS app_public.failed_job
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_job app_public.failed_job;
+begin
+  perform app_private.assert_worker_manager();
+  select * into v_job from app_public.failed_jobs() f where f.id = retry_failed_job.job_id;
+  if not found then
+    raise exception 'No failed job with that id' using errcode = 'NOTFD';
+  end if;
+  perform graphile_worker.reschedule_jobs(array[retry_failed_job.job_id], run_at => now(), attempts => 0);
+  select j.id, j.task_identifier::text, j.queue_name::text, j.attempts::integer, j.max_attempts::integer, j.last_error,
+         j.created_at, j.updated_at
+    into v_job from graphile_worker.jobs j where j.id = retry_failed_job.job_id;
+  return v_job;
+end;
+$function$;
+grant execute on function app_public.retry_failed_job(job_id bigint) to authenticated;
+comment on function app_public.retry_failed_job(job_id bigint) is 'Runs a failed job again now, with its attempts reset (graphile_worker.reschedule_jobs). Admins (worker:manage). Returns the job as rescheduled.';
 
 -- function app_public.review_contribution(contribution_id uuid, accept boolean, reason text)
 CREATE OR REPLACE FUNCTION app_public.review_contribution(contribution_id uuid, accept boolean, reason text DEFAULT NULL::text)
@@ -3272,6 +3829,31 @@ grant select on table app_hidden.search_documents to anonymous;
 grant select on table app_hidden.search_documents to authenticated;
 comment on view app_hidden.search_documents is 'Searchable documents (kind, id, title, body, doc tsvector, author, category, tags, time, language), visible to everyone.';
 
+-- function app_hidden.assert_not_suspended()
+CREATE OR REPLACE FUNCTION app_hidden.assert_not_suspended()
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_suspension app_public.suspensions := app_hidden.current_suspension();
+begin
+  if v_suspension.user_id is null then
+    return;
+  end if;
+  if v_suspension.ends_at is null then
+    raise exception 'Your account is suspended indefinitely: you can read, but not write'
+      using errcode = 'SUSPD', detail = json_build_object('suspendedUntil', null, 'reason', v_suspension.reason)::text;
+  end if;
+  raise exception 'Your account is suspended until %: you can read, but not write', v_suspension.ends_at
+    using errcode = 'SUSPD', detail = json_build_object('suspendedUntil', v_suspension.ends_at, 'reason', v_suspension.reason)::text;
+end;
+$function$;
+grant execute on function app_hidden.assert_not_suspended() to anonymous;
+grant execute on function app_hidden.assert_not_suspended() to authenticated;
+comment on function app_hidden.assert_not_suspended() is 'Raises SUSPD (with suspendedUntil, null when indefinite, and reason) when the signed-in member is suspended now; does nothing otherwise (anonymous requests and the owner have no member).';
+
 -- function app_hidden.can_moderate_room(room_id uuid, permission text)
 CREATE OR REPLACE FUNCTION app_hidden.can_moderate_room(room_id uuid, permission text)
  RETURNS boolean
@@ -3285,6 +3867,18 @@ $function$;
 grant execute on function app_hidden.can_moderate_room(room_id uuid, permission text) to anonymous;
 grant execute on function app_hidden.can_moderate_room(room_id uuid, permission text) to authenticated;
 comment on function app_hidden.can_moderate_room(room_id uuid, permission text) is 'Whether the signed-in user may act as a moderator in a room: a room owner or admin, or a holder of the platform permission (message:delete, message:pin, user:mute) in a room they can see.';
+
+-- function app_hidden.can_read_moderation_log(affected_user_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.can_read_moderation_log(affected_user_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select app_hidden.is_current_user(affected_user_id)
+      or (select app_public.current_user_has_permission('report:review'))
+$function$;
+grant execute on function app_hidden.can_read_moderation_log(affected_user_id uuid) to authenticated;
+comment on function app_hidden.can_read_moderation_log(affected_user_id uuid) is 'Who reads a moderation log entry: the member it affected, and moderators (report:review).';
 
 -- function app_hidden.can_see_job_application(application_id uuid)
 CREATE OR REPLACE FUNCTION app_hidden.can_see_job_application(application_id uuid)
@@ -3357,6 +3951,20 @@ $function$;
 grant execute on function app_hidden.content_visible(status app_public.content_status, author_id uuid) to anonymous;
 grant execute on function app_hidden.content_visible(status app_public.content_status, author_id uuid) to authenticated;
 comment on function app_hidden.content_visible(status app_public.content_status, author_id uuid) is 'The visibility rule of content by its own state: published and archived content is public; drafts, hidden and deleted content only to its author and moderators (post:moderate). Answers and comments are further limited to parents the viewer can see (their policies).';
+
+-- function app_hidden.current_suspension()
+CREATE OR REPLACE FUNCTION app_hidden.current_suspension()
+ RETURNS app_public.suspensions
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select s.* from app_public.suspensions s
+   where s.user_id = app_public.current_user_id() and (s.ends_at is null or s.ends_at > now())
+$function$;
+grant execute on function app_hidden.current_suspension() to anonymous;
+grant execute on function app_hidden.current_suspension() to authenticated;
+comment on function app_hidden.current_suspension() is 'The signed-in member''s suspension when one applies now, else null (also for anonymous requests and the owner). Security definer: reads the suspension whatever the caller may see.';
 
 -- function app_hidden.is_blocked_between(a uuid, b uuid)
 CREATE OR REPLACE FUNCTION app_hidden.is_blocked_between(a uuid, b uuid)
@@ -3466,6 +4074,26 @@ $function$;
 grant execute on function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace) to anonymous;
 grant execute on function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace) to authenticated;
 comment on function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace) is 'Ids of the visible jobs with this workplace (index on workplace). Security definer: leakproofness, as above.';
+
+-- function app_hidden.report_target_visible(kind app_public.moderation_target_kind, content_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.report_target_visible(kind app_public.moderation_target_kind, content_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select case kind
+    when 'post' then exists (select 1 from app_public.posts p where p.id = content_id)
+    when 'question' then exists (select 1 from app_public.questions q where q.id = content_id)
+    when 'answer' then exists (select 1 from app_public.answers a where a.id = content_id)
+    when 'comment' then exists (select 1 from app_public.comments c where c.id = content_id and c.status <> 'deleted')
+    when 'message' then exists (select 1 from app_public.messages m where m.id = content_id and m.kind = 'text' and m.deleted_at is null)
+    when 'job' then exists (select 1 from app_public.job_postings j where j.id = content_id)
+    when 'user' then exists (select 1 from app_public.users u where u.id = content_id)
+    else false
+  end
+$function$;
+grant execute on function app_hidden.report_target_visible(kind app_public.moderation_target_kind, content_id uuid) to authenticated;
+comment on function app_hidden.report_target_visible(kind app_public.moderation_target_kind, content_id uuid) is 'Whether the signed-in member can see what they report (through their own row-level security): the reports insert policy.';
 
 -- function app_hidden.room_is_being_created(room_id uuid)
 CREATE OR REPLACE FUNCTION app_hidden.room_is_being_created(room_id uuid)
@@ -3662,6 +4290,18 @@ create table app_private.login_failures (
 );
 comment on table app_private.login_failures is 'Failed logins per account (user id), or per unknown name, so that a lockout never reveals whether an account exists.';
 
+-- table app_private.moderation_log_moderators
+create table app_private.moderation_log_moderators (
+  log_id bigint not null,
+  moderator_id uuid not null,
+  constraint moderation_log_moderators_pkey PRIMARY KEY (log_id),
+  constraint moderation_log_moderators_log_id_fkey FOREIGN KEY (log_id) REFERENCES app_public.moderation_log(id)
+);
+comment on table app_private.moderation_log_moderators is 'The moderator behind each moderation log entry (none for auto_hide). Append-only like the log; read by moderators through moderationLog.moderator.';
+CREATE INDEX moderation_log_moderators_moderator_idx ON app_private.moderation_log_moderators USING btree (moderator_id, log_id);
+CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON app_private.moderation_log_moderators FOR EACH ROW EXECUTE FUNCTION app_private.tg__append_only();
+CREATE TRIGGER _100_append_only_truncate BEFORE TRUNCATE ON app_private.moderation_log_moderators FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg__append_only();
+
 -- table app_private.notification_secrets
 create table app_private.notification_secrets (
   id boolean default true not null,
@@ -3722,7 +4362,10 @@ create table app_private.security_events (
   constraint security_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE SET NULL
 );
 comment on table app_private.security_events is 'Append-only audit log of security events: logins, failures, password and e-mail changes, role grants, revocations.';
+CREATE INDEX security_events_actor_created_idx ON app_private.security_events USING btree (actor_id, created_at);
 CREATE INDEX security_events_actor_id_idx ON app_private.security_events USING btree (actor_id);
+CREATE INDEX security_events_created_idx ON app_private.security_events USING btree (created_at);
+CREATE INDEX security_events_kind_created_idx ON app_private.security_events USING btree (kind, created_at);
 CREATE INDEX security_events_user_id_idx ON app_private.security_events USING btree (user_id, created_at);
 CREATE TRIGGER _700_notify AFTER INSERT ON app_private.security_events FOR EACH ROW EXECUTE FUNCTION app_private.tg_security_events__notify();
 
@@ -3864,6 +4507,37 @@ end;
 $function$;
 comment on function app_private.add_job(identifier text, payload json, queue_name text, run_at timestamp with time zone, max_attempts integer, job_key text) is 'Enqueues a graphile-worker job in the current transaction.';
 
+-- function app_private.assert_can_moderate(action app_public.moderation_action, reason text)
+CREATE OR REPLACE FUNCTION app_private.assert_can_moderate(action app_public.moderation_action, reason text)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+begin
+  if v_me is null then
+    raise exception 'Sign in first' using errcode = 'LOGIN';
+  end if;
+  if not app_public.current_user_has_permission('report:review') then
+    raise exception 'Only moderators take moderation actions' using errcode = 'FORBD';
+  end if;
+  if action in ('suspend', 'lift_suspension') and not app_public.current_user_has_permission('user:suspend') then
+    raise exception 'Suspending members needs the user:suspend permission' using errcode = 'FORBD';
+  end if;
+  if action = 'auto_hide' then
+    raise exception 'auto_hide is the database''s, not an action to take' using errcode = 'INVAL';
+  end if;
+  if reason is null or char_length(btrim(reason)) not between 1 and 2000 then
+    raise exception 'Give a reason (1–2000 characters)' using errcode = 'INVAL';
+  end if;
+  perform app_hidden.assert_not_suspended();
+  return v_me;
+end;
+$function$;
+comment on function app_private.assert_can_moderate(action app_public.moderation_action, reason text) is 'The checks every moderation action makes: signed in (LOGIN), report:review (FORBD), user:suspend for suspend and lift_suspension, a reason (INVAL), not suspended (SUSPD). Returns the moderator''s id.';
+
 -- function app_private.assert_no_banned_words(texts text[])
 CREATE OR REPLACE FUNCTION app_private.assert_no_banned_words(texts text[])
  RETURNS void
@@ -3905,6 +4579,21 @@ begin
 end;
 $function$;
 comment on function app_private.assert_strong_password(password text) is 'Raises WEAKP unless the password is long enough and mixes at least two of lower case, upper case, digits and symbols.';
+
+-- function app_private.assert_worker_manager()
+CREATE OR REPLACE FUNCTION app_private.assert_worker_manager()
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if not app_public.current_user_has_permission('worker:manage') then
+    raise exception 'Only admins manage background jobs' using errcode = 'FORBD';
+  end if;
+end;
+$function$;
+comment on function app_private.assert_worker_manager() is 'Raises FORBD unless the signed-in member holds worker:manage (admins).';
 
 -- function app_private.award_badge(user_id uuid, badge_id text, source_id uuid)
 CREATE OR REPLACE FUNCTION app_private.award_badge(user_id uuid, badge_id text, source_id uuid)
@@ -4296,6 +4985,37 @@ end;
 $function$;
 comment on function app_private.issue_refresh_token(session_id uuid) is 'Mints a refresh token for a session: returns the token, stores only its SHA-256 hash, valid for the session.refresh_ttl setting.';
 
+-- function app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid)
+CREATE OR REPLACE FUNCTION app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid)
+ RETURNS app_public.moderation_targets
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_author uuid := app_private.moderation_target_author(kind, content_id);
+  v_target app_public.moderation_targets;
+begin
+  if v_author is null then
+    raise exception 'There is no such % to moderate', kind using errcode = 'NOTFD';
+  end if;
+  insert into app_public.moderation_targets as t
+    (kind, content_id, post_id, question_id, answer_id, comment_id, message_id, job_id, user_id, author_id)
+  values (lock_moderation_target.kind, lock_moderation_target.content_id,
+          case when lock_moderation_target.kind = 'post' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'question' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'answer' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'comment' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'message' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'job' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'user' then lock_moderation_target.content_id end,
+          v_author)
+  on conflict on constraint moderation_targets_kind_content_key do update set author_id = excluded.author_id
+  returning t.* into v_target;
+  return v_target;
+end;
+$function$;
+comment on function app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid) is 'The moderation target row of a post, question, answer, comment, message, job or member, created on first use and row-locked until commit (NOTFD when the thing does not exist).';
+
 -- function app_private.lock_users(user_ids uuid[])
 CREATE OR REPLACE FUNCTION app_private.lock_users(user_ids uuid[])
  RETURNS void
@@ -4308,6 +5028,27 @@ begin
 end;
 $function$;
 comment on function app_private.lock_users(user_ids uuid[]) is 'Locks members'' rows (in id order) before their reputation changes: serializes every change per member, so the daily vote cap holds under concurrent votes.';
+
+-- function app_private.log_moderation(action app_public.moderation_action, target app_public.moderation_targets, moderator_id uuid, reason text, detail jsonb)
+CREATE OR REPLACE FUNCTION app_private.log_moderation(action app_public.moderation_action, target app_public.moderation_targets, moderator_id uuid, reason text, detail jsonb DEFAULT '{}'::jsonb)
+ RETURNS app_public.moderation_log
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_log app_public.moderation_log;
+begin
+  insert into app_public.moderation_log (action, target_kind, content_id, affected_user_id, reason, detail)
+  values (log_moderation.action, target.kind, target.content_id, target.author_id, log_moderation.reason,
+          coalesce(log_moderation.detail, '{}'))
+  returning * into v_log;
+  if log_moderation.moderator_id is not null then
+    insert into app_private.moderation_log_moderators (log_id, moderator_id) values (v_log.id, log_moderation.moderator_id);
+  end if;
+  return v_log;
+end;
+$function$;
+comment on function app_private.log_moderation(action app_public.moderation_action, target app_public.moderation_targets, moderator_id uuid, reason text, detail jsonb) is 'Appends one moderation log entry (and, for a moderator''s action, who acted).';
 
 -- function app_private.login(identifier text, password text, ip inet, user_agent text)
 CREATE OR REPLACE FUNCTION app_private.login(identifier text, password text, ip inet, user_agent text)
@@ -4411,6 +5152,168 @@ AS $function$
 $function$;
 comment on function app_private.mark_notification_emailed(notification_id uuid) is 'Records that a notification''s e-mail was sent (in the sending transaction).';
 
+-- function app_private.moderation_apply(target app_public.moderation_targets, action app_public.moderation_action, reason text, suspended_until timestamp with time zone, moderator_id uuid, detail jsonb)
+CREATE OR REPLACE FUNCTION app_private.moderation_apply(target app_public.moderation_targets, action app_public.moderation_action, reason text, suspended_until timestamp with time zone, moderator_id uuid, detail jsonb)
+ RETURNS app_public.moderation_log
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_target app_public.moderation_targets := target;
+  v_previous text;
+  v_close app_public.report_status;
+  v_detail jsonb := coalesce(detail, '{}');
+begin
+  if v_target.claimed_by is distinct from moderator_id and v_target.claim_expires_at > now() then
+    raise exception 'Another moderator is working on this % until %', v_target.kind, v_target.claim_expires_at
+      using errcode = 'CLAIM', detail = json_build_object('claimedUntil', v_target.claim_expires_at, 'contentId', v_target.content_id)::text;
+  end if;
+  if action in ('hide', 'delete') and v_target.kind = 'user' then
+    raise exception 'Members are not hidden or deleted: warn or suspend them' using errcode = 'INVAL';
+  end if;
+  if action in ('suspend', 'lift_suspension', 'warn') and v_target.author_id is null then
+    raise exception 'That % has no member behind it any more', v_target.kind using errcode = 'NOTFD';
+  end if;
+  if action in ('suspend', 'lift_suspension') and v_target.author_id = moderator_id then
+    raise exception 'You cannot suspend yourself or lift your own suspension' using errcode = 'FORBD';
+  end if;
+  case action
+    when 'approve' then
+      if v_target.hidden_at is not null then
+        perform app_private.moderation_write(v_target.kind, v_target.content_id, 'restore:' || coalesce(v_target.previous_status, ''));
+        v_detail := v_detail || jsonb_build_object('restoredStatus', coalesce(v_target.previous_status, 'published'));
+      end if;
+      v_close := 'dismissed';
+    when 'hide' then
+      v_previous := app_private.moderation_write(v_target.kind, v_target.content_id, 'hide');
+      v_detail := v_detail || jsonb_build_object('previousStatus', v_previous);
+      if v_target.hidden_at is null then
+        update app_public.moderation_targets t set hidden_at = now(), previous_status = v_previous
+         where t.id = v_target.id returning t.* into v_target;
+      end if;
+      perform app_private.notify_moderation(v_target, 'content_removed', reason, jsonb_build_object('action', 'hide'));
+      v_close := 'resolved';
+    when 'delete' then
+      v_previous := app_private.moderation_write(v_target.kind, v_target.content_id, 'delete');
+      v_detail := v_detail || jsonb_build_object('previousStatus', v_previous);
+      -- Removed for good: approve no longer brings it back.
+      update app_public.moderation_targets t set hidden_at = null, previous_status = null
+       where t.id = v_target.id returning t.* into v_target;
+      perform app_private.notify_moderation(v_target, 'content_removed', reason, jsonb_build_object('action', 'delete'));
+      v_close := 'resolved';
+    when 'warn' then
+      perform app_private.notify_moderation(v_target, 'warned', reason);
+      v_close := 'resolved';
+    when 'suspend' then
+      if suspended_until is not null and suspended_until <= now() then
+        raise exception 'A suspension ends in the future (or give no end: indefinitely)' using errcode = 'INVAL';
+      end if;
+      insert into app_public.suspensions as s (user_id, ends_at, reason)
+      values (v_target.author_id, suspended_until, moderation_apply.reason)
+      on conflict (user_id) do update set ends_at = excluded.ends_at, reason = excluded.reason, created_at = now();
+      v_detail := v_detail || jsonb_build_object('suspendedUntil', suspended_until);
+      perform app_private.notify_moderation(v_target, 'suspended', reason, jsonb_build_object('suspendedUntil', suspended_until));
+      v_close := 'resolved';
+    when 'lift_suspension' then
+      delete from app_public.suspensions s where s.user_id = v_target.author_id and (s.ends_at is null or s.ends_at > now());
+      if not found then
+        raise exception 'That member is not suspended' using errcode = 'NOTFD';
+      end if;
+    else
+      raise exception 'Moderators cannot take the action %', action using errcode = 'INVAL';
+  end case;
+  if v_close is not null then
+    update app_public.reports r
+       set status = v_close, closed_at = now(), reviewed_by = coalesce(r.reviewed_by, moderator_id),
+           reviewed_at = coalesce(r.reviewed_at, now())
+     where r.target_id = v_target.id and r.status in ('pending', 'reviewed');
+    update app_public.moderation_targets t
+       set open_report_count = 0, counted_reporter_count = 0, first_open_report_at = null,
+           claimed_by = null, claim_expires_at = null,
+           hidden_at = case when action = 'approve' then null else t.hidden_at end,
+           previous_status = case when action = 'approve' then null else t.previous_status end,
+           updated_at = now()
+     where t.id = v_target.id returning t.* into v_target;
+  end if;
+  return app_private.log_moderation(action, v_target, moderator_id, reason, v_detail);
+end;
+$function$;
+comment on function app_private.moderation_apply(target app_public.moderation_targets, action app_public.moderation_action, reason text, suspended_until timestamp with time zone, moderator_id uuid, detail jsonb) is 'Applies one moderation action to one locked target (CLAIM when another moderator holds it), closes its open reports (approve: dismissed; hide, delete, warn, suspend: resolved), notifies the member and writes the log entry.';
+
+-- function app_private.moderation_target_author(kind app_public.moderation_target_kind, content_id uuid)
+CREATE OR REPLACE FUNCTION app_private.moderation_target_author(kind app_public.moderation_target_kind, content_id uuid)
+ RETURNS uuid
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select case kind
+    when 'post' then (select p.author_id from app_public.posts p where p.id = content_id)
+    when 'question' then (select q.author_id from app_public.questions q where q.id = content_id)
+    when 'answer' then (select a.author_id from app_public.answers a where a.id = content_id)
+    when 'comment' then (select c.author_id from app_public.comments c where c.id = content_id)
+    when 'message' then (select m.author_id from app_public.messages m where m.id = content_id and m.kind = 'text')
+    when 'job' then (select j.employer_id from app_public.job_postings j where j.id = content_id)
+    when 'user' then (select u.id from app_public.users u where u.id = content_id)
+  end
+$function$;
+comment on function app_private.moderation_target_author(kind app_public.moderation_target_kind, content_id uuid) is 'The member responsible for a target (author, employer, the member itself), or null when it does not exist.';
+
+-- function app_private.moderation_write(kind app_public.moderation_target_kind, content_id uuid, change text)
+CREATE OR REPLACE FUNCTION app_private.moderation_write(kind app_public.moderation_target_kind, content_id uuid, change text)
+ RETURNS text
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_sid text := current_setting('jwt.claims.sid', true);
+  v_table text := case kind when 'post' then 'posts' when 'question' then 'questions'
+                            when 'answer' then 'answers' when 'comment' then 'comments' end;
+  v_status text;
+begin
+  perform set_config('jwt.claims.sid', '', true);
+  if v_table is not null then
+    execute format('select status::text from app_public.%I where id = $1 for update', v_table) into v_status using content_id;
+    if change in ('hide', 'delete') and v_status not in ('hidden', 'deleted') then
+      execute format('update app_public.%I set status = $2::app_public.content_status where id = $1', v_table)
+        using content_id, case change when 'hide' then 'hidden' else 'deleted' end;
+    elsif change = 'delete' and v_status = 'hidden' then
+      execute format('update app_public.%I set status = ''deleted'' where id = $1', v_table) using content_id;
+    elsif change like 'restore:%' and v_status = 'hidden' then
+      execute format('update app_public.%I set status = $2::app_public.content_status where id = $1', v_table)
+        using content_id, coalesce(nullif(split_part(change, ':', 2), ''), 'published');
+    end if;
+  elsif kind = 'message' then
+    select case when m.deleted_at is not null then 'deleted' when m.hidden_at is not null then 'hidden' else 'visible' end
+      into v_status from app_public.messages m where m.id = content_id for update;
+    if change = 'hide' then
+      update app_public.messages m set hidden_at = coalesce(m.hidden_at, now()) where m.id = content_id;
+    elsif change = 'delete' then
+      update app_public.messages m set deleted_at = now() where m.id = content_id and m.deleted_at is null;
+      delete from app_public.room_pins p where p.message_id = content_id;
+    elsif change like 'restore:%' then
+      update app_public.messages m set hidden_at = null where m.id = content_id;
+    end if;
+  elsif kind = 'job' then
+    select j.status::text into v_status from app_public.job_postings j where j.id = content_id for update;
+    if change = 'hide' then
+      update app_public.job_postings j set hidden_at = coalesce(j.hidden_at, now()) where j.id = content_id;
+    elsif change = 'delete' then
+      -- A job has no deleted state: removing it closes it (if open) and hides it for good.
+      update app_public.job_postings j
+         set hidden_at = coalesce(j.hidden_at, now()),
+             status = case when j.status in ('active', 'paused') then 'closed' else j.status end
+       where j.id = content_id;
+    elsif change like 'restore:%' then
+      update app_public.job_postings j set hidden_at = null where j.id = content_id;
+    end if;
+  end if;
+  perform set_config('jwt.claims.sid', coalesce(v_sid, ''), true);
+  return v_status;
+end;
+$function$;
+comment on function app_private.moderation_write(kind app_public.moderation_target_kind, content_id uuid, change text) is 'Hides (hide), removes (delete) or un-hides (restore:<previous status>) a target as the database; returns the status it had before. Content: status hidden / deleted; messages: hiddenAt / deleted; jobs: hiddenAt (delete also closes an open job).';
+
 -- function app_private.new_token(bytes integer)
 CREATE OR REPLACE FUNCTION app_private.new_token(bytes integer)
  RETURNS text
@@ -4499,6 +5402,22 @@ begin
 end;
 $function$;
 comment on function app_private.notify(recipient_id uuid, type_id text, actor_id uuid, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid, detail jsonb) is 'Creates one notification, unless the recipient is the actor, a block separates them, or the recipient turned the type off on every channel. Every trigger below goes through it.';
+
+-- function app_private.notify_moderation(target app_public.moderation_targets, type_id text, reason text, detail jsonb)
+CREATE OR REPLACE FUNCTION app_private.notify_moderation(target app_public.moderation_targets, type_id text, reason text, detail jsonb DEFAULT '{}'::jsonb)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  perform app_private.notify(target.author_id, type_id, null,
+    post_id => target.post_id, question_id => target.question_id, answer_id => target.answer_id,
+    comment_id => target.comment_id,
+    detail => jsonb_strip_nulls(jsonb_build_object('kind', target.kind, 'contentId', target.content_id, 'reason', reason))
+              || coalesce(detail, '{}'));
+end;
+$function$;
+comment on function app_private.notify_moderation(target app_public.moderation_targets, type_id text, reason text, detail jsonb) is 'Notifies the member responsible for a target (content_under_review, content_removed, warned, suspended) with the kind, the content id and the reason in detail; the moderator stays anonymous.';
 
 -- function app_private.notify_reaction(r app_public.reactions, added boolean)
 CREATE OR REPLACE FUNCTION app_private.notify_reaction(r app_public.reactions, added boolean)
@@ -4916,6 +5835,45 @@ AS $function$
   returning id
 $function$;
 comment on function app_private.start_session(user_id uuid, ip inet, user_agent text) is 'Opens a session for a member (IP, user agent) lasting the session.refresh_ttl setting; returns its id.';
+
+-- function app_private.tg__append_only()
+CREATE OR REPLACE FUNCTION app_private.tg__append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  raise exception '% is append-only: % is refused', tg_table_name, lower(tg_op) using errcode = 'APPND';
+end;
+$function$;
+comment on function app_private.tg__append_only() is 'Trigger: refuses every UPDATE, DELETE and TRUNCATE of an append-only table, for every role including the owner (APPND).';
+
+-- function app_private.tg__suspension()
+CREATE OR REPLACE FUNCTION app_private.tg__suspension()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if (app_hidden.current_suspension()).user_id is null then
+    return case when tg_op = 'DELETE' then old else new end;
+  end if;
+  -- Trigger arguments name columns whose change alone is not a member's write (a view counter,
+  -- a read position, presence): an UPDATE that changes nothing else passes. Generated columns
+  -- are not computed yet in a BEFORE trigger, so they are left out of the comparison.
+  if tg_op = 'UPDATE' and tg_nargs > 0 and not exists (
+       select 1 from jsonb_each(to_jsonb(new)) n
+        where n.value is distinct from (to_jsonb(old) -> n.key)
+          and n.key <> all (tg_argv)
+          and not exists (select 1 from pg_attribute a
+                           where a.attrelid = tg_relid and a.attname = n.key and a.attgenerated <> '')) then
+    return new;
+  end if;
+  perform app_hidden.assert_not_suspended();
+  return case when tg_op = 'DELETE' then old else new end;
+end;
+$function$;
+comment on function app_private.tg__suspension() is 'Trigger (BEFORE INSERT, UPDATE, DELETE, first of all: _050_suspension) on every table members write: refuses the write of a suspended member (SUSPD). Arguments: columns whose change alone is exempt (view counters, read positions, presence).';
 
 -- function app_private.tg__timestamps()
 CREATE OR REPLACE FUNCTION app_private.tg__timestamps()
@@ -5455,6 +6413,22 @@ end;
 $function$;
 comment on function app_private.tg_job_applications__before_update() is 'Trigger: enforces the application status transitions (APPTR) and who may make them (FORBD): the employer reviews, the applicant withdraws or edits the cover letter while pending.';
 
+-- function app_private.tg_job_applications__moderation_hidden()
+CREATE OR REPLACE FUNCTION app_private.tg_job_applications__moderation_hidden()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if exists (select 1 from app_public.job_postings j where j.id = new.job_id and j.hidden_at is not null) then
+    raise exception 'No such job' using errcode = 'NOTFD';
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_job_applications__moderation_hidden() is 'Trigger on job applications: a posting hidden by moderation takes no applications (NOTFD, as for a job you cannot see). Security definer: reads the posting whatever its visibility.';
+
 -- function app_private.tg_job_postings__rules()
 CREATE OR REPLACE FUNCTION app_private.tg_job_postings__rules()
  RETURNS trigger
@@ -5811,6 +6785,89 @@ begin
 end;
 $function$;
 comment on function app_private.tg_reactions__reputation() is 'Trigger on reactions: a new reaction earns its points; a removed one is reversed; a changed one (like ↔ dislike) is reversed, then earns the new kind''s points. Security definer: reactions change through any member''s react().';
+
+-- function app_private.tg_reports__after_insert()
+CREATE OR REPLACE FUNCTION app_private.tg_reports__after_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_target app_public.moderation_targets;
+  v_previous text;
+begin
+  -- The target row is locked by this transaction (before insert), so concurrent reports on the
+  -- target queue behind it and this count sees every committed report: exact, once per reporter.
+  update app_public.moderation_targets t
+     set open_report_count = c.open_count, counted_reporter_count = c.counted, first_open_report_at = c.first_at,
+         last_reported_at = now(), updated_at = now()
+    from (select count(*)::integer as open_count,
+                 count(distinct r.reporter_id) filter (where r.counts_for_auto_hide)::integer as counted,
+                 min(r.created_at) as first_at
+            from app_public.reports r
+           where r.target_id = new.target_id and r.status in ('pending', 'reviewed')) c
+   where t.id = new.target_id
+  returning t.* into v_target;
+  if v_target.kind <> 'user' and v_target.hidden_at is null
+     and v_target.counted_reporter_count >= (app_private.setting('moderation.auto_hide_threshold') #>> '{}')::integer then
+    v_previous := app_private.moderation_write(v_target.kind, v_target.content_id, 'hide');
+    if v_previous in ('hidden', 'deleted') then
+      return null; -- already out of sight
+    end if;
+    update app_public.moderation_targets t set hidden_at = now(), previous_status = v_previous
+     where t.id = v_target.id returning t.* into v_target;
+    perform app_private.log_moderation('auto_hide', v_target, null,
+      'Reported by ' || v_target.counted_reporter_count || ' members; hidden until a moderator reviews it',
+      jsonb_build_object('reportCount', v_target.open_report_count, 'reporterCount', v_target.counted_reporter_count,
+                         'previousStatus', v_previous));
+    perform app_private.notify_moderation(v_target, 'content_under_review', null);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_reports__after_insert() is 'Trigger on reports: recounts the target''s open reports and distinct counting reporters under the target''s row lock; at the moderation.auto_hide_threshold setting hides the target (not members) until reviewed, logs auto_hide and tells the author. Security definer: a reporter''s request hides others'' content.';
+
+-- function app_private.tg_reports__before_insert()
+CREATE OR REPLACE FUNCTION app_private.tg_reports__before_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_target app_public.moderation_targets;
+begin
+  -- Definer rights: creates and locks the target row, reads reputation and other reports.
+  new.reporter_id := app_public.current_user_id();
+  if new.reporter_id is null then
+    raise exception 'Sign in to report' using errcode = 'LOGIN';
+  end if;
+  new.status := 'pending';
+  new.reviewed_by := null;
+  new.reviewed_at := null;
+  new.closed_at := null;
+  new.created_at := now();
+  if new.target_kind = 'user' and new.content_id = new.reporter_id then
+    raise exception 'You cannot report yourself or your own content' using errcode = 'FORBD';
+  end if;
+  v_target := app_private.lock_moderation_target(new.target_kind, new.content_id);
+  if v_target.author_id = new.reporter_id then
+    raise exception 'You cannot report yourself or your own content' using errcode = 'FORBD';
+  end if;
+  if exists (select 1 from app_public.reports r
+              where r.target_id = v_target.id and r.reporter_id = new.reporter_id and r.status in ('pending', 'reviewed')) then
+    raise exception 'You already reported this; a moderator will look at it' using errcode = 'NUNIQ';
+  end if;
+  perform app_private.rate_limit('report:create', new.reporter_id::text);
+  new.target_id := v_target.id;
+  new.counts_for_auto_hide := coalesce((
+    select u.reputation >= (app_private.setting('moderation.auto_hide_min_reputation') #>> '{}')::integer
+      from app_public.users u where u.id = new.reporter_id), false);
+  return new;
+end;
+$function$;
+comment on function app_private.tg_reports__before_insert() is 'Trigger on reports: the reporter is the signed-in member; not yourself or your own content (FORBD), one open report per target (NUNIQ), the report:create rate limit (RLIMT); creates and locks the target''s queue entry; decides whether the report counts towards auto-hide (reporter reputation).';
 
 -- function app_private.tg_reputation_events__append_only()
 CREATE OR REPLACE FUNCTION app_private.tg_reputation_events__append_only()
