@@ -5855,7 +5855,8 @@ CREATE OR REPLACE FUNCTION app_private.tg__suspension()
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
 begin
-  if (app_hidden.current_suspension()).user_id is null then
+  -- No session claim: no member (the owner's jobs, seeds, migrations): nothing to look up.
+  if coalesce(current_setting('jwt.claims.sid', true), '') = '' or (app_hidden.current_suspension()).user_id is null then
     return case when tg_op = 'DELETE' then old else new end;
   end if;
   -- Trigger arguments name columns whose change alone is not a member's write (a view counter,
