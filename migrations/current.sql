@@ -128,7 +128,7 @@ alter table app_public.suspensions enable row level security;
 create policy select_own_or_moderate on app_public.suspensions for select
   using (app_hidden.is_current_user(user_id) or (select app_public.current_user_has_permission('user:suspend')));
 grant select on app_public.suspensions to authenticated;
-comment on table app_public.suspensions is '@behavior -insert -update -delete
+comment on table app_public.suspensions is '@behavior -insert -update -delete -aggregates
 A member''s suspension: while it lasts they can sign in and read, but every write is refused (SUSPD). Written by the moderation actions suspend and lift_suspension; it lapses by itself at endsAt. Members see their own; holders of user:suspend see all.';
 comment on column app_public.suspensions.user_id is 'The suspended member.';
 comment on column app_public.suspensions.ends_at is 'When the suspension ends by itself; null: indefinitely (until lifted). A suspension whose endsAt has passed no longer applies.';
@@ -237,7 +237,7 @@ alter table app_public.moderation_targets enable row level security;
 create policy select_moderators on app_public.moderation_targets for select
   using ((select app_public.current_user_has_permission('report:review')));
 grant select on app_public.moderation_targets to authenticated;
-comment on table app_public.moderation_targets is '@behavior -insert -update -delete
+comment on table app_public.moderation_targets is '@behavior -insert -update -delete -aggregates
 A reported (or moderated) post, question, answer, comment, chat message, job posting or member: one row per target, with its open reports counted. The moderation queue (moderationQueue) is the targets with open reports. Moderators (report:review) only.';
 comment on column app_public.moderation_targets.id is 'The queue entry''s id (for claimModerationTarget).';
 comment on column app_public.moderation_targets.kind is 'What the target is.';
@@ -291,7 +291,7 @@ create policy select_own_or_moderate on app_public.reports for select
   using (app_hidden.is_current_user(reporter_id) or (select app_public.current_user_has_permission('report:review')));
 grant select on app_public.reports to authenticated;
 grant insert (target_kind, content_id, reason, note) on app_public.reports to authenticated;
-comment on table app_public.reports is '@behavior -update -delete
+comment on table app_public.reports is '@behavior -update -delete -aggregates
 A member''s report of a post, question, answer, comment, chat message, job posting or member they can see. One open report per reporter and target (NUNIQ); not of yourself or your own content (FORBD); at most the rate_limit.report:create setting per hour (RLIMT). Reporters see their own reports; moderators (report:review) see all.';
 comment on column app_public.reports.id is 'The report''s id.';
 comment on column app_public.reports.target_kind is 'What is reported.';
@@ -306,6 +306,11 @@ comment on column app_public.reports.reviewed_by is 'The moderator who claimed o
 comment on column app_public.reports.reviewed_at is 'When a moderator first took it up.';
 comment on column app_public.reports.closed_at is 'When it was resolved or dismissed.';
 comment on column app_public.reports.created_at is 'When it was filed.';
+-- GraphQL: no backward connections from users to reviewers' and claimers' rows (moderators
+-- reach them from the queue); they would only enlarge the User type.
+comment on constraint reports_reviewed_by_fkey on app_public.reports is '@behavior -manyRelation:resource:connection -manyRelation:resource:list';
+comment on constraint moderation_targets_claimed_by_fkey on app_public.moderation_targets is '@behavior -manyRelation:resource:connection -manyRelation:resource:list';
+comment on constraint moderation_targets_author_id_fkey on app_public.moderation_targets is '@behavior -manyRelation:resource:connection -manyRelation:resource:list';
 create unique index reports_one_open_per_reporter on app_public.reports (target_id, reporter_id) where status in ('pending', 'reviewed');
 create index reports_target_created_idx on app_public.reports (target_id, created_at);
 create index reports_reporter_created_idx on app_public.reports (reporter_id, created_at);
@@ -327,7 +332,7 @@ alter table app_public.moderation_log enable row level security;
 create policy select_affected_or_moderate on app_public.moderation_log for select
   using (app_hidden.can_read_moderation_log(affected_user_id));
 grant select on app_public.moderation_log to authenticated;
-comment on table app_public.moderation_log is '@behavior -insert -update -delete
+comment on table app_public.moderation_log is '@behavior -insert -update -delete -aggregates
 What moderation did, and why: every action and every auto-hide, append-only (no update, delete or truncate for any role: APPND). The member affected reads what was done to them and their content; moderators (report:review) read everything, including who acted (moderator). No foreign keys: entries outlive the content and the accounts they name.';
 comment on column app_public.moderation_log.id is 'The entry''s number, increasing.';
 comment on column app_public.moderation_log.action is 'What was done.';
@@ -1001,9 +1006,7 @@ create view app_public.audit_events with (security_barrier) as
    where (select app_public.current_user_has_permission('audit:read'));
 grant select on app_public.audit_events to authenticated;
 comment on view app_public.audit_events is '@primaryKey id
-@foreignKey (user_id) references app_public.users (id)|@fieldName user
-@foreignKey (actor_id) references app_public.users (id)|@fieldName actor
-@behavior -query:resource:list -query:resource:connection
+@behavior -query:resource:list -query:resource:connection -aggregates
 The audit log of security events (sign-ins and failures, password and e-mail changes, role grants, session revocations). Admins (audit:read) only: empty for everyone else. Read it with auditLog.';
 comment on column app_public.audit_events.id is 'The event''s number, increasing.';
 comment on column app_public.audit_events.kind is 'What happened: register, login, login_failed, login_locked, logout, session_revoked, refresh_token_reused, password_changed, password_reset_requested, password_reset, email_added, email_verified, email_removed, primary_email_changed, role_granted, role_revoked.';
