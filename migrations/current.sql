@@ -362,3 +362,11 @@ $$;
 comment on function app_public.search(text, text[], uuid[], text[], uuid, timestamptz, timestamptz, text, boolean) is
   'Ranked full-text search over posts, questions, answers, comments, members, chat messages (of rooms you may read) and job postings, with highlighted snippets, typo tolerance and filters (combined with AND, or OR when matchAll is false). A very common word ranks the most recent and popular matches; the text is at most search.max_query_length characters (TLONG).';
 grant execute on function app_public.search(text, text[], uuid[], text[], uuid, timestamptz, timestamptz, text, boolean) to anonymous, authenticated;
+
+comment on type app_public.search_result is 'A search hit: kind (post, question, answer, comment, user, message, job), its id, a title, a snippet (HTML-escaped, matches in <mark>) and its rank.';
+comment on column app_public.search_result.kind is 'What was found: post, question, answer, comment, user, message (chat) or job (posting).';
+comment on column app_public.search_result.id is 'The id of the post, question, answer, comment, user, chat message or job posting found.';
+comment on column app_public.search_result.title is 'The title of a post, question or job posting, the question''s title for an answer, a user''s display name; null for comments and chat messages.';
+comment on column app_public.search_result.author_id is 'The author of the content found (the employer for a job posting); for a user, the user''s own id.';
+comment on column app_public.search_result.category_id is 'The category of the post, question or job posting found, when it has one.';
+comment on column app_public.search_result.published_at is 'When the post, question or job posting was published, the answer, comment or message written, the user joined.';
