@@ -102,15 +102,15 @@ create type app_public.search_result as (
   category_id uuid,
   published_at timestamp with time zone
 );
-comment on type app_public.search_result is 'A search hit: kind (post, question, answer, comment, user), its id, a title, a snippet (HTML-escaped, matches in <mark>) and its rank.';
-comment on column app_public.search_result.kind is 'What was found: post, question, answer, comment or user.';
-comment on column app_public.search_result.id is 'The id of the post, question, answer, comment or user found.';
-comment on column app_public.search_result.title is 'The title of a post or question, the question''s title for an answer, a user''s display name; null for comments.';
+comment on type app_public.search_result is 'A search hit: kind (post, question, answer, comment, user, message, job), its id, a title, a snippet (HTML-escaped, matches in <mark>) and its rank.';
+comment on column app_public.search_result.kind is 'What was found: post, question, answer, comment, user, message (chat) or job (posting).';
+comment on column app_public.search_result.id is 'The id of the post, question, answer, comment, user, chat message or job posting found.';
+comment on column app_public.search_result.title is 'The title of a post, question or job posting, the question''s title for an answer, a user''s display name; null for comments and chat messages.';
 comment on column app_public.search_result.snippet is 'Up to two fragments of the text around the matches, HTML-escaped, matches wrapped in <mark>: safe to show as HTML.';
 comment on column app_public.search_result.rank is 'Relevance (higher is better); only comparable within one search. Results come sorted by it.';
-comment on column app_public.search_result.author_id is 'The author of the content found; for a user, the user''s own id.';
-comment on column app_public.search_result.category_id is 'The category of the post or question found, when it has one.';
-comment on column app_public.search_result.published_at is 'When the post or question was published, the answer or comment written, the user joined.';
+comment on column app_public.search_result.author_id is 'The author of the content found (the employer for a job posting); for a user, the user''s own id.';
+comment on column app_public.search_result.category_id is 'The category of the post, question or job posting found, when it has one.';
+comment on column app_public.search_result.published_at is 'When the post, question or job posting was published, the answer, comment or message written, the user joined.';
 
 -- type app_public.search_suggestion
 create type app_public.search_suggestion as (
@@ -200,14 +200,15 @@ comment on column app_public.answers.updated_at is 'When the answer last changed
 CREATE INDEX answers_author_id_idx ON app_public.answers USING btree (author_id);
 CREATE INDEX answers_like_count_idx ON app_public.answers USING btree (like_count);
 CREATE INDEX answers_question_created_idx ON app_public.answers USING btree (question_id, created_at);
-CREATE INDEX answers_search_idx ON app_public.answers USING gin (search);
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('answer_count');
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_notify AFTER INSERT OR UPDATE OF status ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_answers__notify();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF body, status ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('answer');
 CREATE TRIGGER _700_withdraw_acceptance AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_answers__withdraw_acceptance();
+CREATE TRIGGER _701_search_cascade AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status) EXECUTE FUNCTION app_private.tg_content__search_cascade();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
 CREATE TRIGGER _730_badges AFTER INSERT ON app_public.answers REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
 CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
@@ -494,7 +495,6 @@ CREATE INDEX comments_document_created_idx ON app_public.comments USING btree (d
 CREATE INDEX comments_parent_id_idx ON app_public.comments USING btree (parent_id);
 CREATE INDEX comments_post_created_idx ON app_public.comments USING btree (post_id, created_at);
 CREATE INDEX comments_question_created_idx ON app_public.comments USING btree (question_id, created_at);
-CREATE INDEX comments_search_idx ON app_public.comments USING gin (search);
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _150_thread BEFORE INSERT OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_comments__thread();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
@@ -502,6 +502,7 @@ CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.comments FOR EACH 
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('comment_count');
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_notify AFTER INSERT ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_comments__notify();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF body, status ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('comment');
 
 -- table app_public.content_revisions
 create table app_public.content_revisions (
@@ -896,6 +897,7 @@ CREATE INDEX job_postings_tags_idx ON app_public.job_postings USING gin (tags);
 CREATE INDEX job_postings_workplace_published_idx ON app_public.job_postings USING btree (workplace, published_at);
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_postings__rules();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF title, organization_name, description, requirements, responsibilities, location, status, category_id, tags, published_at ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('job');
 
 -- table app_public.message_mentions
 create table app_public.message_mentions (
@@ -1072,6 +1074,7 @@ CREATE INDEX messages_subject_user_idx ON app_public.messages USING btree (subje
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__before_write();
 CREATE TRIGGER _500_after_write AFTER INSERT OR DELETE OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__after_write();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF body, kind, deleted_at ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('message');
 
 -- table app_public.notification_preferences
 create table app_public.notification_preferences (
@@ -1313,7 +1316,6 @@ CREATE INDEX posts_created_at_idx ON app_public.posts USING btree (created_at);
 CREATE INDEX posts_language_idx ON app_public.posts USING btree (language);
 CREATE INDEX posts_like_count_idx ON app_public.posts USING btree (like_count);
 CREATE INDEX posts_published_at_idx ON app_public.posts USING btree (published_at);
-CREATE INDEX posts_search_idx ON app_public.posts USING gin (search);
 CREATE INDEX posts_status_idx ON app_public.posts USING btree (status);
 CREATE INDEX posts_tags_idx ON app_public.posts USING gin (tags);
 CREATE INDEX posts_title_trgm_idx ON app_public.posts USING gin (title public.gin_trgm_ops);
@@ -1322,6 +1324,8 @@ CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.posts FOR EACH R
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF title, body, status, category_id, tags, language, published_at ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('post');
+CREATE TRIGGER _701_search_cascade AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status) EXECUTE FUNCTION app_private.tg_content__search_cascade();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
 CREATE TRIGGER _730_badges AFTER INSERT ON app_public.posts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
 CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
@@ -1402,7 +1406,6 @@ CREATE INDEX questions_author_published_idx ON app_public.questions USING btree 
 CREATE INDEX questions_category_published_idx ON app_public.questions USING btree (category_id, published_at);
 CREATE INDEX questions_like_count_idx ON app_public.questions USING btree (like_count);
 CREATE INDEX questions_published_at_idx ON app_public.questions USING btree (published_at);
-CREATE INDEX questions_search_idx ON app_public.questions USING gin (search);
 CREATE INDEX questions_status_idx ON app_public.questions USING btree (status);
 CREATE INDEX questions_tags_idx ON app_public.questions USING gin (tags);
 CREATE INDEX questions_title_trgm_idx ON app_public.questions USING gin (title public.gin_trgm_ops);
@@ -1412,6 +1415,8 @@ CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.questions FOR EACH
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_notify AFTER UPDATE OF accepted_answer_id ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_questions__notify();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF title, body, status, category_id, tags, language, published_at ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('question');
+CREATE TRIGGER _701_search_cascade AFTER UPDATE OF status, title, category_id, tags, language ON app_public.questions FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status OR old.title IS DISTINCT FROM new.title OR old.category_id IS DISTINCT FROM new.category_id OR old.tags IS DISTINCT FROM new.tags OR old.language IS DISTINCT FROM new.language) EXECUTE FUNCTION app_private.tg_content__search_cascade();
 CREATE TRIGGER _710_reputation AFTER UPDATE OF accepted_answer_id ON app_public.questions FOR EACH ROW WHEN (old.accepted_answer_id IS DISTINCT FROM new.accepted_answer_id) EXECUTE FUNCTION app_private.tg_questions__reputation();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.questions FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
 
@@ -1902,11 +1907,11 @@ CREATE INDEX users_avatar_file_id_idx ON app_public.users USING btree (avatar_fi
 CREATE INDEX users_created_at_idx ON app_public.users USING btree (created_at);
 CREATE INDEX users_display_name_trgm_idx ON app_public.users USING gin (display_name public.gin_trgm_ops);
 CREATE INDEX users_reputation_idx ON app_public.users USING btree (reputation);
-CREATE INDEX users_search_idx ON app_public.users USING gin (search);
 CREATE INDEX users_username_prefix_idx ON app_public.users USING btree (lower((username)::text) text_pattern_ops);
 CREATE TRIGGER _100_erase_all BEFORE TRUNCATE ON app_public.users FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_users__truncate();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_avatar_file BEFORE INSERT OR UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg_users__avatar_file();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF username, display_name, bio, job_title, affiliation, is_active ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('user');
 CREATE TRIGGER _800_reputation AFTER INSERT ON app_public.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_users__reputation();
 CREATE TRIGGER _900_replace_avatar AFTER UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW WHEN (old.avatar_file_id IS DISTINCT FROM new.avatar_file_id AND old.avatar_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg_users__replace_avatar();
 
@@ -2892,46 +2897,16 @@ CREATE OR REPLACE FUNCTION app_public.search(query text, kinds text[] DEFAULT NU
  LANGUAGE sql
  STABLE
 AS $function$
-  with filtered as not materialized (
-    select d.* from app_hidden.search_documents d
-     where (search.kinds is null or d.kind = any(search.kinds))
-       and app_hidden.search_filters_pass(d.category_id, d.tags, d.author_id, d.published_at, d.language,
-                                          search.category_ids, search.tags, search.author_id,
-                                          search.published_after, search.published_before, search.language, search.match_all)
-  ),
-  matches as materialized (
-    select * from app_hidden.search_matches(search.query, search.kinds, search.category_ids, search.tags, search.author_id,
-                                            search.published_after, search.published_before, search.language, search.match_all)
-  ),
-  fts as materialized (
-    select f.*, ts_rank_cd(f.doc, websearch_to_tsquery('english', search.query), 32)
-             * case when lower(f.title) = lower(trim(search.query)) then 10 else 1 end as rank
-      from filtered f
-     -- An array, so each branch of the view looks its matches up by primary key.
-     where f.id = any(array(select m.id from matches m))
-  ),
-  fuzzy as (
-    -- Typo tolerance, only when full text found little: similar titles and names (trigram indexes).
-    select f.*, word_similarity(search.query, f.title) / 10 as rank
-      from filtered f
-     where f.kind in ('post', 'question', 'user')
-       and search.query <% f.title
-       and (select count(*) from fts) < (app_hidden.setting('search.fuzzy_threshold') #>> '{}')::int
-       and f.id not in (select fts.id from fts)
-     limit 500
-  )
-  select r.kind, r.id, r.title,
-         -- HTML-escaped text with <mark> around the matches: safe to show as HTML.
-         ts_headline('english', replace(replace(replace(left(r.body, 5000), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
-                     websearch_to_tsquery('english', search.query),
-                     'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2'),
-         r.rank::real, r.author_id, r.category_id, r.published_at
-    from (select * from fts union all select * from fuzzy) r
-   order by r.rank desc, r.published_at desc nulls last, r.id
+  select c.kind, c.id, c.title,
+         app_hidden.search_snippet(c.kind, c.id, search.query),
+         c.rank, c.author_id, c.category_id, c.published_at
+    from app_hidden.search_candidates(search.query, search.kinds, search.category_ids, search.tags, search.author_id,
+                                      search.published_after, search.published_before, search.language, search.match_all) c
+   order by c.rank desc, c.published_at desc nulls last, c.id
 $function$;
 grant execute on function app_public.search(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to anonymous;
 grant execute on function app_public.search(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to authenticated;
-comment on function app_public.search(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) is 'Ranked full-text search with highlighted snippets, typo tolerance and filters (combined with AND, or OR when matchAll is false).';
+comment on function app_public.search(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) is 'Ranked full-text search over posts, questions, answers, comments, members, chat messages (of rooms you may read) and job postings, with highlighted snippets, typo tolerance and filters (combined with AND, or OR when matchAll is false). A very common word ranks the most recent and popular matches; the text is at most search.max_query_length characters (TLONG).';
 
 -- function app_public.search_suggestions(prefix text, max_results integer)
 CREATE OR REPLACE FUNCTION app_public.search_suggestions(prefix text, max_results integer DEFAULT 10)
@@ -3508,6 +3483,77 @@ grant execute on function app_hidden.room_role(room_id uuid) to anonymous;
 grant execute on function app_hidden.room_role(room_id uuid) to authenticated;
 comment on function app_hidden.room_role(room_id uuid) is 'The signed-in member''s role in a room, or null when not a member. Security definer so that policies on room_members can ask it without recursing.';
 
+-- function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean)
+CREATE OR REPLACE FUNCTION app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean)
+ RETURNS TABLE(kind text, id uuid, title text, rank real, author_id uuid, category_id uuid, published_at timestamp with time zone)
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+ SET plan_cache_mode TO 'force_custom_plan'
+AS $function$
+declare
+  v_max_length int := (app_private.setting('search.max_query_length') #>> '{}')::int;
+  v_limit int := (app_private.setting('search.candidates') #>> '{}')::int;
+  v_fuzzy int := (app_private.setting('search.fuzzy_threshold') #>> '{}')::int;
+  v_query tsquery;
+  v_me uuid := app_public.current_user_id();
+  v_blocked uuid[];
+  v_found int;
+begin
+  if char_length(search_candidates.query) > v_max_length then
+    raise exception 'The search text is too long (% characters; at most %)', char_length(search_candidates.query), v_max_length
+      using errcode = 'TLONG',
+            detail = json_build_object('maxLength', v_max_length, 'length', char_length(search_candidates.query))::text;
+  end if;
+  v_query := websearch_to_tsquery('english', search_candidates.query);
+  v_blocked := array(select b.blocked_id from app_public.user_blocks b where b.blocker_id = v_me);
+
+  return query
+    select e.kind, e.id, e.title,
+           (ts_rank_cd(e.doc, v_query, 32)
+             * case when lower(e.title) = lower(trim(search_candidates.query)) then 10 else 1 end)::real,
+           e.author_id, e.category_id, e.published_at
+      from (select e.* from app_private.search_entries e
+             where e.doc @@ v_query
+               and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
+               and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
+                     search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
+                     search_candidates.published_after, search_candidates.published_before,
+                     search_candidates.language, search_candidates.match_all)
+               and (e.room_id is null or app_hidden.room_readable(e.room_id))
+               and (e.kind <> 'message' or e.author_id is null or e.author_id <> all(v_blocked))
+               and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))
+             order by e.score desc
+             limit v_limit) e;
+  get diagnostics v_found = row_count;
+  if v_found >= v_fuzzy then
+    return;
+  end if;
+
+  -- Typo tolerance, only when full text found little: titles and names that
+  -- are similar (trigram index). Ranked below every full-text hit.
+  return query
+    select e.kind, e.id, e.title, (word_similarity(search_candidates.query, e.title) / 10)::real,
+           e.author_id, e.category_id, e.published_at
+      from app_private.search_entries e
+     where e.title_is_own
+       and search_candidates.query <% e.title
+       and not (e.doc @@ v_query)
+       and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
+       and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
+             search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
+             search_candidates.published_after, search_candidates.published_before,
+             search_candidates.language, search_candidates.match_all)
+       and (e.room_id is null or app_hidden.room_readable(e.room_id))
+       and (e.kind <> 'message' or e.author_id is null or e.author_id <> all(v_blocked))
+       and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))
+     limit v_limit;
+end;
+$function$;
+grant execute on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to anonymous;
+grant execute on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to authenticated;
+comment on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) is 'The documents one search ranks: visible full-text matches passing the filters, at most search.candidates of them (the best by static score), with their text rank; similar titles when full text found fewer than search.fuzzy_threshold. Refuses a text longer than search.max_query_length (TLONG).';
+
 -- function app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
 CREATE OR REPLACE FUNCTION app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
  RETURNS boolean
@@ -3533,58 +3579,24 @@ grant execute on function app_hidden.search_filters_pass(category_id uuid, tags 
 grant execute on function app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean) to authenticated;
 comment on function app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean) is 'The search filters: with match_all every given filter must hold (tags: all of them), otherwise any one (tags: any of them); no filter given passes everything. A filter given as NULL is not applied.';
 
--- function app_hidden.search_matches(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean)
-CREATE OR REPLACE FUNCTION app_hidden.search_matches(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean)
- RETURNS TABLE(kind text, id uuid)
+-- function app_hidden.search_snippet(kind text, id uuid, query text)
+CREATE OR REPLACE FUNCTION app_hidden.search_snippet(kind text, id uuid, query text)
+ RETURNS text
  LANGUAGE sql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public'
- SET synchronize_seqscans TO 'off'
 AS $function$
-  (select 'post'::text as kind, p.id from app_public.posts p
-    where p.status = 'published' and p.search @@ websearch_to_tsquery('english', search_matches.query)
-      and (search_matches.kinds is null or 'post' = any(search_matches.kinds))
-      and (not search_matches.match_all or app_hidden.search_filters_pass(
-            p.category_id, p.tags, p.author_id, p.published_at, p.language,
-            search_matches.category_ids, search_matches.tags, search_matches.author_id,
-            search_matches.published_after, search_matches.published_before, search_matches.language, true))
-    limit 500)
-  union all
-  (select 'question', q.id from app_public.questions q
-    where q.status = 'published' and q.search @@ websearch_to_tsquery('english', search_matches.query)
-      and (search_matches.kinds is null or 'question' = any(search_matches.kinds))
-      and (not search_matches.match_all or app_hidden.search_filters_pass(
-            q.category_id, q.tags, q.author_id, q.published_at, q.language,
-            search_matches.category_ids, search_matches.tags, search_matches.author_id,
-            search_matches.published_after, search_matches.published_before, search_matches.language, true))
-    limit 500)
-  union all
-  (select 'answer', a.id from app_public.answers a
-    where a.status = 'published' and a.search @@ websearch_to_tsquery('english', search_matches.query)
-      and (search_matches.kinds is null or 'answer' = any(search_matches.kinds))
-      and (not search_matches.match_all or app_hidden.search_filters_pass(
-            null, null, a.author_id, a.created_at, null,
-            null, null, search_matches.author_id,
-            search_matches.published_after, search_matches.published_before, null, true))
-    limit 500)
-  union all
-  (select 'comment', c.id from app_public.comments c
-    where c.status = 'published' and c.search @@ websearch_to_tsquery('english', search_matches.query)
-      and (search_matches.kinds is null or 'comment' = any(search_matches.kinds))
-      and (not search_matches.match_all or app_hidden.search_filters_pass(
-            null, null, c.author_id, c.created_at, null,
-            null, null, search_matches.author_id,
-            search_matches.published_after, search_matches.published_before, null, true))
-    limit 500)
-  union all
-  (select 'user', u.id from app_public.users u
-    where u.is_active and u.search @@ websearch_to_tsquery('english', search_matches.query)
-      and (search_matches.kinds is null or 'user' = any(search_matches.kinds))
-    limit 500)
+  -- HTML-escaped text with <mark> around the matches: safe to show as HTML.
+  -- Only called for the page returned (after search's ORDER BY and LIMIT).
+  select ts_headline('english', replace(replace(replace(e.body, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+                     websearch_to_tsquery('english', search_snippet.query),
+                     'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2')
+    from app_private.search_entries e
+   where e.kind = search_snippet.kind and e.id = search_snippet.id
 $function$;
-grant execute on function app_hidden.search_matches(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to anonymous;
-grant execute on function app_hidden.search_matches(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to authenticated;
-comment on function app_hidden.search_matches(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) is 'Ids of at most 500 published documents per kind matching a search (for app_public.search).';
+grant execute on function app_hidden.search_snippet(kind text, id uuid, query text) to anonymous;
+grant execute on function app_hidden.search_snippet(kind text, id uuid, query text) to authenticated;
+comment on function app_hidden.search_snippet(kind text, id uuid, query text) is 'The highlighted snippet of one search hit (up to two fragments, HTML-escaped, matches in <mark>). Security definer: reads app_private.search_entries; gives only text of an entry search already returned to the caller.';
 
 -- function app_hidden.setting(key text)
 CREATE OR REPLACE FUNCTION app_hidden.setting(key text)
@@ -3707,6 +3719,38 @@ create table app_private.refresh_tokens (
 comment on table app_private.refresh_tokens is 'Refresh tokens (sha256 only). Each refresh rotates the token; presenting a rotated one revokes its session.';
 CREATE INDEX refresh_tokens_session_id_idx ON app_private.refresh_tokens USING btree (session_id);
 
+-- table app_private.search_entries
+create table app_private.search_entries (
+  kind text not null,
+  id uuid not null,
+  doc tsvector not null,
+  title text,
+  title_is_own boolean not null,
+  body text,
+  author_id uuid,
+  category_id uuid,
+  tags text[],
+  language text,
+  published_at timestamp with time zone,
+  score real not null,
+  room_id uuid,
+  job_status app_public.job_status,
+  constraint search_entries_pkey PRIMARY KEY (kind, id)
+);
+comment on table app_private.search_entries is 'One row per searchable document, whatever its kind, kept by triggers on the source tables (app_private.search_refresh) from app_private.search_sources. Only documents someone may see are here; room_id and job_status carry the rules that depend on who searches.';
+comment on column app_private.search_entries.kind is 'post, question, answer, comment, user, message or job.';
+comment on column app_private.search_entries.doc is 'The weighted full-text vector (title A, body B, comment or message C).';
+comment on column app_private.search_entries.title is 'The title shown with a hit (an answer shows its question''s).';
+comment on column app_private.search_entries.title_is_own is 'Whether title is the document''s own, so typo-tolerant search matches it (not for answers, which borrow their question''s).';
+comment on column app_private.search_entries.body is 'The first 5000 characters of the text, for snippets.';
+comment on column app_private.search_entries.score is 'Static score (app_private.search_score): which matches a common word ranks first.';
+comment on column app_private.search_entries.room_id is 'For messages of private and direct rooms: the room, readable only to those app_hidden.room_readable allows. Null: no room rule.';
+comment on column app_private.search_entries.job_status is 'For job postings: the status, shown by app_hidden.job_posting_visible.';
+CREATE INDEX search_entries_doc_idx ON app_private.search_entries USING gin (doc);
+CREATE INDEX search_entries_kind_score_idx ON app_private.search_entries USING btree (kind, score DESC);
+CREATE INDEX search_entries_score_idx ON app_private.search_entries USING btree (score DESC);
+CREATE INDEX search_entries_title_trgm_idx ON app_private.search_entries USING gin (title public.gin_trgm_ops) WHERE title_is_own;
+
 -- table app_private.security_events
 create table app_private.security_events (
   id bigint generated always as identity not null,
@@ -3761,6 +3805,136 @@ create table app_private.user_secrets (
   constraint user_secrets_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
 );
 comment on table app_private.user_secrets is 'A user''s password hash (bcrypt, pgcrypto). Never readable by the API roles.';
+
+-- view app_private.search_sources
+create view app_private.search_sources as
+ SELECT 'post'::text AS kind,
+    p.id,
+    p.search AS doc,
+    p.title,
+    true AS title_is_own,
+    "left"(p.body, 5000) AS body,
+    p.author_id,
+    p.category_id,
+    p.tags,
+    p.language,
+    p.published_at,
+    app_private.search_score(p.published_at, (p.like_count + p.comment_count)::bigint) AS score,
+    NULL::uuid AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.posts p
+  WHERE p.status = 'published'::app_public.content_status
+UNION ALL
+ SELECT 'question'::text AS kind,
+    q.id,
+    q.search AS doc,
+    q.title,
+    true AS title_is_own,
+    "left"(q.body, 5000) AS body,
+    q.author_id,
+    q.category_id,
+    q.tags,
+    q.language,
+    q.published_at,
+    app_private.search_score(q.published_at, (q.like_count + q.answer_count)::bigint) AS score,
+    NULL::uuid AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.questions q
+  WHERE q.status = 'published'::app_public.content_status
+UNION ALL
+ SELECT 'answer'::text AS kind,
+    a.id,
+    a.search AS doc,
+    q.title,
+    false AS title_is_own,
+    "left"(a.body, 5000) AS body,
+    a.author_id,
+    q.category_id,
+    q.tags,
+    q.language,
+    a.created_at AS published_at,
+    app_private.search_score(a.created_at, a.like_count::bigint) AS score,
+    NULL::uuid AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.answers a
+     JOIN app_public.questions q ON q.id = a.question_id
+  WHERE a.status = 'published'::app_public.content_status AND q.status = 'published'::app_public.content_status
+UNION ALL
+ SELECT 'comment'::text AS kind,
+    c.id,
+    c.search AS doc,
+    NULL::text AS title,
+    false AS title_is_own,
+    "left"(c.body, 5000) AS body,
+    c.author_id,
+    NULL::uuid AS category_id,
+    NULL::text[] AS tags,
+    NULL::text AS language,
+    c.created_at AS published_at,
+    app_private.search_score(c.created_at, (c.like_count + c.reply_count)::bigint) AS score,
+    NULL::uuid AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.comments c
+     LEFT JOIN app_public.posts cp ON cp.id = c.post_id
+     LEFT JOIN app_public.questions cq ON cq.id = c.question_id
+     LEFT JOIN app_public.answers ca ON ca.id = c.answer_id
+     LEFT JOIN app_public.questions caq ON caq.id = ca.question_id
+  WHERE c.status = 'published'::app_public.content_status AND c.document_id IS NULL AND (c.post_id IS NULL OR cp.status = 'published'::app_public.content_status) AND (c.question_id IS NULL OR cq.status = 'published'::app_public.content_status) AND (c.answer_id IS NULL OR ca.status = 'published'::app_public.content_status AND caq.status = 'published'::app_public.content_status)
+UNION ALL
+ SELECT 'user'::text AS kind,
+    u.id,
+    u.search AS doc,
+    u.display_name AS title,
+    true AS title_is_own,
+    concat_ws(' — '::text, u.job_title, u.affiliation, u.bio) AS body,
+    u.id AS author_id,
+    NULL::uuid AS category_id,
+    NULL::text[] AS tags,
+    NULL::text AS language,
+    u.created_at AS published_at,
+    app_private.search_score(u.created_at, u.follower_count::bigint) AS score,
+    NULL::uuid AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.users u
+  WHERE u.is_active
+UNION ALL
+ SELECT 'message'::text AS kind,
+    m.id,
+    setweight(to_tsvector('english'::regconfig, m.body), 'C'::"char") AS doc,
+    NULL::text AS title,
+    false AS title_is_own,
+    "left"(m.body, 5000) AS body,
+    m.author_id,
+    NULL::uuid AS category_id,
+    NULL::text[] AS tags,
+    NULL::text AS language,
+    m.created_at AS published_at,
+    app_private.search_score(m.created_at, m.reply_count::bigint) AS score,
+        CASE
+            WHEN r.kind = 'public'::app_public.room_kind THEN NULL::uuid
+            ELSE r.id
+        END AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.messages m
+     JOIN app_public.rooms r ON r.id = m.room_id
+  WHERE m.kind = 'text'::app_public.message_kind AND m.deleted_at IS NULL
+UNION ALL
+ SELECT 'job'::text AS kind,
+    j.id,
+    (setweight(to_tsvector('english'::regconfig, j.title), 'A'::"char") || setweight(to_tsvector('english'::regconfig, COALESCE(j.organization_name, ''::text)), 'B'::"char")) || setweight(to_tsvector('english'::regconfig, concat_ws(' '::text, j.description, j.requirements, j.responsibilities, j.location)), 'B'::"char") AS doc,
+    j.title,
+    true AS title_is_own,
+    "left"(j.description, 5000) AS body,
+    j.employer_id AS author_id,
+    j.category_id,
+    j.tags,
+    NULL::text AS language,
+    COALESCE(j.published_at, j.created_at) AS published_at,
+    app_private.search_score(COALESCE(j.published_at, j.created_at), j.application_count::bigint) AS score,
+    NULL::uuid AS room_id,
+    j.status AS job_status
+   FROM app_public.job_postings j;
+comment on view app_private.search_sources is 'What search indexes, per kind (one UNION ALL branch each, with the rules that make a document searchable at all): the rows app_private.search_refresh copies into app_private.search_entries.';
 
 -- materialized view app_private.leaderboard_scores
 create materialized view app_private.leaderboard_scores as
@@ -4856,6 +5030,63 @@ AS $function$
 $function$;
 comment on function app_private.revoke_sessions(user_id uuid, reason text, except_session_id uuid) is 'Revokes every live session of a member (except one, e.g. the caller''s), with a reason; returns how many were revoked.';
 
+-- function app_private.search_rebuild()
+CREATE OR REPLACE FUNCTION app_private.search_rebuild()
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_count bigint;
+begin
+  truncate app_private.search_entries;
+  insert into app_private.search_entries select * from app_private.search_sources;
+  get diagnostics v_count = row_count;
+  analyze app_private.search_entries;
+  return v_count;
+end;
+$function$;
+comment on function app_private.search_rebuild() is 'Refills app_private.search_entries from the sources in one statement and analyzes it; returns the number of entries. For bulk loads that switch triggers off (npm run seed) and after adding a kind.';
+
+-- function app_private.search_refresh(kind text, id uuid)
+CREATE OR REPLACE FUNCTION app_private.search_refresh(kind text, id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v app_private.search_entries;
+begin
+  select s.* into v from app_private.search_sources s where s.kind = search_refresh.kind and s.id = search_refresh.id;
+  if v.id is null then
+    delete from app_private.search_entries e where e.kind = search_refresh.kind and e.id = search_refresh.id;
+    return;
+  end if;
+  insert into app_private.search_entries values (v.*)
+  on conflict on constraint search_entries_pkey do update
+     set doc = excluded.doc, title = excluded.title, title_is_own = excluded.title_is_own, body = excluded.body,
+         author_id = excluded.author_id, category_id = excluded.category_id, tags = excluded.tags,
+         language = excluded.language, published_at = excluded.published_at, score = excluded.score,
+         room_id = excluded.room_id, job_status = excluded.job_status
+   -- An unchanged entry is not rewritten (no dead row, no index churn).
+   where (search_entries.*) is distinct from (excluded.*);
+end;
+$function$;
+comment on function app_private.search_refresh(kind text, id uuid) is 'Brings one search entry up to date with its source: copies it from app_private.search_sources, or deletes it when the source is gone or no longer searchable.';
+
+-- function app_private.search_score(published_at timestamp with time zone, popularity bigint)
+CREATE OR REPLACE FUNCTION app_private.search_score(published_at timestamp with time zone, popularity bigint)
+ RETURNS real
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  -- Months since 1970, plus one per doubling of popularity: a document twice
+  -- as popular counts as one month newer.
+  select (coalesce(extract(epoch from published_at), 0) / 2592000
+          + floor(log(2, 1 + greatest(coalesce(popularity, 0), 0))))::real
+$function$;
+comment on function app_private.search_score(published_at timestamp with time zone, popularity bigint) is 'The static score of a search entry: months since 1970 of its publication, plus one per doubling of its popularity (reactions, replies, followers). Search ranks the matches with the best static score.';
+
 -- function app_private.send_email_verification(user_email_id uuid)
 CREATE OR REPLACE FUNCTION app_private.send_email_verification(user_email_id uuid)
  RETURNS void
@@ -4916,6 +5147,24 @@ AS $function$
   returning id
 $function$;
 comment on function app_private.start_session(user_id uuid, ip inet, user_agent text) is 'Opens a session for a member (IP, user agent) lasting the session.refresh_ttl setting; returns its id.';
+
+-- function app_private.tg__search_refresh()
+CREATE OR REPLACE FUNCTION app_private.tg__search_refresh()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- tg_argv[0]: the kind this table feeds.
+  if tg_op = 'DELETE' then
+    perform app_private.search_refresh(tg_argv[0], old.id);
+  else
+    perform app_private.search_refresh(tg_argv[0], new.id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg__search_refresh() is 'After a write on a searchable table: refreshes the row''s search entry (the kind is the trigger argument).';
 
 -- function app_private.tg__timestamps()
 CREATE OR REPLACE FUNCTION app_private.tg__timestamps()
@@ -5213,6 +5462,30 @@ begin
 end;
 $function$;
 comment on function app_private.tg_content__revision() is 'Trigger on posts, questions, answers and comments: keeps the previous title and body in content_revisions when either changes.';
+
+-- function app_private.tg_content__search_cascade()
+CREATE OR REPLACE FUNCTION app_private.tg_content__search_cascade()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Entries that borrow from this row (visibility, title, category, tags, language).
+  if tg_table_name = 'posts' then
+    perform app_private.search_refresh('comment', c.id) from app_public.comments c where c.post_id = new.id;
+  elsif tg_table_name = 'questions' then
+    perform app_private.search_refresh('answer', a.id) from app_public.answers a where a.question_id = new.id;
+    perform app_private.search_refresh('comment', c.id) from app_public.comments c where c.question_id = new.id;
+    perform app_private.search_refresh('comment', c.id)
+       from app_public.answers a join app_public.comments c on c.answer_id = a.id
+      where a.question_id = new.id;
+  elsif tg_table_name = 'answers' then
+    perform app_private.search_refresh('comment', c.id) from app_public.comments c where c.answer_id = new.id;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_content__search_cascade() is 'After a post, question or answer changes status (or a question its title, category, tags or language): refreshes the search entries of its answers and comments.';
 
 -- function app_private.tg_content__tags()
 CREATE OR REPLACE FUNCTION app_private.tg_content__tags()
