@@ -176,8 +176,11 @@ $$;
 comment on function app_private.search_rebuild() is
   'Refills app_private.search_entries from the sources in one statement and analyzes it; returns the number of entries. For bulk loads that switch triggers off (npm run seed) and after adding a kind.';
 
+-- The trigger functions are security definer: the entries live in
+-- app_private, and the sources must be read whole, not through the writer's
+-- row-level security.
 create function app_private.tg__search_refresh() returns trigger
-  language plpgsql volatile
+  language plpgsql volatile security definer
   set search_path = pg_catalog, public
 as $$
 begin
@@ -191,10 +194,10 @@ begin
 end;
 $$;
 comment on function app_private.tg__search_refresh() is
-  'After a write on a searchable table: refreshes the row''s search entry (the kind is the trigger argument).';
+  'After a write on a searchable table: refreshes the row''s search entry (the kind is the trigger argument). Security definer: writes app_private.search_entries and reads the sources past the writer''s row-level security.';
 
 create function app_private.tg_content__search_cascade() returns trigger
-  language plpgsql volatile
+  language plpgsql volatile security definer
   set search_path = pg_catalog, public
 as $$
 begin
@@ -214,7 +217,7 @@ begin
 end;
 $$;
 comment on function app_private.tg_content__search_cascade() is
-  'After a post, question or answer changes status (or a question its title, category, tags or language): refreshes the search entries of its answers and comments.';
+  'After a post, question or answer changes status (or a question its title, category, tags or language): refreshes the search entries of its answers and comments. Security definer, as app_private.tg__search_refresh.';
 
 create trigger _700_search after insert or delete or update of title, body, status, category_id, tags, language, published_at
   on app_public.posts for each row execute function app_private.tg__search_refresh('post');

@@ -100,6 +100,21 @@ describe("chat messages", () => {
     expect((await rootDb().query("select 1 from app_private.search_entries where kind = 'message' and id = $1", [id])).rowCount).toBe(0);
   });
 
+  it("indexes what a member writes as the API role (the triggers write the search table, not the member)", async () => {
+    const m2 = marker();
+    const room = await bulkLoad((c) => arrangeRoom(c, u.owner, "public", [[u.member, "member"]]));
+    await asRole(asUser(u.member), async (c) => {
+      const sent = await c.query<{ id: string }>("insert into app_public.messages (room_id, body) values ($1, $2) returning id", [room, `Sent ${m2}`]);
+      const post = await c.query<{ id: string }>(
+        "insert into app_public.posts (title, body, status) values ($1, $2, 'published') returning id",
+        [`Written ${m2}`, `By a member ${m2}.`],
+      );
+      const hits = (await c.query<{ id: string }>("select id from app_public.search($1)", [m2])).rows.map((r) => r.id);
+      expect(sorted(hits)).toEqual(sorted([sent.rows[0].id, post.rows[0].id]));
+      expect(await sqlErrorCode(c.query("select count(*) from app_private.search_entries"))).toBe("42501");
+    });
+  });
+
   it("drops a room's messages from search when the room is deleted", async () => {
     const m2 = marker();
     const room = await bulkLoad((c) => arrangeRoom(c, u.owner, "public"));
