@@ -5152,6 +5152,7 @@ comment on function app_private.start_session(user_id uuid, ip inet, user_agent 
 CREATE OR REPLACE FUNCTION app_private.tg__search_refresh()
  RETURNS trigger
  LANGUAGE plpgsql
+ SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
 begin
@@ -5164,7 +5165,7 @@ begin
   return null;
 end;
 $function$;
-comment on function app_private.tg__search_refresh() is 'After a write on a searchable table: refreshes the row''s search entry (the kind is the trigger argument).';
+comment on function app_private.tg__search_refresh() is 'After a write on a searchable table: refreshes the row''s search entry (the kind is the trigger argument). Security definer: writes app_private.search_entries and reads the sources past the writer''s row-level security.';
 
 -- function app_private.tg__timestamps()
 CREATE OR REPLACE FUNCTION app_private.tg__timestamps()
@@ -5467,6 +5468,7 @@ comment on function app_private.tg_content__revision() is 'Trigger on posts, que
 CREATE OR REPLACE FUNCTION app_private.tg_content__search_cascade()
  RETURNS trigger
  LANGUAGE plpgsql
+ SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
 begin
@@ -5485,7 +5487,7 @@ begin
   return null;
 end;
 $function$;
-comment on function app_private.tg_content__search_cascade() is 'After a post, question or answer changes status (or a question its title, category, tags or language): refreshes the search entries of its answers and comments.';
+comment on function app_private.tg_content__search_cascade() is 'After a post, question or answer changes status (or a question its title, category, tags or language): refreshes the search entries of its answers and comments. Security definer, as app_private.tg__search_refresh.';
 
 -- function app_private.tg_content__tags()
 CREATE OR REPLACE FUNCTION app_private.tg_content__tags()
