@@ -7,6 +7,7 @@
 import type pg from "pg";
 import type { TokenService } from "../src/auth/jwt";
 import type { Pools } from "./scenarios";
+import { loadSearchMix } from "./search-mix";
 
 export interface Viewer {
   userId: string;
@@ -120,6 +121,7 @@ export async function prepareFixtures(
     categories: await list(`select id::text v from app_public.categories order by position`),
     usernames: await list(`select username v from app_public.users where username like 'user\\_%' order by md5(username) limit 10000`),
   };
+  await loadSearchMix(db); // the search scenario's words, from this database (bench/search-mix.ts)
   for (const [name, values] of Object.entries(pools)) {
     if (values.length === 0) throw new Error(`The seeded database has no rows for the benchmark's "${name}"; seed it again`);
   }

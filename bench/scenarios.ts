@@ -5,6 +5,8 @@
  * pgbench transaction. Inputs ("targets") are picked from the seeded
  * database by `pick`, so all three ways read the same rows.
  */
+import { searchQuery } from "./search-mix";
+
 export type Target = Record<string, string | number>;
 
 /** What the fixture gives a scenario to pick its targets from. */
@@ -39,7 +41,6 @@ export interface Scenario {
   pick(pools: Pools, i: number): Target;
 }
 
-const WORDS = ["postgres", "graphql", "typescript", "design", "testing", "security", "performance", "kubernetes", "careers", "data"];
 const at = <T>(list: T[], i: number): T => list[i % list.length];
 
 /** Client address of request i: a different one per request, as traffic from many clients (per-address limits). */
@@ -143,7 +144,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: "search",
-    title: "Search (two words, ranked, snippets)",
+    title: "Search (mix of rare, medium and very common words, one and two, prefixes, typos; ranked, snippets)",
     kind: "read",
     identity: "viewer",
     graphql: `query Search($q: String!) {
@@ -157,7 +158,7 @@ export const SCENARIOS: Scenario[] = [
  limit 20`,
     params: (t) => [t.q],
     paramTypes: ["text"],
-    pick: (_pools, i) => ({ q: `${at(WORDS, i)} ${at(WORDS, Math.floor(i / WORDS.length) + 3)}` }),
+    pick: (_pools, i) => ({ q: searchQuery(i) }), // bench/search-mix.ts
   },
   {
     name: "category",
