@@ -13,6 +13,7 @@ import { sendNotificationEmail } from "./send_notification_email";
 import { sendNotificationDigest } from "./send_notification_digest";
 import { sendNotificationDigests } from "./send_notification_digests";
 import { pruneNotifications } from "./prune_notifications";
+import { fetchLinkPreviewTask } from "./fetch_link_preview";
 
 import { deleteFileBytes } from "./delete_file_bytes";
 import { makeThumbnails } from "./make_thumbnails";
@@ -38,6 +39,7 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     send_notification_digest: sendNotificationDigest(deps),
     send_notification_digests: sendNotificationDigests,
     prune_notifications: pruneNotifications,
+    fetch_link_preview: fetchLinkPreviewTask,
 
     ...(deps.fileStorage
       ? {
