@@ -67,6 +67,10 @@ function notificationSentence(v: Variables): string {
       return `Your answer to${on || " a question"} was accepted.`;
     case "reaction":
       return `${actors} liked your contribution${on}.`;
+    case "mention":
+      return `${who} mentioned you in a chat message.`;
+    case "direct_message":
+      return `${who} sent you a direct message.`;
     case "security_alert":
       return (
         {
