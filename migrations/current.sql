@@ -216,11 +216,11 @@ begin
                when v_me is null or v_me = v_row.user_id then 'leave'
                else 'remove' end::app_public.message_kind,
           v_row.user_id);
-  -- The welcome bot: the member's first-ever join (not in bulk loads).
-  if tg_op = 'INSERT' and not app_private.in_bulk_load() then
+  -- The welcome bot: the member's first-ever join. A bulk load (a seed) records the join but greets nobody.
+  if tg_op = 'INSERT' then
     insert into app_private.welcomed_members (user_id, room_id) values (new.user_id, new.room_id)
     on conflict (user_id) do nothing;
-    if found then
+    if found and not app_private.in_bulk_load() then
       v_text := app_private.setting('chat.welcome_text') #>> '{}';
       if coalesce(v_text, '') <> '' then
         insert into app_public.messages (room_id, author_id, kind, subject_user_id, body)

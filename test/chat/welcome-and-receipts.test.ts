@@ -86,6 +86,14 @@ describe("the welcome bot", () => {
     expect(await welcomesOf(privateRoom, invitee)).toHaveLength(1);
   });
 
+  it("a member loaded in bulk (a seed) was in a room already: joining another greets nobody", async () => {
+    const seeded = await createTestUser();
+    await bulkLoad((c) => c.query("insert into app_public.room_members (room_id, user_id) values ($1, $2)", [roomB, seeded.id]));
+    expect(await welcomesOf(roomB, seeded)).toEqual([]);
+    ok(await gql(seeded, JOIN, { roomId: roomA, userId: seeded.id }));
+    expect(await welcomesOf(roomA, seeded)).toEqual([]);
+  });
+
   it("the bot cannot sign in: no password, no e-mail; its messages cannot be edited or forged", async () => {
     const res = await gql(null, LOGIN, { input: { identifier: "agora-bot", password: "anything-at-all-1" } });
     expect(res.data?.login ?? null).toBeNull();
