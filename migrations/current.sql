@@ -70,7 +70,8 @@ create table app_public.message_link_previews (
   message_id uuid not null references app_public.messages(id) on delete cascade,
   url text not null references app_public.link_previews(url) on delete cascade,
   position smallint not null,
-  constraint message_link_previews_pkey primary key (message_id, url)
+  constraint message_link_previews_pkey primary key (message_id, position),
+  constraint message_link_previews_url_key unique (message_id, url)
 );
 alter table app_public.message_link_previews enable row level security;
 create policy select_readable on app_public.message_link_previews for select
@@ -80,7 +81,7 @@ comment on table app_public.message_link_previews is '@behavior -insert -update 
 Which link previews a chat message shows, in the order its URLs appear. Written by the database when the message is sent or edited; readable where the message is readable.';
 comment on column app_public.message_link_previews.message_id is 'The message.';
 comment on column app_public.message_link_previews.url is 'The normalised URL: its preview.';
-comment on column app_public.message_link_previews.position is 'The URL''s place among the message''s URLs (1 first).';
+comment on column app_public.message_link_previews.position is 'The URL''s place among the message''s URLs (order of appearance, 1 first; the numbers of repeated or refused URLs are skipped): the default order.';
 create index message_link_previews_url_idx on app_public.message_link_previews (url);
 
 -- (link_previews, continued: its policy needs message_link_previews)
@@ -271,7 +272,7 @@ as $$
 $$;
 comment on function app_private.notification_blocked(uuid, uuid) is 'Whether a block between recipient and actor (either direction, app_public.user_blocks) suppresses the notification.';
 
-update app_public.notification_types set trigger_point = 'messages: after insert of a text message (_700_notify), for each member of the room the message mentions (message_mentions); not in direct rooms (the direct message notifies) and not on edits'
+update app_public.notification_types set trigger_point = 'messages: after insert of a text message (_700_notify), for each member of the room the message mentions (message_mentions); not in direct rooms (the direct message notifies) and not on edits. Comments: planned'
  where id = 'mention';
 update app_public.notification_types set trigger_point = 'messages: after insert of a text message in a direct room (_700_notify), for the other member; updates their unread direct_message notification of the room instead of adding one'
  where id = 'direct_message';
