@@ -133,6 +133,15 @@ describe("direct messages", () => {
     expect((await notes(ana, "direct_message", room)).map((n) => [n.actorId, n.detail.messageId])).toEqual([[cy.id, reply]]);
   });
 
+  // One sender's messages already serialise on their send-limit counter; the advisory lock in
+  // notify_direct_message keeps this true should that change.
+  it("messages sent at once still make one notification with an exact count", async () => {
+    const [sender, reader] = await Promise.all([createTestUser(), createTestUser()]);
+    const room = ok(await gql(sender, `mutation ($id: UUID!) { openDirectRoom(input: { userId: $id }) { result { rowId } } }`, { id: reader.id })).openDirectRoom.result.rowId;
+    await Promise.all([1, 2, 3, 4, 5, 6].map((i) => send(sender, room, `burst ${i}`)));
+    expect((await notes(reader, "direct_message", room)).map((n) => n.detail.messageCount)).toEqual([6]);
+  });
+
   it("bursts are per room: another conversation makes its own notification", async () => {
     const open = `mutation ($id: UUID!) { openDirectRoom(input: { userId: $id }) { result { rowId } } }`;
     const fromBo = ok(await gql(bo, open, { id: eve.id })).openDirectRoom.result.rowId;
