@@ -114,26 +114,31 @@ describe("read receipts in direct rooms", () => {
   const READ = `mutation ($roomId: UUID!, $messageId: UUID!) { markRoomRead(input: { roomId: $roomId, messageId: $messageId }) { result { lastReadMessageId } } }`;
   const PAGE = `query ($id: UUID!) { roomByRowId(rowId: $id) {
     roomMembersByRoomId { nodes { userId lastReadMessageId } }
-    messagesByRoomId(first: 50, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) { nodes { body userByAuthorId { username } readBy(first: 2) { nodes { username } } } }
+    messagesByRoomId(first: 50, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) { nodes {
+      body userByAuthorId { username } readBy(first: 2) { nodes { username } }
+      messageLinkPreviewsByMessageId(first: 5) { nodes { linkPreviewByUrl { status } } }
+    } }
   } }`;
 
   it("each member sees who has read up to which message, in one statement per page; other rooms have no receipts", async () => {
     const [ana, bo, stranger] = await Promise.all([createTestUser(), createTestUser(), createTestUser()]);
     const room = ok(await gql(ana, OPEN, { id: bo.id })).openDirectRoom.result.rowId;
     const ids: string[] = [];
-    for (const body of ["one", "two", "three"]) ids.push(ok(await gql(ana, SEND, { roomId: room, body })).createMessage.message.rowId);
+    // "two" names a URL (a loopback address: its preview job is refused at once, whoever runs it).
+    for (const body of ["one", `two http://127.0.0.1:9/${room}`, "three"]) ids.push(ok(await gql(ana, SEND, { roomId: room, body })).createMessage.message.rowId);
     ok(await gql(bo, READ, { roomId: room, messageId: ids[1] }));
     for (const reader of [ana, bo]) {
       let res: GraphQLResponse | undefined;
       const statements = await recorder.during(async () => {
         res = await gql(reader, PAGE, { id: room });
       });
-      const data = ok(res!) as { roomByRowId: { roomMembersByRoomId: { nodes: unknown[] }; messagesByRoomId: { nodes: Array<{ body: string; readBy: { nodes: unknown[] } }> } } };
-      expect(dataStatements(statements)).toHaveLength(1);
-      expect(data.roomByRowId.messagesByRoomId.nodes.map((m) => [m.body, m.readBy.nodes])).toEqual([
-        ["three", []],
-        ["two", [{ username: bo.username }]],
-        ["one", [{ username: bo.username }]],
+      type Node = { body: string; readBy: { nodes: unknown[] }; messageLinkPreviewsByMessageId: { nodes: unknown[] } };
+      const data = ok(res!) as { roomByRowId: { roomMembersByRoomId: { nodes: unknown[] }; messagesByRoomId: { nodes: Node[] } } };
+      expect(dataStatements(statements)).toHaveLength(1); // receipts and link previews included
+      expect(data.roomByRowId.messagesByRoomId.nodes.map((m) => [m.body.split(" ")[0], m.readBy.nodes, m.messageLinkPreviewsByMessageId.nodes.length])).toEqual([
+        ["three", [], 0],
+        ["two", [{ username: bo.username }], 1],
+        ["one", [{ username: bo.username }], 0],
       ]);
       expect(data.roomByRowId.roomMembersByRoomId.nodes).toEqual(
         expect.arrayContaining([
@@ -147,7 +152,7 @@ describe("read receipts in direct rooms", () => {
     const reply = ok(await gql(bo, SEND, { roomId: room, body: "four" })).createMessage.message.rowId;
     ok(await gql(ana, READ, { roomId: room, messageId: reply }));
     const page = ok(await gql(bo, PAGE, { id: room })).roomByRowId.messagesByRoomId.nodes;
-    expect(page.map((m: { body: string; readBy: { nodes: unknown[] } }) => [m.body, m.readBy.nodes])).toEqual([
+    expect(page.map((m: { body: string; readBy: { nodes: unknown[] } }) => [m.body.split(" ")[0], m.readBy.nodes])).toEqual([
       ["four", [{ username: ana.username }]],
       ["three", []],
       ["two", [{ username: bo.username }]],
