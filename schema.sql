@@ -4646,6 +4646,8 @@ begin
   if recipient_id is null or recipient_id = msg.author_id or app_private.notification_blocked(recipient_id, msg.author_id) then
     return;
   end if;
+  -- Concurrent messages to one member in one room serialise here, so a burst makes one notification, not several.
+  perform pg_advisory_xact_lock(hashtextextended('direct_message:' || recipient_id::text || ':' || msg.room_id::text, 0));
   -- The burst's notification: unread (or, in-app off, not mailed yet) and of this room.
   select n.id into v_existing from app_public.notifications n
    where n.recipient_id = notify_direct_message.recipient_id and n.type_id = 'direct_message'
@@ -4668,7 +4670,7 @@ begin
   end if;
 end;
 $function$;
-comment on function app_private.notify_direct_message(recipient_id uuid, msg app_public.messages) is 'The direct_message notification of a message: a new one, or, while the recipient has an unread one of the same room, that one updated (lastMessageId, messageCount, moved up the list). Nothing for the author or across a block; preferences apply through app_private.notify.';
+comment on function app_private.notify_direct_message(recipient_id uuid, msg app_public.messages) is 'The direct_message notification of a message: a new one, or, while the recipient has an unread one of the same room, that one updated (lastMessageId, messageCount, moved up the list). Nothing for the author or across a block; preferences apply through app_private.notify. Concurrent messages of one room to one member serialise on a transaction advisory lock.';
 
 -- function app_private.notify_reaction(r app_public.reactions, added boolean)
 CREATE OR REPLACE FUNCTION app_private.notify_reaction(r app_public.reactions, added boolean)
