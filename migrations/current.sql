@@ -154,7 +154,7 @@ comment on function app_private.save_link_preview(text, text, text, text, text, 
 
 --! split: 1320-chat-welcome-bot.sql
 -- === chat: the welcome bot ===
--- A bot account (no password, no e-mail: it cannot sign in) greets a member in the room of their first-ever join
+-- A bot account (no password, no e-mail: it cannot sign in; made at its first greeting) greets a member in the room of their first-ever join
 -- with the chat.welcome_text setting, as a typed `welcome` message. app_private.welcomed_members remembers who was
 -- greeted, so leaving and joining again, or joining a second room, greets nobody.
 
@@ -171,19 +171,32 @@ create table if not exists app_private.bot_accounts (
   user_id uuid not null unique references app_public.users(id) on delete cascade,
   constraint bot_account_kind check (kind in ('welcome'))
 );
-comment on table app_private.bot_accounts is 'The platform''s bot accounts (kind welcome: the chat welcome bot). Created by the migration without a password or an e-mail address, so nobody can sign in as them.';
+comment on table app_private.bot_accounts is 'The platform''s bot accounts (kind welcome: the chat welcome bot, made by app_private.welcome_bot_id at its first greeting). They have no password and no e-mail address, so nobody can sign in as them.';
 
-do $$
+create or replace function app_private.welcome_bot_id() returns uuid
+  language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   v_id uuid;
 begin
-  if not exists (select 1 from app_private.bot_accounts where kind = 'welcome') then
-    insert into app_public.users (username, display_name, bio)
-    values ('agora-bot', 'Agora Bot', 'I welcome new members to chat rooms.')
-    returning id into v_id;
-    insert into app_private.bot_accounts (kind, user_id) values ('welcome', v_id);
+  select b.user_id into v_id from app_private.bot_accounts b where b.kind = 'welcome';
+  if v_id is null then
+    -- Made at its first greeting, not by the migration: a fresh database has no members (the seed relies on it),
+    -- and a seed that empties the users makes it again. Serialised, so two first greetings make one bot.
+    perform pg_advisory_xact_lock(hashtextextended('app_private.welcome_bot_id', 0));
+    select b.user_id into v_id from app_private.bot_accounts b where b.kind = 'welcome';
+    if v_id is null then
+      insert into app_public.users (username, display_name, bio)
+      values (case when exists (select 1 from app_public.users u where u.username = 'agora-bot')
+                   then 'agora-bot-' || left(md5(random()::text), 8) else 'agora-bot' end,
+              'Agora Bot', 'I welcome new members to chat rooms.')
+      returning id into v_id;
+      insert into app_private.bot_accounts (kind, user_id) values ('welcome', v_id);
+    end if;
   end if;
-end $$;
+  return v_id;
+end;
+$$;
+comment on function app_private.welcome_bot_id() is 'The welcome bot''s user id, creating the account (username agora-bot, no password, no e-mail address: nobody can sign in as it) the first time it is needed. Security definer: writes users and app_private.';
 
 create table if not exists app_private.welcomed_members (
   user_id uuid primary key references app_public.users(id) on delete cascade,
@@ -225,8 +238,7 @@ begin
       v_text := app_private.setting('chat.welcome_text') #>> '{}';
       if coalesce(v_text, '') <> '' then
         insert into app_public.messages (room_id, author_id, kind, subject_user_id, body)
-        select new.room_id, b.user_id, 'welcome', new.user_id, left(v_text, 4000)
-          from app_private.bot_accounts b where b.kind = 'welcome';
+        values (new.room_id, app_private.welcome_bot_id(), 'welcome', new.user_id, left(v_text, 4000));
       end if;
     end if;
   end if;
