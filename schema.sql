@@ -3729,7 +3729,7 @@ create table app_private.bot_accounts (
   constraint bot_account_kind CHECK (kind = 'welcome'::text),
   constraint bot_accounts_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
 );
-comment on table app_private.bot_accounts is 'The platform''s bot accounts (kind welcome: the chat welcome bot). Created by the migration without a password or an e-mail address, so nobody can sign in as them.';
+comment on table app_private.bot_accounts is 'The platform''s bot accounts (kind welcome: the chat welcome bot, made by app_private.welcome_bot_id at its first greeting). They have no password and no e-mail address, so nobody can sign in as them.';
 
 -- table app_private.email_verification_tokens
 create table app_private.email_verification_tokens (
@@ -6192,8 +6192,7 @@ begin
       v_text := app_private.setting('chat.welcome_text') #>> '{}';
       if coalesce(v_text, '') <> '' then
         insert into app_public.messages (room_id, author_id, kind, subject_user_id, body)
-        select new.room_id, b.user_id, 'welcome', new.user_id, left(v_text, 4000)
-          from app_private.bot_accounts b where b.kind = 'welcome';
+        values (new.room_id, app_private.welcome_bot_id(), 'welcome', new.user_id, left(v_text, 4000));
       end if;
     end if;
   end if;
@@ -6493,6 +6492,36 @@ AS $function$
     where f.id = file_id and f.owner_id = user_id
 $function$;
 comment on function app_private.upload_target(file_id uuid, user_id uuid) is 'For the upload endpoint (run by the owner role): the file''s status, declared size, largest size its slot allows and storage key, when it belongs to the user; no row otherwise.';
+
+-- function app_private.welcome_bot_id()
+CREATE OR REPLACE FUNCTION app_private.welcome_bot_id()
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_id uuid;
+begin
+  select b.user_id into v_id from app_private.bot_accounts b where b.kind = 'welcome';
+  if v_id is null then
+    -- Made at its first greeting, not by the migration: a fresh database has no members (the seed relies on it),
+    -- and a seed that empties the users makes it again. Serialised, so two first greetings make one bot.
+    perform pg_advisory_xact_lock(hashtextextended('app_private.welcome_bot_id', 0));
+    select b.user_id into v_id from app_private.bot_accounts b where b.kind = 'welcome';
+    if v_id is null then
+      insert into app_public.users (username, display_name, bio)
+      values (case when exists (select 1 from app_public.users u where u.username = 'agora-bot')
+                   then 'agora-bot-' || left(md5(random()::text), 8) else 'agora-bot' end,
+              'Agora Bot', 'I welcome new members to chat rooms.')
+      returning id into v_id;
+      insert into app_private.bot_accounts (kind, user_id) values ('welcome', v_id);
+    end if;
+  end if;
+  return v_id;
+end;
+$function$;
+comment on function app_private.welcome_bot_id() is 'The welcome bot''s user id, creating the account (username agora-bot, no password, no e-mail address: nobody can sign in as it) the first time it is needed. Security definer: writes users and app_private.';
 
 -- ============================================================================
 -- schema app_analytics
