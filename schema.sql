@@ -60,8 +60,8 @@ create type app_public.job_workplace as enum ('remote', 'hybrid', 'on_site');
 comment on type app_public.job_workplace is 'Where the work happens: remote, hybrid or on site.';
 
 -- enum app_public.message_kind
-create type app_public.message_kind as enum ('text', 'join', 'leave', 'remove', 'rename', 'pin');
-comment on type app_public.message_kind is 'text: written by a member; the others are system messages written by the database (join, leave, remove: subjectUserId; rename: systemData {oldName, newName}; pin: subjectMessageId), typed so clients can localise them.';
+create type app_public.message_kind as enum ('text', 'join', 'leave', 'remove', 'rename', 'pin', 'welcome');
+comment on type app_public.message_kind is 'text: written by a member; the others are system messages written by the database (join, leave, remove: subjectUserId; rename: systemData {oldName, newName}; pin: subjectMessageId; welcome: the welcome bot''s greeting, body the chat.welcome_text setting, subjectUserId the member greeted), typed so clients can localise them.';
 
 -- enum app_public.notification_channel
 create type app_public.notification_channel as enum ('in_app', 'email');
@@ -934,6 +934,65 @@ CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_posting
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_postings__rules();
 CREATE TRIGGER _700_notify AFTER INSERT OR UPDATE OF status ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_postings__notify();
 
+-- table app_public.link_previews
+create table app_public.link_previews (
+  url text not null,
+  status text default 'pending'::text not null,
+  title text,
+  description text,
+  image_url text,
+  site_name text,
+  failure text,
+  fetched_at timestamp with time zone,
+  created_at timestamp with time zone default now() not null,
+  constraint link_previews_pkey PRIMARY KEY (url),
+  constraint link_preview_failure CHECK (failure IS NULL OR (failure = ANY (ARRAY['forbidden_address'::text, 'unsupported_url'::text, 'too_many_redirects'::text, 'timeout'::text, 'not_html'::text, 'http_error'::text, 'network'::text]))),
+  constraint link_preview_lengths CHECK (char_length(url) <= 2048 AND char_length(title) <= 300 AND char_length(description) <= 1000 AND char_length(image_url) <= 2048 AND char_length(site_name) <= 200),
+  constraint link_preview_status CHECK (status = ANY (ARRAY['pending'::text, 'ready'::text, 'failed'::text]))
+);
+alter table app_public.link_previews enable row level security;
+create policy select_linked_readable on app_public.link_previews for select to public
+  using ((EXISTS ( SELECT 1
+   FROM app_public.message_link_previews ml
+  WHERE (ml.url = link_previews.url))));
+grant select on table app_public.link_previews to anonymous;
+grant select on table app_public.link_previews to authenticated;
+comment on table app_public.link_previews is '@behavior -insert -update -delete
+The preview of a URL named in chat messages (title, description, image and site name from Open Graph or <title>), fetched by a background job and shared by every message naming the URL. Readable where one of those messages is readable.';
+comment on column app_public.link_previews.url is 'The normalised URL (scheme and host lower-case, no fragment, no default port).';
+comment on column app_public.link_previews.status is 'pending (not fetched yet), ready, or failed (see failure).';
+comment on column app_public.link_previews.title is 'og:title, else the page''s <title>.';
+comment on column app_public.link_previews.description is 'og:description, else the description meta tag.';
+comment on column app_public.link_previews.image_url is 'og:image, made absolute (http or https only). Not fetched by the server.';
+comment on column app_public.link_previews.site_name is 'og:site_name.';
+comment on column app_public.link_previews.failure is 'Why there is no preview: forbidden_address (private, loopback, link-local, CGNAT, multicast or unspecified, also after a redirect), unsupported_url, too_many_redirects, timeout, not_html, http_error, network.';
+comment on column app_public.link_previews.fetched_at is 'When it was last fetched; reused until the chat.link_preview_ttl setting has passed.';
+comment on column app_public.link_previews.created_at is 'When a message first named the URL.';
+
+-- table app_public.message_link_previews
+create table app_public.message_link_previews (
+  message_id uuid not null,
+  url text not null,
+  "position" smallint not null,
+  constraint message_link_previews_pkey PRIMARY KEY (message_id, "position"),
+  constraint message_link_previews_url_key UNIQUE (message_id, url),
+  constraint message_link_previews_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE,
+  constraint message_link_previews_url_fkey FOREIGN KEY (url) REFERENCES app_public.link_previews(url) ON DELETE CASCADE
+);
+alter table app_public.message_link_previews enable row level security;
+create policy select_readable on app_public.message_link_previews for select to public
+  using ((EXISTS ( SELECT 1
+   FROM app_public.messages m
+  WHERE (m.id = message_link_previews.message_id))));
+grant select on table app_public.message_link_previews to anonymous;
+grant select on table app_public.message_link_previews to authenticated;
+comment on table app_public.message_link_previews is '@behavior -insert -update -delete
+Which link previews a chat message shows, in the order its URLs appear. Written by the database when the message is sent or edited; readable where the message is readable.';
+comment on column app_public.message_link_previews.message_id is 'The message.';
+comment on column app_public.message_link_previews.url is 'The normalised URL: its preview.';
+comment on column app_public.message_link_previews."position" is 'The URL''s place among the message''s URLs (order of appearance, 1 first; the numbers of repeated or refused URLs are skipped): the default order.';
+CREATE INDEX message_link_previews_url_idx ON app_public.message_link_previews USING btree (url);
+
 -- table app_public.message_mentions
 create table app_public.message_mentions (
   message_id uuid not null,
@@ -1109,6 +1168,8 @@ CREATE INDEX messages_subject_user_idx ON app_public.messages USING btree (subje
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__before_write();
 CREATE TRIGGER _500_after_write AFTER INSERT OR DELETE OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__after_write();
+CREATE TRIGGER _600_link_previews AFTER INSERT OR UPDATE OF body, deleted_at ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__link_previews();
+CREATE TRIGGER _700_notify AFTER INSERT ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__notify();
 
 -- table app_public.notification_preferences
 create table app_public.notification_preferences (
@@ -2586,6 +2647,26 @@ grant execute on function app_public.messages_around(message_id uuid, count inte
 grant execute on function app_public.messages_around(message_id uuid, count integer) to authenticated;
 comment on function app_public.messages_around(message_id uuid, count integer) is 'A page of a room''s history centred on a message (to jump to a reply or a search hit): the message, up to count (at most 100) newer and count older messages, newest first.';
 
+-- function app_public.messages_read_by(m app_public.messages)
+CREATE OR REPLACE FUNCTION app_public.messages_read_by(m app_public.messages)
+ RETURNS SETOF app_public.users
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select u.* from app_public.rooms r
+    join app_public.room_members rm on rm.room_id = r.id
+    join app_public.users u on u.id = rm.user_id
+   where r.id = m.room_id and r.kind = 'direct'
+     and rm.user_id is distinct from m.author_id
+     and rm.last_read_at is not null
+     and (rm.last_read_at, rm.last_read_message_id) >= (m.created_at, m.id)
+$function$;
+grant execute on function app_public.messages_read_by(m app_public.messages) to anonymous;
+grant execute on function app_public.messages_read_by(m app_public.messages) to authenticated;
+comment on function app_public.messages_read_by(m app_public.messages) is '@behavior -filter -order
+Read receipts: in a direct room, the other member once they have read up to this message (their read position is at it or later). Empty in other rooms.';
+
 -- function app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text)
 CREATE OR REPLACE FUNCTION app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text)
  RETURNS app_public.room_members
@@ -3758,6 +3839,17 @@ create table app_private.banned_words (
 );
 comment on table app_private.banned_words is 'Words that content may not contain (whole words, any case). Managed by the DBA or admins.';
 
+-- table app_private.bot_accounts
+create table app_private.bot_accounts (
+  kind text not null,
+  user_id uuid not null,
+  constraint bot_accounts_pkey PRIMARY KEY (kind),
+  constraint bot_accounts_user_id_key UNIQUE (user_id),
+  constraint bot_account_kind CHECK (kind = 'welcome'::text),
+  constraint bot_accounts_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+comment on table app_private.bot_accounts is 'The platform''s bot accounts (kind welcome: the chat welcome bot, made by app_private.welcome_bot_id at its first greeting). They have no password and no e-mail address, so nobody can sign in as them.';
+
 -- table app_private.email_verification_tokens
 create table app_private.email_verification_tokens (
   token_hash bytea not null,
@@ -3912,6 +4004,18 @@ create table app_private.user_secrets (
   constraint user_secrets_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
 );
 comment on table app_private.user_secrets is 'A user''s password hash (bcrypt, pgcrypto). Never readable by the API roles.';
+
+-- table app_private.welcomed_members
+create table app_private.welcomed_members (
+  user_id uuid not null,
+  room_id uuid,
+  welcomed_at timestamp with time zone default now() not null,
+  constraint welcomed_members_pkey PRIMARY KEY (user_id),
+  constraint welcomed_members_room_id_fkey FOREIGN KEY (room_id) REFERENCES app_public.rooms(id) ON DELETE SET NULL,
+  constraint welcomed_members_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+comment on table app_private.welcomed_members is 'Members the welcome bot has greeted (or who were in rooms before it existed): a member is greeted once, at their first-ever room join.';
+CREATE INDEX welcomed_members_room_idx ON app_private.welcomed_members USING btree (room_id);
 
 -- materialized view app_private.leaderboard_scores
 create materialized view app_private.leaderboard_scores as
@@ -4493,6 +4597,17 @@ AS $function$
 $function$;
 comment on function app_private.hash_password(password text) is 'bcrypt hash of a password, at the cost in the password.bcrypt_cost setting.';
 
+-- function app_private.in_bulk_load()
+CREATE OR REPLACE FUNCTION app_private.in_bulk_load()
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select coalesce(current_setting('agora.bulk_load', true) = 'on', false) and app_public.current_user_id() is null
+$function$;
+comment on function app_private.in_bulk_load() is 'True inside a bulk load outside a request (seeds, test fixtures: agora.bulk_load on, nobody signed in): chat skips its side effects (link preview jobs, the welcome bot, notifications) there.';
+
 -- function app_private.issue_refresh_token(session_id uuid)
 CREATE OR REPLACE FUNCTION app_private.issue_refresh_token(session_id uuid)
  RETURNS text
@@ -4635,6 +4750,24 @@ AS $function$
 $function$;
 comment on function app_private.new_token(bytes integer) is 'A new random secret of `bytes` random bytes, URL-safe base64. Handed out once; only its token_hash is stored.';
 
+-- function app_private.normalise_url(url text)
+CREATE OR REPLACE FUNCTION app_private.normalise_url(url text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  -- scheme and host lower-cased, the default port and the fragment dropped, an empty path made "/".
+  -- Null for anything but http(s), for credentials in the URL and past 2048 characters.
+  select case when p[3] is null or p[2] like '%@%' or char_length(url) > 2048 then null
+              else lower(p[1]) || '://' || regexp_replace(lower(p[2]),
+                     case lower(p[1]) when 'http' then ':80$' else ':443$' end, '')
+                   || case when p[3] = '' or left(p[3], 1) = '?' then '/' else '' end || p[3]
+         end
+    from regexp_match(url, '^(https?)://([^/?#\s]+)([^#\s]*)', 'i') as p
+$function$;
+comment on function app_private.normalise_url(url text) is 'The key a link preview is cached under: scheme and host lower-cased, default port and fragment dropped, empty path made "/". Null for non-http(s) URLs, URLs with credentials and URLs over 2048 characters.';
+
 -- function app_private.normalize_tags(tags text[])
 CREATE OR REPLACE FUNCTION app_private.normalize_tags(tags text[])
  RETURNS text[]
@@ -4663,10 +4796,11 @@ CREATE OR REPLACE FUNCTION app_private.notification_blocked(recipient_id uuid, a
  STABLE
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
-  -- Seam: blocks do not exist yet. When they land, answer true when either member blocked the other.
-  select false
+  select exists (select 1 from app_public.user_blocks b
+                  where (b.blocker_id = notification_blocked.recipient_id and b.blocked_id = notification_blocked.actor_id)
+                     or (b.blocker_id = notification_blocked.actor_id and b.blocked_id = notification_blocked.recipient_id))
 $function$;
-comment on function app_private.notification_blocked(recipient_id uuid, actor_id uuid) is 'Whether a block between recipient and actor suppresses the notification. Always false until blocks exist (the seam docs/notifications.md describes).';
+comment on function app_private.notification_blocked(recipient_id uuid, actor_id uuid) is 'Whether a block between recipient and actor (either direction, app_public.user_blocks) suppresses the notification.';
 
 -- function app_private.notification_recipients(user_ids uuid[], type_id text, actor_id uuid)
 CREATE OR REPLACE FUNCTION app_private.notification_recipients(user_ids uuid[], type_id text, actor_id uuid)
@@ -4735,6 +4869,44 @@ begin
 end;
 $function$;
 comment on function app_private.notify(recipient_id uuid, type_id text, actor_id uuid, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid, detail jsonb) is 'Creates one notification, unless the recipient is the actor, a block separates them, or the recipient turned the type off on every channel. Every trigger below goes through it.';
+
+-- function app_private.notify_direct_message(recipient_id uuid, msg app_public.messages)
+CREATE OR REPLACE FUNCTION app_private.notify_direct_message(recipient_id uuid, msg app_public.messages)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_existing uuid;
+begin
+  if recipient_id is null or recipient_id = msg.author_id or app_private.notification_blocked(recipient_id, msg.author_id) then
+    return;
+  end if;
+  -- Concurrent messages to one member in one room serialise here, so a burst makes one notification, not several.
+  perform pg_advisory_xact_lock(hashtextextended('direct_message:' || recipient_id::text || ':' || msg.room_id::text, 0));
+  -- The burst's notification: unread (or, in-app off, not mailed yet) and of this room.
+  select n.id into v_existing from app_public.notifications n
+   where n.recipient_id = notify_direct_message.recipient_id and n.type_id = 'direct_message'
+     and n.read_at is null and (n.is_in_app or n.emailed_at is null)
+     and n.detail ->> 'roomId' = msg.room_id::text
+   order by n.updated_at desc
+   limit 1
+   for update;
+  if v_existing is null then
+    perform app_private.notify(recipient_id, 'direct_message', msg.author_id, detail =>
+      jsonb_build_object('roomId', msg.room_id, 'messageId', msg.id, 'lastMessageId', msg.id, 'messageCount', 1));
+  else
+    update app_public.notifications n
+       set actor_id = msg.author_id,
+           actor_count = n.actor_count, -- named so that the live seam (_500_deliver, update of actor_count) announces the change
+           detail = n.detail || jsonb_build_object('lastMessageId', msg.id,
+                                                   'messageCount', coalesce((n.detail ->> 'messageCount')::int, 1) + 1),
+           updated_at = now()
+     where n.id = v_existing;
+  end if;
+end;
+$function$;
+comment on function app_private.notify_direct_message(recipient_id uuid, msg app_public.messages) is 'The direct_message notification of a message: a new one, or, while the recipient has an unread one of the same room, that one updated (lastMessageId, messageCount, moved up the list). Nothing for the author or across a block; preferences apply through app_private.notify. Concurrent messages of one room to one member serialise on a transaction advisory lock.';
 
 -- function app_private.notify_reaction(r app_public.reactions, added boolean)
 CREATE OR REPLACE FUNCTION app_private.notify_reaction(r app_public.reactions, added boolean)
@@ -5093,6 +5265,20 @@ AS $function$
   select count(*)::int from revoked
 $function$;
 comment on function app_private.revoke_sessions(user_id uuid, reason text, except_session_id uuid) is 'Revokes every live session of a member (except one, e.g. the caller''s), with a reason; returns how many were revoked.';
+
+-- function app_private.save_link_preview(url text, status text, title text, description text, image_url text, site_name text, failure text)
+CREATE OR REPLACE FUNCTION app_private.save_link_preview(url text, status text, title text, description text, image_url text, site_name text, failure text)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  update app_public.link_previews p
+     set status = save_link_preview.status, title = save_link_preview.title, description = save_link_preview.description,
+         image_url = save_link_preview.image_url, site_name = save_link_preview.site_name,
+         failure = save_link_preview.failure, fetched_at = now()
+   where p.url = save_link_preview.url
+$function$;
+comment on function app_private.save_link_preview(url text, status text, title text, description text, image_url text, site_name text, failure text) is 'Records the outcome of a fetch_link_preview job for a URL (ready with its fields, or failed with the reason).';
 
 -- function app_private.send_email_verification(user_email_id uuid)
 CREATE OR REPLACE FUNCTION app_private.send_email_verification(user_email_id uuid)
@@ -5978,6 +6164,88 @@ end;
 $function$;
 comment on function app_private.tg_messages__before_write() is 'Trigger on messages: room, author, kind and thread cannot change; deleted messages cannot be edited (DELTD); archived rooms are read-only (ARCHV); a block makes a direct room read-only (BLOCK); muted members cannot post (MUTED); replies go under a top-level message of the same room (THRED); the message:send rate limit (RLIMT); banned words (BANND); sets edited_at and empties a deleted body. Security definer: reads blocks, mutes and parents the caller may not see.';
 
+-- function app_private.tg_messages__link_previews()
+CREATE OR REPLACE FUNCTION app_private.tg_messages__link_previews()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_ttl interval := (app_private.setting('chat.link_preview_ttl') #>> '{}')::interval;
+  v_max int := (app_private.setting('chat.link_preview_max_urls'))::int;
+  v_url record;
+  v_preview app_public.link_previews;
+begin
+  if new.kind <> 'text' or app_private.in_bulk_load() then
+    return null;
+  end if;
+  if tg_op = 'UPDATE' then
+    delete from app_public.message_link_previews where message_id = new.id;
+  end if;
+  if new.deleted_at is not null then
+    return null;
+  end if;
+  for v_url in
+    select u.url, min(u.n) as position
+      from (select app_private.normalise_url(regexp_replace(t[1], '[.,;:!?''*]+$', '')) as url, n
+              from regexp_matches(new.body, '(https?://[^\s<>"`)\]]+)', 'gi') with ordinality as x(t, n)) u
+     where u.url is not null
+     group by u.url
+     order by 2
+     limit v_max
+  loop
+    insert into app_public.link_previews (url) values (v_url.url) on conflict (url) do nothing
+    returning * into v_preview;
+    if v_preview.url is null then
+      select * into v_preview from app_public.link_previews p where p.url = v_url.url;
+      if v_preview.status <> 'pending' and v_preview.fetched_at < now() - v_ttl then
+        v_preview.url := null; -- stale: fetch again (the old preview shows meanwhile)
+      end if;
+    else
+      v_preview.url := null; -- new: fetch it
+    end if;
+    if v_preview.url is null then
+      perform app_private.add_job('fetch_link_preview', json_build_object('url', v_url.url),
+                                  max_attempts => 3, job_key => 'link_preview:' || md5(v_url.url));
+    end if;
+    insert into app_public.message_link_previews (message_id, url, position) values (new.id, v_url.url, v_url.position);
+    v_preview := null;
+  end loop;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_messages__link_previews() is 'Trigger on messages: relates a sent or edited message to the previews of its URLs (at most chat.link_preview_max_urls, normalised) and enqueues fetch_link_preview for a URL never fetched or fetched longer ago than chat.link_preview_ttl (one job per URL: its job key). A deleted message loses its previews. Security definer: writes maintained rows and enqueues jobs.';
+
+-- function app_private.tg_messages__notify()
+CREATE OR REPLACE FUNCTION app_private.tg_messages__notify()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_room app_public.rooms;
+  v_mention record;
+begin
+  if new.kind <> 'text' or app_private.in_bulk_load() then
+    return null;
+  end if;
+  select * into v_room from app_public.rooms r where r.id = new.room_id;
+  if v_room.kind = 'direct' then
+    perform app_private.notify_direct_message(
+      case when new.author_id = v_room.direct_low_id then v_room.direct_high_id else v_room.direct_low_id end, new);
+    return null;
+  end if;
+  for v_mention in select mm.user_id from app_public.message_mentions mm where mm.message_id = new.id loop
+    perform app_private.notify(v_mention.user_id, 'mention', new.author_id,
+                               detail => jsonb_build_object('roomId', new.room_id, 'messageId', new.id));
+  end loop;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_messages__notify() is 'Trigger on messages (security definer: writes notifications for other members): notifies each member a new message mentions (message_mentions, written by _500_after_write), or, in a direct room, the other member (one notification per burst). Not for system messages, edits or bulk loads.';
+
 -- function app_private.tg_messages__timestamps()
 CREATE OR REPLACE FUNCTION app_private.tg_messages__timestamps()
  RETURNS trigger
@@ -6232,24 +6500,38 @@ AS $function$
 declare
   v_me uuid := app_public.current_user_id();
   v_row app_public.room_members;
+  v_text text;
 begin
   if tg_op = 'INSERT' then
     v_row := new;
   else
     v_row := old;
   end if;
-  if exists (select 1 from app_public.rooms r where r.id = v_row.room_id and r.kind <> 'direct') then
-    insert into app_public.messages (room_id, author_id, kind, subject_user_id)
-    values (v_row.room_id, coalesce(v_me, v_row.user_id),
-            case when tg_op = 'INSERT' then 'join'
-                 when v_me is null or v_me = v_row.user_id then 'leave'
-                 else 'remove' end::app_public.message_kind,
-            v_row.user_id);
+  if not exists (select 1 from app_public.rooms r where r.id = v_row.room_id and r.kind <> 'direct') then
+    return null;
+  end if;
+  insert into app_public.messages (room_id, author_id, kind, subject_user_id)
+  values (v_row.room_id, coalesce(v_me, v_row.user_id),
+          case when tg_op = 'INSERT' then 'join'
+               when v_me is null or v_me = v_row.user_id then 'leave'
+               else 'remove' end::app_public.message_kind,
+          v_row.user_id);
+  -- The welcome bot: the member's first-ever join. A bulk load (a seed) records the join but greets nobody.
+  if tg_op = 'INSERT' then
+    insert into app_private.welcomed_members (user_id, room_id) values (new.user_id, new.room_id)
+    on conflict (user_id) do nothing;
+    if found and not app_private.in_bulk_load() then
+      v_text := app_private.setting('chat.welcome_text') #>> '{}';
+      if coalesce(v_text, '') <> '' then
+        insert into app_public.messages (room_id, author_id, kind, subject_user_id, body)
+        values (new.room_id, app_private.welcome_bot_id(), 'welcome', new.user_id, left(v_text, 4000));
+      end if;
+    end if;
   end if;
   return null;
 end;
 $function$;
-comment on function app_private.tg_room_members__system_message() is 'Trigger on room_members: posts a join, leave or remove system message in public and private rooms. Security definer: system messages are written by the database only.';
+comment on function app_private.tg_room_members__system_message() is 'Trigger on room_members: posts a join, leave or remove system message in public and private rooms, and the welcome bot''s greeting (kind welcome, the chat.welcome_text setting) at a member''s first-ever join. Security definer: system messages are written by the database only.';
 
 -- function app_private.tg_room_pins__before_insert()
 CREATE OR REPLACE FUNCTION app_private.tg_room_pins__before_insert()
@@ -6562,6 +6844,36 @@ AS $function$
     where f.id = file_id and f.owner_id = user_id
 $function$;
 comment on function app_private.upload_target(file_id uuid, user_id uuid) is 'For the upload endpoint (run by the owner role): the file''s status, declared size, largest size its slot allows and storage key, when it belongs to the user; no row otherwise.';
+
+-- function app_private.welcome_bot_id()
+CREATE OR REPLACE FUNCTION app_private.welcome_bot_id()
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_id uuid;
+begin
+  select b.user_id into v_id from app_private.bot_accounts b where b.kind = 'welcome';
+  if v_id is null then
+    -- Made at its first greeting, not by the migration: a fresh database has no members (the seed relies on it),
+    -- and a seed that empties the users makes it again. Serialised, so two first greetings make one bot.
+    perform pg_advisory_xact_lock(hashtextextended('app_private.welcome_bot_id', 0));
+    select b.user_id into v_id from app_private.bot_accounts b where b.kind = 'welcome';
+    if v_id is null then
+      insert into app_public.users (username, display_name, bio)
+      values (case when exists (select 1 from app_public.users u where u.username = 'agora-bot')
+                   then 'agora-bot-' || left(md5(random()::text), 8) else 'agora-bot' end,
+              'Agora Bot', 'I welcome new members to chat rooms.')
+      returning id into v_id;
+      insert into app_private.bot_accounts (kind, user_id) values ('welcome', v_id);
+    end if;
+  end if;
+  return v_id;
+end;
+$function$;
+comment on function app_private.welcome_bot_id() is 'The welcome bot''s user id, creating the account (username agora-bot, no password, no e-mail address: nobody can sign in as it) the first time it is needed. Security definer: writes users and app_private.';
 
 -- ============================================================================
 -- schema app_analytics

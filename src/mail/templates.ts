@@ -77,6 +77,11 @@ function notificationSentence(v: Variables): string {
       return `You earned the badge${v.badge ? ` “${v.badge}”` : ""}.`;
     case "announcement":
       return `Announcement${v.title ? `: ${v.title}` : " from the administrators"}`;
+
+    case "mention":
+      return `${who} mentioned you in a chat message.`;
+    case "direct_message":
+      return `${who} sent you a direct message.`;
     case "security_alert":
       return (
         {

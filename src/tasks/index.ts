@@ -15,6 +15,8 @@ import { sendNotificationDigests } from "./send_notification_digests";
 import { pruneNotifications } from "./prune_notifications";
 import { fanOutNotifications } from "./fan_out_notifications";
 
+import { fetchLinkPreviewTask } from "./fetch_link_preview";
+
 import { deleteFileBytes } from "./delete_file_bytes";
 import { makeThumbnails } from "./make_thumbnails";
 import { sweepOrphanFiles } from "./sweep_orphan_files";
@@ -44,6 +46,8 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     fan_out_notifications: fanOutNotifications,
 
     expire_pending_uploads: expirePendingUploads,
+
+    fetch_link_preview: fetchLinkPreviewTask,
 
     ...(deps.fileStorage
       ? {

@@ -53,6 +53,12 @@ beforeAll(async () => {
       ]);
     }
     await c.query("insert into app_public.user_blocks (blocker_id, blocked_id) values ($1, $2)", [u.blocker.id, u.member.id]);
+    // Link previews of one message per room (bulk loads make none by themselves).
+    for (const m of ["pub:msg", "priv:msg", "dm:msg"]) {
+      k[`url:${m}`] = `https://${m.split(":")[0]}.example/${k[m]}`;
+      await c.query("insert into app_public.link_previews (url, status, title, fetched_at) values ($1, 'ready', 'A page', now())", [k[`url:${m}`]]);
+      await c.query("insert into app_public.message_link_previews (message_id, url, position) values ($1, $2, 1)", [k[m], k[`url:${m}`]]);
+    }
   });
 });
 afterAll(closeSqlHelpers);
@@ -291,5 +297,32 @@ describe("user_blocks", () => {
     await matrix("delete from app_public.user_blocks where blocked_id = $1", () => [u.member.id], {
       anonymous: "42501", outsider: 0, member: 0, admin: 0, owner: 0, moderator: 0, blocker: 1,
     });
+  });
+});
+
+describe("link_previews and message_link_previews", () => {
+  const PREVIEWED = ["pub:msg", "priv:msg", "dm:msg"];
+  it("select: where a message naming the URL is readable (never past a block)", async () => {
+    const expected: Record<Actor, Outcome> = {
+      anonymous: ["pub:msg"],
+      outsider: ["pub:msg"],
+      member: rooms("pub:msg", "priv:msg", "dm:msg"),
+      admin: rooms("pub:msg", "priv:msg"),
+      owner: rooms("pub:msg", "priv:msg", "dm:msg"),
+      moderator: ["pub:msg"],
+      blocker: [],
+    };
+    await matrix("select message_id as key from app_public.message_link_previews where message_id = any($1)", () => [PREVIEWED.map((m) => k[m])], expected);
+    const byUrl = Object.fromEntries(Object.entries(expected).map(([a, l]) => [a, (l as string[]).map((m) => `url:${m}`).sort()])) as Record<Actor, Outcome>;
+    await matrix("select url as key from app_public.link_previews where url = any($1)", () => [PREVIEWED.map((m) => k[`url:${m}`])], byUrl);
+  });
+  it("insert, update, delete: nobody (the database and the fetch job write them)", async () => {
+    const all: Record<Actor, Outcome> = { anonymous: "42501", outsider: "42501", member: "42501", admin: "42501", owner: "42501", moderator: "42501", blocker: "42501" };
+    await matrix("insert into app_public.link_previews (url) values ('https://forged.example/')", () => [], all);
+    await matrix("update app_public.link_previews set title = 'forged' where url = $1", () => [k["url:pub:msg"]], all);
+    await matrix("delete from app_public.link_previews where url = $1", () => [k["url:pub:msg"]], all);
+    await matrix("insert into app_public.message_link_previews (message_id, url, position) values ($1, $2, 2)", () => [k["pub:msg2"], k["url:pub:msg"]], all);
+    await matrix("update app_public.message_link_previews set position = 9 where message_id = $1", () => [k["pub:msg"]], all);
+    await matrix("delete from app_public.message_link_previews where message_id = $1", () => [k["pub:msg"]], all);
   });
 });
