@@ -8,7 +8,7 @@
  * row-level security (notifications have one recipient, so that is one query
  * per recipient connection).
  */
-import { context, lambda, listen, type FieldArgs, type GrafastSubscriber, type Step } from "postgraphile/grafast";
+import { context, get, lambda, listen, type FieldArgs, type GrafastSubscriber, type Step } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
 import { renderMarkdown } from "./render-markdown";
 import type { RealtimeService } from "./services";
@@ -21,8 +21,6 @@ declare global {
     }
   }
 }
-
-type Item = Step & { get(key: string): Step };
 
 /** The hub's subscriber for this request, as Grafast's listen() takes it. */
 const $subscriber = () => context().get("realtime") as unknown as Step<GrafastSubscriber | null>;
@@ -193,15 +191,15 @@ function makeRealtimeSchemaPlugin(): GraphileConfig.Plugin {
         },
         LiveMessage: {
           plans: {
-            bodyHtml($message: Item) {
-              return lambda($message.get("body"), (body) => renderMarkdown((body as string | null) ?? ""), true);
+            bodyHtml($message: Step) {
+              return lambda(get($message, "body"), (body) => renderMarkdown((body as string | null) ?? ""), true);
             },
           },
         },
         NotificationEvent: {
           plans: {
-            notification($event: Item) {
-              return notifications.get({ id: $event.get("notificationId") });
+            notification($event: Step) {
+              return notifications.get({ id: get($event, "notificationId") });
             },
           },
         },
