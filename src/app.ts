@@ -130,7 +130,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     const realtimePool = makePool({ name: "realtime", connectionString: ownerUrl, max: config.realtime.poolMax, logger });
     cleanups.push(() => endPool(realtimePool));
     const connections = new Connections(realtimePool, tokens, logger, config.realtime.heartbeatMs);
-    const hub = new RealtimeHub(realtimePool, connections, logger, config.realtime.maxSendBufferBytes);
+    const hub = new RealtimeHub(realtimePool, connections, logger, config.realtime.maxSendBufferBytes, config.realtime.maxQueuedEvents);
     const listener = new RealtimeListener(ownerUrl, logger, (payload) => hub.onAnnouncement(payload), () => hub.gap());
     await listener.start();
     cleanups.push(() => listener.stop());

@@ -112,6 +112,8 @@ export interface RealtimeConfig {
   heartbeatMs: number;
   /** A socket whose unsent data passes this many bytes is a slow consumer: closed with 4104. */
   maxSendBufferBytes: number;
+  /** A subscription this many events behind (not yet taken by the socket) is a slow consumer too: 4104. */
+  maxQueuedEvents: number;
   /** Connections of the owner pool that runs the per-event queries. */
   poolMax: number;
 }
@@ -352,6 +354,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       keepaliveMs: int(env, "WS_KEEPALIVE_MS", 30_000, 100, 600_000),
       heartbeatMs: int(env, "REALTIME_HEARTBEAT_MS", 10_000, 100, 600_000),
       maxSendBufferBytes: int(env, "REALTIME_MAX_SEND_BUFFER_BYTES", 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxQueuedEvents: int(env, "REALTIME_MAX_QUEUED_EVENTS", 1000, 1, 1_000_000),
       poolMax: int(env, "REALTIME_POOL_MAX", 4, 1, 100),
     },
     files: filesConfig(env, cwd, isProduction, secret),

@@ -23,6 +23,8 @@ export interface Connection {
   /** Settles once the connection is registered in the database (signed-in only). */
   registered: Promise<boolean>;
   closed: boolean;
+  /** We have asked the socket to close (it closes once the peer answers, or is cut a second later). */
+  closing: boolean;
   /** Runs when the connection closes (the hub ends its subscriptions). */
   onClose: Set<() => void>;
 }
@@ -37,6 +39,8 @@ export class Connections {
   private readonly bySocket = new WeakMap<WebSocket, Connection>();
   private readonly all = new Set<Connection>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  /** How many connections this instance closed, per close code (slow consumers, cap, session ended …). */
+  readonly closedWith = new Map<number, number>();
   private stopped = false;
 
   constructor(
@@ -48,6 +52,11 @@ export class Connections {
 
   of(socket: WebSocket): Connection | undefined {
     return this.bySocket.get(socket);
+  }
+
+  /** Open connections on this instance. */
+  get size(): number {
+    return this.all.size;
   }
 
   /** Every open connection of a user (or of a session). */
@@ -76,6 +85,7 @@ export class Connections {
       sessionId: claims?.sid ?? null,
       registered: Promise.resolve(false),
       closed: false,
+      closing: false,
       onClose: new Set(),
     };
     this.bySocket.set(socket, connection);
@@ -103,7 +113,9 @@ export class Connections {
 
   /** Closes a connection with one of our codes; a peer that does not complete the close handshake is cut after a second. */
   close(connection: Connection, code: number, reason: string): void {
-    if (connection.closed) return;
+    if (connection.closed || connection.closing) return;
+    connection.closing = true;
+    this.closedWith.set(code, (this.closedWith.get(code) ?? 0) + 1);
     try {
       connection.socket.close(code, reason);
     } catch {
@@ -136,6 +148,7 @@ export class Connections {
   async heartbeat(): Promise<void> {
     const live = [...this.all].filter((c) => c.userId !== null && !c.closed);
     const registered = await Promise.all(live.map((c) => c.registered));
+    if (this.stopped) return;
     const mine = live.filter((_, i) => registered[i]);
     await this.pool
       .query("select app_private.realtime_heartbeat($1, $2::uuid[], $3::uuid[], $4::uuid[])", [
@@ -150,6 +163,7 @@ export class Connections {
   /** Shutdown has begun: sockets closing now are unregistered together by stop(), not one by one. */
   beginShutdown(): void {
     this.stopped = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
   }
 
   /** Shutdown: this instance's registrations go at once (its members go offline unless connected elsewhere). */

@@ -2,11 +2,13 @@
  * The in-process hub: live subscriptions keyed by room (and by member for
  * notifications), fed by the one LISTEN connection (listener.ts).
  *
- * Per event, ONE query (app_private.realtime_room_event) returns the event's
- * data and which of this instance's viewers of the room may see it — the
- * database's rules, evaluated once per event per instance, not once per
- * subscriber. Events of one room are processed in order (a promise chain per
- * room); rooms run concurrently on the realtime pool. See docs/realtime.md.
+ * Per event, ONE evaluation of app_private.realtime_room_event returns the
+ * event's data and which of this instance's viewers of the room may see it —
+ * the database's rules, evaluated once per event per instance, not once per
+ * subscriber; events of a room that arrive while its previous batch is being
+ * decided are decided together in one query. Events of one room are processed
+ * in order (a promise chain per room); rooms run concurrently on the realtime
+ * pool. See docs/realtime.md.
  */
 import type pg from "pg";
 import type { Logger } from "../logger";
@@ -32,14 +34,17 @@ interface Subscription {
   stream: LiveStream<RealtimeEvent>;
 }
 
-const MAX_QUEUED = 1000;
+/** The most room events decided by one query. */
+const MAX_BATCH = 100;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class RealtimeHub implements RealtimeService {
   private readonly rooms = new Map<string, Set<Subscription>>();
   private readonly notifications = new Map<string, Set<Subscription>>();
   private readonly chains = new Map<string, Promise<void>>();
-  /** Per-event queries run (for tests and the benchmark: one per event, not per subscriber). */
+  /** Room events waiting for the room's current batch to be decided. */
+  private readonly pending = new Map<string, Announcement[]>();
+  /** Authorising queries run (for tests and the benchmark: at most one per event, never one per subscriber). */
   eventQueries = 0;
 
   constructor(
@@ -47,6 +52,7 @@ export class RealtimeHub implements RealtimeService {
     private readonly connections: Connections,
     private readonly logger: Logger,
     private readonly maxSendBufferBytes: number,
+    private readonly maxQueuedEvents: number,
   ) {}
 
   /** Live subscriptions to a room on this instance (tests wait for theirs to be in place). */
@@ -88,7 +94,7 @@ export class RealtimeHub implements RealtimeService {
 
   private add(map: Map<string, Set<Subscription>>, key: string, connection: Connection): Subscription {
     const stream: LiveStream<RealtimeEvent> = new LiveStream<RealtimeEvent>(
-      MAX_QUEUED,
+      this.maxQueuedEvents,
       () => this.connections.close(connection, CloseCodes.SlowConsumer, "Too many undelivered events"),
       () => {
         const set = map.get(key);
@@ -151,7 +157,7 @@ export class RealtimeHub implements RealtimeService {
         if (event.u && this.rooms.size > 0) this.serially(`p:${event.u}`, () => this.presence(event.u!));
         return;
       default:
-        if (event.r && this.rooms.has(event.r)) this.serially(`r:${event.r}`, () => this.roomEvent(event));
+        if (event.r && this.rooms.has(event.r)) this.enqueue(event);
     }
   }
 
@@ -169,8 +175,34 @@ export class RealtimeHub implements RealtimeService {
     });
   }
 
-  private async roomEvent(event: Announcement): Promise<void> {
-    const subscriptions = [...(this.rooms.get(event.r!) ?? [])];
+  /**
+   * Queues a room event. Events that arrive while the room's previous batch is
+   * being decided wait, and are then decided together: one query for the batch
+   * (at most MAX_BATCH events), still in order.
+   */
+  private enqueue(event: Announcement): void {
+    const roomId = event.r!;
+    const pending = this.pending.get(roomId);
+    if (pending) {
+      pending.push(event);
+      return;
+    }
+    this.pending.set(roomId, [event]);
+    this.serially(`r:${roomId}`, async () => {
+      for (;;) {
+        const batch = this.pending.get(roomId) ?? [];
+        if (batch.length === 0) {
+          this.pending.delete(roomId);
+          return;
+        }
+        this.pending.set(roomId, batch.slice(MAX_BATCH));
+        await this.roomEvents(roomId, batch.slice(0, MAX_BATCH));
+      }
+    });
+  }
+
+  private async roomEvents(roomId: string, events: Announcement[]): Promise<void> {
+    const subscriptions = [...(this.rooms.get(roomId) ?? [])];
     if (subscriptions.length === 0) return;
     // One row per distinct viewer (user and session) of the room on this instance.
     const viewers = new Map<string, number>();
@@ -185,27 +217,33 @@ export class RealtimeHub implements RealtimeService {
     }
     this.eventQueries += 1;
     const { rows } = await this.pool.query<{ payload: Record<string, unknown>; deliver: number[]; ended: number[] }>(
-      "select payload, deliver, ended from app_private.realtime_room_event($1, $2, $3, $4, $5::uuid[], $6::uuid[])",
-      [event.k, event.r, event.i ?? null, event.u ?? null, userIds, sessionIds],
+      `select r.payload, r.deliver, r.ended
+         from unnest($2::text[], $3::uuid[], $4::uuid[]) with ordinality as e(kind, row_id, user_id, ord)
+         cross join lateral app_private.realtime_room_event(e.kind, $1, e.row_id, e.user_id, $5::uuid[], $6::uuid[]) r
+        order by e.ord`,
+      [roomId, events.map((e) => e.k), events.map((e) => e.i ?? null), events.map((e) => e.u ?? null), userIds, sessionIds],
     );
-    const { payload, deliver, ended } = rows[0];
-    const deliverSet = new Set(deliver);
-    const endedSet = new Set(ended);
-    const out: RealtimeEvent = {
-      kind: event.k.toUpperCase(),
-      roomId: event.r!,
-      seq: event.s == null ? null : String(event.s),
-      userId: event.u ?? null,
-      ...payload,
-      ...(event.k === "typing" ? { expiresAt: new Date(Date.now() + (event.x ?? 5) * 1000).toISOString() } : {}),
-    };
-    // Leaving or being removed ends that member's subscriptions to the room (docs/realtime.md).
-    const leaving = event.k === "member_left" || event.k === "member_removed" ? event.u : undefined;
-    for (const subscription of subscriptions) {
-      const { connection } = subscription;
-      const ord = viewers.get(`${connection.userId}/${connection.sessionId}`)!;
-      if (deliverSet.has(ord)) this.push(subscription, out);
-      if (endedSet.has(ord) || (leaving && connection.userId === leaving)) subscription.stream.end();
+    for (const [i, event] of events.entries()) {
+      const { payload, deliver, ended } = rows[i];
+      const deliverSet = new Set(deliver);
+      const endedSet = new Set(ended);
+      const out: RealtimeEvent = {
+        kind: event.k.toUpperCase(),
+        roomId,
+        seq: event.s == null ? null : String(event.s),
+        userId: event.u ?? null,
+        ...payload,
+        ...(event.k === "typing" ? { expiresAt: new Date(Date.now() + (event.x ?? 5) * 1000).toISOString() } : {}),
+      };
+      // Leaving or being removed ends that member's subscriptions to the room (docs/realtime.md).
+      const leaving = event.k === "member_left" || event.k === "member_removed" ? event.u : undefined;
+      for (const subscription of subscriptions) {
+        if (subscription.stream.ended) continue;
+        const { connection } = subscription;
+        const ord = viewers.get(`${connection.userId}/${connection.sessionId}`)!;
+        if (deliverSet.has(ord)) this.push(subscription, out);
+        if (endedSet.has(ord) || (leaving && connection.userId === leaving)) subscription.stream.end();
+      }
     }
   }
 
@@ -214,7 +252,7 @@ export class RealtimeHub implements RealtimeService {
       "select room_id from app_public.room_members where user_id = $1 and room_id = any($2::uuid[])",
       [userId, [...this.rooms.keys()]],
     );
-    for (const { room_id } of rows) this.serially(`r:${room_id}`, () => this.roomEvent({ k: "presence", r: room_id, u: userId }));
+    for (const { room_id } of rows) this.enqueue({ k: "presence", r: room_id, u: userId });
   }
 
   private async notification(event: Announcement): Promise<void> {

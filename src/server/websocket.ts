@@ -62,7 +62,11 @@ export function attachGraphQLWebSocket(options: {
     const closed = graphqlWs.opened(
       {
         protocol: socket.protocol,
-        send: (data) => new Promise<void>((resolve, reject) => socket.send(data, (err) => (err ? reject(err) : resolve()))),
+        // A socket we are closing (slow consumer, session ended …) takes nothing more; that is not an error.
+        send: (data) =>
+          socket.readyState !== socket.OPEN
+            ? Promise.resolve()
+            : new Promise<void>((resolve, reject) => socket.send(data, (err) => (err ? reject(err) : resolve()))),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>
           socket.on("message", async (data: Buffer) => {

@@ -12,6 +12,8 @@ import { arrangeRoom } from "../chat/fixtures";
 import { connect, subscribe, until, ROOM_EVENTS, type LiveConnection, type RoomEvent } from "./live";
 import { wsExecute } from "../helpers/ws";
 
+jest.setTimeout(120_000);
+
 describe("connections across instances", () => {
   let a: TestServer;
   let b: TestServer;

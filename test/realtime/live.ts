@@ -51,7 +51,7 @@ export function subscribe<T = Record<string, unknown>>(
     errors,
     completed: false,
     ended,
-    async next(predicate = () => true, ms = 5000) {
+    async next(predicate = () => true, ms = 15_000) {
       const deadline = Date.now() + ms;
       for (;;) {
         const found = events.find(predicate);
@@ -84,7 +84,7 @@ export function subscribe<T = Record<string, unknown>>(
 }
 
 /** Waits until `fn` holds (server-side state such as the hub's subscriptions). */
-export async function until(fn: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+export async function until(fn: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await fn())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");

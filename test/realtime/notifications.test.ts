@@ -18,6 +18,8 @@ interface NotificationEvent {
   notification: { rowId: string; typeId: string; actorId: string | null; readAt: string | null } | null;
 }
 
+jest.setTimeout(120_000);
+
 describe("notifications, live", () => {
   let a: TestServer;
   let b: TestServer;

@@ -12,6 +12,8 @@ import { connect, subscribe, until, ROOM_EVENTS, type LiveConnection, type RoomE
 
 const SEND = `mutation ($roomId: UUID!, $body: String!) { createMessage(input: { message: { roomId: $roomId, body: $body } }) { message { rowId } } }`;
 
+jest.setTimeout(120_000);
+
 describe("room events across two API instances", () => {
   let a: TestServer;
   let b: TestServer;
