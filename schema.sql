@@ -980,6 +980,7 @@ comment on column app_public.message_reactions.created_at is 'When the reaction 
 CREATE INDEX message_reactions_user_idx ON app_public.message_reactions USING btree (user_id);
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_message_reactions__rules();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_message_reactions__count();
+CREATE TRIGGER _900_realtime AFTER INSERT OR DELETE ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_message_reactions__realtime();
 
 -- table app_public.message_revisions
 create table app_public.message_revisions (
@@ -1072,6 +1073,7 @@ CREATE INDEX messages_subject_user_idx ON app_public.messages USING btree (subje
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__before_write();
 CREATE TRIGGER _500_after_write AFTER INSERT OR DELETE OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__after_write();
+CREATE TRIGGER _900_realtime AFTER INSERT OR DELETE OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__realtime();
 
 -- table app_public.notification_preferences
 create table app_public.notification_preferences (
@@ -1227,6 +1229,7 @@ CREATE INDEX notifications_recipient_unread_idx ON app_public.notifications USIN
 CREATE INDEX notifications_recipient_updated_idx ON app_public.notifications USING btree (recipient_id, updated_at DESC, id DESC);
 CREATE INDEX notifications_type_id_idx ON app_public.notifications USING btree (type_id);
 CREATE TRIGGER _500_deliver AFTER INSERT OR UPDATE OF read_at, actor_count, last_actor_ids ON app_public.notifications FOR EACH ROW EXECUTE FUNCTION app_private.tg_notifications__deliver();
+CREATE TRIGGER _510_realtime AFTER INSERT OR DELETE OR UPDATE OF read_at, actor_count, last_actor_ids ON app_public.notifications FOR EACH ROW EXECUTE FUNCTION app_private.tg_notifications__realtime();
 
 -- table app_public.permissions
 create table app_public.permissions (
@@ -1593,6 +1596,7 @@ CREATE INDEX room_members_muted_by_idx ON app_public.room_members USING btree (m
 CREATE INDEX room_members_user_idx ON app_public.room_members USING btree (user_id);
 CREATE TRIGGER _200_last_owner BEFORE DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__before_delete();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__count();
+CREATE TRIGGER _505_realtime AFTER INSERT OR DELETE OR UPDATE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__realtime();
 CREATE TRIGGER _510_system_message AFTER INSERT OR DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__system_message();
 
 -- table app_public.room_pins
@@ -1621,6 +1625,7 @@ CREATE UNIQUE INDEX room_pins_message_idx ON app_public.room_pins USING btree (m
 CREATE INDEX room_pins_pinned_by_idx ON app_public.room_pins USING btree (pinned_by);
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_pins__before_insert();
 CREATE TRIGGER _500_system_message AFTER INSERT ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_pins__system_message();
+CREATE TRIGGER _900_realtime AFTER INSERT OR DELETE ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_pins__realtime();
 
 -- table app_public.rooms
 create table app_public.rooms (
@@ -1681,6 +1686,7 @@ CREATE INDEX rooms_direct_high_idx ON app_public.rooms USING btree (direct_high_
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg_rooms__before_write();
 CREATE TRIGGER _500_after_write AFTER INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg_rooms__after_write();
+CREATE TRIGGER _900_realtime AFTER DELETE OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg_rooms__realtime();
 
 -- table app_public.tags
 create table app_public.tags (
@@ -1909,6 +1915,7 @@ CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.users FOR E
 CREATE TRIGGER _200_avatar_file BEFORE INSERT OR UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg_users__avatar_file();
 CREATE TRIGGER _800_reputation AFTER INSERT ON app_public.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_users__reputation();
 CREATE TRIGGER _900_replace_avatar AFTER UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW WHEN (old.avatar_file_id IS DISTINCT FROM new.avatar_file_id AND old.avatar_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg_users__replace_avatar();
+CREATE TRIGGER _910_realtime AFTER UPDATE OF is_active ON app_public.users FOR EACH ROW WHEN (old.is_active AND NOT new.is_active) EXECUTE FUNCTION app_private.tg_users__realtime();
 
 -- view app_public.leaderboard_entries
 create view app_public.leaderboard_entries with (security_barrier=true) as
@@ -2886,6 +2893,20 @@ $function$;
 grant execute on function app_public.revoke_session(session_id uuid) to authenticated;
 comment on function app_public.revoke_session(session_id uuid) is 'Ends one of my sessions (see currentUserSessions).';
 
+-- function app_public.rooms_event_seq(r app_public.rooms)
+CREATE OR REPLACE FUNCTION app_public.rooms_event_seq(r app_public.rooms)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select coalesce((select s.seq from app_private.room_event_seqs s where s.room_id = r.id), 0)
+$function$;
+grant execute on function app_public.rooms_event_seq(r app_public.rooms) to anonymous;
+grant execute on function app_public.rooms_event_seq(r app_public.rooms) to authenticated;
+comment on function app_public.rooms_event_seq(r app_public.rooms) is '@behavior -resource:aggregate
+The sequence number of the room''s latest live event (0: none yet). Subscribe to roomEvents first, then read this with the history: events with a seq at or below it are already in what you read (docs/realtime.md). Security definer: the counters live in app_private.';
+
 -- function app_public.search(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean)
 CREATE OR REPLACE FUNCTION app_public.search(query text, kinds text[] DEFAULT NULL::text[], category_ids uuid[] DEFAULT NULL::uuid[], tags text[] DEFAULT NULL::text[], author_id uuid DEFAULT NULL::uuid, published_after timestamp with time zone DEFAULT NULL::timestamp with time zone, published_before timestamp with time zone DEFAULT NULL::timestamp with time zone, language text DEFAULT NULL::text, match_all boolean DEFAULT true)
  RETURNS SETOF app_public.search_result
@@ -2959,6 +2980,31 @@ $function$;
 grant execute on function app_public.search_suggestions(prefix text, max_results integer) to anonymous;
 grant execute on function app_public.search_suggestions(prefix text, max_results integer) to authenticated;
 comment on function app_public.search_suggestions(prefix text, max_results integer) is 'Prefix completions: tags, usernames and titles (titles from 3 characters).';
+
+-- function app_public.send_typing_indicator(room_id uuid)
+CREATE OR REPLACE FUNCTION app_public.send_typing_indicator(room_id uuid)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+begin
+  if v_me is null then
+    raise exception 'You must be signed in' using errcode = 'LOGIN';
+  end if;
+  if app_hidden.room_role(room_id) is null then
+    raise exception 'You are not a member of that room' using errcode = 'NOTFD';
+  end if;
+  perform app_private.rate_limit('typing', v_me::text);
+  perform pg_notify('agora_realtime', json_build_object('k', 'typing', 'r', room_id, 'u', v_me,
+    'x', (app_private.setting('realtime.typing_ttl'))::int)::text);
+  return true;
+end;
+$function$;
+grant execute on function app_public.send_typing_indicator(room_id uuid) to authenticated;
+comment on function app_public.send_typing_indicator(room_id uuid) is 'Tells the room''s other members, live, that you are typing (a TYPING room event that expires by itself after the realtime.typing_ttl setting; send it again every few seconds while typing). Not stored. Members only (NOTFD); rate limited per member (RLIMT). Security definer: the rate limiter lives in app_private.';
 
 -- function app_public.set_notification_email_digest(email_digest app_public.notification_digest)
 CREATE OR REPLACE FUNCTION app_public.set_notification_email_digest(email_digest app_public.notification_digest)
@@ -3694,6 +3740,21 @@ create unlogged table app_private.rate_limits (
 );
 comment on table app_private.rate_limits is 'Counters of both rate limiters (app_private.check_rate_limit, app_hidden.take_rate_limit), one row per (bucket, key) and fixed window. Unlogged: reset by a database crash; pruned by the prune_rate_limits job.';
 
+-- table app_private.realtime_connections
+create unlogged table app_private.realtime_connections (
+  id uuid not null,
+  user_id uuid not null,
+  session_id uuid not null,
+  instance_id uuid not null,
+  connected_at timestamp with time zone default now() not null,
+  heartbeat_at timestamp with time zone default now() not null,
+  constraint realtime_connections_pkey PRIMARY KEY (id),
+  constraint realtime_connections_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+comment on table app_private.realtime_connections is 'Live signed-in WebSocket connections of every API instance (unlogged: after a database crash the instances re-register theirs with their next heartbeat). A row whose heartbeat is older than realtime.connection_ttl belongs to a dead instance and is dropped. Counts for the per-user cap and for presence.';
+CREATE INDEX realtime_connections_heartbeat_idx ON app_private.realtime_connections USING btree (heartbeat_at);
+CREATE INDEX realtime_connections_user_idx ON app_private.realtime_connections USING btree (user_id);
+
 -- table app_private.refresh_tokens
 create table app_private.refresh_tokens (
   token_hash bytea not null,
@@ -3706,6 +3767,15 @@ create table app_private.refresh_tokens (
 );
 comment on table app_private.refresh_tokens is 'Refresh tokens (sha256 only). Each refresh rotates the token; presenting a rotated one revokes its session.';
 CREATE INDEX refresh_tokens_session_id_idx ON app_private.refresh_tokens USING btree (session_id);
+
+-- table app_private.room_event_seqs
+create table app_private.room_event_seqs (
+  room_id uuid not null,
+  seq bigint not null,
+  constraint room_event_seqs_pkey PRIMARY KEY (room_id),
+  constraint room_event_seqs_room_id_fkey FOREIGN KEY (room_id) REFERENCES app_public.rooms(id) ON DELETE CASCADE
+);
+comment on table app_private.room_event_seqs is 'The last event sequence number of each room (RoomEvent.seq): raised by the realtime triggers in the transaction of the change, so numbers follow commit order per room and a client that sees a jump knows it missed events.';
 
 -- table app_private.security_events
 create table app_private.security_events (
@@ -3742,6 +3812,7 @@ create table app_private.sessions (
 );
 comment on table app_private.sessions is 'A signed-in device. Access tokens name their session; ending it ends the token.';
 CREATE INDEX sessions_user_id_idx ON app_private.sessions USING btree (user_id) WHERE (revoked_at IS NULL);
+CREATE TRIGGER _900_realtime AFTER UPDATE OF revoked_at ON app_private.sessions FOR EACH ROW WHEN (new.revoked_at IS NOT NULL AND old.revoked_at IS NULL) EXECUTE FUNCTION app_private.tg_sessions__realtime();
 
 -- table app_private.settings
 create table app_private.settings (
@@ -3863,6 +3934,28 @@ begin
 end;
 $function$;
 comment on function app_private.add_job(identifier text, payload json, queue_name text, run_at timestamp with time zone, max_attempts integer, job_key text) is 'Enqueues a graphile-worker job in the current transaction.';
+
+-- function app_private.announce_room_event(kind text, room_id uuid, row_id uuid, user_id uuid)
+CREATE OR REPLACE FUNCTION app_private.announce_room_event(kind text, room_id uuid, row_id uuid, user_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_seq bigint;
+begin
+  -- The room is gone (a cascade from its deletion): nothing to announce; room_deleted says it once.
+  if not exists (select 1 from app_public.rooms r where r.id = announce_room_event.room_id) then
+    return;
+  end if;
+  insert into app_private.room_event_seqs as s (room_id, seq) values (announce_room_event.room_id, 1)
+  on conflict on constraint room_event_seqs_pkey do update set seq = s.seq + 1
+  returning s.seq into v_seq;
+  perform pg_notify('agora_realtime',
+    json_build_object('k', kind, 'r', room_id, 's', v_seq, 'i', row_id, 'u', user_id)::text);
+end;
+$function$;
+comment on function app_private.announce_room_event(kind text, room_id uuid, row_id uuid, user_id uuid) is 'Raises the room''s event sequence and announces a room event on the agora_realtime channel (delivered at commit). Called by the realtime triggers of the chat tables.';
 
 -- function app_private.assert_no_banned_words(texts text[])
 CREATE OR REPLACE FUNCTION app_private.assert_no_banned_words(texts text[])
@@ -4622,6 +4715,240 @@ AS $function$
   )
 $function$;
 comment on function app_private.rate_limit(bucket_name text, bucket_key text, count_hit boolean) is 'Rate limiter with limits from the settings table (rate_limit.<bucket>).';
+
+-- function app_private.realtime_connect(connection_id uuid, user_id uuid, session_id uuid, instance_id uuid)
+CREATE OR REPLACE FUNCTION app_private.realtime_connect(connection_id uuid, user_id uuid, session_id uuid, instance_id uuid)
+ RETURNS text
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_ttl interval := (app_private.setting('realtime.connection_ttl') #>> '{}')::interval;
+  v_max int := (app_private.setting('realtime.max_connections_per_user'))::int;
+begin
+  if not exists (select 1 from app_private.realtime_viewers_live(array[user_id], array[session_id]) v where v.live) then
+    return 'session';
+  end if;
+  -- One member's connects and disconnects, on any instance, in turn.
+  perform pg_advisory_xact_lock(hashtextextended('realtime_connections:' || user_id::text, 0));
+  delete from app_private.realtime_connections c where c.user_id = realtime_connect.user_id and c.heartbeat_at <= now() - v_ttl;
+  if (select count(*) from app_private.realtime_connections c where c.user_id = realtime_connect.user_id) >= v_max then
+    return 'cap';
+  end if;
+  insert into app_private.realtime_connections (id, user_id, session_id, instance_id)
+  values (connection_id, user_id, session_id, instance_id)
+  on conflict (id) do update set heartbeat_at = now();
+  perform app_private.realtime_presence_changed(user_id);
+  return 'ok';
+end;
+$function$;
+comment on function app_private.realtime_connect(connection_id uuid, user_id uuid, session_id uuid, instance_id uuid) is 'Registers a signed-in WebSocket connection: ''session'' if the session is not live, ''cap'' if the member already holds realtime.max_connections_per_user live connections on all instances together, else ''ok'' (and the member is online).';
+
+-- function app_private.realtime_disconnect(connection_id uuid)
+CREATE OR REPLACE FUNCTION app_private.realtime_disconnect(connection_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_user uuid := (select c.user_id from app_private.realtime_connections c where c.id = connection_id);
+begin
+  if v_user is null then
+    return;
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('realtime_connections:' || v_user::text, 0));
+  delete from app_private.realtime_connections c where c.id = connection_id;
+  perform app_private.realtime_presence_changed(v_user);
+end;
+$function$;
+comment on function app_private.realtime_disconnect(connection_id uuid) is 'Unregisters a closed WebSocket connection; the member goes offline (last_seen_at) when it was their last live one on any instance.';
+
+-- function app_private.realtime_heartbeat(instance_id uuid, connection_ids uuid[], user_ids uuid[], session_ids uuid[])
+CREATE OR REPLACE FUNCTION app_private.realtime_heartbeat(instance_id uuid, connection_ids uuid[], user_ids uuid[], session_ids uuid[])
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_ttl interval := (app_private.setting('realtime.connection_ttl') #>> '{}')::interval;
+  v_user uuid;
+  v_swept int := 0;
+begin
+  -- This instance's connections are alive (re-registered if a crash emptied the unlogged table).
+  insert into app_private.realtime_connections as c (id, user_id, session_id, instance_id)
+  select t.id, t.user_id, t.session_id, realtime_heartbeat.instance_id
+    from unnest(connection_ids, user_ids, session_ids) as t(id, user_id, session_id)
+    join app_public.users u on u.id = t.user_id
+  on conflict (id) do update set heartbeat_at = now();
+  -- Connections of dead instances expire: their members go offline unless connected elsewhere.
+  for v_user in
+    with gone as (delete from app_private.realtime_connections c where c.heartbeat_at <= now() - v_ttl returning c.user_id)
+    select distinct g.user_id from gone g order by g.user_id
+  loop
+    v_swept := v_swept + 1;
+    perform pg_advisory_xact_lock(hashtextextended('realtime_connections:' || v_user::text, 0));
+    perform app_private.realtime_presence_changed(v_user);
+  end loop;
+  return v_swept;
+end;
+$function$;
+comment on function app_private.realtime_heartbeat(instance_id uuid, connection_ids uuid[], user_ids uuid[], session_ids uuid[]) is 'Run by every API instance every few seconds: renews its connections'' heartbeats, drops connections whose instance stopped renewing them (realtime.connection_ttl) and updates those members'' presence. Returns how many members were swept.';
+
+-- function app_private.realtime_instance_stopped(instance_id uuid)
+CREATE OR REPLACE FUNCTION app_private.realtime_instance_stopped(instance_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_user uuid;
+begin
+  for v_user in
+    with gone as (delete from app_private.realtime_connections c where c.instance_id = realtime_instance_stopped.instance_id returning c.user_id)
+    select distinct g.user_id from gone g order by g.user_id
+  loop
+    perform pg_advisory_xact_lock(hashtextextended('realtime_connections:' || v_user::text, 0));
+    perform app_private.realtime_presence_changed(v_user);
+  end loop;
+end;
+$function$;
+comment on function app_private.realtime_instance_stopped(instance_id uuid) is 'An API instance shutting down unregisters all its connections at once; their members go offline unless connected elsewhere.';
+
+-- function app_private.realtime_notification_event(notification_id uuid, user_id uuid, session_id uuid)
+CREATE OR REPLACE FUNCTION app_private.realtime_notification_event(notification_id uuid, user_id uuid, session_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select case when exists (select 1 from app_private.realtime_viewers_live(array[user_id], array[session_id]) v where v.live) then
+    jsonb_build_object(
+      'notificationId', (select n.id from app_public.notifications n
+                          where n.id = notification_id and n.recipient_id = realtime_notification_event.user_id and n.is_in_app),
+      -- The rule of app_public.current_user_unread_notification_count(), for this member.
+      'unreadCount', (select count(*)::int from app_public.notifications n
+                       where n.recipient_id = realtime_notification_event.user_id and n.read_at is null and n.is_in_app))
+  end
+$function$;
+comment on function app_private.realtime_notification_event(notification_id uuid, user_id uuid, session_id uuid) is 'For the notifications subscription: the notification (if it is still the member''s, in-app) and the member''s unread count, once per event for all of the member''s connections on an instance; null when the session is no longer live.';
+
+-- function app_private.realtime_presence_changed(user_id uuid)
+CREATE OR REPLACE FUNCTION app_private.realtime_presence_changed(user_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_online boolean := exists (select 1 from app_private.realtime_connections c
+                               where c.user_id = realtime_presence_changed.user_id
+                                 and c.heartbeat_at > now() - (app_private.setting('realtime.connection_ttl') #>> '{}')::interval);
+begin
+  update app_public.users u
+     set is_online = v_online, last_seen_at = case when v_online then u.last_seen_at else now() end
+   where u.id = realtime_presence_changed.user_id and u.is_online is distinct from v_online;
+  if found then
+    perform pg_notify('agora_realtime', json_build_object('k', 'presence', 'u', user_id)::text);
+  end if;
+end;
+$function$;
+comment on function app_private.realtime_presence_changed(user_id uuid) is 'After a member''s connections changed: sets users.is_online (any live connection on any instance) and, going offline, last_seen_at; announces a presence event when it changed. The caller holds the member''s advisory lock.';
+
+-- function app_private.realtime_room_access(room_id uuid, user_id uuid, session_id uuid)
+CREATE OR REPLACE FUNCTION app_private.realtime_room_access(room_id uuid, user_id uuid, session_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select coalesce((select not (e.ended @> array[1])
+                     from app_private.realtime_room_event('subscribe', room_id, null, null, array[user_id], array[session_id]) e
+                    where exists (select 1 from app_public.rooms r where r.id = room_id)), false)
+$function$;
+comment on function app_private.realtime_room_access(room_id uuid, user_id uuid, session_id uuid) is 'Whether a viewer (user and session; nulls for anonymous) may subscribe to a room''s events: the room exists and they may read it. The same rule as realtime_room_event.';
+
+-- function app_private.realtime_room_event(event_kind text, event_room_id uuid, event_row_id uuid, event_user_id uuid, viewer_ids uuid[], session_ids uuid[], OUT payload jsonb, OUT deliver integer[], OUT ended integer[])
+CREATE OR REPLACE FUNCTION app_private.realtime_room_event(event_kind text, event_room_id uuid, event_row_id uuid, event_user_id uuid, viewer_ids uuid[], session_ids uuid[], OUT payload jsonb, OUT deliver integer[], OUT ended integer[])
+ RETURNS record
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  with room as (
+    select r.* from app_public.rooms r where r.id = event_room_id
+  ), viewer as (
+    -- The room's select policy (app_hidden.room_readable) for each viewer: public, or a member.
+    select v.ord, v.user_id, v.live,
+           v.live and exists (select 1 from room where room.kind = 'public'
+                                 or exists (select 1 from app_public.room_members m
+                                             where m.room_id = room.id and m.user_id = v.user_id)) as readable,
+           -- The messages select policy: messages (and typing, presence) of members the viewer blocked are hidden.
+           v.user_id is not null and event_user_id is not null
+             and exists (select 1 from app_public.user_blocks b
+                          where b.blocker_id = v.user_id and b.blocked_id = event_user_id) as blocked
+      from app_private.realtime_viewers_live(viewer_ids, session_ids) v
+  ), message as (
+    select jsonb_build_object(
+             'rowId', m.id, 'roomId', m.room_id, 'authorId', m.author_id, 'parentId', m.parent_id, 'kind', m.kind,
+             'body', m.body, 'createdAt', m.created_at, 'editedAt', m.edited_at, 'deletedAt', m.deleted_at,
+             'replyCount', m.reply_count, 'subjectUserId', m.subject_user_id, 'subjectMessageId', m.subject_message_id,
+             'systemData', m.system_data,
+             'author', (select jsonb_build_object('rowId', u.id, 'username', u.username, 'displayName', u.display_name, 'avatarUrl', u.avatar_url)
+                          from app_public.users u where u.id = m.author_id and u.is_active),
+             'reactionCounts', coalesce((select jsonb_agg(jsonb_build_object('emoji', c.emoji, 'count', c.count) order by c.count desc, c.emoji)
+                                           from app_public.message_reaction_counts c where c.message_id = m.id), '[]'::jsonb)) as data
+      from app_public.messages m
+     where event_kind in ('message_created', 'message_edited', 'message_deleted', 'reactions_changed', 'message_pinned', 'message_unpinned')
+       and m.id = event_row_id and m.room_id = event_room_id
+  ), member as (
+    select jsonb_build_object('userId', m.user_id, 'role', m.role, 'mutedUntil', m.muted_until, 'joinedAt', m.joined_at) as data
+      from app_public.room_members m
+     where event_kind in ('member_joined', 'member_updated')
+       and m.room_id = event_room_id and m.user_id = event_user_id
+  ), person as (
+    select jsonb_build_object('rowId', u.id, 'username', u.username, 'displayName', u.display_name, 'avatarUrl', u.avatar_url,
+                              'isOnline', u.is_online, 'lastSeenAt', u.last_seen_at) as data
+      from app_public.users u
+     where u.id = event_user_id and u.is_active
+  )
+  select jsonb_strip_nulls(jsonb_build_object(
+           'message', (select data from message),
+           'member', (select data from member),
+           'user', (select data from person),
+           'room', (select jsonb_build_object('rowId', r.id, 'kind', r.kind, 'name', r.name, 'description', r.description,
+                                              'topic', r.topic, 'isArchived', r.is_archived, 'memberCount', r.member_count)
+                      from room r where event_kind = 'room_updated'))),
+         coalesce((select array_agg(v.ord order by v.ord) from viewer v
+                    where (v.readable
+                           -- The member who left or was removed is told, last (their subscription then ends).
+                           or (event_kind in ('member_left', 'member_removed') and v.user_id = event_user_id
+                               and v.live))
+                      and not (v.blocked and event_kind in ('message_created', 'message_edited', 'message_deleted', 'reactions_changed',
+                                                      'typing', 'presence'))
+                      -- A message hidden from the viewer by a block stays hidden whoever pins or reacts to it.
+                      and not (event_kind in ('reactions_changed', 'message_pinned', 'message_unpinned')
+                               and exists (select 1 from app_public.messages m join app_public.user_blocks b
+                                             on b.blocker_id = v.user_id and b.blocked_id = m.author_id
+                                            where m.id = event_row_id))
+                      -- The typist does not see their own indicator.
+                      and not (event_kind = 'typing' and v.user_id = event_user_id)), '{}'),
+         coalesce((select array_agg(v.ord order by v.ord) from viewer v where not v.readable), '{}')
+$function$;
+comment on function app_private.realtime_room_event(event_kind text, event_room_id uuid, event_row_id uuid, event_user_id uuid, viewer_ids uuid[], session_ids uuid[], OUT payload jsonb, OUT deliver integer[], OUT ended integer[]) is 'The one query an API instance runs per room event, whatever the number of its subscribers (docs/realtime.md): the event''s data (the message with its author and reaction counts, the member, the user, the room) and, for the instance''s viewers of the room (parallel arrays of user and session ids; null for anonymous), which may see it (deliver) and which may no longer read the room at all (ended: session revoked, removed from a private room, room deleted). It states the select policies of rooms, room_members and messages for many viewers at once; test/realtime/audience.test.ts checks it against those policies. Runs as the owner on the realtime connection.';
+
+-- function app_private.realtime_viewers_live(user_ids uuid[], session_ids uuid[])
+CREATE OR REPLACE FUNCTION app_private.realtime_viewers_live(user_ids uuid[], session_ids uuid[])
+ RETURNS TABLE(ord integer, user_id uuid, live boolean)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select t.ord::int, t.user_id,
+         t.user_id is null -- an anonymous viewer
+         or exists (select 1 from app_private.sessions s join app_public.users u on u.id = s.user_id and u.is_active
+                     where s.id = t.session_id and s.user_id = t.user_id and s.revoked_at is null and s.expires_at > now())
+    from unnest(user_ids, session_ids) with ordinality as t(user_id, session_id, ord)
+$function$;
+comment on function app_private.realtime_viewers_live(user_ids uuid[], session_ids uuid[]) is 'For parallel arrays of viewers (user id and session id; both null for an anonymous viewer): whether each viewer''s session is live, as app_public.current_session_id() decides it for a request. Used by realtime_room_event.';
 
 -- function app_private.record_security_event(kind text, user_id uuid, detail jsonb)
 CREATE OR REPLACE FUNCTION app_private.record_security_event(kind text, user_id uuid, detail jsonb DEFAULT '{}'::jsonb)
@@ -5514,6 +5841,25 @@ end;
 $function$;
 comment on function app_private.tg_message_reactions__count() is 'Trigger on message_reactions: keeps message_reaction_counts exact (an upsert per reaction, so concurrent reactions serialise on the count row). Security definer: writes maintained rows.';
 
+-- function app_private.tg_message_reactions__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_message_reactions__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_row app_public.message_reactions := case when tg_op = 'DELETE' then old else new end;
+  v_room uuid := (select m.room_id from app_public.messages m where m.id = v_row.message_id);
+begin
+  if v_room is not null then
+    perform app_private.announce_room_event('reactions_changed', v_room, v_row.message_id, v_row.user_id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_message_reactions__realtime() is 'Trigger on message_reactions: announces reactions_changed (the event carries the message''s new counts). Security definer: writes the room''s event sequence.';
+
 -- function app_private.tg_message_reactions__rules()
 CREATE OR REPLACE FUNCTION app_private.tg_message_reactions__rules()
  RETURNS trigger
@@ -5646,6 +5992,28 @@ end;
 $function$;
 comment on function app_private.tg_messages__before_write() is 'Trigger on messages: room, author, kind and thread cannot change; deleted messages cannot be edited (DELTD); archived rooms are read-only (ARCHV); a block makes a direct room read-only (BLOCK); muted members cannot post (MUTED); replies go under a top-level message of the same room (THRED); the message:send rate limit (RLIMT); banned words (BANND); sets edited_at and empties a deleted body. Security definer: reads blocks, mutes and parents the caller may not see.';
 
+-- function app_private.tg_messages__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_messages__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    perform app_private.announce_room_event('message_created', new.room_id, new.id, new.author_id);
+  elsif tg_op = 'DELETE' then
+    perform app_private.announce_room_event('message_deleted', old.room_id, old.id, old.author_id);
+  elsif new.deleted_at is not null and old.deleted_at is null then
+    perform app_private.announce_room_event('message_deleted', new.room_id, new.id, new.author_id);
+  elsif new.body is distinct from old.body then
+    perform app_private.announce_room_event('message_edited', new.room_id, new.id, new.author_id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_messages__realtime() is 'Trigger on messages: announces message_created, message_edited and message_deleted room events (docs/realtime.md). Thread counters changing on a parent announce nothing (the reply''s own event carries parentId). Security definer: writes the room''s event sequence.';
+
 -- function app_private.tg_messages__timestamps()
 CREATE OR REPLACE FUNCTION app_private.tg_messages__timestamps()
  RETURNS trigger
@@ -5724,6 +6092,25 @@ begin
 end;
 $function$;
 comment on function app_private.tg_notifications__deliver() is 'Trigger on notifications (security definer: members marking read cannot read settings or e-mail addresses): announces it on the pg_notify topic notifications:<recipient id> (the live seam) and enqueues its e-mail when the member wants it immediately and has a verified primary address.';
+
+-- function app_private.tg_notifications__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_notifications__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'DELETE' then
+    perform pg_notify('agora_realtime', json_build_object('k', 'notification_deleted', 'i', old.id, 'u', old.recipient_id)::text);
+  elsif new.is_in_app then
+    perform pg_notify('agora_realtime', json_build_object(
+      'k', case when tg_op = 'INSERT' then 'notification_created' else 'notification_updated' end,
+      'i', new.id, 'u', new.recipient_id)::text);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_notifications__realtime() is 'Trigger on notifications: announces in-app notifications created, updated (read, more actors) and deleted on the agora_realtime channel, for the notifications subscription (docs/realtime.md).';
 
 -- function app_private.tg_questions__notify()
 CREATE OR REPLACE FUNCTION app_private.tg_questions__notify()
@@ -5890,6 +6277,29 @@ end;
 $function$;
 comment on function app_private.tg_room_members__count() is 'Trigger on room_members: keeps rooms.member_count exact (the room row is locked by the update, so concurrent joins serialise on it). Security definer: writes a maintained column.';
 
+-- function app_private.tg_room_members__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_room_members__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+begin
+  if tg_op = 'INSERT' then
+    perform app_private.announce_room_event('member_joined', new.room_id, null, new.user_id);
+  elsif tg_op = 'DELETE' then
+    perform app_private.announce_room_event(
+      case when v_me is null or v_me = old.user_id then 'member_left' else 'member_removed' end, old.room_id, null, old.user_id);
+  elsif new.role is distinct from old.role or new.muted_until is distinct from old.muted_until then
+    perform app_private.announce_room_event('member_updated', new.room_id, null, new.user_id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_room_members__realtime() is 'Trigger on room_members: announces member_joined, member_left (by themself), member_removed (by someone else) and member_updated (role or mute changed; read positions announce nothing). Security definer: writes the room''s event sequence.';
+
 -- function app_private.tg_room_members__system_message()
 CREATE OR REPLACE FUNCTION app_private.tg_room_members__system_message()
  RETURNS trigger
@@ -5942,6 +6352,24 @@ begin
 end;
 $function$;
 comment on function app_private.tg_room_pins__before_insert() is 'Trigger on room_pins: at most chat.max_pins per room (PINMX), counted under a lock on the room; only live messages of the room. Security definer: reads the room whatever the caller sees.';
+
+-- function app_private.tg_room_pins__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_room_pins__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    perform app_private.announce_room_event('message_pinned', new.room_id, new.message_id, new.pinned_by);
+  else
+    perform app_private.announce_room_event('message_unpinned', old.room_id, old.message_id, app_public.current_user_id());
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_room_pins__realtime() is 'Trigger on room_pins: announces message_pinned and message_unpinned. Security definer: writes the room''s event sequence.';
 
 -- function app_private.tg_room_pins__system_message()
 CREATE OR REPLACE FUNCTION app_private.tg_room_pins__system_message()
@@ -5999,6 +6427,26 @@ end;
 $function$;
 comment on function app_private.tg_rooms__before_write() is 'Trigger on rooms: the kind cannot change; banned words in name, topic and description; derives the slug from the name. Security definer: the banned-words check lives in app_private.';
 
+-- function app_private.tg_rooms__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_rooms__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'DELETE' then
+    -- No sequence: the room and its counter are gone.
+    perform pg_notify('agora_realtime', json_build_object('k', 'room_deleted', 'r', old.id)::text);
+  elsif (new.name, new.description, new.guidelines, new.topic, new.is_archived)
+        is distinct from (old.name, old.description, old.guidelines, old.topic, old.is_archived) then
+    perform app_private.announce_room_event('room_updated', new.id, new.id, app_public.current_user_id());
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_rooms__realtime() is 'Trigger on rooms: announces room_updated (name, description, guidelines, topic, archived) and room_deleted (which ends every subscription to the room). Security definer: writes the room''s event sequence.';
+
 -- function app_private.tg_security_events__notify()
 CREATE OR REPLACE FUNCTION app_private.tg_security_events__notify()
  RETURNS trigger
@@ -6033,6 +6481,19 @@ begin
 end;
 $function$;
 comment on function app_private.tg_security_events__notify() is 'Trigger on security_events: a security alert for a sign-in from a new IP address, a password change or reset, a primary e-mail change, and a session revoked by refresh-token reuse.';
+
+-- function app_private.tg_sessions__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_sessions__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  perform pg_notify('agora_realtime', json_build_object('k', 'session_ended', 'i', new.id, 'u', new.user_id)::text);
+  return null;
+end;
+$function$;
+comment on function app_private.tg_sessions__realtime() is 'Trigger on sessions: a revoked session is announced so that every API instance closes its WebSockets at once (close code 4102).';
 
 -- function app_private.tg_user_emails__after_write()
 CREATE OR REPLACE FUNCTION app_private.tg_user_emails__after_write()
@@ -6094,6 +6555,19 @@ begin
 end;
 $function$;
 comment on function app_private.tg_users__avatar_file() is 'Trigger on users: an avatar must be a ready avatar file owned by the user (FSLOT).';
+
+-- function app_private.tg_users__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_users__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  perform pg_notify('agora_realtime', json_build_object('k', 'user_deactivated', 'u', new.id)::text);
+  return null;
+end;
+$function$;
+comment on function app_private.tg_users__realtime() is 'Trigger on users: a deactivated account is announced so that every API instance closes its WebSockets at once (close code 4102).';
 
 -- function app_private.tg_users__replace_avatar()
 CREATE OR REPLACE FUNCTION app_private.tg_users__replace_avatar()

@@ -48,7 +48,7 @@ create or replace function app_public.rooms_event_seq(r app_public.rooms) return
   language sql stable security definer set search_path = pg_catalog, public as $$
   select coalesce((select s.seq from app_private.room_event_seqs s where s.room_id = r.id), 0)
 $$;
-comment on function app_public.rooms_event_seq(app_public.rooms) is 'The sequence number of the room''s latest live event (0: none yet). Subscribe to roomEvents first, then read this with the history: events with a seq at or below it are already in what you read (docs/realtime.md). Security definer: the counters live in app_private.';
+comment on function app_public.rooms_event_seq(app_public.rooms) is E'@behavior -resource:aggregate\nThe sequence number of the room''s latest live event (0: none yet). Subscribe to roomEvents first, then read this with the history: events with a seq at or below it are already in what you read (docs/realtime.md). Security definer: the counters live in app_private.';
 grant execute on function app_public.rooms_event_seq(app_public.rooms) to anonymous, authenticated;
 
 --------------------------------------------------------------------------------
