@@ -42,6 +42,8 @@ export class Connections {
   /** How many connections this instance closed, per close code (slow consumers, cap, session ended …). */
   readonly closedWith = new Map<number, number>();
   private stopped = false;
+  /** Whether this instance ever registered a connection (else there is nothing to unregister at shutdown). */
+  private registeredAny = false;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -101,6 +103,7 @@ export class Connections {
       ])
       .then((result) => result.rows[0].verdict);
     connection.registered = verdict.then((v) => v === "ok", () => false);
+    this.registeredAny = true;
     const rows = [{ verdict: await verdict }];
     if (rows[0].verdict === "session") return { code: CloseCodes.SessionEnded, reason: "The session has ended; sign in again" };
     if (rows[0].verdict === "cap") return { code: CloseCodes.TooManyConnections, reason: "Too many live connections for this member" };
@@ -170,6 +173,7 @@ export class Connections {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (!this.registeredAny) return;
     await this.pool
       .query("select app_private.realtime_instance_stopped($1)", [this.instanceId])
       .catch((error: unknown) => this.logger.warn({ error: describeDbError(error) }, "could not unregister this instance's connections"));

@@ -89,6 +89,13 @@ describe("live rules", () => {
     expect(sub.events).toEqual([]);
   });
 
+  it("a token whose session has already ended is refused at connection_init with 4102", async () => {
+    const member = await createTestUser();
+    await rootDb().query("update app_private.sessions set revoked_at = now() where id = $1", [member.sessionId]);
+    const connection = live(server.tokenFor(member));
+    expect(await connection.closed).toBe(4102);
+  });
+
   it("a deactivated account's sockets close with 4102", async () => {
     const member = await createTestUser();
     const connection = live(server.tokenFor(member));
