@@ -56,3 +56,15 @@ export interface FileUrls {
    */
   downloadUrl(fileId: string, isPublic: boolean, viewerId?: string | null): string;
 }
+
+/** One live event as the realtime layer hands it to GraphQL (a RoomEvent or a NotificationEvent, plugins/realtime.ts). */
+export type RealtimeEvent = { kind: string } & Record<string, unknown>;
+
+/**
+ * Live subscriptions (src/realtime/hub.ts): for the WebSocket of a request, a
+ * GrafastSubscriber whose topics are `room:<room id>` and `notifications`;
+ * null when the request did not come over a known WebSocket.
+ */
+export interface RealtimeService {
+  subscriber(socket: unknown): { subscribe(topic: string): Promise<AsyncIterableIterator<RealtimeEvent>> } | null;
+}

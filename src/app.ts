@@ -31,6 +31,10 @@ import { apiSessionUrl, ownerSessionUrl } from "./db/session-settings";
 import { makeLimitsPlugin } from "../plugins/limits";
 import { makePersistedOperationsPlugin } from "../plugins/persisted";
 import { unsubscribeRouter } from "./server/unsubscribe";
+import { makeRealtimePlugins } from "../plugins/realtime";
+import { Connections } from "./realtime/connections";
+import { RealtimeHub } from "./realtime/hub";
+import { RealtimeListener } from "./realtime/listener";
 
 import { makeFilesPlugin } from "../plugins/files";
 import { makeFileServices } from "./files";
@@ -50,6 +54,8 @@ export interface Agora {
   metrics: Metrics;
   /** Where uploaded files' bytes live (docs/files.md). */
   fileStorage: FileStorage;
+  /** Live delivery (docs/realtime.md): the hub, this instance's connections, the LISTEN connection. */
+  realtime: { hub: RealtimeHub; connections: Connections; listener: RealtimeListener };
   /** The GraphQL schema being served (its `extensions.grafast` hold the plan cache). */
   graphqlSchema(): Promise<GraphQLSchema>;
   /** Idempotent; resolves when everything (including the embedded database) has stopped. */
@@ -58,6 +64,13 @@ export interface Agora {
 
 /** A WebSocket close frame, code 1001 "going away", as a server sends it. */
 const GOING_AWAY = Buffer.from([0x88, 0x02, 0x03, 0xe9]);
+
+/** The `authorization` entry of graphql-ws connectionParams, whatever its case. */
+function authorizationParam(params: Record<string, unknown> | undefined): string | undefined {
+  const key = Object.keys(params ?? {}).find((k) => k.toLowerCase() === "authorization");
+  const value = key ? params![key] : undefined;
+  return typeof value === "string" ? value : undefined;
+}
 
 function bodyLimitBytes(limit: string): number {
   const [, n, unit] = /^(\d+)(b|kb|mb)$/i.exec(limit) ?? [];
@@ -113,13 +126,24 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     if (worker) cleanups.push(() => worker.stop());
     if (worker) metrics.watchWorker(worker.runner.events);
 
+    // Live delivery: one LISTEN connection, one small owner pool for the per-event queries (docs/realtime.md).
+    const realtimePool = makePool({ name: "realtime", connectionString: ownerUrl, max: config.realtime.poolMax, logger });
+    cleanups.push(() => endPool(realtimePool));
+    const connections = new Connections(realtimePool, tokens, logger, config.realtime.heartbeatMs);
+    const hub = new RealtimeHub(realtimePool, connections, logger, config.realtime.maxSendBufferBytes, config.realtime.maxQueuedEvents);
+    const listener = new RealtimeListener(ownerUrl, logger, (payload) => hub.onAnnouncement(payload), () => hub.gap());
+    await listener.start();
+    cleanups.push(() => listener.stop());
+    connections.startHeartbeat();
+    cleanups.push(() => connections.stop());
+
     let shuttingDown = false;
     const app = buildHttpApp({
       config,
       logger,
       tokens,
       metrics,
-      readiness: { authPool, ownerPool, worker, isShuttingDown: () => shuttingDown },
+      readiness: { authPool, ownerPool, worker, realtime: listener.status, isShuttingDown: () => shuttingDown },
     });
     // Slow clients: the whole request (headers and body) must arrive within HTTP_RECEIVE_TIMEOUT_MS (408 after).
     const server = http.createServer(
@@ -166,6 +190,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
             makeGraphQLObserverPlugin(metrics),
             makeFilesPlugin(files.urls),
             makeLimitsPlugin({ ...limits.graphql, defaultListSize: MAX_PAGE_SIZE }),
+            ...makeRealtimePlugins(hub),
             ...(limits.operations === "allow-list" ? [makePersistedOperationsPlugin(limits.operationsManifest)] : []),
           ],
         },
@@ -184,6 +209,8 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
       serv,
       graphqlPath: "/graphql",
       maxMessageBytes: limits.wsMaxMessageBytes,
+      keepaliveMs: config.realtime.keepaliveMs,
+      connect: (socket, params) => connections.open(socket, authorizationParam(params)),
       admit: (req, socket) => {
         (req as http.IncomingMessage & { ip?: string }).ip = proxyAddr(req, trust);
         return admitWebSocket(limiter, req, socket);
@@ -214,7 +241,8 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
         // 1. Stop accepting; let in-flight requests finish, within a bound.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        // 2. Close WebSockets (subscriptions) with "going away".
+        // 2. Close WebSockets (subscriptions) with "going away"; their registrations go in one statement (cleanup).
+        connections.beginShutdown();
         for (const socket of upgraded) {
           socket.end(GOING_AWAY);
           setTimeout(() => socket.destroy(), 500).unref();
@@ -236,7 +264,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     };
 
     const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
-    return { port, url, db, tokens, authPool, ownerPool, worker, metricsUrl: metricsServer?.url ?? null, metrics, fileStorage: files.storage, graphqlSchema: async () => pgl.getSchema(), stop };
+    return { port, url, db, tokens, authPool, ownerPool, worker, metricsUrl: metricsServer?.url ?? null, metrics, fileStorage: files.storage, realtime: { hub, connections, listener }, graphqlSchema: async () => pgl.getSchema(), stop };
   } catch (error) {
     await cleanup();
     throw error;

@@ -98,9 +98,24 @@ export interface Config {
   files: FilesConfig;
   /** How many distinct GraphQL documents and operation plans the server keeps (plugins/cache-limits.ts). */
   graphqlCaches: { documents: number; operationPlans: number; plansPerOperation: number };
+  /** Live delivery over WebSockets (docs/realtime.md). */
+  realtime: RealtimeConfig;
 
   /** null: tracing is off (no OpenTelemetry module is loaded). */
   tracing: TracingConfig | null;
+}
+
+export interface RealtimeConfig {
+  /** Server ping interval; a socket that has not answered the previous ping is dropped. */
+  keepaliveMs: number;
+  /** How often this instance renews its connections' heartbeats (and sweeps those of dead instances). */
+  heartbeatMs: number;
+  /** A socket whose unsent data passes this many bytes is a slow consumer: closed with 4104. */
+  maxSendBufferBytes: number;
+  /** A subscription this many events behind (not yet taken by the socket) is a slow consumer too: 4104. */
+  maxQueuedEvents: number;
+  /** Connections of the owner pool that runs the per-event queries. */
+  poolMax: number;
 }
 
 export interface MetricsConfig {
@@ -335,6 +350,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       outboxDir: path.resolve(cwd, str(env, "MAIL_OUTBOX_DIR", path.join(str(env, "DATA_DIR", ".data"), "mail"))),
     },
     limits: loadLimits(env, cwd, isProduction, bodyLimit),
+    realtime: {
+      keepaliveMs: int(env, "WS_KEEPALIVE_MS", 30_000, 100, 600_000),
+      heartbeatMs: int(env, "REALTIME_HEARTBEAT_MS", 10_000, 100, 600_000),
+      maxSendBufferBytes: int(env, "REALTIME_MAX_SEND_BUFFER_BYTES", 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxQueuedEvents: int(env, "REALTIME_MAX_QUEUED_EVENTS", 1000, 1, 1_000_000),
+      poolMax: int(env, "REALTIME_POOL_MAX", 4, 1, 100),
+    },
     files: filesConfig(env, cwd, isProduction, secret),
     worker: {
       enabled: bool(env, "WORKER", true),

@@ -18,6 +18,7 @@ import type { DatabaseConnections } from "./db/connections";
 import { printSchemaSql } from "./db/schema-sql";
 import { PROJECT_ROOT } from "./paths";
 import { makePreset } from "../plugins/preset";
+import { makeRealtimePlugins } from "../plugins/realtime";
 
 export const SCHEMA_FILE = path.join(PROJECT_ROOT, "schema.graphql");
 export const SCHEMA_SQL_FILE = path.join(PROJECT_ROOT, "schema.sql");
@@ -42,6 +43,8 @@ export async function printLiveSchema(db: Pick<DatabaseConnections, "authUrl">):
       auth: makeAuthService(pool, tokens),
       ruru: false,
       logError: () => undefined,
+      // The subscriptions' types belong in the schema clients generate code from (no events flow here).
+      extend: [{ plugins: makeRealtimePlugins({ subscriber: () => null }) }],
     }),
   );
   try {

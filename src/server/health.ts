@@ -3,7 +3,8 @@
  * - /health/live: 200 while the process runs.
  * - /health/ready: 200 only when the database answers, every committed
  *   migration is applied and the worker (if this process runs one) is
- *   running; otherwise 503 naming the failing checks.
+ *   running, and the realtime LISTEN connection is up (it reconnects by
+ *   itself); otherwise 503 naming the failing checks.
  */
 import { Router } from "express";
 import type pg from "pg";
@@ -13,6 +14,8 @@ export interface ReadinessSources {
   authPool: pg.Pool;
   ownerPool: pg.Pool;
   worker: { isRunning(): boolean } | null;
+  /** The realtime LISTEN connection (src/realtime/listener.ts). */
+  realtime?: { connected: boolean; reconnects: number; lastError: string | null };
   isShuttingDown(): boolean;
 }
 
@@ -50,6 +53,11 @@ export function healthRouter(sources: ReadinessSources): Router {
     };
     if (sources.worker) {
       checks.worker = sources.worker.isRunning() ? { ok: true } : { ok: false, error: "worker is not running" };
+    }
+    if (sources.realtime) {
+      checks.realtime = sources.realtime.connected
+        ? { ok: true }
+        : { ok: false, error: `LISTEN connection down (reconnecting): ${sources.realtime.lastError ?? "not connected"}` };
     }
     if (sources.isShuttingDown()) checks.shutdown = { ok: false, error: "shutting down" };
     const failing = Object.keys(checks).filter((name) => !checks[name].ok);

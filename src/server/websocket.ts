@@ -4,7 +4,9 @@
  * message. grafserv's WebSocketServer keeps ws's default of 100 MiB, and a
  * client could make the process buffer and parse that much per message;
  * here a larger message closes the socket with 1009 ("message too big")
- * before it is buffered whole.
+ * before it is buffered whole. A `connect` hook sees connection_init (the
+ * realtime layer registers the connection there, and may refuse it with its
+ * own close code: src/realtime/close-codes.ts).
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
@@ -12,7 +14,7 @@ import { makeServer, CloseCode } from "graphql-ws";
 import { makeGraphQLWSConfig, type GrafservBase } from "postgraphile/grafserv";
 import { WebSocketServer, type WebSocket } from "ws";
 
-/** Pings every `keepaliveMs`; a socket that misses a pong is terminated (grafserv's keepalive, default 12 s). */
+/** Pings every `keepaliveMs`; a socket that has not answered the previous ping is terminated (a dead peer). */
 function keepalive(socket: WebSocket, keepaliveMs: number): void {
   let waiting = false;
   const timer = setInterval(() => {
@@ -36,9 +38,23 @@ export function attachGraphQLWebSocket(options: {
   keepaliveMs?: number;
   /** Decides whether an upgrade may proceed (e.g. the connect rate limit); it answers a refused socket itself. */
   admit?: (req: IncomingMessage, socket: Duplex) => Promise<boolean>;
+  /** Runs at connection_init with the socket and its connectionParams; a returned refusal closes the socket with its code. */
+  connect?: (socket: WebSocket, connectionParams: Record<string, unknown> | undefined) => Promise<{ code: number; reason: string } | null>;
 }): () => void {
-  const { server, serv, graphqlPath, maxMessageBytes, keepaliveMs = 12_000, admit } = options;
-  const graphqlWs = makeServer(makeGraphQLWSConfig(serv));
+  const { server, serv, graphqlPath, maxMessageBytes, keepaliveMs = 30_000, admit, connect } = options;
+  const graphqlWs = makeServer<Record<string, unknown> | undefined, { socket: WebSocket; request: IncomingMessage }>({
+    ...makeGraphQLWSConfig(serv),
+    ...(connect
+      ? {
+          async onConnect(ctx) {
+            const refusal = await connect(ctx.extra.socket, ctx.connectionParams);
+            if (!refusal) return true;
+            ctx.extra.socket.close(refusal.code, refusal.reason);
+            return false;
+          },
+        }
+      : {}),
+  });
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
 
   wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
@@ -46,7 +62,11 @@ export function attachGraphQLWebSocket(options: {
     const closed = graphqlWs.opened(
       {
         protocol: socket.protocol,
-        send: (data) => new Promise<void>((resolve, reject) => socket.send(data, (err) => (err ? reject(err) : resolve()))),
+        // A socket we are closing (slow consumer, session ended …) takes nothing more; that is not an error.
+        send: (data) =>
+          socket.readyState !== socket.OPEN
+            ? Promise.resolve()
+            : new Promise<void>((resolve, reject) => socket.send(data, (err) => (err ? reject(err) : resolve()))),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>
           socket.on("message", async (data: Buffer) => {

@@ -143,7 +143,7 @@ it("recovers from a PostgreSQL restart: requests succeed, the worker listens aga
   for (const line of warnings) {
     expect(line.length).toBeLessThan(400);
     const entry = JSON.parse(line) as { pool: string; error: { message: string; code?: string } };
-    expect(["auth", "owner", "worker"]).toContain(entry.pool);
+    expect(["auth", "owner", "worker", "realtime"]).toContain(entry.pool);
     expect(entry.error).toEqual({ message: "terminating connection due to administrator command", code: "57P01" });
   }
   expect(run.output()).not.toContain("_events");
