@@ -272,7 +272,7 @@ export const JOB_STEPS: SeedStep[] = [
                 case when pay then base end, case when pay then base + 10000 + ${h("jx", 40)} * 1000 end,
                 case when pay then (${sqlArray(CURRENCIES)})[1 + ${h("jy", CURRENCIES.length)}] end,
                 case when pay then 'year'::app_public.job_salary_period end,
-                case when ${h("jd", 3)} > 0 then x.published + make_interval(days => 30 + ${h("jz", 60)}) end,
+                case when i % 10 <> 1 and ${h("jd", 3)} > 0 then x.published + make_interval(days => 30 + ${h("jz", 60)}) end,
                 case when ${h("jsd", 2)} = 0 then (x.published + make_interval(days => 60 + ${h("jsv", 60)}))::date end,
                 ${tags("jg", "i")}, md5('category' || (1 + ${h("jca", 12)}))::uuid, st.status,
                 case when st.status <> 'draft' then x.published end,
@@ -299,19 +299,23 @@ export const JOB_STEPS: SeedStep[] = [
  * The reputation ledger, backfilled set-based: one statement per cause
  * into a staging table (the starting point, likes on posts, questions and
  * answers, dislikes on answers to author and voter, accepted answers to
- * both sides), then one insert that applies the rules of
- * app_private.reputation_credit in order — the daily vote cap (on the
- * day's gross vote gains; the live rule nets the day's vote losses too)
- * and the floor (a loss stops at it: the running total reflected at the
- * floor) — and leaves out rows that come to nothing. The totals on the
- * members are summed from it in RECOUNT.
+ * both sides), then the rules of app_private.reputation_credit applied in
+ * order — the daily vote cap (on the day's gross vote gains; the live rule
+ * nets the day's vote losses too) and the floor (a loss stops at it: the
+ * running total reflected at the floor) — leaving out rows that come to
+ * nothing. Ordering every member's events is a sort of the whole ledger,
+ * so it is done only for the members whom a rule can touch: those with a
+ * day over the cap, and those whose gains before their first loss do not
+ * cover all their losses; everyone else's rows go in as they are. The
+ * totals on the members are summed from the ledger in RECOUNT.
  */
 export const LEDGER_STEP: SeedStep = {
   name: "reputation",
   total: () => 1,
   async run(db) {
     const setting = (key: string) => `(app_private.setting('${key}') #>> '{}')::integer`;
-    await query(db, 
+    await query(
+      db,
       `create temporary table seed_ledger (user_id uuid, points integer, reason app_public.reputation_reason, is_vote boolean,
          reaction_id uuid, post_id uuid, question_id uuid, answer_id uuid, created_at timestamptz) on commit drop`,
     );
@@ -339,7 +343,31 @@ export const LEDGER_STEP: SeedStep = {
          from app_public.questions q join app_public.answers a on a.id = q.accepted_answer_id where a.author_id <> q.author_id`,
     ];
     for (const cause of causes) await query(db, `insert into seed_ledger ${cause}`);
-    await query(db, 
+    await query(db, "analyze seed_ledger");
+    // Members a rule can touch (hash aggregates, no sort).
+    await query(
+      db,
+      `create temporary table seed_ledger_ordered on commit drop as
+       select user_id from seed_ledger where is_vote and points > 0
+        group by user_id, (created_at at time zone 'UTC')::date having sum(points) > ${setting("reputation.daily_vote_cap")}
+       union
+       select f.user_id
+         from (select user_id, min(created_at) as first_loss, -sum(points) as losses from seed_ledger where points < 0 group by user_id) f
+         left join (select l.user_id, sum(l.points) as gains
+                      from seed_ledger l join (select user_id, min(created_at) as first_loss from seed_ledger where points < 0 group by user_id) x
+                        on x.user_id = l.user_id and l.created_at < x.first_loss
+                     where l.points > 0 group by l.user_id) g on g.user_id = f.user_id
+        where coalesce(g.gains, 0) - f.losses < ${setting("reputation.floor")}`,
+    );
+    await query(db, "alter table seed_ledger_ordered add primary key (user_id)");
+    await query(
+      db,
+      `insert into app_public.reputation_events (user_id, points, reason, is_vote, is_reversal, reaction_id, post_id, question_id, answer_id, created_at)
+       select l.user_id, l.points, l.reason, l.is_vote, false, l.reaction_id, l.post_id, l.question_id, l.answer_id, l.created_at
+         from seed_ledger l where not exists (select 1 from seed_ledger_ordered o where o.user_id = l.user_id)`,
+    );
+    await query(
+      db,
       `insert into app_public.reputation_events (user_id, points, reason, is_vote, is_reversal, reaction_id, post_id, question_id, answer_id, created_at)
        select user_id, final, reason, is_vote, false, reaction_id, post_id, question_id, answer_id, created_at
          from (select f.*, points + reflected - coalesce(lag(reflected) over w, 0) as final
@@ -353,12 +381,11 @@ export const LEDGER_STEP: SeedStep = {
                                                       sum(case when s.is_vote and s.points > 0 then s.points else 0 end)
                                                         over (partition by s.user_id, (s.created_at at time zone 'UTC')::date
                                                               order by s.created_at, s.reaction_id, s.reason, s.answer_id rows unbounded preceding) as gross
-                                                 from seed_ledger s) l) c
+                                                 from seed_ledger s join seed_ledger_ordered o on o.user_id = s.user_id) l) c
                                window w as (partition by c.user_id order by c.day, c.created_at, c.reaction_id, c.reason, c.answer_id rows unbounded preceding)) r
                        window w as (partition by r.user_id order by r.day, r.created_at, r.reaction_id, r.reason, r.answer_id rows unbounded preceding)) f
                window w as (partition by f.user_id order by f.day, f.created_at, f.reaction_id, f.reason, f.answer_id rows unbounded preceding)) e
-        where final <> 0
-        order by created_at`,
+        where final <> 0`,
     );
   },
 };

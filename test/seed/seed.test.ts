@@ -203,6 +203,30 @@ describe("the seed", () => {
     expect(Number(rows[0].below_floor)).toBe(0);
   });
 
+  it("applies the cap and the floor where they bind (a low cap, a high floor)", async () => {
+    // Database b with rules that bind for many members: 10 points of votes a day, and a floor that dislikes run into.
+    await b.root.query(`update app_private.settings set value = '10' where key = 'reputation.daily_vote_cap'`);
+    await b.root.query(`update app_private.settings set value = '-500' where key = 'reputation.dislike_answer_voter'`);
+    try {
+      await seed(b.ownerUrl, SCALES.tiny, 11, true);
+      const { rows } = await b.root.query(`
+        select (select count(*)::int from app_private.check_reputation()) as wrong,
+               (select max(s)::int from (select sum(points) s from app_public.reputation_events where is_vote and points > 0
+                  group by user_id, (created_at at time zone 'UTC')::date) d) as most_in_a_day,
+               (select count(*)::int from (select user_id from app_public.reputation_events where is_vote and points > 0
+                  group by user_id, (created_at at time zone 'UTC')::date having sum(points) = 10) d) as capped_days,
+               (select count(*)::int from app_public.reputation_events where reason = 'disliked_an_answer' and points > -500) as cut_losses,
+               (select count(*)::int from (select sum(points) over (partition by user_id order by created_at, reaction_id, reason, answer_id) as running
+                  from app_public.reputation_events) r where running < 1) as below_floor`);
+      expect(rows[0]).toEqual({ wrong: 0, most_in_a_day: 10, capped_days: expect.any(Number), cut_losses: expect.any(Number), below_floor: 0 });
+      expect(rows[0].capped_days).toBeGreaterThan(0);
+      expect(rows[0].cut_losses).toBeGreaterThan(0);
+    } finally {
+      await b.root.query(`update app_private.settings set value = '200' where key = 'reputation.daily_vote_cap'`);
+      await b.root.query(`update app_private.settings set value = '-1' where key = 'reputation.dislike_answer_voter'`);
+    }
+  });
+
   it("writes text with a natural word distribution over a vocabulary of thousands of words", async () => {
     expect(VOCABULARY.length).toBeGreaterThan(5_000);
     expect(new Set(VOCABULARY).size).toBe(VOCABULARY.length);
