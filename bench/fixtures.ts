@@ -147,7 +147,7 @@ export async function prepareFixtures(
   // The applications an earlier run made (the apply scenario marks its cover letters), so that its jobs are free again.
   await db.query(
     `delete from app_public.job_applications a using app_private.sessions s
-      where s.user_id = a.applicant_id and s.user_agent = 'bench' and a.cover_letter like 'I would like to apply (benchmark %'`,
+      where s.user_id = a.applicant_id and s.user_agent = 'bench' and a.cover_letter = 'I would like to apply (benchmark).'`,
   );
   // Jobs to apply to: accepting applications, none from a viewer yet, not posted by a viewer; as many as is coprime with the viewers' count.
   const jobs = await list(
@@ -156,7 +156,7 @@ export async function prepareFixtures(
         and not exists (select 1 from app_public.job_applications a join app_private.sessions s on s.user_id = a.applicant_id and s.user_agent = 'bench'
                          where a.job_id = j.id)
         and not exists (select 1 from app_private.sessions s where s.user_id = j.employer_id and s.user_agent = 'bench')
-      order by md5(j.id::text) limit 5000`,
+      order by md5(j.id::text) limit 200`,
   );
   while (jobs.length > 1 && gcd(jobs.length, viewers.length) !== 1) jobs.pop();
   const pools: Pools = {

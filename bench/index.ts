@@ -169,7 +169,7 @@ interface Plan {
   onceOffsets: Record<string, number>;
 }
 
-/** Once-only writes a load run may make per second (each (viewer, target) pair works once): above any rate seen here. */
+/** Request lines written per second for once-only writes (each (viewer, target) pair works once): above any rate seen here. */
 const ONCE_PER_SECOND = 3_000;
 
 async function runOnce(
@@ -181,22 +181,27 @@ async function runOnce(
 ): Promise<LoadResult> {
   const { fixtures, plan } = ctx;
   if (scenario.once) {
-    const budget = seconds * ONCE_PER_SECOND;
+    // Fresh pairs from where the last run of this scenario stopped; the offset moves by what the run used.
     const base = plan.onceOffsets[scenario.name] ?? 0;
-    plan.onceOffsets[scenario.name] = base + budget;
     if (mode === "pgbench") {
-      return runPgbench({
+      const result = await runPgbench({
         url: ctx.authUrl,
         connections,
         seconds,
         script: pgbenchScript(scenario, fixtures, 0),
         workDir: ctx.workDir,
-        defines: { n: 0, base, per: Math.floor(budget / connections) },
+        defines: { n: 0, base, c: connections },
       });
+      // Client c's n-th transaction used pair base + n · connections + c.
+      plan.onceOffsets[scenario.name] = base + ((result.maxPerClient ?? 0) + 1) * connections;
+      return result;
     }
     const file = path.join(ctx.workDir, `${scenario.name}-${mode}.tsv`);
-    fs.writeFileSync(file, wrkLines(scenario, mode, fixtures, base, budget));
-    return runWrk({ url: ctx.apiUrl, connections, seconds, requestsFile: file, workDir: ctx.workDir });
+    fs.writeFileSync(file, wrkLines(scenario, mode, fixtures, base, seconds * ONCE_PER_SECOND));
+    const result = await runWrk({ url: ctx.apiUrl, connections, seconds, requestsFile: file, workDir: ctx.workDir });
+    // wrk takes the lines in order; requests cut off at the end may still have been sent.
+    plan.onceOffsets[scenario.name] = base + result.requests + connections;
+    return result;
   }
   if (mode === "pgbench") {
     const budget = seconds * REFRESH_PER_SECOND_PGBENCH;

@@ -338,12 +338,12 @@ select (select count(*) from matching) as total, (select sum(like_count) from ma
   from app_public.job_postings j
   left join app_public.users u on u.id = j.employer_id
  where j.status = 'active'
-   and j.id in (select app_hidden.job_postings_with_workplace($1::app_public.job_workplace))
+   and j.id in (select app_hidden.job_postings_with_workplace($1))
  order by j.published_at desc, j.id desc
  limit 21`,
     pageSize: 20,
     params: (t) => [t.workplace],
-    paramTypes: ["text"],
+    paramTypes: ["app_public.job_workplace"],
     pick: (_pools, i) => ({ workplace: at(["remote", "hybrid", "on_site"], i) }),
   },
   {
@@ -359,8 +359,9 @@ select (select count(*) from matching) as total, (select sum(like_count) from ma
     sql: `insert into app_public.job_applications (job_id, cover_letter) values ($1, $2) returning id, status`,
     params: (t) => [t.job, t.letter],
     paramTypes: ["uuid", "text"],
-    // Viewer i % viewerCount applies to job i % jobs: the pool's size is coprime with the viewers', so pairs repeat only after viewers × jobs requests.
-    pick: (pools, i) => ({ job: at(pools.jobs, i), letter: `I would like to apply (benchmark ${i}).` }),
+    // Viewer i % viewerCount applies to job i % jobs (pgbench: the same pairs, see requests.ts): the pool's size is coprime
+    // with the viewers', so pairs repeat only after viewers × jobs requests.
+    pick: (pools, i) => ({ job: at(pools.jobs, i), letter: "I would like to apply (benchmark)." }),
   },
   {
     name: "leaderboard",

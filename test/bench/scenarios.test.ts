@@ -92,7 +92,7 @@ describe("benchmark scenarios", () => {
     const pairs = new Set(lines.map((l) => `${viewer(l)}|${JSON.parse(l.split("\t")[2]).variables.job}`));
     expect(pairs.size).toBe(lines.length);
     const script = pgbenchScript(apply, fixtures, 0);
-    expect(script).toContain(":base + :client_id * :per + :n");
+    expect(script).toContain(":base + :n * :c + :client_id");
     // The same pair again is refused, so a repeated pair would show up as errors.
     const again = await send("apply", "graphql", 1);
     expect((again.body.errors as Array<{ extensions: { code: string } }>)[0].extensions.code).toBe("APPEX");
