@@ -32,6 +32,7 @@ const REFRESH_SESSIONS = 1000;
  */
 const LIMITS = [
   "rate_limit.comment:create",
+  "rate_limit.message:send",
   "rate_limit.login:account",
   "rate_limit.login:ip",
   // The edge's classes (src/server/rate-limit.ts): still checked on every request, never refusing.
@@ -62,6 +63,31 @@ export async function restoreLimits(db: pg.PoolClient | pg.Client): Promise<void
     `with saved as (delete from agora_bench.saved_settings returning key, value)
      update app_private.settings s set value = saved.value from saved where saved.key = s.key`,
   );
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * Learns the digest PostGraphile writes into history cursors (it hashes the
+ * page's ordering), from one history page through the API, so the
+ * benchmark can aim each request at its own place in the history.
+ */
+export async function learnCursorDigest(apiUrl: string, fixtures: Fixtures): Promise<void> {
+  const res = await fetch(`${apiUrl}/graphql`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${fixtures.viewers[0].token}`, "X-Forwarded-For": "10.255.255.2" },
+    body: JSON.stringify({
+      query: `query ($room: UUID!) { roomByRowId(rowId: $room) {
+        messagesByRoomId(first: 1, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) { pageInfo { endCursor } } } }`,
+      variables: { room: fixtures.pools.rooms[0] },
+    }),
+  });
+  const body = (await res.json()) as { data?: { roomByRowId?: { messagesByRoomId?: { pageInfo?: { endCursor?: string } } } } };
+  const cursor = body.data?.roomByRowId?.messagesByRoomId?.pageInfo?.endCursor;
+  if (!cursor) throw new Error(`Could not read a history cursor from the API: ${JSON.stringify(body).slice(0, 300)}`);
+  fixtures.pools.historyCursorDigest = (JSON.parse(Buffer.from(cursor, "base64").toString("utf8")) as string[])[0];
 }
 
 export async function prepareFixtures(
@@ -113,17 +139,47 @@ export async function prepareFixtures(
     [options.refreshTokens, REFRESH_SESSIONS],
   );
 
-  const list = async (sql: string) => (await db.query<{ v: string }>(sql)).rows.map((r) => r.v);
+  const list = async (sql: string, params: unknown[] = []) => (await db.query<{ v: string }>(sql, params)).rows.map((r) => r.v);
+  // #general: the room every member is in, with the long history.
+  const rooms = await list(
+    `select r.id::text v from app_public.rooms r where r.kind = 'public' and not r.is_archived
+      order by (select count(*) from app_public.room_members m where m.room_id = r.id) desc, r.id limit 1`,
+  );
+  // The applications an earlier run made (the apply scenario marks its cover letters), so that its jobs are free again.
+  await db.query(
+    `delete from app_public.job_applications a using app_private.sessions s
+      where s.user_id = a.applicant_id and s.user_agent = 'bench' and a.cover_letter = 'I would like to apply (benchmark).'`,
+  );
+  // Jobs to apply to: accepting applications, none from a viewer yet, not posted by a viewer; as many as is coprime with the viewers' count.
+  const jobs = await list(
+    `select j.id::text v from app_public.job_postings j
+      where j.status = 'active' and (j.application_deadline is null or j.application_deadline > now() + interval '1 day')
+        and not exists (select 1 from app_public.job_applications a join app_private.sessions s on s.user_id = a.applicant_id and s.user_agent = 'bench'
+                         where a.job_id = j.id)
+        and not exists (select 1 from app_private.sessions s where s.user_id = j.employer_id and s.user_agent = 'bench')
+      order by md5(j.id::text) limit 200`,
+  );
+  while (jobs.length > 1 && gcd(jobs.length, viewers.length) !== 1) jobs.pop();
   const pools: Pools = {
     posts: await list(`select id::text v from app_public.posts where status = 'published' order by md5(id::text) limit 5000`),
     hotPosts: await list(`select id::text v from app_public.posts where status = 'published' and comment_count >= 50 order by md5(id::text) limit 500`),
     questions: await list(`select id::text v from app_public.questions where status = 'published' and answer_count > 0 order by md5(id::text) limit 2000`),
     categories: await list(`select id::text v from app_public.categories order by position`),
     usernames: await list(`select username v from app_public.users where username like 'user\\_%' order by md5(username) limit 10000`),
+    rooms,
+    historyAnchors: await list(
+      `select to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '|' || m.id v
+         from app_public.messages m where m.room_id = $1
+        order by md5(m.id::text) limit 200`,
+      [rooms[0]],
+    ),
+    jobs,
+    viewerCount: viewers.length,
+    historyCursorDigest: "",
   };
   await loadSearchMix(db); // the search scenario's words, from this database (bench/search-mix.ts)
   for (const [name, values] of Object.entries(pools)) {
-    if (values.length === 0) throw new Error(`The seeded database has no rows for the benchmark's "${name}"; seed it again`);
+    if (Array.isArray(values) && values.length === 0) throw new Error(`The seeded database has no rows for the benchmark's "${name}"; seed it again`);
   }
   return { viewers, pools, refreshTokens: options.refreshTokens };
 }

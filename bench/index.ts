@@ -22,7 +22,7 @@ import { loadOrCreateDevSecrets } from "../src/db/secrets";
 import { appTokenService } from "../src/app";
 import { makeLogger } from "../src/logger";
 import { PROJECT_ROOT } from "../src/paths";
-import { prepareFixtures, raiseLimits, restoreLimits, type Fixtures } from "./fixtures";
+import { learnCursorDigest, prepareFixtures, raiseLimits, restoreLimits, type Fixtures } from "./fixtures";
 import { runPgbench, runWrk, type LoadResult } from "./load";
 import { meterPostgresCpu, processCpuSeconds, rssMb, withPeakRss } from "./probe";
 import { summariseProfile } from "./profile";
@@ -129,6 +129,17 @@ async function statementCounts(root: pg.Client | null): Promise<{ all: number; d
   return { all: Number(rows[0].all), data: Number(rows[0].data), dataMs: Number(rows[0].data_ms) };
 }
 
+/** Calls and total ms so far of the given functions (pg_stat_user_functions; needs track_functions). */
+async function functionTime(root: pg.Client | null, names: string[] | undefined): Promise<{ calls: number; ms: number } | null> {
+  if (!root || !names?.length) return null;
+  const { rows } = await root.query<{ calls: string; ms: string }>(
+    `select coalesce(sum(calls), 0) as calls, coalesce(sum(total_time), 0) as ms from pg_stat_user_functions
+      where schemaname || '.' || funcname = any($1::text[])`,
+    [names],
+  );
+  return { calls: Number(rows[0].calls), ms: Number(rows[0].ms) };
+}
+
 /**
  * Reads every application table and index once (pg_prewarm, into the OS
  * page cache), so that no scenario pays for the first reads from disk and
@@ -154,7 +165,12 @@ async function prewarm(root: pg.Client): Promise<void> {
 
 interface Plan {
   refreshOffset: number;
+  /** Where each once-only scenario's next requests start (targets used up by earlier runs). */
+  onceOffsets: Record<string, number>;
 }
+
+/** Request lines written per second for once-only writes (each (viewer, target) pair works once): above any rate seen here. */
+const ONCE_PER_SECOND = 3_000;
 
 async function runOnce(
   scenario: Scenario,
@@ -164,6 +180,29 @@ async function runOnce(
   ctx: { fixtures: Fixtures; apiUrl: string; ownerUrl: string; authUrl: string; workDir: string; plan: Plan },
 ): Promise<LoadResult> {
   const { fixtures, plan } = ctx;
+  if (scenario.once) {
+    // Fresh pairs from where the last run of this scenario stopped; the offset moves by what the run used.
+    const base = plan.onceOffsets[scenario.name] ?? 0;
+    if (mode === "pgbench") {
+      const result = await runPgbench({
+        url: ctx.authUrl,
+        connections,
+        seconds,
+        script: pgbenchScript(scenario, fixtures, 0),
+        workDir: ctx.workDir,
+        defines: { n: 0, base, c: connections },
+      });
+      // Client c's n-th transaction used pair base + n · connections + c.
+      plan.onceOffsets[scenario.name] = base + ((result.maxPerClient ?? 0) + 1) * connections;
+      return result;
+    }
+    const file = path.join(ctx.workDir, `${scenario.name}-${mode}.tsv`);
+    fs.writeFileSync(file, wrkLines(scenario, mode, fixtures, base, seconds * ONCE_PER_SECOND));
+    const result = await runWrk({ url: ctx.apiUrl, connections, seconds, requestsFile: file, workDir: ctx.workDir });
+    // wrk takes the lines in order; requests cut off at the end may still have been sent.
+    plan.onceOffsets[scenario.name] = base + result.requests + connections;
+    return result;
+  }
   if (mode === "pgbench") {
     const budget = seconds * REFRESH_PER_SECOND_PGBENCH;
     const per = Math.floor(budget / connections);
@@ -202,6 +241,8 @@ async function main(signal: AbortSignal) {
       root.on("error", (error) => process.stderr.write(`monitoring connection: ${error.message}\n`));
       await root.connect();
       await root.query("create extension if not exists pg_stat_statements");
+      // Per-function timing for the scenarios that report a trigger's share (the ledger on react); sessions opened from now on.
+      await root.query(`alter database ${pg.escapeIdentifier(database.database)} set track_functions = 'pl'`);
     }
     const refreshSeconds = options.scenarios.some((s) => s.identity === "refresh") ? options.connections.length * (options.warmup + options.duration) : 0;
     const owner = new pg.Pool({ connectionString: database.ownerUrl, max: 1 });
@@ -232,9 +273,10 @@ async function main(signal: AbortSignal) {
     if (root) await prewarm(root);
     server = await startServer(config, { owner: database.ownerUrl, auth: database.authUrl }, options.profileDir);
     process.stderr.write(`API (production mode) on ${server.url}, pid ${server.child.pid}\n`);
+    await learnCursorDigest(server.url, fixtures);
     await verifySameRows(server.url, options.scenarios, fixtures);
 
-    const plan: Plan = { refreshOffset: 0 };
+    const plan: Plan = { refreshOffset: 0, onceOffsets: {} };
     const ctx = { fixtures, apiUrl: server.url, ownerUrl: database.ownerUrl, authUrl: database.authUrl, workDir, plan };
     const runs: Run[] = [];
     const total = options.scenarios.length * options.connections.length * MODES.length;
@@ -247,6 +289,7 @@ async function main(signal: AbortSignal) {
           await runOnce(scenario, mode, connections, options.warmup, ctx);
           await root?.query("select pg_stat_statements_reset()");
           const pid = server.child.pid!;
+          const triggersBefore = await functionTime(root, scenario.triggers);
           const nodeBefore = processCpuSeconds(pid);
           const postgresMeter = meterPostgresCpu();
           process.stderr.write(`measuring ${options.duration}s… `);
@@ -257,6 +300,8 @@ async function main(signal: AbortSignal) {
           const postgresCpu = postgresMeter.stop();
           const nodeCpu = processCpuSeconds(pid) - nodeBefore;
           const statements = await statementCounts(root);
+          const triggersAfter = await functionTime(root, scenario.triggers);
+          const triggerCalls = triggersBefore && triggersAfter ? triggersAfter.calls - triggersBefore.calls : 0;
           const run: Run = {
             scenario: scenario.name,
             mode,
@@ -270,6 +315,7 @@ async function main(signal: AbortSignal) {
             statementsPerRequest: statements && result.requests > 0 ? statements.all / result.requests : null,
             dataStatementsPerRequest: statements && result.requests > 0 ? statements.data / result.requests : null,
             sqlMs: statements?.dataMs ?? null,
+            triggerMs: triggerCalls > 0 ? (triggersAfter!.ms - triggersBefore!.ms) / triggerCalls : null,
             cpu: {
               node: mode === "pgbench" ? 0 : nodeCpu / result.seconds,
               postgres: postgresCpu / result.seconds,
@@ -342,6 +388,9 @@ async function main(signal: AbortSignal) {
       .then(() => restoreLimits(owner))
       .catch((error: Error) => process.stderr.write(`Could not put the rate limits back (run the benchmark again to do so): ${error.message}\n`))
       .finally(() => owner.end());
+    await root
+      ?.query(`alter database ${pg.escapeIdentifier(database.database)} reset track_functions`)
+      .catch(() => undefined);
     await root?.end();
     fs.rmSync(workDir, { recursive: true, force: true });
     if (options.profileDir) fs.rmSync(options.profileDir, { recursive: true, force: true });

@@ -17,6 +17,8 @@ export interface LoadResult {
   errors: number;
   /** CPU seconds the load generator itself used. */
   cpuSeconds: number;
+  /** pgbench: the most transactions one client started (from the per-transaction log). */
+  maxPerClient?: number;
 }
 
 /**
@@ -131,10 +133,14 @@ export async function runPgbench(options: {
   if (out.code !== 0 && !processed) throw new Error(`pgbench failed (exit ${out.code}): ${out.stderr || out.stdout}`);
   // Per-transaction log lines: client_id transaction_no time_us script_no epoch_s epoch_us
   const latencies: number[] = [];
+  let maxPerClient = 0;
   for (const name of fs.readdirSync(dir).filter((f) => f.startsWith("pgbench_log"))) {
     for (const line of fs.readFileSync(path.join(dir, name), "utf8").split("\n")) {
       const fields = line.split(" ");
-      if (fields.length >= 3) latencies.push(Number(fields[2]) / 1000);
+      if (fields.length >= 3) {
+        latencies.push(Number(fields[2]) / 1000);
+        maxPerClient = Math.max(maxPerClient, Number(fields[1]) + 1);
+      }
     }
   }
   fs.rmSync(dir, { recursive: true, force: true });
@@ -152,5 +158,6 @@ export async function runPgbench(options: {
     p99: pct(99),
     errors: Number(failed?.[1] ?? 0) + (out.code === 0 ? 0 : 1),
     cpuSeconds: out.cpuSeconds,
+    maxPerClient,
   };
 }

@@ -16,6 +16,8 @@ export interface Run {
   dataStatementsPerRequest: number | null;
   /** Mean execution time in PostgreSQL of those data statements, ms. */
   sqlMs: number | null;
+  /** For scenarios naming triggers (react: the reputation ledger), their mean time per call, ms (pg_stat_user_functions). */
+  triggerMs?: number | null;
   /** Cores busy on average during the run. */
   cpu: { node: number; postgres: number; load: number };
   peakRssMb: number;
@@ -67,12 +69,28 @@ export function markdown(results: Results): string {
         `| ${r.scenario} | ${r.connections} | ${r.mode} | ${fixed(r.rps)} | ${fixed(r.p50, 1)} | ${fixed(r.p95, 1)} | ${fixed(r.p99, 1)} | ${r.errors} | ${fixed(r.statementsPerRequest, 2)} | ${fixed(r.dataStatementsPerRequest, 2)} | ${fixed(r.sqlMs, 2)} | ${fixed(r.cpu.node, 2)} | ${fixed(r.cpu.postgres, 2)} | ${fixed(r.cpu.load, 2)} | ${r.mode === "pgbench" ? "–" : fixed(r.peakRssMb)} |`,
     ),
     "",
+    ...triggerLines(results.runs),
     "| scenario | c | GraphQL ÷ endpoint | GraphQL ÷ pgbench |",
     "|---|---:|---:|---:|",
     ...results.ratios.map((r) => `| ${r.scenario} | ${r.connections} | ${fixed(r.graphqlOverEndpoint, 2)} | ${fixed(r.graphqlOverPgbench, 2)} |`),
     "",
   ];
   return lines.join("\n");
+}
+
+/**
+ * The cost of the triggers a scenario names (react: the reputation ledger),
+ * against the whole transaction as pgbench times it and the data statement.
+ */
+function triggerLines(runs: Run[]): string[] {
+  const rows = runs.filter((r) => r.triggerMs !== undefined && r.triggerMs !== null);
+  if (rows.length === 0) return [];
+  return [
+    "| scenario | c | way | transaction p50 ms (pgbench: the whole transaction) | data statement ms | of which named triggers ms |",
+    "|---|---:|---|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.scenario} | ${r.connections} | ${r.mode} | ${fixed(r.p50, 2)} | ${fixed(r.sqlMs, 2)} | ${fixed(r.triggerMs ?? null, 2)} |`),
+    "",
+  ];
 }
 
 /** Horizontal bars per scenario and concurrency: GraphQL ÷ endpoint and GraphQL ÷ pgbench, with the feed targets marked. */

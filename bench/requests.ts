@@ -20,6 +20,10 @@ export function targetCount(scenario: Scenario, fixtures: Fixtures): number {
   return scenario.kind === "read" ? READ_TARGETS : fixtures.viewers.length;
 }
 
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
 /** `count` wrk lines for targets [offset, offset + count). */
 export function wrkLines(scenario: Scenario, mode: Exclude<Mode, "pgbench">, fixtures: Fixtures, offset: number, count: number): string {
   const lines: string[] = [];
@@ -49,6 +53,37 @@ function textArray(values: Array<string | number>): string {
  * once, so each client walks its own range: `bench-refresh-<base + client * perClient + n>`.
  */
 export function pgbenchScript(scenario: Scenario, fixtures: Fixtures, offset: number): string {
+  if (scenario.once) {
+    // Client c's n-th transaction (from 0) is pair k = base + n · connections + c: viewer 1 + k % viewers and target 1 + k % targets,
+    // the targets' count coprime with the viewers', so no pair repeats within viewers × targets transactions.
+    // The targets are the scenario's own cycle (pick repeats with the pool's length, kept coprime with the viewers'
+    // and at most READ_TARGETS by the fixture), so transaction k makes the same pair as wrk line k.
+    const viewers = fixtures.viewers.length;
+    const targets: Target[] = [];
+    const seen = new Set<string>();
+    for (let i = 0; i < READ_TARGETS; i++) {
+      const target = scenario.pick(fixtures.pools, offset + i);
+      const key = JSON.stringify(scenario.params(target));
+      if (seen.has(key)) break;
+      seen.add(key);
+      targets.push(target);
+    }
+    const count = targets.length;
+    if (count > 1 && gcd(count, viewers) !== 1) throw new Error(`"${scenario.name}": ${count} targets share a factor with ${viewers} viewers`);
+    const columns = scenario.paramTypes.map((_, p) => textArray(targets.map((t) => scenario.params(t)[p])));
+    const sql = scenario.sql.replace(/\$(\d+)(::\w+)?/g, (_m, n: string) => `(${columns[Number(n) - 1]})[:t]::${scenario.paramTypes[Number(n) - 1]}`);
+    return [
+      "\\set k :base + :n * :c + :client_id",
+      "\\set n :n + 1",
+      `\\set v 1 + :k % ${viewers}`,
+      `\\set t 1 + :k % ${count}`,
+      "begin;",
+      "select set_config(el->>0, el->>1, true) from agora_bench.viewers b, json_array_elements(b.settings) el where b.n = :v;",
+      `${sql.replace(/\s*\n\s*/g, " ")};`,
+      "commit;",
+      "",
+    ].join("\n");
+  }
   if (scenario.identity === "refresh") {
     return [
       "\\set n :n + 1",

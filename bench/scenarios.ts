@@ -16,6 +16,16 @@ export interface Pools {
   questions: string[];
   categories: string[];
   usernames: string[];
+  /** The chat room every viewer is a member of (#general, the long history). */
+  rooms: string[];
+  /** Messages of that room to page back from: "<createdAt ISO>|<id>". */
+  historyAnchors: string[];
+  /** Jobs accepting applications that no viewer applied to and no viewer posted; a count coprime with the viewers'. */
+  jobs: string[];
+  /** How many viewers the fixture signed in (a once-only write pairs viewer i % viewers with target i % targets). */
+  viewerCount: number;
+  /** The digest PostGraphile puts in a history page's cursors (learnt from the API, see learnCursorDigest). */
+  historyCursorDigest: string;
 }
 
 export interface Scenario {
@@ -34,6 +44,13 @@ export interface Scenario {
   sql: string;
   params(t: Target): Array<string | number>;
   paramTypes: string[];
+  /**
+   * Each target works once (an application per member and job): the load
+   * walks fresh (viewer, target) pairs instead of cycling through a few.
+   */
+  once?: boolean;
+  /** Trigger functions whose time per call the benchmark reports (pg_stat_user_functions), e.g. the ledger on react. */
+  triggers?: string[];
   /** The SQL fetches one row more than the page to know whether there is a next page. */
   pageSize?: number;
   /** Columns rendered from markdown by the endpoint, as the API's bodyHtml does. */
@@ -42,6 +59,12 @@ export interface Scenario {
 }
 
 const at = <T>(list: T[], i: number): T => list[i % list.length];
+
+/** A history page's cursor as PostGraphile encodes it: base64 of [order digest, createdAt, rowId]. */
+export function historyCursor(digest: string, anchor: string): string {
+  const [createdAt, id] = anchor.split("|");
+  return Buffer.from(JSON.stringify([digest, createdAt, id]), "utf8").toString("base64");
+}
 
 /** Client address of request i: a different one per request, as traffic from many clients (per-address limits). */
 export function clientAddress(i: number): string {
@@ -229,7 +252,7 @@ select (select count(*) from matching) as total, (select sum(like_count) from ma
   },
   {
     name: "react",
-    title: "Toggle a reaction",
+    title: "Toggle a reaction (counters, notification, reputation ledger)",
     kind: "write",
     identity: "viewer",
     graphql: `mutation React($post: UUID!) {
@@ -237,9 +260,154 @@ select (select count(*) from matching) as total, (select sum(like_count) from ma
 }`,
     variables: (t) => ({ post: t.post }),
     sql: `select r.id, r.kind from app_public.react('like', $1) r`,
+    // The reputation ledger's share of the transaction (a like credits the post's author).
+    triggers: ["app_private.tg_reactions__reputation"],
     params: (t) => [t.post],
     paramTypes: ["uuid"],
     pick: (pools, i) => ({ post: at(pools.posts, i) }),
+  },
+  {
+    name: "chat-history",
+    title: "Chat history: 50 messages before a cursor, with authors and reaction counts",
+    kind: "read",
+    identity: "viewer",
+    graphql: `query History($room: UUID!, $cursor: Cursor!) {
+  roomByRowId(rowId: $room) {
+    messagesByRoomId(first: 50, after: $cursor, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) {
+      nodes {
+        rowId kind bodyHtml parentId replyCount lastReplyAt createdAt editedAt deletedAt
+        userByAuthorId { rowId username displayName avatarUrl }
+        messageReactionCountsByMessageId(first: 10) { nodes { emoji count } }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}`,
+    variables: (t) => ({ room: t.room, cursor: t.cursor }),
+    sql: `select m.id, m.kind, m.body, m.parent_id, m.reply_count, m.last_reply_at, m.created_at, m.edited_at, m.deleted_at,
+       u.id as author_id, u.username, u.display_name, u.avatar_url,
+       (select json_agg(x) from (
+          select c.emoji, c.count from app_public.message_reaction_counts c where c.message_id = m.id order by c.emoji limit 10) x) as reactions
+  from app_public.messages m
+  left join app_public.users u on u.id = m.author_id
+ where m.room_id = $1 and (m.created_at, m.id) < ($2::timestamptz, $3::uuid)
+ order by m.created_at desc, m.id desc
+ limit 51`,
+    pageSize: 50,
+    params: (t) => [t.room, t.at, t.id],
+    paramTypes: ["uuid", "timestamptz", "uuid"],
+    markdown: ["body"],
+    pick: (pools, i) => {
+      const anchor = at(pools.historyAnchors, i);
+      const [createdAt, id] = anchor.split("|");
+      return { room: at(pools.rooms, i), at: createdAt, id, cursor: historyCursor(pools.historyCursorDigest, anchor) };
+    },
+  },
+  {
+    name: "send-message",
+    title: "Send a chat message (rules, rate limit, mentions, thread counters)",
+    kind: "write",
+    identity: "viewer",
+    graphql: `mutation Send($room: UUID!, $body: String!) {
+  createMessage(input: { message: { roomId: $room, body: $body } }) { message { rowId createdAt } }
+}`,
+    variables: (t) => ({ room: t.room, body: t.body }),
+    sql: `insert into app_public.messages (room_id, body) values ($1, $2) returning id, created_at`,
+    params: (t) => [t.room, t.body],
+    paramTypes: ["uuid", "text"],
+    pick: (pools, i) => ({ room: at(pools.rooms, i), body: `Benchmark message ${i}: measured, not guessed.` }),
+  },
+  {
+    name: "job-search",
+    title: "Job search: active jobs with a workplace filter, newest first",
+    kind: "read",
+    identity: "viewer",
+    graphql: `query Jobs($workplace: JobWorkplace!) {
+  allJobPostings(first: 20, condition: { status: active, workplace: $workplace }, orderBy: [PUBLISHED_AT_DESC, ROW_ID_DESC]) {
+    nodes {
+      rowId title organizationName location workplace employmentType salaryMin salaryMax salaryCurrency salaryPeriod
+      tags publishedAt applicationDeadline applicationCount
+      userByEmployerId { rowId username displayName }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}`,
+    variables: (t) => ({ workplace: t.workplace }),
+    sql: `select j.id, j.title, j.organization_name, j.location, j.workplace, j.employment_type, j.salary_min, j.salary_max, j.salary_currency,
+       j.salary_period, j.tags, j.published_at, j.application_deadline, j.application_count,
+       u.id as employer_id, u.username, u.display_name
+  from app_public.job_postings j
+  left join app_public.users u on u.id = j.employer_id
+ where j.status = 'active'
+   and j.id in (select app_hidden.job_postings_with_workplace($1))
+ order by j.published_at desc, j.id desc
+ limit 21`,
+    pageSize: 20,
+    params: (t) => [t.workplace],
+    paramTypes: ["app_public.job_workplace"],
+    pick: (_pools, i) => ({ workplace: at(["remote", "hybrid", "on_site"], i) }),
+  },
+  {
+    name: "apply",
+    title: "Apply to a job (rules, lock on the job, history, counter)",
+    kind: "write",
+    identity: "viewer",
+    once: true,
+    graphql: `mutation Apply($job: UUID!, $letter: String!) {
+  createJobApplication(input: { jobApplication: { jobId: $job, coverLetter: $letter } }) { jobApplication { rowId status } }
+}`,
+    variables: (t) => ({ job: t.job, letter: t.letter }),
+    sql: `insert into app_public.job_applications (job_id, cover_letter) values ($1, $2) returning id, status`,
+    params: (t) => [t.job, t.letter],
+    paramTypes: ["uuid", "text"],
+    // Viewer i % viewerCount applies to job i % jobs (pgbench: the same pairs, see requests.ts): the pool's size is coprime
+    // with the viewers', so pairs repeat only after viewers × jobs requests.
+    pick: (pools, i) => ({ job: at(pools.jobs, i), letter: "I would like to apply (benchmark)." }),
+  },
+  {
+    name: "leaderboard",
+    title: "Leaderboard page (20 members by reputation gained this week, month or ever)",
+    kind: "read",
+    identity: "viewer",
+    graphql: `query Leaderboard($period: String!) {
+  leaderboard(period: $period, first: 20) {
+    nodes { rank points user { rowId username displayName reputation level } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`,
+    variables: (t) => ({ period: t.period }),
+    sql: `select e.rank, e.points, u.id as user_id, u.username, u.display_name, u.reputation, app_public.users_level(u) as level
+  from app_public.leaderboard($1) e
+  left join app_public.users u on u.id = e.user_id
+ order by e.rank
+ limit 21`,
+    pageSize: 20,
+    params: (t) => [t.period],
+    paramTypes: ["text"],
+    pick: (_pools, i) => ({ period: at(["week", "month", "all"], i) }),
+  },
+  {
+    name: "trending",
+    title: "Trending posts (20, with author and counts)",
+    kind: "read",
+    identity: "viewer",
+    graphql: `query Trending {
+  trending(kind: "post", first: 20) {
+    nodes { rank score post { rowId title slug likeCount commentCount publishedAt userByAuthorId { rowId username } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`,
+    variables: () => ({}),
+    sql: `select t.rank, t.score, p.id, p.title, p.slug, p.like_count, p.comment_count, p.published_at, u.id as author_id, u.username
+  from app_public.trending('post') t
+  left join app_public.posts p on p.id = t.post_id
+  left join app_public.users u on u.id = p.author_id
+ order by t.rank
+ limit 21`,
+    pageSize: 20,
+    params: () => [],
+    paramTypes: [],
+    pick: () => ({}),
   },
   {
     name: "login",

@@ -7,10 +7,10 @@ import pg from "pg";
 import { seed } from "../../src/seed";
 import { SCALES } from "../../src/seed/scales";
 import { benchRouter } from "../../bench/endpoint";
-import { prepareFixtures, type Fixtures } from "../../bench/fixtures";
+import { learnCursorDigest, prepareFixtures, type Fixtures } from "../../bench/fixtures";
 import { SCENARIOS } from "../../bench/scenarios";
 import { verifySameRows } from "../../bench/verify";
-import { wrkLines } from "../../bench/requests";
+import { pgbenchScript, wrkLines } from "../../bench/requests";
 import { createScratchDatabase, type ScratchDatabase } from "../helpers/scratch";
 import { startTestServer, type TestServer } from "../helpers/server";
 
@@ -33,6 +33,7 @@ beforeAll(async () => {
     client.release();
     await pool.end();
   }
+  await learnCursorDigest(server.url, fixtures);
 });
 afterAll(async () => {
   await server?.stop();
@@ -64,6 +65,45 @@ describe("benchmark scenarios", () => {
       const { status, body } = await send(name, mode, i);
       expect({ status, errors: body.errors }).toEqual({ status: 200, errors: undefined });
     }
+  });
+
+  it("covers chat, jobs, reputation and trending three ways", () => {
+    const names = SCENARIOS.map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(["chat-history", "send-message", "job-search", "apply", "leaderboard", "trending", "react"]));
+    for (const s of SCENARIOS) expect(s.name).toMatch(/^[a-z-]+$/); // a URL path segment and a file name
+  });
+
+  it("pages chat history from a cursor: the page is the 50 messages before the anchor, newest first", async () => {
+    const { status, body } = await send("chat-history", "endpoint", 3);
+    expect(status).toBe(200);
+    const { rows, hasNextPage } = (body.data as { rows: Array<{ id: string; created_at: string; author_id: string }>; hasNextPage: boolean });
+    const [at] = fixtures.pools.historyAnchors[3].split("|");
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThanOrEqual(50);
+    expect(rows.every((r) => new Date(r.created_at) <= new Date(at))).toBe(true);
+    expect(rows.map((r) => r.created_at)).toEqual([...rows.map((r) => r.created_at)].sort().reverse());
+    expect(typeof hasNextPage).toBe("boolean");
+  });
+
+  it("apply: every (viewer, job) pair of a run is new, and the pgbench transaction walks fresh pairs too", async () => {
+    const apply = SCENARIOS.find((s) => s.name === "apply")!;
+    const lines = wrkLines(apply, "graphql", fixtures, 0, fixtures.viewers.length * fixtures.pools.jobs.length).trimEnd().split("\n");
+    const viewer = (line: string) => line.split("\t")[1].split("|").find((h) => h.startsWith("Authorization"));
+    const pairs = new Set(lines.map((l) => `${viewer(l)}|${JSON.parse(l.split("\t")[2]).variables.job}`));
+    expect(pairs.size).toBe(lines.length);
+    const script = pgbenchScript(apply, fixtures, 0);
+    expect(script).toContain(":base + :n * :c + :client_id");
+    // The same pair again is refused, so a repeated pair would show up as errors.
+    const again = await send("apply", "graphql", 1);
+    expect((again.body.errors as Array<{ extensions: { code: string } }>)[0].extensions.code).toBe("APPEX");
+  });
+
+  it("react reports the reputation ledger's time (the trigger it names exists)", async () => {
+    const react = SCENARIOS.find((s) => s.name === "react")!;
+    const { rows } = await db.root.query("select count(*)::int as n from pg_proc where oid::regprocedure::text like any($1::text[])", [
+      react.triggers!.map((t) => `${t}(%`),
+    ]);
+    expect(rows[0].n).toBe(react.triggers!.length);
   });
 
   it("the endpoint sits behind the same bearer check as GraphQL", async () => {

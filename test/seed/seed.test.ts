@@ -1,25 +1,40 @@
 /**
  * npm run seed: deterministic (same arguments, same rows), consistent
- * (counters equal the rows they count), and usable (the printed demo login
+ * (counters equal the rows they count, the reputation ledger passes the
+ * DBA check), realistic (Zipf-distributed text over the vocabulary; chat,
+ * jobs and reputation at every scale) and usable (the printed demo login
  * works through the real API).
  */
 import { seed } from "../../src/seed";
 import { SCALES } from "../../src/seed/scales";
 import { DEMO_PASSWORD } from "../../src/seed/steps";
+import { VOCABULARY, termsByFrequency, vocabularyRank } from "../../src/seed/vocabulary";
 import { createScratchDatabase, type ScratchDatabase } from "../helpers/scratch";
 import { startTestServer } from "../helpers/server";
 import { login } from "../helpers/auth";
 
 jest.setTimeout(120_000);
 
-const TABLES = ["users", "user_emails", "categories", "posts", "questions", "answers", "comments", "reactions", "follows", "bookmarks", "tags"];
+const TABLES = [
+  "users", "user_emails", "categories", "posts", "questions", "answers", "comments", "reactions", "follows", "bookmarks", "tags",
+  "rooms", "room_members", "messages", "message_reactions", "message_reaction_counts", "message_mentions",
+  "job_postings", "job_applications", "job_application_events", "reputation_events", "user_badges", "user_roles",
+];
+/** Columns whose value depends on when the seed ran (now() - …). */
+const TIMES = [
+  "created_at", "updated_at", "published_at", "last_reply_at", "joined_at", "application_deadline", "closed_at", "starts_on",
+  "status_changed_at", "awarded_at", "granted_at",
+];
+/** Tables whose ids the database draws (identity, gen_random_uuid), not the seed. */
+const DRAWN_IDS = ["reputation_events", "job_application_events", "user_badges"];
 
 async function fingerprint(db: ScratchDatabase): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const table of TABLES) {
     const { rows } = await db.root.query(
       `select count(*) || ':' || coalesce(md5(string_agg(t::text, ',' order by t::text)), '') as f
-         from (select to_jsonb(x) - 'created_at' - 'updated_at' - 'published_at' as t from app_public.${table} x) s`,
+         from (select to_jsonb(x) - $1::text[] as t from app_public.${table} x) s`,
+      [DRAWN_IDS.includes(table) ? [...TIMES, "id"] : TIMES],
     );
     out[table] = rows[0].f;
   }
@@ -96,6 +111,147 @@ describe("the seed", () => {
         + (select count(*) from app_public.users u where follower_count <> (select count(*) from app_public.follows f where f.followee_id = u.id))
         as wrong`);
     expect(Number(rows[0].wrong)).toBe(0);
+  });
+
+  it("keeps the chat's, the jobs board's and the ledger's maintained values equal to the rows they summarise", async () => {
+    const { rows } = await a.root.query(`
+      select
+        (select count(*) from app_public.rooms r where member_count <> (select count(*) from app_public.room_members m where m.room_id = r.id)) as member_counts,
+        (select count(*) from app_public.messages p where reply_count <> (select count(*) from app_public.messages c where c.parent_id = p.id and c.deleted_at is null)
+            or last_reply_at is distinct from (select max(c.created_at) from app_public.messages c where c.parent_id = p.id)) as threads,
+        (select count(*) from app_public.messages c join app_public.messages p on p.id = c.parent_id
+          where p.room_id <> c.room_id or p.parent_id is not null or p.created_at >= c.created_at) as bad_replies,
+        (select count(*) from app_public.messages m where m.kind = 'text'
+            and not exists (select 1 from app_public.room_members rm where rm.room_id = m.room_id and rm.user_id = m.author_id)) as outsiders,
+        (select count(*) from app_public.message_reactions x join app_public.messages m on m.id = x.message_id
+          where not exists (select 1 from app_public.room_members rm where rm.room_id = m.room_id and rm.user_id = x.user_id)) as outside_reactions,
+        (select count(*) from (select message_id, emoji, count(*) n from app_public.message_reactions group by 1, 2) g
+           full join app_public.message_reaction_counts c using (message_id, emoji) where g.n is distinct from c.count) as reaction_counts,
+        (select count(*) from app_public.rooms r where r.kind = 'direct'
+            and (select count(*) from app_public.room_members m where m.room_id = r.id and m.user_id in (r.direct_low_id, r.direct_high_id)) <> 2) as direct_pairs,
+        (select count(*) from app_public.rooms r where r.kind <> 'direct'
+            and (select count(*) from app_public.room_members m where m.room_id = r.id and m.role = 'owner' and m.user_id = r.created_by) <> 1) as owners,
+        (select count(*) from app_public.job_postings j
+          where application_count <> (select count(*) from app_public.job_applications x where x.job_id = j.id and x.status <> 'withdrawn')) as application_counts,
+        (select count(*) from app_public.job_applications x join app_public.job_postings j on j.id = x.job_id
+          where j.status = 'draft' or j.employer_id = x.applicant_id
+             or not exists (select 1 from app_public.user_roles r where r.user_id = j.employer_id and r.role_id = 'employer')) as bad_applications,
+        (select count(*) from app_public.job_applications x
+          where x.status <> (select e.to_status from app_public.job_application_events e where e.application_id = x.id order by e.id desc limit 1)) as histories,
+        (select count(*) from app_public.answers x where like_count <> (select count(*) from app_public.reactions r where r.answer_id = x.id and r.kind = 'like')
+            or dislike_count <> (select count(*) from app_public.reactions r where r.answer_id = x.id and r.kind = 'dislike')) as answer_counts,
+        (select count(*) from app_public.questions x where like_count <> (select count(*) from app_public.reactions r where r.question_id = x.id and r.kind = 'like')) as question_counts,
+        (select count(*) from app_public.questions q join app_public.answers x on x.id = q.accepted_answer_id where x.question_id <> q.id) as foreign_accepts`);
+    expect(rows[0]).toEqual({
+      member_counts: "0", threads: "0", bad_replies: "0", outsiders: "0", outside_reactions: "0", reaction_counts: "0", direct_pairs: "0",
+      owners: "0", application_counts: "0", bad_applications: "0", histories: "0", answer_counts: "0", question_counts: "0", foreign_accepts: "0",
+    });
+  });
+
+  it("fills every domain at the smallest scale: a long #general history, threads, reactions, jobs, a ledger, badges, rankings", async () => {
+    const { rows } = await a.root.query(`
+      select (select count(*)::int from app_public.messages m join app_public.rooms r on r.id = m.room_id where r.slug = 'general') as general,
+             (select count(*)::int from app_public.messages where parent_id is not null) as replies,
+             (select count(*)::int from app_public.message_reactions) as message_reactions,
+             (select count(*)::int from app_public.message_mentions) as mentions,
+             (select count(distinct kind)::int from app_public.rooms) as room_kinds,
+             (select count(distinct status)::int from app_public.job_postings) as job_statuses,
+             (select count(distinct status)::int from app_public.job_applications) as application_statuses,
+             (select count(distinct reason)::int from app_public.reputation_events) as reasons,
+             (select count(*)::int from app_public.user_badges) as badges,
+             (select count(*)::int from app_public.leaderboard('all')) as leaders,
+             (select count(*)::int from app_public.trending('post')) as trending`);
+    expect(rows[0].general).toBe(SCALES.tiny.bigRoomMessages);
+    expect(rows[0].replies).toBeGreaterThan(0);
+    expect(rows[0].message_reactions).toBeGreaterThan(SCALES.tiny.messageReactions / 2);
+    expect(rows[0].mentions).toBeGreaterThan(0);
+    expect(rows[0].room_kinds).toBe(3);
+    expect(rows[0].job_statuses).toBeGreaterThanOrEqual(3);
+    expect(rows[0].application_statuses).toBeGreaterThanOrEqual(5);
+    expect(rows[0].reasons).toBe(8); // every cause of the ledger
+    expect(rows[0].badges).toBeGreaterThan(0);
+    expect(rows[0].leaders).toBeGreaterThan(0);
+    expect(rows[0].trending).toBeGreaterThan(0);
+  });
+
+  it("backfills the reputation ledger so that the DBA check passes", async () => {
+    const { rows } = await a.root.query("select * from app_private.check_reputation()");
+    expect(rows).toEqual([]);
+    // Not vacuous: the totals vary, and a broken total is caught.
+    const { rows: spread } = await a.root.query("select count(distinct reputation)::int as n, min(reputation) as low from app_public.users");
+    expect(spread[0].n).toBeGreaterThan(5);
+    expect(spread[0].low).toBeGreaterThanOrEqual(1);
+    const client = await a.root.connect();
+    try {
+      await client.query("begin");
+      await client.query("update app_public.users set reputation = reputation + 1 where username = 'demo'");
+      const { rows: broken } = await client.query("select u.username from app_private.check_reputation() c join app_public.users u on u.id = c.user_id");
+      expect(broken).toEqual([{ username: "demo" }]);
+    } finally {
+      await client.query("rollback");
+      client.release();
+    }
+  });
+
+  it("keeps the daily vote cap and the floor on every member's ledger", async () => {
+    const { rows } = await a.root.query(`
+      select (select coalesce(max(s), 0) from (select sum(points) s from app_public.reputation_events where is_vote and points > 0
+                group by user_id, (created_at at time zone 'UTC')::date) d) as most_in_a_day,
+             (select count(*) from (select sum(points) over (partition by user_id order by created_at, reaction_id, reason, answer_id) as running from app_public.reputation_events) r
+               where running < 1) as below_floor`);
+    expect(Number(rows[0].most_in_a_day)).toBeLessThanOrEqual(200);
+    expect(Number(rows[0].below_floor)).toBe(0);
+  });
+
+  it("applies the cap and the floor where they bind (a low cap, a high floor)", async () => {
+    // Database b with rules that bind for many members: 10 points of votes a day, and a floor that dislikes run into.
+    await b.root.query(`update app_private.settings set value = '10' where key = 'reputation.daily_vote_cap'`);
+    await b.root.query(`update app_private.settings set value = '-500' where key = 'reputation.dislike_answer_voter'`);
+    try {
+      await seed(b.ownerUrl, SCALES.tiny, 11, true);
+      const { rows } = await b.root.query(`
+        select (select count(*)::int from app_private.check_reputation()) as wrong,
+               (select max(s)::int from (select sum(points) s from app_public.reputation_events where is_vote and points > 0
+                  group by user_id, (created_at at time zone 'UTC')::date) d) as most_in_a_day,
+               (select count(*)::int from (select user_id from app_public.reputation_events where is_vote and points > 0
+                  group by user_id, (created_at at time zone 'UTC')::date having sum(points) = 10) d) as capped_days,
+               (select count(*)::int from app_public.reputation_events where reason = 'disliked_an_answer' and points > -500) as cut_losses,
+               (select count(*)::int from (select sum(points) over (partition by user_id order by created_at, reaction_id, reason, answer_id) as running
+                  from app_public.reputation_events) r where running < 1) as below_floor`);
+      expect(rows[0]).toEqual({ wrong: 0, most_in_a_day: 10, capped_days: expect.any(Number), cut_losses: expect.any(Number), below_floor: 0 });
+      expect(rows[0].capped_days).toBeGreaterThan(0);
+      expect(rows[0].cut_losses).toBeGreaterThan(0);
+    } finally {
+      await b.root.query(`update app_private.settings set value = '200' where key = 'reputation.daily_vote_cap'`);
+      await b.root.query(`update app_private.settings set value = '-1' where key = 'reputation.dislike_answer_voter'`);
+    }
+  });
+
+  it("writes text with a natural word distribution over a vocabulary of thousands of words", async () => {
+    expect(VOCABULARY.length).toBeGreaterThan(5_000);
+    expect(new Set(VOCABULARY).size).toBe(VOCABULARY.length);
+    for (const band of ["common", "medium", "rare"] as const) expect(termsByFrequency(band).length).toBeGreaterThan(40);
+    expect(vocabularyRank("postgres")).toBeLessThan(500);
+    // Word frequencies in post bodies: the most frequent word is far more frequent than the 100th (Zipf: ~100×),
+    // thousands of distinct words occur, and a word's count falls with its vocabulary rank.
+    const { rows } = await a.root.query(`
+      with words as (select lower(w) w from app_public.posts, regexp_split_to_table(body, '[^A-Za-z]+') w where w <> ''),
+           counts as (select w, count(*) n from words group by w)
+      select (select count(*)::int from counts) as distinct_words,
+             (select n from counts order by n desc limit 1 offset 0)::float / (select n from counts order by n desc limit 1 offset 99) as top_to_100th`,
+    );
+    expect(rows[0].distinct_words).toBeGreaterThan(2_000);
+    expect(rows[0].top_to_100th).toBeGreaterThan(20);
+    const { rows: ranked } = await a.root.query(
+      `select w, count(*)::int n from app_public.posts, regexp_split_to_table(lower(body), '[^a-z]+') w where w = any($1::text[]) group by w`,
+      [[VOCABULARY[1], VOCABULARY[99], VOCABULARY[1999]]],
+    );
+    const n = Object.fromEntries(ranked.map((r) => [r.w, r.n]));
+    expect(n[VOCABULARY[1]]).toBeGreaterThan(5 * (n[VOCABULARY[99]] ?? 0));
+    expect(n[VOCABULARY[99]] ?? 0).toBeGreaterThan(n[VOCABULARY[1999]] ?? 0);
+    // Titles read like titles: capitalised, short, no vocabulary soup.
+    const { rows: titles } = await a.root.query(`select title from app_public.posts union all select title from app_public.questions`);
+    for (const { title } of titles) expect(title).toMatch(/^[A-Z][^\n]{5,120}$/);
   });
 
   it("spreads reactions over the members (no member reacts to a large share of all posts)", async () => {
