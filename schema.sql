@@ -31,6 +31,27 @@ comment on type app_public.contribution_status is 'Where a suggested edit stands
 create type app_public.expertise_level as enum ('none', 'beginner', 'intermediate', 'advanced', 'expert');
 comment on type app_public.expertise_level is 'How a member rates their own expertise, from none to expert. Self-declared, not verified.';
 
+-- type app_public.failed_job
+create type app_public.failed_job as (
+  id bigint,
+  task_identifier text,
+  queue_name text,
+  attempts integer,
+  max_attempts integer,
+  last_error text,
+  created_at timestamp with time zone,
+  updated_at timestamp with time zone
+);
+comment on type app_public.failed_job is 'A background job that failed on every attempt and will not run again unless retried.';
+comment on column app_public.failed_job.id is 'The job''s id (for retryFailedJob and discardFailedJob).';
+comment on column app_public.failed_job.task_identifier is 'The task, e.g. send_email.';
+comment on column app_public.failed_job.queue_name is 'Its serial queue, if any.';
+comment on column app_public.failed_job.attempts is 'Attempts made.';
+comment on column app_public.failed_job.max_attempts is 'Attempts allowed.';
+comment on column app_public.failed_job.last_error is 'The error of the last attempt.';
+comment on column app_public.failed_job.created_at is 'When the job was enqueued.';
+comment on column app_public.failed_job.updated_at is 'When it last failed.';
+
 -- enum app_public.file_purpose
 create type app_public.file_purpose as enum ('avatar', 'post_image', 'question_attachment', 'cv', 'application_letter', 'document');
 comment on type app_public.file_purpose is 'What an upload is for; decides the types and size allowed (app_private.file_max_bytes) and whether it may be public.';
@@ -63,6 +84,14 @@ comment on type app_public.job_workplace is 'Where the work happens: remote, hyb
 create type app_public.message_kind as enum ('text', 'join', 'leave', 'remove', 'rename', 'pin', 'welcome');
 comment on type app_public.message_kind is 'text: written by a member; the others are system messages written by the database (join, leave, remove: subjectUserId; rename: systemData {oldName, newName}; pin: subjectMessageId; welcome: the welcome bot''s greeting, body the chat.welcome_text setting, subjectUserId the member greeted), typed so clients can localise them.';
 
+-- enum app_public.moderation_action
+create type app_public.moderation_action as enum ('auto_hide', 'approve', 'hide', 'delete', 'warn', 'suspend', 'lift_suspension');
+comment on type app_public.moderation_action is 'auto_hide (the database, at the report threshold), approve (dismiss the reports, un-hide), hide, delete, warn (notify the member), suspend (until a time or indefinitely), lift_suspension.';
+
+-- enum app_public.moderation_target_kind
+create type app_public.moderation_target_kind as enum ('post', 'question', 'answer', 'comment', 'message', 'job', 'user');
+comment on type app_public.moderation_target_kind is 'What a report or a moderation action is about: a post, question, answer, comment, chat message, job posting, or a member (user).';
+
 -- enum app_public.notification_channel
 create type app_public.notification_channel as enum ('in_app', 'email');
 comment on type app_public.notification_channel is 'Where a notification is delivered: in_app (the notifications list, live) or email.';
@@ -74,6 +103,14 @@ comment on type app_public.notification_digest is 'How notification e-mails are 
 -- enum app_public.reaction_kind
 create type app_public.reaction_kind as enum ('like', 'dislike');
 comment on type app_public.reaction_kind is 'A like or a dislike. Each target counts them separately (likeCount, dislikeCount).';
+
+-- enum app_public.report_reason
+create type app_public.report_reason as enum ('spam', 'abuse', 'harassment', 'off_topic', 'illegal', 'other');
+comment on type app_public.report_reason is 'Why a member reports something; other requires a note.';
+
+-- enum app_public.report_status
+create type app_public.report_status as enum ('pending', 'reviewed', 'resolved', 'dismissed');
+comment on type app_public.report_status is 'pending (filed) → reviewed (a moderator claimed the target) → resolved (a moderator acted: hid, deleted, warned or suspended) or dismissed (approved: nothing wrong).';
 
 -- enum app_public.reputation_level
 create type app_public.reputation_level as enum ('newcomer', 'beginner', 'intermediate', 'advanced', 'expert');
@@ -102,15 +139,15 @@ create type app_public.search_result as (
   category_id uuid,
   published_at timestamp with time zone
 );
-comment on type app_public.search_result is 'A search hit: kind (post, question, answer, comment, user), its id, a title, a snippet (HTML-escaped, matches in <mark>) and its rank.';
-comment on column app_public.search_result.kind is 'What was found: post, question, answer, comment or user.';
-comment on column app_public.search_result.id is 'The id of the post, question, answer, comment or user found.';
-comment on column app_public.search_result.title is 'The title of a post or question, the question''s title for an answer, a user''s display name; null for comments.';
+comment on type app_public.search_result is 'A search hit: kind (post, question, answer, comment, user, message, job), its id, a title, a snippet (HTML-escaped, matches in <mark>) and its rank.';
+comment on column app_public.search_result.kind is 'What was found: post, question, answer, comment, user, message (chat) or job (posting).';
+comment on column app_public.search_result.id is 'The id of the post, question, answer, comment, user, chat message or job posting found.';
+comment on column app_public.search_result.title is 'The title of a post, question or job posting, the question''s title for an answer, a user''s display name; null for comments and chat messages.';
 comment on column app_public.search_result.snippet is 'Up to two fragments of the text around the matches, HTML-escaped, matches wrapped in <mark>: safe to show as HTML.';
 comment on column app_public.search_result.rank is 'Relevance (higher is better); only comparable within one search. Results come sorted by it.';
-comment on column app_public.search_result.author_id is 'The author of the content found; for a user, the user''s own id.';
-comment on column app_public.search_result.category_id is 'The category of the post or question found, when it has one.';
-comment on column app_public.search_result.published_at is 'When the post or question was published, the answer or comment written, the user joined.';
+comment on column app_public.search_result.author_id is 'The author of the content found (the employer for a job posting); for a user, the user''s own id.';
+comment on column app_public.search_result.category_id is 'The category of the post, question or job posting found, when it has one.';
+comment on column app_public.search_result.published_at is 'When the post, question or job posting was published, the answer, comment or message written, the user joined.';
 
 -- type app_public.search_suggestion
 create type app_public.search_suggestion as (
@@ -233,14 +270,16 @@ comment on column app_public.answers.updated_at is 'When the answer last changed
 CREATE INDEX answers_author_id_idx ON app_public.answers USING btree (author_id);
 CREATE INDEX answers_like_count_idx ON app_public.answers USING btree (like_count);
 CREATE INDEX answers_question_created_idx ON app_public.answers USING btree (question_id, created_at);
-CREATE INDEX answers_search_idx ON app_public.answers USING gin (search);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('answer_count');
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_notify AFTER INSERT OR UPDATE OF status ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg_answers__notify();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF body, status ON app_public.answers FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('answer');
 CREATE TRIGGER _700_withdraw_acceptance AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_answers__withdraw_acceptance();
+CREATE TRIGGER _701_search_cascade AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status) EXECUTE FUNCTION app_private.tg_content__search_cascade();
 CREATE TRIGGER _705_withdraw_notifications AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__withdraw_notifications();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.answers FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
 CREATE TRIGGER _730_badges AFTER INSERT ON app_public.answers REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
@@ -306,6 +345,7 @@ CREATE INDEX bookmarks_question_id_idx ON app_public.bookmarks USING btree (ques
 CREATE INDEX bookmarks_user_created_idx ON app_public.bookmarks USING btree (user_id, created_at);
 CREATE UNIQUE INDEX bookmarks_user_post_key ON app_public.bookmarks USING btree (user_id, post_id) WHERE (post_id IS NOT NULL);
 CREATE UNIQUE INDEX bookmarks_user_question_key ON app_public.bookmarks USING btree (user_id, question_id) WHERE (question_id IS NOT NULL);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.bookmarks FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _200_open_target BEFORE INSERT ON app_public.bookmarks FOR EACH ROW EXECUTE FUNCTION app_private.tg_bookmarks__open_target();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.bookmarks FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('bookmark_count');
 
@@ -351,6 +391,7 @@ comment on column app_public.categories."position" is 'Sort key for listing cate
 comment on column app_public.categories.created_at is 'When the category was created.';
 comment on column app_public.categories.updated_at is 'When the category last changed. Set by the database.';
 CREATE INDEX categories_position_idx ON app_public.categories USING btree ("position");
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.categories FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.categories FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 
 -- table app_public.category_follows
@@ -378,6 +419,7 @@ comment on column app_public.category_follows.user_id is 'The member who follows
 comment on column app_public.category_follows.category_id is 'The category followed; its posts appear in the member''s feed.';
 comment on column app_public.category_follows.created_at is 'When the follow began.';
 CREATE INDEX category_follows_category_user_idx ON app_public.category_follows USING btree (category_id, user_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.category_follows FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 
 -- table app_public.collection_items
 create table app_public.collection_items (
@@ -424,6 +466,7 @@ CREATE INDEX collection_items_post_id_idx ON app_public.collection_items USING b
 CREATE UNIQUE INDEX collection_items_post_key ON app_public.collection_items USING btree (collection_id, post_id) WHERE (post_id IS NOT NULL);
 CREATE INDEX collection_items_question_id_idx ON app_public.collection_items USING btree (question_id);
 CREATE UNIQUE INDEX collection_items_question_key ON app_public.collection_items USING btree (collection_id, question_id) WHERE (question_id IS NOT NULL);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.collection_items FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 
 -- table app_public.collections
 create table app_public.collections (
@@ -458,6 +501,7 @@ comment on column app_public.collections.is_public is 'Public collections are vi
 comment on column app_public.collections.created_at is 'When the collection was made.';
 comment on column app_public.collections.updated_at is 'When the collection last changed. Set by the database.';
 CREATE INDEX collections_owner_id_idx ON app_public.collections USING btree (owner_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.collections FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.collections FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 
 -- table app_public.comments
@@ -484,6 +528,7 @@ create table app_public.comments (
   constraint comment_status CHECK (status = ANY (ARRAY['published'::app_public.content_status, 'hidden'::app_public.content_status, 'deleted'::app_public.content_status])),
   constraint comments_answer_id_fkey FOREIGN KEY (answer_id) REFERENCES app_public.answers(id) ON DELETE CASCADE,
   constraint comments_author_id_fkey FOREIGN KEY (author_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
+  constraint comments_document_id_fkey FOREIGN KEY (document_id) REFERENCES app_public.documents(id) ON DELETE CASCADE,
   constraint comments_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES app_public.comments(id) ON DELETE CASCADE,
   constraint comments_post_id_fkey FOREIGN KEY (post_id) REFERENCES app_public.posts(id) ON DELETE CASCADE,
   constraint comments_question_id_fkey FOREIGN KEY (question_id) REFERENCES app_public.questions(id) ON DELETE CASCADE
@@ -498,19 +543,19 @@ create policy select_visible on app_public.comments for select to public
    FROM app_public.questions q
   WHERE (q.id = comments.question_id)))) AND ((answer_id IS NULL) OR (EXISTS ( SELECT 1
    FROM app_public.answers a
-  WHERE (a.id = comments.answer_id))))));
+  WHERE (a.id = comments.answer_id)))) AND ((document_id IS NULL) OR app_hidden.document_visible(document_id))));
 create policy update_own_or_moderate on app_public.comments for update to public
   using (((author_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR ( SELECT app_public.current_user_has_permission('post:moderate'::text) AS current_user_has_permission)));
 grant select on table app_public.comments to anonymous;
 grant select on table app_public.comments to authenticated;
-grant insert (post_id, question_id, answer_id, parent_id, body) on table app_public.comments to authenticated;
+grant insert (post_id, question_id, answer_id, document_id, parent_id, body) on table app_public.comments to authenticated;
 grant update (body, status) on table app_public.comments to authenticated;
 comment on table app_public.comments is 'A comment on a post, question, answer or document; replies nest up to 5 levels. Deleting keeps the thread (the body is emptied).';
 comment on column app_public.comments.id is 'The comment''s id.';
 comment on column app_public.comments.post_id is 'The post commented on (exactly one of postId, questionId, answerId is set; a reply inherits its parent''s).';
 comment on column app_public.comments.question_id is 'The question commented on (exactly one of postId, questionId, answerId is set; a reply inherits its parent''s).';
 comment on column app_public.comments.answer_id is 'The answer commented on (exactly one of postId, questionId, answerId is set; a reply inherits its parent''s).';
-comment on column app_public.comments.document_id is '@behavior -*';
+comment on column app_public.comments.document_id is 'The document commented on (exactly one of postId, questionId, answerId, documentId is set; a reply inherits its parent''s).';
 comment on column app_public.comments.parent_id is 'The comment this one replies to; null for a top-level comment.';
 comment on column app_public.comments.depth is 'Nesting level: 1 for a top-level comment, parent''s depth + 1 for a reply (at most the comment.max_depth setting). Set by the database.';
 comment on column app_public.comments.author_id is 'The author: the member who commented. Cannot change.';
@@ -528,14 +573,17 @@ CREATE INDEX comments_document_created_idx ON app_public.comments USING btree (d
 CREATE INDEX comments_parent_id_idx ON app_public.comments USING btree (parent_id);
 CREATE INDEX comments_post_created_idx ON app_public.comments USING btree (post_id, created_at);
 CREATE INDEX comments_question_created_idx ON app_public.comments USING btree (question_id, created_at);
-CREATE INDEX comments_search_idx ON app_public.comments USING gin (search);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _150_thread BEFORE INSERT OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_comments__thread();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
+CREATE TRIGGER _210_document_target BEFORE INSERT ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_comments__document_target();
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter('comment_count');
+CREATE TRIGGER _510_document_count AFTER INSERT OR DELETE OR UPDATE OF status ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_documents__count();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_notify AFTER INSERT ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg_comments__notify();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF body, status ON app_public.comments FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('comment');
 CREATE TRIGGER _705_withdraw_notifications AFTER UPDATE OF status ON app_public.comments FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__withdraw_notifications();
 
 -- table app_public.content_revisions
@@ -638,7 +686,97 @@ CREATE INDEX contributions_contributor_id_idx ON app_public.contributions USING 
 CREATE INDEX contributions_post_id_idx ON app_public.contributions USING btree (post_id, created_at);
 CREATE INDEX contributions_reviewer_id_idx ON app_public.contributions USING btree (reviewer_id);
 CREATE INDEX contributions_status_idx ON app_public.contributions USING btree (status, created_at);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.contributions FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.contributions FOR EACH ROW EXECUTE FUNCTION app_private.tg_contributions__rules();
+
+-- table app_public.document_versions
+create table app_public.document_versions (
+  id uuid default gen_random_uuid() not null,
+  document_id uuid not null,
+  file_id uuid not null,
+  version_number integer not null,
+  is_current boolean default true not null,
+  note text,
+  created_at timestamp with time zone default now() not null,
+  constraint document_versions_pkey PRIMARY KEY (id),
+  constraint document_versions_file_id_key UNIQUE (file_id),
+  constraint document_versions_number_key UNIQUE (document_id, version_number),
+  constraint document_version_note_length CHECK (char_length(note) <= 1000),
+  constraint document_version_number_positive CHECK (version_number >= 1),
+  constraint document_versions_document_id_fkey FOREIGN KEY (document_id) REFERENCES app_public.documents(id) ON DELETE CASCADE,
+  constraint document_versions_file_id_fkey FOREIGN KEY (file_id) REFERENCES app_public.files(id) ON DELETE CASCADE
+);
+alter table app_public.document_versions enable row level security;
+create policy select_visible on app_public.document_versions for select to public
+  using (app_hidden.document_visible(document_id));
+grant select on table app_public.document_versions to anonymous;
+grant select on table app_public.document_versions to authenticated;
+comment on table app_public.document_versions is '@behavior -insert -update -delete
+One version of a document: an uploaded file, numbered from 1; exactly one version per document is current. Readable by those who can read the document. Added by addDocumentVersion, made current again by setCurrentDocumentVersion; history is kept until the document is deleted.';
+comment on column app_public.document_versions.id is 'The version''s id.';
+comment on column app_public.document_versions.document_id is 'The document.';
+comment on column app_public.document_versions.file_id is 'The uploaded file (purpose document, private: the document decides who reads it). Download it through the file''s downloadUrl.';
+comment on column app_public.document_versions.version_number is '1 for the first version, then 2, 3, … in the order they were added.';
+comment on column app_public.document_versions.is_current is 'Whether this is the current version (exactly one per document).';
+comment on column app_public.document_versions.note is 'What changed in this version, at most 1000 characters.';
+comment on column app_public.document_versions.created_at is 'When the version was added.';
+CREATE UNIQUE INDEX document_versions_one_current ON app_public.document_versions USING btree (document_id) WHERE is_current;
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.document_versions FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
+CREATE CONSTRAINT TRIGGER _800_one_current AFTER INSERT OR DELETE OR UPDATE ON app_public.document_versions DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION app_private.tg_document_versions__one_current();
+CREATE TRIGGER _900_delete_file AFTER DELETE ON app_public.document_versions FOR EACH ROW EXECUTE FUNCTION app_private.tg_document_versions__delete_file();
+
+-- table app_public.documents
+create table app_public.documents (
+  id uuid default gen_random_uuid() not null,
+  owner_id uuid default app_public.current_user_id() not null,
+  title text not null,
+  description text default ''::text not null,
+  tags text[] default '{}'::text[] not null,
+  is_public boolean default false not null,
+  download_count integer default 0 not null,
+  comment_count integer default 0 not null,
+  like_count integer default 0 not null,
+  dislike_count integer default 0 not null,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint documents_pkey PRIMARY KEY (id),
+  constraint document_description_length CHECK (char_length(description) <= 5000),
+  constraint document_tags_count CHECK (cardinality(tags) <= 10),
+  constraint document_title_length CHECK (char_length(title) >= 1 AND char_length(title) <= 200),
+  constraint documents_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.documents enable row level security;
+create policy delete_own on app_public.documents for delete to public
+  using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy select_readable on app_public.documents for select to public
+  using (app_hidden.document_readable(is_public, owner_id));
+create policy update_own on app_public.documents for update to public
+  using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+grant select on table app_public.documents to anonymous;
+grant select, delete on table app_public.documents to authenticated;
+grant update (title, description, tags, is_public) on table app_public.documents to authenticated;
+comment on table app_public.documents is '@behavior -insert
+A shared document: title, description, tags and a history of versions (each an uploaded file), exactly one of them current. Public documents are readable by everyone, private ones by their owner only. Create with createDocument, add versions with addDocumentVersion; deleting a document deletes its versions and, after commit, their bytes.';
+comment on column app_public.documents.id is 'The document''s id.';
+comment on column app_public.documents.owner_id is 'The member who shared it (the signed-in member). Cannot change.';
+comment on column app_public.documents.title is 'Title, 1–200 characters.';
+comment on column app_public.documents.description is 'What the document is, at most 5000 characters (plain text).';
+comment on column app_public.documents.tags is 'Up to 10 tags, normalized like post tags (lower case, trimmed, no duplicates).';
+comment on column app_public.documents.is_public is 'Public documents (and their versions, comments and reactions) are readable by everyone; private ones (the default) by their owner only.';
+comment on column app_public.documents.download_count is 'Downloads of any version, counted once per member per day (anonymous downloads are not counted). Maintained by the database.';
+comment on column app_public.documents.comment_count is 'Published comments on the document. Maintained by the database.';
+comment on column app_public.documents.like_count is 'Likes. Maintained by the database.';
+comment on column app_public.documents.dislike_count is 'Dislikes. Maintained by the database.';
+comment on column app_public.documents.created_at is 'When it was shared.';
+comment on column app_public.documents.updated_at is 'When its details changed or a version was added. Set by the database.';
+CREATE INDEX documents_owner_id_idx ON app_public.documents USING btree (owner_id, created_at);
+CREATE INDEX documents_public_created_idx ON app_public.documents USING btree (created_at) WHERE is_public;
+CREATE INDEX documents_tags_idx ON app_public.documents USING gin (tags);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.documents FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.documents FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
+CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.documents FOR EACH ROW EXECUTE FUNCTION app_private.tg_documents__before_write();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF title, description, tags, is_public ON app_public.documents FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('document');
+CREATE CONSTRAINT TRIGGER _800_one_current AFTER INSERT ON app_public.documents DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION app_private.tg_document_versions__one_current();
 
 -- table app_public.files
 create table app_public.files (
@@ -667,6 +805,14 @@ create table app_public.files (
 alter table app_public.files enable row level security;
 create policy delete_own on app_public.files for delete to public
   using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy select_application_file on app_public.files for select to public
+  using (((purpose = ANY (ARRAY['cv'::app_public.file_purpose, 'application_letter'::app_public.file_purpose])) AND (status = 'ready'::app_public.file_status) AND (EXISTS ( SELECT 1
+   FROM app_public.job_applications a
+  WHERE ((a.cv_file_id = files.id) OR (a.letter_file_id = files.id))))));
+create policy select_document_file on app_public.files for select to public
+  using (((purpose = 'document'::app_public.file_purpose) AND (status = 'ready'::app_public.file_status) AND (EXISTS ( SELECT 1
+   FROM app_public.document_versions v
+  WHERE (v.file_id = files.id)))));
 create policy select_own on app_public.files for select to public
   using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
 create policy select_public_ready on app_public.files for select to public
@@ -690,6 +836,8 @@ comment on column app_public.files.created_at is 'When it was reserved.';
 comment on column app_public.files.ready_at is 'When its bytes were accepted.';
 comment on column app_public.files.thumbnail_sizes is 'Sizes (px) of the webp thumbnails made so far (images only, by the make_thumbnails job after upload); GET /files/:id?size=<n>.';
 CREATE INDEX files_owner_id_idx ON app_public.files USING btree (owner_id, created_at);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.files FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
+CREATE TRIGGER _100_in_use BEFORE DELETE ON app_public.files FOR EACH ROW EXECUTE FUNCTION app_private.tg_files__in_use();
 CREATE TRIGGER _900_delete_bytes AFTER DELETE ON app_public.files FOR EACH ROW EXECUTE FUNCTION app_private.tg_files__delete_bytes();
 
 -- table app_public.follows
@@ -718,6 +866,7 @@ comment on column app_public.follows.follower_id is 'The member who follows: alw
 comment on column app_public.follows.followee_id is 'The member being followed.';
 comment on column app_public.follows.created_at is 'When the follow began.';
 CREATE INDEX follows_followee_id_idx ON app_public.follows USING btree (followee_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg_follows__count();
 CREATE TRIGGER _700_notify AFTER INSERT ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg_follows__notify();
 
@@ -782,6 +931,7 @@ comment on column app_public.job_application_reviews.rating is 'A private rating
 comment on column app_public.job_application_reviews.created_at is 'When the review was first written.';
 comment on column app_public.job_application_reviews.updated_at is 'When the review last changed. Set by the database.';
 CREATE INDEX job_application_reviews_reviewer_id_idx ON app_public.job_application_reviews USING btree (reviewer_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.job_application_reviews FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_application_reviews FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 
 -- table app_public.job_applications
@@ -794,11 +944,15 @@ create table app_public.job_applications (
   status_changed_at timestamp with time zone default now() not null,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  cv_file_id uuid,
+  letter_file_id uuid,
   constraint job_applications_pkey PRIMARY KEY (id),
   constraint job_applications_one_per_applicant UNIQUE (job_id, applicant_id),
   constraint job_application_cover_letter_length CHECK (char_length(cover_letter) <= 10000),
   constraint job_applications_applicant_id_fkey FOREIGN KEY (applicant_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
-  constraint job_applications_job_id_fkey FOREIGN KEY (job_id) REFERENCES app_public.job_postings(id) ON DELETE CASCADE
+  constraint job_applications_cv_file_id_fkey FOREIGN KEY (cv_file_id) REFERENCES app_public.files(id) ON DELETE SET NULL,
+  constraint job_applications_job_id_fkey FOREIGN KEY (job_id) REFERENCES app_public.job_postings(id) ON DELETE CASCADE,
+  constraint job_applications_letter_file_id_fkey FOREIGN KEY (letter_file_id) REFERENCES app_public.files(id) ON DELETE SET NULL
 );
 alter table app_public.job_applications enable row level security;
 create policy insert_own on app_public.job_applications for insert to public
@@ -809,8 +963,8 @@ create policy update_party on app_public.job_applications for update to public
   using (((applicant_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR app_hidden.is_job_employer(job_id)));
 grant select on table app_public.job_applications to anonymous;
 grant select on table app_public.job_applications to authenticated;
-grant insert (job_id, cover_letter) on table app_public.job_applications to authenticated;
-grant update (cover_letter, status) on table app_public.job_applications to authenticated;
+grant insert (job_id, cover_letter, cv_file_id, letter_file_id) on table app_public.job_applications to authenticated;
+grant update (cover_letter, status, cv_file_id, letter_file_id) on table app_public.job_applications to authenticated;
 comment on table app_public.job_applications is 'A member''s application to a job: one per member and job. Seen by the applicant, the job''s employer and admins.';
 comment on column app_public.job_applications.id is 'The application''s id.';
 comment on column app_public.job_applications.job_id is 'The job applied to: active and before its deadline at the time of applying.';
@@ -820,12 +974,22 @@ comment on column app_public.job_applications.status is 'See JobApplicationStatu
 comment on column app_public.job_applications.status_changed_at is 'When the status last changed. Set by the database.';
 comment on column app_public.job_applications.created_at is 'When the member applied.';
 comment on column app_public.job_applications.updated_at is 'When the application last changed. Set by the database.';
+comment on column app_public.job_applications.cv_file_id is 'The CV: a ready file of purpose cv that the applicant uploaded (FSLOT otherwise); private, readable by the applicant, the job''s employer and job moderators. Only the applicant sets it.';
+comment on column app_public.job_applications.letter_file_id is 'The application letter: a ready file of purpose application_letter that the applicant uploaded (FSLOT otherwise); readable like the CV. Only the applicant sets it.';
 CREATE INDEX job_applications_applicant_id_idx ON app_public.job_applications USING btree (applicant_id);
+CREATE INDEX job_applications_cv_file_id_idx ON app_public.job_applications USING btree (cv_file_id);
+CREATE INDEX job_applications_letter_file_id_idx ON app_public.job_applications USING btree (letter_file_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__before_insert();
 CREATE TRIGGER _210_transitions BEFORE UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__before_update();
+CREATE TRIGGER _220_cv_file BEFORE INSERT OR UPDATE OF cv_file_id ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg__file_slot('cv_file_id', 'cv', 'applicant_id');
+CREATE TRIGGER _221_letter_file BEFORE INSERT OR UPDATE OF letter_file_id ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg__file_slot('letter_file_id', 'application_letter', 'applicant_id');
+CREATE TRIGGER _250_moderation_hidden BEFORE INSERT ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__moderation_hidden();
 CREATE TRIGGER _500_after_write AFTER INSERT OR DELETE OR UPDATE ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__after_write();
 CREATE TRIGGER _700_notify AFTER INSERT OR UPDATE OF status ON app_public.job_applications FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_applications__notify();
+CREATE TRIGGER _900_replace_cv AFTER UPDATE OF cv_file_id ON app_public.job_applications FOR EACH ROW WHEN (old.cv_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg__replace_file('cv_file_id');
+CREATE TRIGGER _901_replace_letter AFTER UPDATE OF letter_file_id ON app_public.job_applications FOR EACH ROW WHEN (old.letter_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg__replace_file('letter_file_id');
 
 -- table app_public.job_postings
 create table app_public.job_postings (
@@ -859,6 +1023,7 @@ END) stored,
   application_count integer default 0 not null,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  hidden_at timestamp with time zone,
   constraint job_postings_pkey PRIMARY KEY (id),
   constraint job_description_length CHECK (char_length(description) >= 1 AND char_length(description) <= 50000),
   constraint job_location_length CHECK (char_length(location) >= 1 AND char_length(location) <= 200),
@@ -879,6 +1044,8 @@ create policy delete_draft_or_moderate on app_public.job_postings for delete to 
   using ((((status = 'draft'::app_public.job_status) AND (employer_id = ( SELECT app_public.current_user_id() AS current_user_id))) OR ( SELECT app_public.current_user_has_permission('job:moderate'::text) AS current_user_has_permission)));
 create policy insert_own on app_public.job_postings for insert to public
   with check (((employer_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND ( SELECT app_public.current_user_has_permission('job:post'::text) AS current_user_has_permission)));
+create policy select_not_hidden_by_moderation on app_public.job_postings as restrictive for select to public
+  using (((hidden_at IS NULL) OR (employer_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR ( SELECT app_public.current_user_has_permission('report:review'::text) AS current_user_has_permission) OR ( SELECT app_public.current_user_has_permission('job:moderate'::text) AS current_user_has_permission)));
 create policy select_visible on app_public.job_postings for select to public
   using (app_hidden.job_posting_visible(status, employer_id));
 create policy update_own_or_moderate on app_public.job_postings for update to public
@@ -917,6 +1084,7 @@ comment on column app_public.job_postings.view_count is 'How many times the job 
 comment on column app_public.job_postings.application_count is 'How many applications the job received, withdrawn ones not counted. Maintained by the database.';
 comment on column app_public.job_postings.created_at is 'When the posting was created.';
 comment on column app_public.job_postings.updated_at is 'When the posting last changed. Set by the database.';
+comment on column app_public.job_postings.hidden_at is 'When moderation hid the posting (reports or a moderator); null when visible. Hidden postings are seen by their employer and moderators only, and take no applications.';
 CREATE INDEX job_postings_category_published_idx ON app_public.job_postings USING btree (category_id, published_at);
 CREATE INDEX job_postings_deadline_idx ON app_public.job_postings USING btree (application_deadline);
 CREATE INDEX job_postings_employer_id_idx ON app_public.job_postings USING btree (employer_id);
@@ -930,9 +1098,11 @@ CREATE INDEX job_postings_salary_range_idx ON app_public.job_postings USING gist
 CREATE INDEX job_postings_status_idx ON app_public.job_postings USING btree (status);
 CREATE INDEX job_postings_tags_idx ON app_public.job_postings USING gin (tags);
 CREATE INDEX job_postings_workplace_published_idx ON app_public.job_postings USING btree (workplace, published_at);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension('view_count');
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_postings__rules();
 CREATE TRIGGER _700_notify AFTER INSERT OR UPDATE OF status ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg_job_postings__notify();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF title, organization_name, description, requirements, responsibilities, location, status, category_id, tags, published_at, hidden_at ON app_public.job_postings FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('job');
 
 -- table app_public.link_previews
 create table app_public.link_previews (
@@ -1074,8 +1244,10 @@ comment on column app_public.message_reactions.user_id is 'Who reacted.';
 comment on column app_public.message_reactions.emoji is 'The emoji (a character or a :shortcode:, at most 32 characters, no spaces).';
 comment on column app_public.message_reactions.created_at is 'When the reaction was made.';
 CREATE INDEX message_reactions_user_idx ON app_public.message_reactions USING btree (user_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_message_reactions__rules();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_message_reactions__count();
+CREATE TRIGGER _900_realtime AFTER INSERT OR DELETE ON app_public.message_reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_message_reactions__realtime();
 
 -- table app_public.message_revisions
 create table app_public.message_revisions (
@@ -1122,6 +1294,7 @@ create table app_public.messages (
   updated_at timestamp with time zone default clock_timestamp() not null,
   edited_at timestamp with time zone,
   deleted_at timestamp with time zone,
+  hidden_at timestamp with time zone,
   constraint messages_pkey PRIMARY KEY (id),
   constraint message_body_length CHECK (char_length(body) <= 4000 AND (kind <> 'text'::app_public.message_kind OR deleted_at IS NOT NULL OR char_length(body) >= 1)),
   constraint message_reply_is_text CHECK (parent_id IS NULL OR kind = 'text'::app_public.message_kind),
@@ -1134,6 +1307,8 @@ create table app_public.messages (
 alter table app_public.messages enable row level security;
 create policy insert_member on app_public.messages for insert to public
   with check (((author_id = ( SELECT app_public.current_user_id() AS current_user_id)) AND (app_hidden.room_role(room_id) IS NOT NULL)));
+create policy select_not_hidden_by_moderation on app_public.messages as restrictive for select to public
+  using (((hidden_at IS NULL) OR (author_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR ( SELECT app_public.current_user_has_permission('report:review'::text) AS current_user_has_permission)));
 create policy select_readable on app_public.messages for select to public
   using ((app_hidden.room_readable(room_id) AND (NOT (EXISTS ( SELECT 1
    FROM app_public.user_blocks b
@@ -1160,16 +1335,132 @@ comment on column app_public.messages.created_at is 'When it was sent.';
 comment on column app_public.messages.updated_at is 'When it last changed. Set by the database.';
 comment on column app_public.messages.edited_at is 'When the body was last edited (null: never). Set by the database.';
 comment on column app_public.messages.deleted_at is 'When it was deleted (the message stays, shown as deleted, so its thread stays).';
+comment on column app_public.messages.hidden_at is 'When moderation hid the message (reports or a moderator); null when visible. Hidden messages are seen by their author and moderators only.';
 CREATE INDEX messages_author_idx ON app_public.messages USING btree (author_id);
 CREATE INDEX messages_parent_idx ON app_public.messages USING btree (parent_id, created_at);
 CREATE INDEX messages_room_history_idx ON app_public.messages USING btree (room_id, created_at DESC, id DESC);
 CREATE INDEX messages_subject_message_idx ON app_public.messages USING btree (subject_message_id);
 CREATE INDEX messages_subject_user_idx ON app_public.messages USING btree (subject_user_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__before_write();
 CREATE TRIGGER _500_after_write AFTER INSERT OR DELETE OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__after_write();
 CREATE TRIGGER _600_link_previews AFTER INSERT OR UPDATE OF body, deleted_at ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__link_previews();
 CREATE TRIGGER _700_notify AFTER INSERT ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__notify();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF body, kind, deleted_at, hidden_at ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('message');
+CREATE TRIGGER _900_realtime AFTER INSERT OR DELETE OR UPDATE ON app_public.messages FOR EACH ROW EXECUTE FUNCTION app_private.tg_messages__realtime();
+
+-- table app_public.moderation_log
+create table app_public.moderation_log (
+  id bigint generated always as identity not null,
+  action app_public.moderation_action not null,
+  target_kind app_public.moderation_target_kind not null,
+  content_id uuid not null,
+  affected_user_id uuid,
+  reason text not null,
+  detail jsonb default '{}'::jsonb not null,
+  created_at timestamp with time zone default now() not null,
+  constraint moderation_log_pkey PRIMARY KEY (id)
+);
+alter table app_public.moderation_log enable row level security;
+create policy select_affected_or_moderate on app_public.moderation_log for select to public
+  using (app_hidden.can_read_moderation_log(affected_user_id));
+grant select on table app_public.moderation_log to authenticated;
+comment on table app_public.moderation_log is '@behavior -insert -update -delete -aggregates
+What moderation did, and why: every action and every auto-hide, append-only (no update, delete or truncate for any role: APPND). The member affected reads what was done to them and their content; moderators (report:review) read everything, including who acted (moderator). No foreign keys: entries outlive the content and the accounts they name.';
+comment on column app_public.moderation_log.id is 'The entry''s number, increasing.';
+comment on column app_public.moderation_log.action is 'What was done.';
+comment on column app_public.moderation_log.target_kind is 'What it was done to.';
+comment on column app_public.moderation_log.content_id is 'The id of the post, question, answer, comment, message, job posting or member.';
+comment on column app_public.moderation_log.affected_user_id is 'The member affected: the author of the content, or the member acted on.';
+comment on column app_public.moderation_log.reason is 'Why, as the moderator wrote it (for auto_hide: the database''s explanation).';
+comment on column app_public.moderation_log.detail is 'Facts of the action: {"suspendedUntil"} for suspend, {"previousStatus"} for hide and delete, {"reportCount", "reporterCount"} for auto_hide, {"bulk": true} for bulk actions.';
+comment on column app_public.moderation_log.created_at is 'When it was done.';
+CREATE INDEX moderation_log_action_created_idx ON app_public.moderation_log USING btree (action, created_at);
+CREATE INDEX moderation_log_affected_created_idx ON app_public.moderation_log USING btree (affected_user_id, created_at);
+CREATE INDEX moderation_log_created_idx ON app_public.moderation_log USING btree (created_at);
+CREATE INDEX moderation_log_target_idx ON app_public.moderation_log USING btree (target_kind, content_id, created_at);
+CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON app_public.moderation_log FOR EACH ROW EXECUTE FUNCTION app_private.tg__append_only();
+CREATE TRIGGER _100_append_only_truncate BEFORE TRUNCATE ON app_public.moderation_log FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg__append_only();
+
+-- table app_public.moderation_targets
+create table app_public.moderation_targets (
+  id uuid default gen_random_uuid() not null,
+  kind app_public.moderation_target_kind not null,
+  content_id uuid not null,
+  post_id uuid,
+  question_id uuid,
+  answer_id uuid,
+  comment_id uuid,
+  message_id uuid,
+  job_id uuid,
+  user_id uuid,
+  author_id uuid,
+  open_report_count integer default 0 not null,
+  counted_reporter_count integer default 0 not null,
+  first_open_report_at timestamp with time zone,
+  last_reported_at timestamp with time zone,
+  hidden_at timestamp with time zone,
+  previous_status text,
+  claimed_by uuid,
+  claim_expires_at timestamp with time zone,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint moderation_targets_pkey PRIMARY KEY (id),
+  constraint moderation_targets_answer_key UNIQUE (answer_id),
+  constraint moderation_targets_comment_key UNIQUE (comment_id),
+  constraint moderation_targets_job_key UNIQUE (job_id),
+  constraint moderation_targets_kind_content_key UNIQUE (kind, content_id),
+  constraint moderation_targets_message_key UNIQUE (message_id),
+  constraint moderation_targets_post_key UNIQUE (post_id),
+  constraint moderation_targets_question_key UNIQUE (question_id),
+  constraint moderation_targets_user_key UNIQUE (user_id),
+  constraint moderation_target_counts CHECK (open_report_count >= 0 AND counted_reporter_count >= 0 AND counted_reporter_count <= open_report_count),
+  constraint moderation_target_kind_matches CHECK ((kind = 'post'::app_public.moderation_target_kind) = (NOT post_id IS DISTINCT FROM content_id) AND (kind = 'question'::app_public.moderation_target_kind) = (NOT question_id IS DISTINCT FROM content_id) AND (kind = 'answer'::app_public.moderation_target_kind) = (NOT answer_id IS DISTINCT FROM content_id) AND (kind = 'comment'::app_public.moderation_target_kind) = (NOT comment_id IS DISTINCT FROM content_id) AND (kind = 'message'::app_public.moderation_target_kind) = (NOT message_id IS DISTINCT FROM content_id) AND (kind = 'job'::app_public.moderation_target_kind) = (NOT job_id IS DISTINCT FROM content_id) AND (kind = 'user'::app_public.moderation_target_kind) = (NOT user_id IS DISTINCT FROM content_id)),
+  constraint moderation_target_one_target CHECK (num_nonnulls(post_id, question_id, answer_id, comment_id, message_id, job_id, user_id) = 1),
+  constraint moderation_targets_answer_id_fkey FOREIGN KEY (answer_id) REFERENCES app_public.answers(id) ON DELETE CASCADE,
+  constraint moderation_targets_author_id_fkey FOREIGN KEY (author_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint moderation_targets_claimed_by_fkey FOREIGN KEY (claimed_by) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint moderation_targets_comment_id_fkey FOREIGN KEY (comment_id) REFERENCES app_public.comments(id) ON DELETE CASCADE,
+  constraint moderation_targets_job_id_fkey FOREIGN KEY (job_id) REFERENCES app_public.job_postings(id) ON DELETE CASCADE,
+  constraint moderation_targets_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE,
+  constraint moderation_targets_post_id_fkey FOREIGN KEY (post_id) REFERENCES app_public.posts(id) ON DELETE CASCADE,
+  constraint moderation_targets_question_id_fkey FOREIGN KEY (question_id) REFERENCES app_public.questions(id) ON DELETE CASCADE,
+  constraint moderation_targets_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.moderation_targets enable row level security;
+create policy select_moderators on app_public.moderation_targets for select to public
+  using (( SELECT app_public.current_user_has_permission('report:review'::text) AS current_user_has_permission));
+grant select on table app_public.moderation_targets to authenticated;
+comment on table app_public.moderation_targets is '@behavior -insert -update -delete -aggregates
+A reported (or moderated) post, question, answer, comment, chat message, job posting or member: one row per target, with its open reports counted. The moderation queue (moderationQueue) is the targets with open reports. Moderators (report:review) only.';
+comment on column app_public.moderation_targets.id is 'The queue entry''s id (for claimModerationTarget).';
+comment on column app_public.moderation_targets.kind is 'What the target is.';
+comment on column app_public.moderation_targets.content_id is 'The id of the post, question, answer, comment, message, job posting or member.';
+comment on column app_public.moderation_targets.post_id is 'The post, when kind is post.';
+comment on column app_public.moderation_targets.question_id is 'The question, when kind is question.';
+comment on column app_public.moderation_targets.answer_id is 'The answer, when kind is answer.';
+comment on column app_public.moderation_targets.comment_id is 'The comment, when kind is comment.';
+comment on column app_public.moderation_targets.message_id is 'The chat message, when kind is message.';
+comment on column app_public.moderation_targets.job_id is 'The job posting, when kind is job.';
+comment on column app_public.moderation_targets.user_id is 'The member reported, when kind is user.';
+comment on column app_public.moderation_targets.author_id is 'The member responsible: the author (the employer for a job, the member for a user); whom warn and suspend act on.';
+comment on column app_public.moderation_targets.open_report_count is 'Reports pending or under review. Maintained by the database.';
+comment on column app_public.moderation_targets.counted_reporter_count is 'Distinct reporters of open reports whose reports count towards auto-hide (reputation at least the moderation.auto_hide_min_reputation setting). Maintained by the database.';
+comment on column app_public.moderation_targets.first_open_report_at is 'When the oldest open report was filed (the queue''s oldest-first order); null when none is open.';
+comment on column app_public.moderation_targets.last_reported_at is 'When the latest report was filed.';
+comment on column app_public.moderation_targets.hidden_at is 'When moderation hid the target (auto-hide or the hide action); null when moderation does not hide it. approve un-hides.';
+comment on column app_public.moderation_targets.previous_status is 'The content''s or job''s status before moderation hid it, restored by approve.';
+comment on column app_public.moderation_targets.claimed_by is 'The moderator working on it; others cannot act on it (CLAIM) until claimExpiresAt.';
+comment on column app_public.moderation_targets.claim_expires_at is 'When the claim lapses (the moderation.claim_duration setting after claiming).';
+comment on column app_public.moderation_targets.created_at is 'When the target was first reported or moderated.';
+comment on column app_public.moderation_targets.updated_at is 'When the entry last changed.';
+comment on constraint moderation_targets_author_id_fkey on app_public.moderation_targets is '@behavior -manyRelation:resource:connection -manyRelation:resource:list';
+comment on constraint moderation_targets_claimed_by_fkey on app_public.moderation_targets is '@behavior -manyRelation:resource:connection -manyRelation:resource:list';
+CREATE INDEX moderation_targets_author_id_idx ON app_public.moderation_targets USING btree (author_id);
+CREATE INDEX moderation_targets_claimed_by_idx ON app_public.moderation_targets USING btree (claimed_by);
+CREATE INDEX moderation_targets_queue_most_idx ON app_public.moderation_targets USING btree (open_report_count DESC, first_open_report_at, id) WHERE (open_report_count > 0);
+CREATE INDEX moderation_targets_queue_oldest_idx ON app_public.moderation_targets USING btree (first_open_report_at, id) WHERE (open_report_count > 0);
 
 -- table app_public.notification_preferences
 create table app_public.notification_preferences (
@@ -1340,7 +1631,8 @@ CREATE INDEX notifications_read_at_idx ON app_public.notifications USING btree (
 CREATE INDEX notifications_recipient_unread_idx ON app_public.notifications USING btree (recipient_id) WHERE ((read_at IS NULL) AND is_in_app);
 CREATE INDEX notifications_recipient_updated_idx ON app_public.notifications USING btree (recipient_id, updated_at DESC, id DESC);
 CREATE INDEX notifications_type_id_idx ON app_public.notifications USING btree (type_id);
-CREATE TRIGGER _500_deliver AFTER INSERT OR UPDATE OF read_at, actor_count, last_actor_ids ON app_public.notifications FOR EACH ROW EXECUTE FUNCTION app_private.tg_notifications__deliver();
+CREATE TRIGGER _500_deliver AFTER INSERT ON app_public.notifications FOR EACH ROW EXECUTE FUNCTION app_private.tg_notifications__deliver();
+CREATE TRIGGER _510_realtime AFTER INSERT OR DELETE OR UPDATE OF read_at, actor_count, last_actor_ids ON app_public.notifications FOR EACH ROW EXECUTE FUNCTION app_private.tg_notifications__realtime();
 
 -- table app_public.permissions
 create table app_public.permissions (
@@ -1379,6 +1671,7 @@ create table app_public.posts (
   search tsvector generated always as ((setweight(to_tsvector('english'::regconfig, title), 'A'::"char") || setweight(to_tsvector('english'::regconfig, body), 'B'::"char"))) stored not null,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  cover_file_id uuid,
   constraint posts_pkey PRIMARY KEY (id),
   constraint posts_slug_key UNIQUE (slug),
   constraint post_body_length CHECK (char_length(body) >= 1 AND char_length(body) <= 100000),
@@ -1386,7 +1679,8 @@ create table app_public.posts (
   constraint post_language_format CHECK (language ~ '^[a-z]{2}$'::text),
   constraint post_title_length CHECK (char_length(title) >= 3 AND char_length(title) <= 200),
   constraint posts_author_id_fkey FOREIGN KEY (author_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
-  constraint posts_category_id_fkey FOREIGN KEY (category_id) REFERENCES app_public.categories(id) ON DELETE SET NULL
+  constraint posts_category_id_fkey FOREIGN KEY (category_id) REFERENCES app_public.categories(id) ON DELETE SET NULL,
+  constraint posts_cover_file_id_fkey FOREIGN KEY (cover_file_id) REFERENCES app_public.files(id) ON DELETE SET NULL
 );
 alter table app_public.posts enable row level security;
 create policy insert_own on app_public.posts for insert to public
@@ -1397,8 +1691,8 @@ create policy update_own_or_moderate on app_public.posts for update to public
   using (((author_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR ( SELECT app_public.current_user_has_permission('post:moderate'::text) AS current_user_has_permission)));
 grant select on table app_public.posts to anonymous;
 grant select on table app_public.posts to authenticated;
-grant insert (category_id, title, body, cover_image_url, tags, language, status) on table app_public.posts to authenticated;
-grant update (category_id, title, body, cover_image_url, tags, language, status) on table app_public.posts to authenticated;
+grant insert (category_id, title, body, cover_image_url, tags, language, status, cover_file_id) on table app_public.posts to authenticated;
+grant update (category_id, title, body, cover_image_url, tags, language, status, cover_file_id) on table app_public.posts to authenticated;
 comment on table app_public.posts is 'An article: markdown body, category, tags, status.';
 comment on column app_public.posts.id is 'The post''s id.';
 comment on column app_public.posts.author_id is 'The author: the member who created the post. Cannot change.';
@@ -1420,26 +1714,32 @@ comment on column app_public.posts.search is '@behavior -*
 Full-text document: title (weight A) and body (B).';
 comment on column app_public.posts.created_at is 'When the post was created (as a draft or published).';
 comment on column app_public.posts.updated_at is 'When the post last changed. Set by the database.';
+comment on column app_public.posts.cover_file_id is 'The cover image: a ready, public file of purpose post_image that the author uploaded (FSLOT otherwise). Replacing or clearing it deletes the previous file.';
 CREATE INDEX posts_author_published_idx ON app_public.posts USING btree (author_id, published_at);
 CREATE INDEX posts_category_published_idx ON app_public.posts USING btree (category_id, published_at);
 CREATE INDEX posts_comment_count_idx ON app_public.posts USING btree (comment_count);
+CREATE INDEX posts_cover_file_id_idx ON app_public.posts USING btree (cover_file_id);
 CREATE INDEX posts_created_at_idx ON app_public.posts USING btree (created_at);
 CREATE INDEX posts_language_idx ON app_public.posts USING btree (language);
 CREATE INDEX posts_like_count_idx ON app_public.posts USING btree (like_count);
 CREATE INDEX posts_published_at_idx ON app_public.posts USING btree (published_at);
-CREATE INDEX posts_search_idx ON app_public.posts USING gin (search);
 CREATE INDEX posts_status_idx ON app_public.posts USING btree (status);
 CREATE INDEX posts_tags_idx ON app_public.posts USING gin (tags);
 CREATE INDEX posts_title_trgm_idx ON app_public.posts USING gin (title public.gin_trgm_ops);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension('view_count');
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
+CREATE TRIGGER _220_cover_file BEFORE INSERT OR UPDATE OF cover_file_id ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg__file_slot('cover_file_id', 'post_image', 'author_id');
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF title, body, status, category_id, tags, language, published_at ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('post');
+CREATE TRIGGER _701_search_cascade AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status) EXECUTE FUNCTION app_private.tg_content__search_cascade();
 CREATE TRIGGER _705_withdraw_notifications AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__withdraw_notifications();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
 CREATE TRIGGER _730_badges AFTER INSERT ON app_public.posts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
 CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
+CREATE TRIGGER _900_replace_cover AFTER UPDATE OF cover_file_id ON app_public.posts FOR EACH ROW WHEN (old.cover_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg__replace_file('cover_file_id');
 
 -- table app_public.questions
 create table app_public.questions (
@@ -1465,6 +1765,7 @@ create table app_public.questions (
   search tsvector generated always as ((setweight(to_tsvector('english'::regconfig, title), 'A'::"char") || setweight(to_tsvector('english'::regconfig, body), 'B'::"char"))) stored not null,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  attachment_file_id uuid,
   constraint questions_pkey PRIMARY KEY (id),
   constraint questions_slug_key UNIQUE (slug),
   constraint question_attachment_url_format CHECK (attachment_url ~ '^https?://'::text),
@@ -1473,6 +1774,7 @@ create table app_public.questions (
   constraint question_target_audience_length CHECK (char_length(target_audience) <= 200),
   constraint question_title_length CHECK (char_length(title) >= 3 AND char_length(title) <= 200),
   constraint questions_accepted_answer_id_fkey FOREIGN KEY (accepted_answer_id) REFERENCES app_public.answers(id) ON DELETE SET NULL,
+  constraint questions_attachment_file_id_fkey FOREIGN KEY (attachment_file_id) REFERENCES app_public.files(id) ON DELETE SET NULL,
   constraint questions_author_id_fkey FOREIGN KEY (author_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
   constraint questions_category_id_fkey FOREIGN KEY (category_id) REFERENCES app_public.categories(id) ON DELETE SET NULL
 );
@@ -1485,8 +1787,8 @@ create policy update_own_or_moderate on app_public.questions for update to publi
   using (((author_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR ( SELECT app_public.current_user_has_permission('post:moderate'::text) AS current_user_has_permission)));
 grant select on table app_public.questions to anonymous;
 grant select on table app_public.questions to authenticated;
-grant insert (category_id, title, body, target_audience, attachment_url, tags, language, status) on table app_public.questions to authenticated;
-grant update (category_id, title, body, target_audience, attachment_url, tags, language, status) on table app_public.questions to authenticated;
+grant insert (category_id, title, body, target_audience, attachment_url, tags, language, status, attachment_file_id) on table app_public.questions to authenticated;
+grant update (category_id, title, body, target_audience, attachment_url, tags, language, status, attachment_file_id) on table app_public.questions to authenticated;
 comment on table app_public.questions is 'A question; its author (or a moderator) accepts one answer.';
 comment on column app_public.questions.id is 'The question''s id.';
 comment on column app_public.questions.author_id is 'The author: the member who asked. Cannot change.';
@@ -1511,25 +1813,31 @@ comment on column app_public.questions.search is '@behavior -*
 Full-text document: title (A) and body (B).';
 comment on column app_public.questions.created_at is 'When the question was created.';
 comment on column app_public.questions.updated_at is 'When the question last changed. Set by the database.';
+comment on column app_public.questions.attachment_file_id is 'The attachment: a ready, public file of purpose question_attachment (an image, pdf, doc or docx) that the author uploaded (FSLOT otherwise). Replacing or clearing it deletes the previous file.';
 CREATE INDEX questions_accepted_answer_id_idx ON app_public.questions USING btree (accepted_answer_id);
 CREATE INDEX questions_answer_count_idx ON app_public.questions USING btree (answer_count);
+CREATE INDEX questions_attachment_file_id_idx ON app_public.questions USING btree (attachment_file_id);
 CREATE INDEX questions_author_published_idx ON app_public.questions USING btree (author_id, published_at);
 CREATE INDEX questions_category_published_idx ON app_public.questions USING btree (category_id, published_at);
 CREATE INDEX questions_like_count_idx ON app_public.questions USING btree (like_count);
 CREATE INDEX questions_published_at_idx ON app_public.questions USING btree (published_at);
-CREATE INDEX questions_search_idx ON app_public.questions USING gin (search);
 CREATE INDEX questions_status_idx ON app_public.questions USING btree (status);
 CREATE INDEX questions_tags_idx ON app_public.questions USING gin (tags);
 CREATE INDEX questions_title_trgm_idx ON app_public.questions USING gin (title public.gin_trgm_ops);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension('view_count');
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__before_write();
+CREATE TRIGGER _220_attachment_file BEFORE INSERT OR UPDATE OF attachment_file_id ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg__file_slot('attachment_file_id', 'question_attachment', 'author_id');
 CREATE TRIGGER _300_posting_limit BEFORE INSERT ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__posting_limit();
 CREATE TRIGGER _510_tags AFTER INSERT OR DELETE OR UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__tags();
 CREATE TRIGGER _600_revision AFTER UPDATE ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_content__revision();
 CREATE TRIGGER _700_notify AFTER UPDATE OF accepted_answer_id ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg_questions__notify();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF title, body, status, category_id, tags, language, published_at ON app_public.questions FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('question');
+CREATE TRIGGER _701_search_cascade AFTER UPDATE OF status, title, category_id, tags, language ON app_public.questions FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status OR old.title IS DISTINCT FROM new.title OR old.category_id IS DISTINCT FROM new.category_id OR old.tags IS DISTINCT FROM new.tags OR old.language IS DISTINCT FROM new.language) EXECUTE FUNCTION app_private.tg_content__search_cascade();
 CREATE TRIGGER _705_withdraw_notifications AFTER UPDATE OF status ON app_public.questions FOR EACH ROW WHEN ((new.status = ANY (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status])) AND (old.status <> ALL (ARRAY['hidden'::app_public.content_status, 'deleted'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__withdraw_notifications();
 CREATE TRIGGER _710_reputation AFTER UPDATE OF accepted_answer_id ON app_public.questions FOR EACH ROW WHEN (old.accepted_answer_id IS DISTINCT FROM new.accepted_answer_id) EXECUTE FUNCTION app_private.tg_questions__reputation();
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.questions FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
+CREATE TRIGGER _900_replace_attachment AFTER UPDATE OF attachment_file_id ON app_public.questions FOR EACH ROW WHEN (old.attachment_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg__replace_file('attachment_file_id');
 
 -- table app_public.reactions
 create table app_public.reactions (
@@ -1546,6 +1854,7 @@ create table app_public.reactions (
   constraint reaction_has_one_target CHECK (num_nonnulls(post_id, question_id, answer_id, comment_id, document_id) = 1),
   constraint reactions_answer_id_fkey FOREIGN KEY (answer_id) REFERENCES app_public.answers(id) ON DELETE CASCADE,
   constraint reactions_comment_id_fkey FOREIGN KEY (comment_id) REFERENCES app_public.comments(id) ON DELETE CASCADE,
+  constraint reactions_document_id_fkey FOREIGN KEY (document_id) REFERENCES app_public.documents(id) ON DELETE CASCADE,
   constraint reactions_post_id_fkey FOREIGN KEY (post_id) REFERENCES app_public.posts(id) ON DELETE CASCADE,
   constraint reactions_question_id_fkey FOREIGN KEY (question_id) REFERENCES app_public.questions(id) ON DELETE CASCADE,
   constraint reactions_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
@@ -1560,7 +1869,7 @@ create policy select_visible on app_public.reactions for select to public
    FROM app_public.answers a
   WHERE (a.id = reactions.answer_id)))) AND ((comment_id IS NULL) OR (EXISTS ( SELECT 1
    FROM app_public.comments c
-  WHERE (c.id = reactions.comment_id))))));
+  WHERE (c.id = reactions.comment_id)))) AND ((document_id IS NULL) OR app_hidden.document_visible(document_id))));
 grant select on table app_public.reactions to anonymous;
 grant select on table app_public.reactions to authenticated;
 comment on table app_public.reactions is '@behavior -insert -update -delete
@@ -1572,7 +1881,7 @@ comment on column app_public.reactions.post_id is 'The post reacted to (exactly 
 comment on column app_public.reactions.question_id is 'The question reacted to (exactly one target is set).';
 comment on column app_public.reactions.answer_id is 'The answer reacted to (exactly one target is set).';
 comment on column app_public.reactions.comment_id is 'The comment reacted to (exactly one target is set).';
-comment on column app_public.reactions.document_id is '@behavior -*';
+comment on column app_public.reactions.document_id is 'The document reacted to (exactly one target is set). React with reactToDocument.';
 comment on column app_public.reactions.created_at is 'When the reaction was made (or last switched between like and dislike).';
 CREATE UNIQUE INDEX reactions_user_answer_key ON app_public.reactions USING btree (answer_id, user_id) WHERE (answer_id IS NOT NULL);
 CREATE UNIQUE INDEX reactions_user_comment_key ON app_public.reactions USING btree (comment_id, user_id) WHERE (comment_id IS NOT NULL);
@@ -1580,9 +1889,64 @@ CREATE UNIQUE INDEX reactions_user_document_key ON app_public.reactions USING bt
 CREATE INDEX reactions_user_id_idx ON app_public.reactions USING btree (user_id, created_at);
 CREATE UNIQUE INDEX reactions_user_post_key ON app_public.reactions USING btree (post_id, user_id) WHERE (post_id IS NOT NULL);
 CREATE UNIQUE INDEX reactions_user_question_key ON app_public.reactions USING btree (question_id, user_id) WHERE (question_id IS NOT NULL);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter();
+CREATE TRIGGER _510_document_count AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_documents__count();
 CREATE TRIGGER _700_notify AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_reactions__notify();
 CREATE TRIGGER _700_reputation AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_reactions__reputation();
+
+-- table app_public.reports
+create table app_public.reports (
+  id uuid default gen_random_uuid() not null,
+  target_kind app_public.moderation_target_kind not null,
+  content_id uuid not null,
+  target_id uuid not null,
+  reporter_id uuid default app_public.current_user_id() not null,
+  reason app_public.report_reason not null,
+  note text,
+  status app_public.report_status default 'pending'::app_public.report_status not null,
+  counts_for_auto_hide boolean default false not null,
+  reviewed_by uuid,
+  reviewed_at timestamp with time zone,
+  closed_at timestamp with time zone,
+  created_at timestamp with time zone default now() not null,
+  constraint reports_pkey PRIMARY KEY (id),
+  constraint report_note_length CHECK (char_length(note) <= 2000),
+  constraint report_other_needs_note CHECK (reason <> 'other'::app_public.report_reason OR COALESCE(char_length(btrim(note)), 0) >= 1),
+  constraint reports_reporter_id_fkey FOREIGN KEY (reporter_id) REFERENCES app_public.users(id) ON DELETE CASCADE,
+  constraint reports_reviewed_by_fkey FOREIGN KEY (reviewed_by) REFERENCES app_public.users(id) ON DELETE SET NULL,
+  constraint reports_target_id_fkey FOREIGN KEY (target_id) REFERENCES app_public.moderation_targets(id) ON DELETE CASCADE
+);
+alter table app_public.reports enable row level security;
+create policy insert_own on app_public.reports for insert to public
+  with check ((app_hidden.is_current_user(reporter_id) AND app_hidden.report_target_visible(target_kind, content_id)));
+create policy select_own_or_moderate on app_public.reports for select to public
+  using ((app_hidden.is_current_user(reporter_id) OR ( SELECT app_public.current_user_has_permission('report:review'::text) AS current_user_has_permission)));
+grant select on table app_public.reports to authenticated;
+grant insert (target_kind, content_id, reason, note) on table app_public.reports to authenticated;
+comment on table app_public.reports is '@behavior -update -delete -aggregates
+A member''s report of a post, question, answer, comment, chat message, job posting or member they can see. One open report per reporter and target (NUNIQ); not of yourself or your own content (FORBD); at most the rate_limit.report:create setting per hour (RLIMT). Reporters see their own reports; moderators (report:review) see all.';
+comment on column app_public.reports.id is 'The report''s id.';
+comment on column app_public.reports.target_kind is 'What is reported.';
+comment on column app_public.reports.content_id is 'The id of the post, question, answer, comment, message, job posting or member reported.';
+comment on column app_public.reports.target_id is 'The queue entry of the target. Set by the database.';
+comment on column app_public.reports.reporter_id is 'The member who reported: always the signed-in member.';
+comment on column app_public.reports.reason is 'spam, abuse, harassment, off_topic, illegal or other (other needs a note).';
+comment on column app_public.reports.note is 'What is wrong, in the reporter''s words, at most 2000 characters.';
+comment on column app_public.reports.status is 'pending → reviewed → resolved or dismissed. Set by the database and the moderators'' actions.';
+comment on column app_public.reports.counts_for_auto_hide is 'Whether this report counts towards hiding the target automatically: the reporter had at least the moderation.auto_hide_min_reputation setting when reporting. Set by the database.';
+comment on column app_public.reports.reviewed_by is 'The moderator who claimed or closed it.';
+comment on column app_public.reports.reviewed_at is 'When a moderator first took it up.';
+comment on column app_public.reports.closed_at is 'When it was resolved or dismissed.';
+comment on column app_public.reports.created_at is 'When it was filed.';
+comment on constraint reports_reviewed_by_fkey on app_public.reports is '@behavior -manyRelation:resource:connection -manyRelation:resource:list';
+CREATE UNIQUE INDEX reports_one_open_per_reporter ON app_public.reports USING btree (target_id, reporter_id) WHERE (status = ANY (ARRAY['pending'::app_public.report_status, 'reviewed'::app_public.report_status]));
+CREATE INDEX reports_reporter_created_idx ON app_public.reports USING btree (reporter_id, created_at);
+CREATE INDEX reports_reviewed_by_idx ON app_public.reports USING btree (reviewed_by);
+CREATE INDEX reports_target_created_idx ON app_public.reports USING btree (target_id, created_at);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.reports FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
+CREATE TRIGGER _200_target BEFORE INSERT ON app_public.reports FOR EACH ROW EXECUTE FUNCTION app_private.tg_reports__before_insert();
+CREATE TRIGGER _500_count AFTER INSERT ON app_public.reports FOR EACH ROW EXECUTE FUNCTION app_private.tg_reports__after_insert();
 
 -- table app_public.reputation_events
 create table app_public.reputation_events (
@@ -1707,8 +2071,10 @@ comment on column app_public.room_members.muted_by is 'Who muted the member.';
 CREATE INDEX room_members_last_read_idx ON app_public.room_members USING btree (last_read_message_id);
 CREATE INDEX room_members_muted_by_idx ON app_public.room_members USING btree (muted_by);
 CREATE INDEX room_members_user_idx ON app_public.room_members USING btree (user_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension('last_read_message_id', 'last_read_at');
 CREATE TRIGGER _200_last_owner BEFORE DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__before_delete();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__count();
+CREATE TRIGGER _505_realtime AFTER INSERT OR DELETE OR UPDATE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__realtime();
 CREATE TRIGGER _510_system_message AFTER INSERT OR DELETE ON app_public.room_members FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_members__system_message();
 
 -- table app_public.room_pins
@@ -1735,8 +2101,10 @@ comment on column app_public.room_pins.pinned_by is 'Who pinned it.';
 comment on column app_public.room_pins.created_at is 'When it was pinned.';
 CREATE UNIQUE INDEX room_pins_message_idx ON app_public.room_pins USING btree (message_id);
 CREATE INDEX room_pins_pinned_by_idx ON app_public.room_pins USING btree (pinned_by);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _200_rules BEFORE INSERT ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_pins__before_insert();
 CREATE TRIGGER _500_system_message AFTER INSERT ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_pins__system_message();
+CREATE TRIGGER _900_realtime AFTER INSERT OR DELETE ON app_public.room_pins FOR EACH ROW EXECUTE FUNCTION app_private.tg_room_pins__realtime();
 
 -- table app_public.rooms
 create table app_public.rooms (
@@ -1794,9 +2162,32 @@ comment on column app_public.rooms.created_at is 'When the room was created.';
 comment on column app_public.rooms.updated_at is 'When the room last changed. Set by the database.';
 CREATE INDEX rooms_created_by_idx ON app_public.rooms USING btree (created_by);
 CREATE INDEX rooms_direct_high_idx ON app_public.rooms USING btree (direct_high_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg_rooms__before_write();
 CREATE TRIGGER _500_after_write AFTER INSERT OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg_rooms__after_write();
+CREATE TRIGGER _900_realtime AFTER DELETE OR UPDATE ON app_public.rooms FOR EACH ROW EXECUTE FUNCTION app_private.tg_rooms__realtime();
+
+-- table app_public.suspensions
+create table app_public.suspensions (
+  user_id uuid not null,
+  ends_at timestamp with time zone,
+  reason text not null,
+  created_at timestamp with time zone default now() not null,
+  constraint suspensions_pkey PRIMARY KEY (user_id),
+  constraint suspension_reason_length CHECK (char_length(reason) >= 1 AND char_length(reason) <= 2000),
+  constraint suspensions_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_public.suspensions enable row level security;
+create policy select_own_or_moderate on app_public.suspensions for select to public
+  using ((app_hidden.is_current_user(user_id) OR ( SELECT app_public.current_user_has_permission('user:suspend'::text) AS current_user_has_permission)));
+grant select on table app_public.suspensions to authenticated;
+comment on table app_public.suspensions is '@behavior -insert -update -delete -aggregates
+A member''s suspension: while it lasts they can sign in and read, but every write is refused (SUSPD). Written by the moderation actions suspend and lift_suspension; it lapses by itself at endsAt. Members see their own; holders of user:suspend see all.';
+comment on column app_public.suspensions.user_id is 'The suspended member.';
+comment on column app_public.suspensions.ends_at is 'When the suspension ends by itself; null: indefinitely (until lifted). A suspension whose endsAt has passed no longer applies.';
+comment on column app_public.suspensions.reason is 'Why, as the moderator wrote it (shown to the member).';
+comment on column app_public.suspensions.created_at is 'When the suspension began.';
 
 -- table app_public.tags
 create table app_public.tags (
@@ -1938,6 +2329,7 @@ comment on column app_public.user_roles.granted_at is 'When the role was (last) 
 comment on column app_public.user_roles.expires_at is 'When the grant lapses by itself (null: never).';
 CREATE INDEX user_roles_granted_by_idx ON app_public.user_roles USING btree (granted_by);
 CREATE INDEX user_roles_role_user_idx ON app_public.user_roles USING btree (role_id, user_id);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.user_roles FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 
 -- table app_public.users
 create table app_public.users (
@@ -2019,13 +2411,38 @@ CREATE INDEX users_avatar_file_id_idx ON app_public.users USING btree (avatar_fi
 CREATE INDEX users_created_at_idx ON app_public.users USING btree (created_at);
 CREATE INDEX users_display_name_trgm_idx ON app_public.users USING gin (display_name public.gin_trgm_ops);
 CREATE INDEX users_reputation_idx ON app_public.users USING btree (reputation);
-CREATE INDEX users_search_idx ON app_public.users USING gin (search);
 CREATE INDEX users_username_prefix_idx ON app_public.users USING btree (lower((username)::text) text_pattern_ops);
+CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension('is_online', 'last_seen_at');
 CREATE TRIGGER _100_erase_all BEFORE TRUNCATE ON app_public.users FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_users__truncate();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_avatar_file BEFORE INSERT OR UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg_users__avatar_file();
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF username, display_name, bio, job_title, affiliation, is_active ON app_public.users FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('user');
 CREATE TRIGGER _800_reputation AFTER INSERT ON app_public.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_users__reputation();
 CREATE TRIGGER _900_replace_avatar AFTER UPDATE OF avatar_file_id ON app_public.users FOR EACH ROW WHEN (old.avatar_file_id IS DISTINCT FROM new.avatar_file_id AND old.avatar_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg_users__replace_avatar();
+CREATE TRIGGER _910_realtime AFTER UPDATE OF is_active ON app_public.users FOR EACH ROW WHEN (old.is_active AND NOT new.is_active) EXECUTE FUNCTION app_private.tg_users__realtime();
+
+-- view app_public.audit_events
+create view app_public.audit_events with (security_barrier=true) as
+ SELECT id,
+    kind,
+    user_id,
+    actor_id,
+    ip,
+    detail,
+    created_at
+   FROM app_private.security_events e
+  WHERE ( SELECT app_public.current_user_has_permission('audit:read'::text) AS current_user_has_permission);
+grant select on table app_public.audit_events to authenticated;
+comment on view app_public.audit_events is '@primaryKey id
+@behavior -query:resource:list -query:resource:connection -aggregates
+The audit log of security events (sign-ins and failures, password and e-mail changes, role grants, session revocations). Admins (audit:read) only: empty for everyone else. Read it with auditLog.';
+comment on column app_public.audit_events.id is 'The event''s number, increasing.';
+comment on column app_public.audit_events.kind is 'What happened: register, login, login_failed, login_locked, logout, session_revoked, refresh_token_reused, password_changed, password_reset_requested, password_reset, email_added, email_verified, email_removed, primary_email_changed, role_granted, role_revoked.';
+comment on column app_public.audit_events.user_id is 'The account concerned (the target).';
+comment on column app_public.audit_events.actor_id is 'Who did it, when not the account itself (an admin granting a role).';
+comment on column app_public.audit_events.ip is 'The client address of the request.';
+comment on column app_public.audit_events.detail is 'Facts of the event (e.g. the role granted, the reason a session ended).';
+comment on column app_public.audit_events.created_at is 'When it happened.';
 
 -- view app_public.leaderboard_entries
 create view app_public.leaderboard_entries with (security_barrier=true) as
@@ -2112,6 +2529,42 @@ $function$;
 grant execute on function app_public.accept_answer(answer_id uuid) to authenticated;
 comment on function app_public.accept_answer(answer_id uuid) is 'Accepts one answer of a question (replacing any earlier choice). Question author or moderator.';
 
+-- function app_public.add_document_version(document_id uuid, file_id uuid, note text)
+CREATE OR REPLACE FUNCTION app_public.add_document_version(document_id uuid, file_id uuid, note text DEFAULT NULL::text)
+ RETURNS app_public.document_versions
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_user uuid := app_public.current_user_id();
+  v_document app_public.documents;
+  v_version app_public.document_versions;
+begin
+  if v_user is null then
+    raise exception 'You must be signed in' using errcode = 'LOGIN';
+  end if;
+  -- The lock serializes version numbers per document.
+  select * into v_document from app_public.documents d where d.id = add_document_version.document_id for update;
+  if v_document.id is null or not (v_document.is_public or v_document.owner_id = v_user) then
+    raise exception 'No such document' using errcode = 'NOTFD';
+  end if;
+  if v_document.owner_id <> v_user then
+    raise exception 'Only the document''s owner adds versions' using errcode = 'FORBD';
+  end if;
+  perform app_private.assert_document_file(file_id, v_user);
+  update app_public.document_versions v set is_current = false where v.document_id = v_document.id and v.is_current;
+  insert into app_public.document_versions (document_id, file_id, version_number, is_current, note)
+    select v_document.id, add_document_version.file_id, coalesce(max(v.version_number), 0) + 1, true, add_document_version.note
+      from app_public.document_versions v where v.document_id = v_document.id
+    returning * into v_version;
+  update app_public.documents d set updated_at = now() where d.id = v_document.id;
+  return v_version;
+end;
+$function$;
+grant execute on function app_public.add_document_version(document_id uuid, file_id uuid, note text) to authenticated;
+comment on function app_public.add_document_version(document_id uuid, file_id uuid, note text) is 'Adds a new version (a ready, private upload of purpose document, FSLOT otherwise) to your document and makes it current; earlier versions are kept. NOTFD for a document you cannot read, FORBD for someone else''s.';
+
 -- function app_public.answers_viewer_reaction(a app_public.answers)
 CREATE OR REPLACE FUNCTION app_public.answers_viewer_reaction(a app_public.answers)
  RETURNS app_public.reaction_kind
@@ -2123,6 +2576,23 @@ $function$;
 grant execute on function app_public.answers_viewer_reaction(a app_public.answers) to anonymous;
 grant execute on function app_public.answers_viewer_reaction(a app_public.answers) to authenticated;
 comment on function app_public.answers_viewer_reaction(a app_public.answers) is 'My reaction to this answer.';
+
+-- function app_public.audit_log(actor_id uuid, user_id uuid, kind text, since timestamp with time zone, before timestamp with time zone)
+CREATE OR REPLACE FUNCTION app_public.audit_log(actor_id uuid DEFAULT NULL::uuid, user_id uuid DEFAULT NULL::uuid, kind text DEFAULT NULL::text, since timestamp with time zone DEFAULT NULL::timestamp with time zone, before timestamp with time zone DEFAULT NULL::timestamp with time zone)
+ RETURNS SETOF app_public.audit_events
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select e.* from app_public.audit_events e
+   where (audit_log.actor_id is null or e.actor_id = audit_log.actor_id)
+     and (audit_log.user_id is null or e.user_id = audit_log.user_id)
+     and (audit_log.kind is null or e.kind = audit_log.kind)
+     and (audit_log.since is null or e.created_at >= audit_log.since)
+     and (audit_log.before is null or e.created_at < audit_log.before)
+   order by e.created_at desc, e.id desc
+$function$;
+grant execute on function app_public.audit_log(actor_id uuid, user_id uuid, kind text, since timestamp with time zone, before timestamp with time zone) to authenticated;
+comment on function app_public.audit_log(actor_id uuid, user_id uuid, kind text, since timestamp with time zone, before timestamp with time zone) is 'The audit log, newest first, filtered by actor, account (userId), kind and time (since inclusive, before exclusive); each filter is index-backed. Admins (audit:read) only: empty for everyone else.';
 
 -- function app_public.change_password(old_password text, new_password text)
 CREATE OR REPLACE FUNCTION app_public.change_password(old_password text, new_password text)
@@ -2153,6 +2623,41 @@ $function$;
 grant execute on function app_public.change_password(old_password text, new_password text) to authenticated;
 comment on function app_public.change_password(old_password text, new_password text) is 'Changes my password (the current one is required and checked) and ends my other sessions.';
 
+-- function app_public.claim_moderation_target(target_id uuid)
+CREATE OR REPLACE FUNCTION app_public.claim_moderation_target(target_id uuid)
+ RETURNS app_public.moderation_targets
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+  v_target app_public.moderation_targets;
+begin
+  if not app_public.current_user_has_permission('report:review') then
+    raise exception 'Only moderators claim reports' using errcode = 'FORBD';
+  end if;
+  perform app_hidden.assert_not_suspended();
+  select * into v_target from app_public.moderation_targets t where t.id = claim_moderation_target.target_id for update;
+  if not found then
+    raise exception 'No such queue entry' using errcode = 'NOTFD';
+  end if;
+  if v_target.claimed_by is distinct from v_me and v_target.claim_expires_at > now() then
+    raise exception 'Another moderator is working on this until %', v_target.claim_expires_at
+      using errcode = 'CLAIM', detail = json_build_object('claimedUntil', v_target.claim_expires_at)::text;
+  end if;
+  update app_public.reports r set status = 'reviewed', reviewed_by = v_me, reviewed_at = now()
+   where r.target_id = v_target.id and r.status = 'pending';
+  update app_public.moderation_targets t
+     set claimed_by = v_me, claim_expires_at = now() + (app_private.setting('moderation.claim_duration') #>> '{}')::interval,
+         updated_at = now()
+   where t.id = v_target.id returning t.* into v_target;
+  return v_target;
+end;
+$function$;
+grant execute on function app_public.claim_moderation_target(target_id uuid) to authenticated;
+comment on function app_public.claim_moderation_target(target_id uuid) is 'Claims a queue entry for the moderation.claim_duration setting, so no other moderator acts on it (CLAIM) meanwhile; its pending reports become reviewed. Claiming again extends your claim. Moderators (report:review). Security definer: queue entries and reports have no update grant.';
+
 -- function app_public.comments_viewer_reaction(c app_public.comments)
 CREATE OR REPLACE FUNCTION app_public.comments_viewer_reaction(c app_public.comments)
  RETURNS app_public.reaction_kind
@@ -2164,6 +2669,32 @@ $function$;
 grant execute on function app_public.comments_viewer_reaction(c app_public.comments) to anonymous;
 grant execute on function app_public.comments_viewer_reaction(c app_public.comments) to authenticated;
 comment on function app_public.comments_viewer_reaction(c app_public.comments) is 'My reaction to this comment.';
+
+-- function app_public.create_document(title text, file_id uuid, description text, tags text[], is_public boolean)
+CREATE OR REPLACE FUNCTION app_public.create_document(title text, file_id uuid, description text DEFAULT ''::text, tags text[] DEFAULT '{}'::text[], is_public boolean DEFAULT false)
+ RETURNS app_public.documents
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_user uuid := app_public.current_user_id();
+  v_document app_public.documents;
+begin
+  if v_user is null then
+    raise exception 'You must be signed in' using errcode = 'LOGIN';
+  end if;
+  perform app_private.assert_document_file(file_id, v_user);
+  insert into app_public.documents (owner_id, title, description, tags, is_public)
+    values (v_user, title, coalesce(description, ''), coalesce(tags, '{}'), coalesce(is_public, false))
+    returning * into v_document;
+  insert into app_public.document_versions (document_id, file_id, version_number, is_current)
+    values (v_document.id, file_id, 1, true);
+  return v_document;
+end;
+$function$;
+grant execute on function app_public.create_document(title text, file_id uuid, description text, tags text[], is_public boolean) to authenticated;
+comment on function app_public.create_document(title text, file_id uuid, description text, tags text[], is_public boolean) is 'Shares a document whose first (current) version is fileId: a ready, private upload of purpose document (FSLOT otherwise). Private unless isPublic.';
 
 -- function app_public.create_upload(purpose app_public.file_purpose, file_name text, size bigint, is_public boolean)
 CREATE OR REPLACE FUNCTION app_public.create_upload(purpose app_public.file_purpose, file_name text, size bigint, is_public boolean DEFAULT NULL::boolean)
@@ -2372,6 +2903,61 @@ end;
 $function$;
 grant execute on function app_public.delete_message(message_id uuid) to authenticated;
 comment on function app_public.delete_message(message_id uuid) is 'Deletes a message: it stays as "deleted" (thread kept), its body is emptied for everyone; moderators and room admins read the old body in messageRevisions. The author, room admins and holders of message:delete. Security definer: messages have no delete grant.';
+
+-- function app_public.discard_failed_job(job_id bigint)
+CREATE OR REPLACE FUNCTION app_public.discard_failed_job(job_id bigint)
+ RETURNS app_public.failed_job
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_job app_public.failed_job;
+begin
+  perform app_private.assert_worker_manager();
+  select * into v_job from app_public.failed_jobs() f where f.id = discard_failed_job.job_id;
+  if not found then
+    raise exception 'No failed job with that id' using errcode = 'NOTFD';
+  end if;
+  perform graphile_worker.complete_jobs(array[discard_failed_job.job_id]);
+  return v_job;
+end;
+$function$;
+grant execute on function app_public.discard_failed_job(job_id bigint) to authenticated;
+comment on function app_public.discard_failed_job(job_id bigint) is 'Deletes a failed job for good (graphile_worker.complete_jobs). Admins (worker:manage). Returns the job as it was.';
+
+-- function app_public.documents_current_version(d app_public.documents)
+CREATE OR REPLACE FUNCTION app_public.documents_current_version(d app_public.documents)
+ RETURNS app_public.document_versions
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select v.* from app_public.document_versions v where v.document_id = d.id and v.is_current
+$function$;
+grant execute on function app_public.documents_current_version(d app_public.documents) to anonymous;
+grant execute on function app_public.documents_current_version(d app_public.documents) to authenticated;
+comment on function app_public.documents_current_version(d app_public.documents) is 'The current version of the document.';
+
+-- function app_public.failed_jobs()
+CREATE OR REPLACE FUNCTION app_public.failed_jobs()
+ RETURNS SETOF app_public.failed_job
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  perform app_private.assert_worker_manager();
+  return query
+    select j.id, j.task_identifier::text, j.queue_name::text, j.attempts::integer, j.max_attempts::integer, j.last_error,
+           j.created_at, j.updated_at
+      from graphile_worker.jobs j
+     where j.attempts >= j.max_attempts and j.locked_at is null
+     order by j.updated_at desc, j.id desc;
+end;
+$function$;
+grant execute on function app_public.failed_jobs() to authenticated;
+comment on function app_public.failed_jobs() is 'Background jobs that failed for good (attempts used up), latest failure first, with their error. Admins (worker:manage) only (FORBD). Security definer: the job queue belongs to the owner.';
 
 -- function app_public.forgot_password(email public.citext)
 CREATE OR REPLACE FUNCTION app_public.forgot_password(email public.citext)
@@ -2667,6 +3253,142 @@ grant execute on function app_public.messages_read_by(m app_public.messages) to 
 comment on function app_public.messages_read_by(m app_public.messages) is '@behavior -filter -order
 Read receipts: in a direct room, the other member once they have read up to this message (their read position is at it or later). Empty in other rooms.';
 
+-- function app_public.moderate(target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, reason text, suspended_until timestamp with time zone)
+CREATE OR REPLACE FUNCTION app_public.moderate(target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, reason text, suspended_until timestamp with time zone DEFAULT NULL::timestamp with time zone)
+ RETURNS app_public.moderation_log
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_private.assert_can_moderate(action, reason);
+begin
+  return app_private.moderation_apply(app_private.lock_moderation_target(target_kind, content_id), action, btrim(reason),
+                                      suspended_until, v_me, '{}');
+end;
+$function$;
+grant execute on function app_public.moderate(target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, reason text, suspended_until timestamp with time zone) to authenticated;
+comment on function app_public.moderate(target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, reason text, suspended_until timestamp with time zone) is 'Takes one moderation action, with a reason, on a post, question, answer, comment, message, job posting or member (reported or not): approve, hide, delete, warn, suspend (suspendedUntil, or null: indefinitely; on content, its author) or lift_suspension. Returns the log entry. Moderators (report:review; suspend and lift_suspension need user:suspend). Security definer: moderators act on content they may not otherwise change.';
+
+-- function app_public.moderate_many(target_kind app_public.moderation_target_kind, content_ids uuid[], action app_public.moderation_action, reason text, suspended_until timestamp with time zone)
+CREATE OR REPLACE FUNCTION app_public.moderate_many(target_kind app_public.moderation_target_kind, content_ids uuid[], action app_public.moderation_action, reason text, suspended_until timestamp with time zone DEFAULT NULL::timestamp with time zone)
+ RETURNS SETOF app_public.moderation_log
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_private.assert_can_moderate(action, reason);
+  v_id uuid;
+begin
+  if not app_public.current_user_has_permission('moderation:bulk') then
+    raise exception 'Bulk actions need the moderation:bulk permission' using errcode = 'FORBD';
+  end if;
+  if coalesce(cardinality(content_ids), 0) = 0
+     or cardinality(content_ids) > (app_private.setting('moderation.bulk_max_targets') #>> '{}')::integer then
+    raise exception 'Give between 1 and % targets', app_private.setting('moderation.bulk_max_targets') #>> '{}'
+      using errcode = 'INVAL', detail = json_build_object('max', (app_private.setting('moderation.bulk_max_targets') #>> '{}')::integer)::text;
+  end if;
+  -- One statement: the first refusal undoes every action before it (all or nothing). Sorted, so
+  -- two bulk calls lock shared targets in the same order.
+  for v_id in select distinct u from unnest(content_ids) u where u is not null order by u loop
+    return next app_private.moderation_apply(app_private.lock_moderation_target(target_kind, v_id), action, btrim(reason),
+                                             suspended_until, v_me, '{"bulk": true}');
+  end loop;
+end;
+$function$;
+grant execute on function app_public.moderate_many(target_kind app_public.moderation_target_kind, content_ids uuid[], action app_public.moderation_action, reason text, suspended_until timestamp with time zone) to authenticated;
+comment on function app_public.moderate_many(target_kind app_public.moderation_target_kind, content_ids uuid[], action app_public.moderation_action, reason text, suspended_until timestamp with time zone) is 'The same action, with one reason, on many targets of one kind (at most the moderation.bulk_max_targets setting), all or nothing: one refused target (unknown, claimed by another moderator, …) changes none. Needs moderation:bulk (admins). Security definer, like moderate.';
+
+-- function app_public.moderation_history(moderator_id uuid, affected_user_id uuid, target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, since timestamp with time zone, before timestamp with time zone)
+CREATE OR REPLACE FUNCTION app_public.moderation_history(moderator_id uuid DEFAULT NULL::uuid, affected_user_id uuid DEFAULT NULL::uuid, target_kind app_public.moderation_target_kind DEFAULT NULL::app_public.moderation_target_kind, content_id uuid DEFAULT NULL::uuid, action app_public.moderation_action DEFAULT NULL::app_public.moderation_action, since timestamp with time zone DEFAULT NULL::timestamp with time zone, before timestamp with time zone DEFAULT NULL::timestamp with time zone)
+ RETURNS SETOF app_public.moderation_log
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select l.*
+    from app_public.moderation_log l
+   where app_hidden.can_read_moderation_log(l.affected_user_id)
+     and (moderation_history.moderator_id is null or (
+          app_public.current_user_has_permission('report:review')
+          and exists (select 1 from app_private.moderation_log_moderators m
+                       where m.log_id = l.id and m.moderator_id = moderation_history.moderator_id)))
+     and (moderation_history.affected_user_id is null or l.affected_user_id = moderation_history.affected_user_id)
+     and (moderation_history.target_kind is null or l.target_kind = moderation_history.target_kind)
+     and (moderation_history.content_id is null or l.content_id = moderation_history.content_id)
+     and (moderation_history.action is null or l.action = moderation_history.action)
+     and (moderation_history.since is null or l.created_at >= moderation_history.since)
+     and (moderation_history.before is null or l.created_at < moderation_history.before)
+   order by l.created_at desc, l.id desc
+$function$;
+grant execute on function app_public.moderation_history(moderator_id uuid, affected_user_id uuid, target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, since timestamp with time zone, before timestamp with time zone) to authenticated;
+comment on function app_public.moderation_history(moderator_id uuid, affected_user_id uuid, target_kind app_public.moderation_target_kind, content_id uuid, action app_public.moderation_action, since timestamp with time zone, before timestamp with time zone) is 'The moderation log, newest first, filtered by moderator (moderators only), affected member, target, action and time (since inclusive, before exclusive). Members get the entries about them; moderators and admins everything. Security definer: the moderator filter reads the private moderator table; the log''s own read rule (can_read_moderation_log) is applied here.';
+
+-- function app_public.moderation_log_moderator(l app_public.moderation_log)
+CREATE OR REPLACE FUNCTION app_public.moderation_log_moderator(l app_public.moderation_log)
+ RETURNS app_public.users
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select u.* from app_private.moderation_log_moderators m join app_public.users u on u.id = m.moderator_id
+   where m.log_id = l.id and app_public.current_user_has_permission('report:review')
+$function$;
+grant execute on function app_public.moderation_log_moderator(l app_public.moderation_log) to authenticated;
+comment on function app_public.moderation_log_moderator(l app_public.moderation_log) is 'The moderator who acted; null for auto_hide, and for anyone but moderators (report:review). Security definer: the moderator''s identity is private.';
+
+-- function app_public.moderation_queue(most_reported_first boolean)
+CREATE OR REPLACE FUNCTION app_public.moderation_queue(most_reported_first boolean DEFAULT false)
+ RETURNS SETOF app_public.moderation_targets
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select t.* from app_public.moderation_targets t
+   where t.open_report_count > 0
+   order by case when most_reported_first then t.open_report_count end desc nulls last,
+            t.first_open_report_at, t.id
+$function$;
+grant execute on function app_public.moderation_queue(most_reported_first boolean) to authenticated;
+comment on function app_public.moderation_queue(most_reported_first boolean) is 'The moderation queue: targets with open reports, oldest report first (or most reported first). Moderators (report:review) only; empty for others.';
+
+-- function app_public.moderation_targets_content_text(t app_public.moderation_targets)
+CREATE OR REPLACE FUNCTION app_public.moderation_targets_content_text(t app_public.moderation_targets)
+ RETURNS text
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select case when app_public.current_user_has_permission('report:review') then
+    case t.kind
+      when 'post' then (select p.title || E'\n\n' || p.body from app_public.posts p where p.id = t.content_id)
+      when 'question' then (select q.title || E'\n\n' || q.body from app_public.questions q where q.id = t.content_id)
+      when 'answer' then (select a.body from app_public.answers a where a.id = t.content_id)
+      when 'comment' then (select c.body from app_public.comments c where c.id = t.content_id)
+      when 'message' then (select coalesce(nullif(m.body, ''),
+                                  (select r.body from app_public.message_revisions r where r.message_id = m.id order by r.created_at desc limit 1))
+                             from app_public.messages m where m.id = t.content_id)
+      when 'job' then (select j.title || E'\n\n' || j.description from app_public.job_postings j where j.id = t.content_id)
+      when 'user' then (select concat_ws(E'\n', u.username, u.display_name, u.job_title, u.bio) from app_public.users u where u.id = t.content_id)
+    end
+  end
+$function$;
+grant execute on function app_public.moderation_targets_content_text(t app_public.moderation_targets) to authenticated;
+comment on function app_public.moderation_targets_content_text(t app_public.moderation_targets) is 'The reported content as text (title and body; a message''s last text even if deleted; a member''s profile), for moderators (report:review) whatever room or status it is in. Security definer: moderators need not be members of a private room to judge a message.';
+
+-- function app_public.moderation_targets_reason_counts(t app_public.moderation_targets)
+CREATE OR REPLACE FUNCTION app_public.moderation_targets_reason_counts(t app_public.moderation_targets)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select coalesce(jsonb_object_agg(r.reason, r.n), '{}')
+    from (select r.reason, count(*) as n from app_public.reports r
+           where r.target_id = t.id and r.status in ('pending', 'reviewed') group by r.reason) r
+$function$;
+grant execute on function app_public.moderation_targets_reason_counts(t app_public.moderation_targets) to authenticated;
+comment on function app_public.moderation_targets_reason_counts(t app_public.moderation_targets) is 'The open reports counted by reason, e.g. {"spam": 2, "abuse": 1}.';
+
 -- function app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text)
 CREATE OR REPLACE FUNCTION app_public.mute_room_member(room_id uuid, user_id uuid, until timestamp with time zone, reason text)
  RETURNS app_public.room_members
@@ -2862,6 +3584,51 @@ $function$;
 grant execute on function app_public.react(kind app_public.reaction_kind, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid) to authenticated;
 comment on function app_public.react(kind app_public.reaction_kind, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid) is 'Likes or dislikes a published post, question, answer or comment. Repeating the same reaction removes it; the other kind replaces it.';
 
+-- function app_public.react_to_document(document_id uuid, kind app_public.reaction_kind)
+CREATE OR REPLACE FUNCTION app_public.react_to_document(document_id uuid, kind app_public.reaction_kind)
+ RETURNS app_public.reactions
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_user uuid := app_public.current_user_id();
+  v_existing app_public.reactions;
+  v_result app_public.reactions;
+begin
+  if v_user is null then
+    raise exception 'You must be signed in' using errcode = 'LOGIN';
+  end if;
+  if kind is null then
+    raise exception 'React with a kind' using errcode = 'INVAL';
+  end if;
+  -- Definer rights bypass row-level security: apply the documents' rule for the caller.
+  if not exists (select 1 from app_public.documents d
+                  where d.id = react_to_document.document_id and app_hidden.document_readable(d.is_public, d.owner_id)) then
+    raise exception 'Nothing to react to there' using errcode = 'NOTFD';
+  end if;
+  select * into v_existing from app_public.reactions r
+   where r.user_id = v_user and r.document_id = react_to_document.document_id for update;
+  if v_existing.id is not null and v_existing.kind = react_to_document.kind then
+    delete from app_public.reactions r where r.id = v_existing.id;
+    return null;
+  elsif v_existing.id is not null then
+    update app_public.reactions r set kind = react_to_document.kind, created_at = now() where r.id = v_existing.id returning * into v_result;
+    return v_result;
+  end if;
+  insert into app_public.reactions (user_id, kind, document_id)
+    values (v_user, react_to_document.kind, react_to_document.document_id)
+    on conflict do nothing
+    returning * into v_result;
+  if v_result.id is null then
+    raise exception 'You reacted to this at the same moment; try again' using errcode = 'RETRY';
+  end if;
+  return v_result;
+end;
+$function$;
+grant execute on function app_public.react_to_document(document_id uuid, kind app_public.reaction_kind) to authenticated;
+comment on function app_public.react_to_document(document_id uuid, kind app_public.reaction_kind) is 'Likes or dislikes a document you can read (NOTFD otherwise). Repeating the same reaction removes it; the other kind replaces it.';
+
 -- function app_public.record_job_view(job_id uuid)
 CREATE OR REPLACE FUNCTION app_public.record_job_view(job_id uuid)
  RETURNS integer
@@ -2891,6 +3658,31 @@ $function$;
 grant execute on function app_public.record_post_view(post_id uuid) to anonymous;
 grant execute on function app_public.record_post_view(post_id uuid) to authenticated;
 comment on function app_public.record_post_view(post_id uuid) is 'Counts one view of a published post; returns the new count.';
+
+-- function app_public.release_moderation_target(target_id uuid)
+CREATE OR REPLACE FUNCTION app_public.release_moderation_target(target_id uuid)
+ RETURNS app_public.moderation_targets
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_target app_public.moderation_targets;
+begin
+  if not app_public.current_user_has_permission('report:review') then
+    raise exception 'Only moderators release claims' using errcode = 'FORBD';
+  end if;
+  update app_public.moderation_targets t set claimed_by = null, claim_expires_at = null, updated_at = now()
+   where t.id = release_moderation_target.target_id and t.claimed_by = app_public.current_user_id()
+  returning t.* into v_target;
+  if not found then
+    raise exception 'You hold no claim on that queue entry' using errcode = 'NOTFD';
+  end if;
+  return v_target;
+end;
+$function$;
+grant execute on function app_public.release_moderation_target(target_id uuid) to authenticated;
+comment on function app_public.release_moderation_target(target_id uuid) is 'Gives up your claim on a queue entry before it lapses. Security definer: queue entries have no update grant.';
 
 -- function app_public.resend_email_verification(email_id uuid)
 CREATE OR REPLACE FUNCTION app_public.resend_email_verification(email_id uuid)
@@ -2948,6 +3740,31 @@ $function$;
 grant execute on function app_public.reset_password(token text, new_password text) to anonymous;
 grant execute on function app_public.reset_password(token text, new_password text) to authenticated;
 comment on function app_public.reset_password(token text, new_password text) is 'Sets a new password with the token from the reset mail, and ends all sessions.';
+
+-- function app_public.retry_failed_job(job_id bigint)
+CREATE OR REPLACE FUNCTION app_public.retry_failed_job(job_id bigint)
+ RETURNS app_public.failed_job
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_job app_public.failed_job;
+begin
+  perform app_private.assert_worker_manager();
+  select * into v_job from app_public.failed_jobs() f where f.id = retry_failed_job.job_id;
+  if not found then
+    raise exception 'No failed job with that id' using errcode = 'NOTFD';
+  end if;
+  perform graphile_worker.reschedule_jobs(array[retry_failed_job.job_id], run_at => now(), attempts => 0);
+  select j.id, j.task_identifier::text, j.queue_name::text, j.attempts::integer, j.max_attempts::integer, j.last_error,
+         j.created_at, j.updated_at
+    into v_job from graphile_worker.jobs j where j.id = retry_failed_job.job_id;
+  return v_job;
+end;
+$function$;
+grant execute on function app_public.retry_failed_job(job_id bigint) to authenticated;
+comment on function app_public.retry_failed_job(job_id bigint) is 'Runs a failed job again now, with its attempts reset (graphile_worker.reschedule_jobs). Admins (worker:manage). Returns the job as rescheduled.';
 
 -- function app_public.review_contribution(contribution_id uuid, accept boolean, reason text)
 CREATE OR REPLACE FUNCTION app_public.review_contribution(contribution_id uuid, accept boolean, reason text DEFAULT NULL::text)
@@ -3038,52 +3855,36 @@ $function$;
 grant execute on function app_public.revoke_session(session_id uuid) to authenticated;
 comment on function app_public.revoke_session(session_id uuid) is 'Ends one of my sessions (see currentUserSessions).';
 
+-- function app_public.rooms_event_seq(r app_public.rooms)
+CREATE OR REPLACE FUNCTION app_public.rooms_event_seq(r app_public.rooms)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select coalesce((select s.seq from app_private.room_event_seqs s where s.room_id = r.id), 0)
+$function$;
+grant execute on function app_public.rooms_event_seq(r app_public.rooms) to anonymous;
+grant execute on function app_public.rooms_event_seq(r app_public.rooms) to authenticated;
+comment on function app_public.rooms_event_seq(r app_public.rooms) is '@behavior -resource:aggregate
+The sequence number of the room''s latest live event (0: none yet). Subscribe to roomEvents first, then read this with the history: events with a seq at or below it are already in what you read (docs/realtime.md). Security definer: the counters live in app_private.';
+
 -- function app_public.search(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean)
 CREATE OR REPLACE FUNCTION app_public.search(query text, kinds text[] DEFAULT NULL::text[], category_ids uuid[] DEFAULT NULL::uuid[], tags text[] DEFAULT NULL::text[], author_id uuid DEFAULT NULL::uuid, published_after timestamp with time zone DEFAULT NULL::timestamp with time zone, published_before timestamp with time zone DEFAULT NULL::timestamp with time zone, language text DEFAULT NULL::text, match_all boolean DEFAULT true)
  RETURNS SETOF app_public.search_result
  LANGUAGE sql
  STABLE
 AS $function$
-  with filtered as not materialized (
-    select d.* from app_hidden.search_documents d
-     where (search.kinds is null or d.kind = any(search.kinds))
-       and app_hidden.search_filters_pass(d.category_id, d.tags, d.author_id, d.published_at, d.language,
-                                          search.category_ids, search.tags, search.author_id,
-                                          search.published_after, search.published_before, search.language, search.match_all)
-  ),
-  matches as materialized (
-    select * from app_hidden.search_matches(search.query, search.kinds, search.category_ids, search.tags, search.author_id,
-                                            search.published_after, search.published_before, search.language, search.match_all)
-  ),
-  fts as materialized (
-    select f.*, ts_rank_cd(f.doc, websearch_to_tsquery('english', search.query), 32)
-             * case when lower(f.title) = lower(trim(search.query)) then 10 else 1 end as rank
-      from filtered f
-     -- An array, so each branch of the view looks its matches up by primary key.
-     where f.id = any(array(select m.id from matches m))
-  ),
-  fuzzy as (
-    -- Typo tolerance, only when full text found little: similar titles and names (trigram indexes).
-    select f.*, word_similarity(search.query, f.title) / 10 as rank
-      from filtered f
-     where f.kind in ('post', 'question', 'user')
-       and search.query <% f.title
-       and (select count(*) from fts) < (app_hidden.setting('search.fuzzy_threshold') #>> '{}')::int
-       and f.id not in (select fts.id from fts)
-     limit 500
-  )
-  select r.kind, r.id, r.title,
-         -- HTML-escaped text with <mark> around the matches: safe to show as HTML.
-         ts_headline('english', replace(replace(replace(left(r.body, 5000), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
-                     websearch_to_tsquery('english', search.query),
-                     'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2'),
-         r.rank::real, r.author_id, r.category_id, r.published_at
-    from (select * from fts union all select * from fuzzy) r
-   order by r.rank desc, r.published_at desc nulls last, r.id
+  select c.kind, c.id, c.title,
+         app_hidden.search_snippet(c.kind, c.id, search.query),
+         c.rank, c.author_id, c.category_id, c.published_at
+    from app_hidden.search_candidates(search.query, search.kinds, search.category_ids, search.tags, search.author_id,
+                                      search.published_after, search.published_before, search.language, search.match_all) c
+   order by c.rank desc, c.published_at desc nulls last, c.id
 $function$;
 grant execute on function app_public.search(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to anonymous;
 grant execute on function app_public.search(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to authenticated;
-comment on function app_public.search(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) is 'Ranked full-text search with highlighted snippets, typo tolerance and filters (combined with AND, or OR when matchAll is false).';
+comment on function app_public.search(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) is 'Ranked full-text search over posts, questions, answers, comments, members, chat messages (of rooms you may read), job postings and public documents, with highlighted snippets, typo tolerance and filters (combined with AND, or OR when matchAll is false). A very common word ranks the most recent and popular matches; the text is at most search.max_query_length characters (TLONG).';
 
 -- function app_public.search_suggestions(prefix text, max_results integer)
 CREATE OR REPLACE FUNCTION app_public.search_suggestions(prefix text, max_results integer DEFAULT 10)
@@ -3141,6 +3942,60 @@ end;
 $function$;
 grant execute on function app_public.send_announcement(title text, body text, role_id text) to authenticated;
 comment on function app_public.send_announcement(title text, body text, role_id text) is 'Sends an announcement (holders of announcement:send only, else FORBD) to every member, or to the holders of roleId (NOTFD if no such role; "user" means everyone). Its notifications are created by a background job in batches; recipientCount and deliveredAt show the progress.';
+
+-- function app_public.send_typing_indicator(room_id uuid)
+CREATE OR REPLACE FUNCTION app_public.send_typing_indicator(room_id uuid)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+begin
+  if v_me is null then
+    raise exception 'You must be signed in' using errcode = 'LOGIN';
+  end if;
+  if app_hidden.room_role(room_id) is null then
+    raise exception 'You are not a member of that room' using errcode = 'NOTFD';
+  end if;
+  perform app_private.rate_limit('typing', v_me::text);
+  perform pg_notify('agora_realtime', json_build_object('k', 'typing', 'r', room_id, 'u', v_me,
+    'x', (app_private.setting('realtime.typing_ttl'))::int)::text);
+  return true;
+end;
+$function$;
+grant execute on function app_public.send_typing_indicator(room_id uuid) to authenticated;
+comment on function app_public.send_typing_indicator(room_id uuid) is 'Tells the room''s other members, live, that you are typing (a TYPING room event that expires by itself after the realtime.typing_ttl setting; send it again every few seconds while typing). Not stored. Members only (NOTFD); rate limited per member (RLIMT). Security definer: the rate limiter lives in app_private.';
+
+-- function app_public.set_current_document_version(version_id uuid)
+CREATE OR REPLACE FUNCTION app_public.set_current_document_version(version_id uuid)
+ RETURNS app_public.document_versions
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_user uuid := app_public.current_user_id();
+  v_version app_public.document_versions;
+  v_document app_public.documents;
+begin
+  select * into v_version from app_public.document_versions v where v.id = version_id;
+  select * into v_document from app_public.documents d where d.id = v_version.document_id for update;
+  if v_document.id is null or not (v_document.is_public or v_document.owner_id is not distinct from v_user) then
+    raise exception 'No such document version' using errcode = 'NOTFD';
+  end if;
+  if v_document.owner_id is distinct from v_user then
+    raise exception 'Only the document''s owner chooses its current version' using errcode = 'FORBD';
+  end if;
+  update app_public.document_versions v set is_current = false where v.document_id = v_document.id and v.is_current and v.id <> version_id;
+  update app_public.document_versions v set is_current = true where v.id = version_id returning * into v_version;
+  update app_public.documents d set updated_at = now() where d.id = v_document.id;
+  return v_version;
+end;
+$function$;
+grant execute on function app_public.set_current_document_version(version_id uuid) to authenticated;
+comment on function app_public.set_current_document_version(version_id uuid) is 'Makes an earlier version of your document current again (the others stay in the history). NOTFD for a version you cannot read, FORBD for someone else''s document.';
 
 -- function app_public.set_notification_email_digest(email_digest app_public.notification_digest)
 CREATE OR REPLACE FUNCTION app_public.set_notification_email_digest(email_digest app_public.notification_digest)
@@ -3472,6 +4327,31 @@ grant execute on function app_hidden.announcement_audience_includes_me(role_id t
 grant execute on function app_hidden.announcement_audience_includes_me(role_id text) to authenticated;
 comment on function app_hidden.announcement_audience_includes_me(role_id text) is 'The announcements'' read rule: a signed-in member sees announcements to everyone, those to a role they hold, and all of them when they may send announcements.';
 
+-- function app_hidden.assert_not_suspended()
+CREATE OR REPLACE FUNCTION app_hidden.assert_not_suspended()
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_suspension app_public.suspensions := app_hidden.current_suspension();
+begin
+  if v_suspension.user_id is null then
+    return;
+  end if;
+  if v_suspension.ends_at is null then
+    raise exception 'Your account is suspended indefinitely: you can read, but not write'
+      using errcode = 'SUSPD', detail = json_build_object('suspendedUntil', null, 'reason', v_suspension.reason)::text;
+  end if;
+  raise exception 'Your account is suspended until %: you can read, but not write', v_suspension.ends_at
+    using errcode = 'SUSPD', detail = json_build_object('suspendedUntil', v_suspension.ends_at, 'reason', v_suspension.reason)::text;
+end;
+$function$;
+grant execute on function app_hidden.assert_not_suspended() to anonymous;
+grant execute on function app_hidden.assert_not_suspended() to authenticated;
+comment on function app_hidden.assert_not_suspended() is 'Raises SUSPD (with suspendedUntil, null when indefinite, and reason) when the signed-in member is suspended now; does nothing otherwise (anonymous requests and the owner have no member).';
+
 -- function app_hidden.can_moderate_room(room_id uuid, permission text)
 CREATE OR REPLACE FUNCTION app_hidden.can_moderate_room(room_id uuid, permission text)
  RETURNS boolean
@@ -3485,6 +4365,18 @@ $function$;
 grant execute on function app_hidden.can_moderate_room(room_id uuid, permission text) to anonymous;
 grant execute on function app_hidden.can_moderate_room(room_id uuid, permission text) to authenticated;
 comment on function app_hidden.can_moderate_room(room_id uuid, permission text) is 'Whether the signed-in user may act as a moderator in a room: a room owner or admin, or a holder of the platform permission (message:delete, message:pin, user:mute) in a room they can see.';
+
+-- function app_hidden.can_read_moderation_log(affected_user_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.can_read_moderation_log(affected_user_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select app_hidden.is_current_user(affected_user_id)
+      or (select app_public.current_user_has_permission('report:review'))
+$function$;
+grant execute on function app_hidden.can_read_moderation_log(affected_user_id uuid) to authenticated;
+comment on function app_hidden.can_read_moderation_log(affected_user_id uuid) is 'Who reads a moderation log entry: the member it affected, and moderators (report:review).';
 
 -- function app_hidden.can_see_job_application(application_id uuid)
 CREATE OR REPLACE FUNCTION app_hidden.can_see_job_application(application_id uuid)
@@ -3557,6 +4449,46 @@ $function$;
 grant execute on function app_hidden.content_visible(status app_public.content_status, author_id uuid) to anonymous;
 grant execute on function app_hidden.content_visible(status app_public.content_status, author_id uuid) to authenticated;
 comment on function app_hidden.content_visible(status app_public.content_status, author_id uuid) is 'The visibility rule of content by its own state: published and archived content is public; drafts, hidden and deleted content only to its author and moderators (post:moderate). Answers and comments are further limited to parents the viewer can see (their policies).';
+
+-- function app_hidden.current_suspension()
+CREATE OR REPLACE FUNCTION app_hidden.current_suspension()
+ RETURNS app_public.suspensions
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select s.* from app_public.suspensions s
+   where s.user_id = app_public.current_user_id() and (s.ends_at is null or s.ends_at > now())
+$function$;
+grant execute on function app_hidden.current_suspension() to anonymous;
+grant execute on function app_hidden.current_suspension() to authenticated;
+comment on function app_hidden.current_suspension() is 'The signed-in member''s suspension when one applies now, else null (also for anonymous requests and the owner). Security definer: reads the suspension whatever the caller may see.';
+
+-- function app_hidden.document_readable(is_public boolean, owner_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.document_readable(is_public boolean, owner_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select is_public or owner_id = app_public.current_user_id()
+$function$;
+grant execute on function app_hidden.document_readable(is_public boolean, owner_id uuid) to anonymous;
+grant execute on function app_hidden.document_readable(is_public boolean, owner_id uuid) to authenticated;
+comment on function app_hidden.document_readable(is_public boolean, owner_id uuid) is 'The visibility rule of documents: public documents are readable by everyone, private ones by their owner only (not by admins or moderators either).';
+
+-- function app_hidden.document_visible(document_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.document_visible(document_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select exists (select 1 from app_public.documents d where d.id = document_visible.document_id)
+$function$;
+grant execute on function app_hidden.document_visible(document_id uuid) to anonymous;
+grant execute on function app_hidden.document_visible(document_id uuid) to authenticated;
+comment on function app_hidden.document_visible(document_id uuid) is 'Whether the caller may read this document (through its row-level security, as the caller). Used by the policies of document versions, document files, and comments and reactions on documents.';
 
 -- function app_hidden.is_blocked_between(a uuid, b uuid)
 CREATE OR REPLACE FUNCTION app_hidden.is_blocked_between(a uuid, b uuid)
@@ -3667,6 +4599,26 @@ grant execute on function app_hidden.job_postings_with_workplace(workplace app_p
 grant execute on function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace) to authenticated;
 comment on function app_hidden.job_postings_with_workplace(workplace app_public.job_workplace) is 'Ids of the visible jobs with this workplace (index on workplace). Security definer: leakproofness, as above.';
 
+-- function app_hidden.report_target_visible(kind app_public.moderation_target_kind, content_id uuid)
+CREATE OR REPLACE FUNCTION app_hidden.report_target_visible(kind app_public.moderation_target_kind, content_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select case kind
+    when 'post' then exists (select 1 from app_public.posts p where p.id = content_id)
+    when 'question' then exists (select 1 from app_public.questions q where q.id = content_id)
+    when 'answer' then exists (select 1 from app_public.answers a where a.id = content_id)
+    when 'comment' then exists (select 1 from app_public.comments c where c.id = content_id and c.status <> 'deleted')
+    when 'message' then exists (select 1 from app_public.messages m where m.id = content_id and m.kind = 'text' and m.deleted_at is null)
+    when 'job' then exists (select 1 from app_public.job_postings j where j.id = content_id)
+    when 'user' then exists (select 1 from app_public.users u where u.id = content_id)
+    else false
+  end
+$function$;
+grant execute on function app_hidden.report_target_visible(kind app_public.moderation_target_kind, content_id uuid) to authenticated;
+comment on function app_hidden.report_target_visible(kind app_public.moderation_target_kind, content_id uuid) is 'Whether the signed-in member can see what they report (through their own row-level security): the reports insert policy.';
+
 -- function app_hidden.room_is_being_created(room_id uuid)
 CREATE OR REPLACE FUNCTION app_hidden.room_is_being_created(room_id uuid)
  RETURNS boolean
@@ -3708,6 +4660,77 @@ grant execute on function app_hidden.room_role(room_id uuid) to anonymous;
 grant execute on function app_hidden.room_role(room_id uuid) to authenticated;
 comment on function app_hidden.room_role(room_id uuid) is 'The signed-in member''s role in a room, or null when not a member. Security definer so that policies on room_members can ask it without recursing.';
 
+-- function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean)
+CREATE OR REPLACE FUNCTION app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean)
+ RETURNS TABLE(kind text, id uuid, title text, rank real, author_id uuid, category_id uuid, published_at timestamp with time zone)
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+ SET plan_cache_mode TO 'force_custom_plan'
+AS $function$
+declare
+  v_max_length int := (app_private.setting('search.max_query_length') #>> '{}')::int;
+  v_limit int := (app_private.setting('search.candidates') #>> '{}')::int;
+  v_fuzzy int := (app_private.setting('search.fuzzy_threshold') #>> '{}')::int;
+  v_query tsquery;
+  v_me uuid := app_public.current_user_id();
+  v_blocked uuid[];
+  v_found int;
+begin
+  if char_length(search_candidates.query) > v_max_length then
+    raise exception 'The search text is too long (% characters; at most %)', char_length(search_candidates.query), v_max_length
+      using errcode = 'TLONG',
+            detail = json_build_object('maxLength', v_max_length, 'length', char_length(search_candidates.query))::text;
+  end if;
+  v_query := websearch_to_tsquery('english', search_candidates.query);
+  v_blocked := array(select b.blocked_id from app_public.user_blocks b where b.blocker_id = v_me);
+
+  return query
+    select e.kind, e.id, e.title,
+           (ts_rank_cd(e.doc, v_query, 32)
+             * case when lower(e.title) = lower(trim(search_candidates.query)) then 10 else 1 end)::real,
+           e.author_id, e.category_id, e.published_at
+      from (select e.* from app_private.search_entries e
+             where e.doc @@ v_query
+               and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
+               and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
+                     search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
+                     search_candidates.published_after, search_candidates.published_before,
+                     search_candidates.language, search_candidates.match_all)
+               and (e.room_id is null or app_hidden.room_readable(e.room_id))
+               and (e.kind <> 'message' or e.author_id is null or e.author_id <> all(v_blocked))
+               and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))
+             order by e.score desc
+             limit v_limit) e;
+  get diagnostics v_found = row_count;
+  if v_found >= v_fuzzy then
+    return;
+  end if;
+
+  -- Typo tolerance, only when full text found little: titles and names that
+  -- are similar (trigram index). Ranked below every full-text hit.
+  return query
+    select e.kind, e.id, e.title, (word_similarity(search_candidates.query, e.title) / 10)::real,
+           e.author_id, e.category_id, e.published_at
+      from app_private.search_entries e
+     where e.title_is_own
+       and search_candidates.query <% e.title
+       and not (e.doc @@ v_query)
+       and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
+       and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
+             search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
+             search_candidates.published_after, search_candidates.published_before,
+             search_candidates.language, search_candidates.match_all)
+       and (e.room_id is null or app_hidden.room_readable(e.room_id))
+       and (e.kind <> 'message' or e.author_id is null or e.author_id <> all(v_blocked))
+       and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))
+     limit v_limit;
+end;
+$function$;
+grant execute on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to anonymous;
+grant execute on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to authenticated;
+comment on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) is 'The documents one search ranks: visible full-text matches passing the filters, at most search.candidates of them (the best by static score), with their text rank; similar titles when full text found fewer than search.fuzzy_threshold. Refuses a text longer than search.max_query_length (TLONG).';
+
 -- function app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
 CREATE OR REPLACE FUNCTION app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
  RETURNS boolean
@@ -3733,58 +4756,24 @@ grant execute on function app_hidden.search_filters_pass(category_id uuid, tags 
 grant execute on function app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean) to authenticated;
 comment on function app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean) is 'The search filters: with match_all every given filter must hold (tags: all of them), otherwise any one (tags: any of them); no filter given passes everything. A filter given as NULL is not applied.';
 
--- function app_hidden.search_matches(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean)
-CREATE OR REPLACE FUNCTION app_hidden.search_matches(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean)
- RETURNS TABLE(kind text, id uuid)
+-- function app_hidden.search_snippet(kind text, id uuid, query text)
+CREATE OR REPLACE FUNCTION app_hidden.search_snippet(kind text, id uuid, query text)
+ RETURNS text
  LANGUAGE sql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public'
- SET synchronize_seqscans TO 'off'
 AS $function$
-  (select 'post'::text as kind, p.id from app_public.posts p
-    where p.status = 'published' and p.search @@ websearch_to_tsquery('english', search_matches.query)
-      and (search_matches.kinds is null or 'post' = any(search_matches.kinds))
-      and (not search_matches.match_all or app_hidden.search_filters_pass(
-            p.category_id, p.tags, p.author_id, p.published_at, p.language,
-            search_matches.category_ids, search_matches.tags, search_matches.author_id,
-            search_matches.published_after, search_matches.published_before, search_matches.language, true))
-    limit 500)
-  union all
-  (select 'question', q.id from app_public.questions q
-    where q.status = 'published' and q.search @@ websearch_to_tsquery('english', search_matches.query)
-      and (search_matches.kinds is null or 'question' = any(search_matches.kinds))
-      and (not search_matches.match_all or app_hidden.search_filters_pass(
-            q.category_id, q.tags, q.author_id, q.published_at, q.language,
-            search_matches.category_ids, search_matches.tags, search_matches.author_id,
-            search_matches.published_after, search_matches.published_before, search_matches.language, true))
-    limit 500)
-  union all
-  (select 'answer', a.id from app_public.answers a
-    where a.status = 'published' and a.search @@ websearch_to_tsquery('english', search_matches.query)
-      and (search_matches.kinds is null or 'answer' = any(search_matches.kinds))
-      and (not search_matches.match_all or app_hidden.search_filters_pass(
-            null, null, a.author_id, a.created_at, null,
-            null, null, search_matches.author_id,
-            search_matches.published_after, search_matches.published_before, null, true))
-    limit 500)
-  union all
-  (select 'comment', c.id from app_public.comments c
-    where c.status = 'published' and c.search @@ websearch_to_tsquery('english', search_matches.query)
-      and (search_matches.kinds is null or 'comment' = any(search_matches.kinds))
-      and (not search_matches.match_all or app_hidden.search_filters_pass(
-            null, null, c.author_id, c.created_at, null,
-            null, null, search_matches.author_id,
-            search_matches.published_after, search_matches.published_before, null, true))
-    limit 500)
-  union all
-  (select 'user', u.id from app_public.users u
-    where u.is_active and u.search @@ websearch_to_tsquery('english', search_matches.query)
-      and (search_matches.kinds is null or 'user' = any(search_matches.kinds))
-    limit 500)
+  -- HTML-escaped text with <mark> around the matches: safe to show as HTML.
+  -- Only called for the page returned (after search's ORDER BY and LIMIT).
+  select ts_headline('english', replace(replace(replace(e.body, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+                     websearch_to_tsquery('english', search_snippet.query),
+                     'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2')
+    from app_private.search_entries e
+   where e.kind = search_snippet.kind and e.id = search_snippet.id
 $function$;
-grant execute on function app_hidden.search_matches(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to anonymous;
-grant execute on function app_hidden.search_matches(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to authenticated;
-comment on function app_hidden.search_matches(query text, kinds text[], category_ids uuid[], tags text[], author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) is 'Ids of at most 500 published documents per kind matching a search (for app_public.search).';
+grant execute on function app_hidden.search_snippet(kind text, id uuid, query text) to anonymous;
+grant execute on function app_hidden.search_snippet(kind text, id uuid, query text) to authenticated;
+comment on function app_hidden.search_snippet(kind text, id uuid, query text) is 'The highlighted snippet of one search hit (up to two fragments, HTML-escaped, matches in <mark>). Security definer: reads app_private.search_entries; gives only text of an entry search already returned to the caller.';
 
 -- function app_hidden.setting(key text)
 CREATE OR REPLACE FUNCTION app_hidden.setting(key text)
@@ -3850,6 +4839,18 @@ create table app_private.bot_accounts (
 );
 comment on table app_private.bot_accounts is 'The platform''s bot accounts (kind welcome: the chat welcome bot, made by app_private.welcome_bot_id at its first greeting). They have no password and no e-mail address, so nobody can sign in as them.';
 
+-- table app_private.document_downloads
+create table app_private.document_downloads (
+  document_id uuid not null,
+  user_id uuid not null,
+  day date not null,
+  constraint document_downloads_pkey PRIMARY KEY (document_id, user_id, day),
+  constraint document_downloads_document_id_fkey FOREIGN KEY (document_id) REFERENCES app_public.documents(id) ON DELETE CASCADE,
+  constraint document_downloads_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+comment on table app_private.document_downloads is 'Which member downloaded which document on which day (UTC): documents.download_count counts each row once.';
+CREATE INDEX document_downloads_user_id_idx ON app_private.document_downloads USING btree (user_id);
+
 -- table app_private.email_verification_tokens
 create table app_private.email_verification_tokens (
   token_hash bytea not null,
@@ -3872,6 +4873,18 @@ create table app_private.login_failures (
   constraint login_failures_pkey PRIMARY KEY (account_key)
 );
 comment on table app_private.login_failures is 'Failed logins per account (user id), or per unknown name, so that a lockout never reveals whether an account exists.';
+
+-- table app_private.moderation_log_moderators
+create table app_private.moderation_log_moderators (
+  log_id bigint not null,
+  moderator_id uuid not null,
+  constraint moderation_log_moderators_pkey PRIMARY KEY (log_id),
+  constraint moderation_log_moderators_log_id_fkey FOREIGN KEY (log_id) REFERENCES app_public.moderation_log(id)
+);
+comment on table app_private.moderation_log_moderators is 'The moderator behind each moderation log entry (none for auto_hide). Append-only like the log; read by moderators through moderationLog.moderator.';
+CREATE INDEX moderation_log_moderators_moderator_idx ON app_private.moderation_log_moderators USING btree (moderator_id, log_id);
+CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON app_private.moderation_log_moderators FOR EACH ROW EXECUTE FUNCTION app_private.tg__append_only();
+CREATE TRIGGER _100_append_only_truncate BEFORE TRUNCATE ON app_private.moderation_log_moderators FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg__append_only();
 
 -- table app_private.notification_fanouts
 create table app_private.notification_fanouts (
@@ -3937,6 +4950,21 @@ create unlogged table app_private.rate_limits (
 );
 comment on table app_private.rate_limits is 'Counters of both rate limiters (app_private.check_rate_limit, app_hidden.take_rate_limit), one row per (bucket, key) and fixed window. Unlogged: reset by a database crash; pruned by the prune_rate_limits job.';
 
+-- table app_private.realtime_connections
+create unlogged table app_private.realtime_connections (
+  id uuid not null,
+  user_id uuid not null,
+  session_id uuid not null,
+  instance_id uuid not null,
+  connected_at timestamp with time zone default now() not null,
+  heartbeat_at timestamp with time zone default now() not null,
+  constraint realtime_connections_pkey PRIMARY KEY (id),
+  constraint realtime_connections_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+comment on table app_private.realtime_connections is 'Live signed-in WebSocket connections of every API instance (unlogged: after a database crash the instances re-register theirs with their next heartbeat). A row whose heartbeat is older than realtime.connection_ttl belongs to a dead instance and is dropped. Counts for the per-user cap and for presence.';
+CREATE INDEX realtime_connections_heartbeat_idx ON app_private.realtime_connections USING btree (heartbeat_at);
+CREATE INDEX realtime_connections_user_idx ON app_private.realtime_connections USING btree (user_id);
+
 -- table app_private.refresh_tokens
 create table app_private.refresh_tokens (
   token_hash bytea not null,
@@ -3949,6 +4977,47 @@ create table app_private.refresh_tokens (
 );
 comment on table app_private.refresh_tokens is 'Refresh tokens (sha256 only). Each refresh rotates the token; presenting a rotated one revokes its session.';
 CREATE INDEX refresh_tokens_session_id_idx ON app_private.refresh_tokens USING btree (session_id);
+
+-- table app_private.room_event_seqs
+create table app_private.room_event_seqs (
+  room_id uuid not null,
+  seq bigint not null,
+  constraint room_event_seqs_pkey PRIMARY KEY (room_id),
+  constraint room_event_seqs_room_id_fkey FOREIGN KEY (room_id) REFERENCES app_public.rooms(id) ON DELETE CASCADE
+);
+comment on table app_private.room_event_seqs is 'The last event sequence number of each room (RoomEvent.seq): raised by the realtime triggers in the transaction of the change, so numbers follow commit order per room and a client that sees a jump knows it missed events.';
+
+-- table app_private.search_entries
+create table app_private.search_entries (
+  kind text not null,
+  id uuid not null,
+  doc tsvector not null,
+  title text,
+  title_is_own boolean not null,
+  body text,
+  author_id uuid,
+  category_id uuid,
+  tags text[],
+  language text,
+  published_at timestamp with time zone,
+  score real not null,
+  room_id uuid,
+  job_status app_public.job_status,
+  constraint search_entries_pkey PRIMARY KEY (kind, id)
+);
+comment on table app_private.search_entries is 'One row per searchable document, whatever its kind, kept by triggers on the source tables (app_private.search_refresh) from app_private.search_sources. Only documents someone may see are here; room_id and job_status carry the rules that depend on who searches.';
+comment on column app_private.search_entries.kind is 'post, question, answer, comment, user, message, job or document.';
+comment on column app_private.search_entries.doc is 'The weighted full-text vector (title A, body B, comment or message C).';
+comment on column app_private.search_entries.title is 'The title shown with a hit (an answer shows its question''s).';
+comment on column app_private.search_entries.title_is_own is 'Whether title is the document''s own, so typo-tolerant search matches it (not for answers, which borrow their question''s).';
+comment on column app_private.search_entries.body is 'The first 5000 characters of the text, for snippets.';
+comment on column app_private.search_entries.score is 'Static score (app_private.search_score): which matches a common word ranks first.';
+comment on column app_private.search_entries.room_id is 'For messages of private and direct rooms: the room, readable only to those app_hidden.room_readable allows. Null: no room rule.';
+comment on column app_private.search_entries.job_status is 'For job postings: the status, shown by app_hidden.job_posting_visible.';
+CREATE INDEX search_entries_doc_idx ON app_private.search_entries USING gin (doc);
+CREATE INDEX search_entries_kind_score_idx ON app_private.search_entries USING btree (kind, score DESC);
+CREATE INDEX search_entries_score_idx ON app_private.search_entries USING btree (score DESC);
+CREATE INDEX search_entries_title_trgm_idx ON app_private.search_entries USING gin (title public.gin_trgm_ops) WHERE title_is_own;
 
 -- table app_private.security_events
 create table app_private.security_events (
@@ -3965,7 +5034,10 @@ create table app_private.security_events (
   constraint security_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE SET NULL
 );
 comment on table app_private.security_events is 'Append-only audit log of security events: logins, failures, password and e-mail changes, role grants, revocations.';
+CREATE INDEX security_events_actor_created_idx ON app_private.security_events USING btree (actor_id, created_at);
 CREATE INDEX security_events_actor_id_idx ON app_private.security_events USING btree (actor_id);
+CREATE INDEX security_events_created_idx ON app_private.security_events USING btree (created_at);
+CREATE INDEX security_events_kind_created_idx ON app_private.security_events USING btree (kind, created_at);
 CREATE INDEX security_events_user_id_idx ON app_private.security_events USING btree (user_id, created_at);
 CREATE TRIGGER _700_notify AFTER INSERT ON app_private.security_events FOR EACH ROW EXECUTE FUNCTION app_private.tg_security_events__notify();
 
@@ -3985,6 +5057,7 @@ create table app_private.sessions (
 );
 comment on table app_private.sessions is 'A signed-in device. Access tokens name their session; ending it ends the token.';
 CREATE INDEX sessions_user_id_idx ON app_private.sessions USING btree (user_id) WHERE (revoked_at IS NULL);
+CREATE TRIGGER _900_realtime AFTER UPDATE OF revoked_at ON app_private.sessions FOR EACH ROW WHEN (new.revoked_at IS NOT NULL AND old.revoked_at IS NULL) EXECUTE FUNCTION app_private.tg_sessions__realtime();
 
 -- table app_private.settings
 create table app_private.settings (
@@ -4016,6 +5089,154 @@ create table app_private.welcomed_members (
 );
 comment on table app_private.welcomed_members is 'Members the welcome bot has greeted (or who were in rooms before it existed): a member is greeted once, at their first-ever room join.';
 CREATE INDEX welcomed_members_room_idx ON app_private.welcomed_members USING btree (room_id);
+
+-- view app_private.search_sources
+create view app_private.search_sources as
+ SELECT 'post'::text AS kind,
+    p.id,
+    p.search AS doc,
+    p.title,
+    true AS title_is_own,
+    "left"(p.body, 5000) AS body,
+    p.author_id,
+    p.category_id,
+    p.tags,
+    p.language,
+    p.published_at,
+    app_private.search_score(p.published_at, (p.like_count + p.comment_count)::bigint) AS score,
+    NULL::uuid AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.posts p
+  WHERE p.status = 'published'::app_public.content_status
+UNION ALL
+ SELECT 'question'::text AS kind,
+    q.id,
+    q.search AS doc,
+    q.title,
+    true AS title_is_own,
+    "left"(q.body, 5000) AS body,
+    q.author_id,
+    q.category_id,
+    q.tags,
+    q.language,
+    q.published_at,
+    app_private.search_score(q.published_at, (q.like_count + q.answer_count)::bigint) AS score,
+    NULL::uuid AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.questions q
+  WHERE q.status = 'published'::app_public.content_status
+UNION ALL
+ SELECT 'answer'::text AS kind,
+    a.id,
+    a.search AS doc,
+    q.title,
+    false AS title_is_own,
+    "left"(a.body, 5000) AS body,
+    a.author_id,
+    q.category_id,
+    q.tags,
+    q.language,
+    a.created_at AS published_at,
+    app_private.search_score(a.created_at, a.like_count::bigint) AS score,
+    NULL::uuid AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.answers a
+     JOIN app_public.questions q ON q.id = a.question_id
+  WHERE a.status = 'published'::app_public.content_status AND q.status = 'published'::app_public.content_status
+UNION ALL
+ SELECT 'comment'::text AS kind,
+    c.id,
+    c.search AS doc,
+    NULL::text AS title,
+    false AS title_is_own,
+    "left"(c.body, 5000) AS body,
+    c.author_id,
+    NULL::uuid AS category_id,
+    NULL::text[] AS tags,
+    NULL::text AS language,
+    c.created_at AS published_at,
+    app_private.search_score(c.created_at, (c.like_count + c.reply_count)::bigint) AS score,
+    NULL::uuid AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.comments c
+     LEFT JOIN app_public.posts cp ON cp.id = c.post_id
+     LEFT JOIN app_public.questions cq ON cq.id = c.question_id
+     LEFT JOIN app_public.answers ca ON ca.id = c.answer_id
+     LEFT JOIN app_public.questions caq ON caq.id = ca.question_id
+  WHERE c.status = 'published'::app_public.content_status AND c.document_id IS NULL AND (c.post_id IS NULL OR cp.status = 'published'::app_public.content_status) AND (c.question_id IS NULL OR cq.status = 'published'::app_public.content_status) AND (c.answer_id IS NULL OR ca.status = 'published'::app_public.content_status AND caq.status = 'published'::app_public.content_status)
+UNION ALL
+ SELECT 'user'::text AS kind,
+    u.id,
+    u.search AS doc,
+    u.display_name AS title,
+    true AS title_is_own,
+    concat_ws(' — '::text, u.job_title, u.affiliation, u.bio) AS body,
+    u.id AS author_id,
+    NULL::uuid AS category_id,
+    NULL::text[] AS tags,
+    NULL::text AS language,
+    u.created_at AS published_at,
+    app_private.search_score(u.created_at, u.follower_count::bigint) AS score,
+    NULL::uuid AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.users u
+  WHERE u.is_active
+UNION ALL
+ SELECT 'message'::text AS kind,
+    m.id,
+    setweight(to_tsvector('english'::regconfig, m.body), 'C'::"char") AS doc,
+    NULL::text AS title,
+    false AS title_is_own,
+    "left"(m.body, 5000) AS body,
+    m.author_id,
+    NULL::uuid AS category_id,
+    NULL::text[] AS tags,
+    NULL::text AS language,
+    m.created_at AS published_at,
+    app_private.search_score(m.created_at, m.reply_count::bigint) AS score,
+        CASE
+            WHEN r.kind = 'public'::app_public.room_kind THEN NULL::uuid
+            ELSE r.id
+        END AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.messages m
+     JOIN app_public.rooms r ON r.id = m.room_id
+  WHERE m.kind = 'text'::app_public.message_kind AND m.deleted_at IS NULL AND m.hidden_at IS NULL
+UNION ALL
+ SELECT 'job'::text AS kind,
+    j.id,
+    (setweight(to_tsvector('english'::regconfig, j.title), 'A'::"char") || setweight(to_tsvector('english'::regconfig, COALESCE(j.organization_name, ''::text)), 'B'::"char")) || setweight(to_tsvector('english'::regconfig, concat_ws(' '::text, j.description, j.requirements, j.responsibilities, j.location)), 'B'::"char") AS doc,
+    j.title,
+    true AS title_is_own,
+    "left"(j.description, 5000) AS body,
+    j.employer_id AS author_id,
+    j.category_id,
+    j.tags,
+    NULL::text AS language,
+    COALESCE(j.published_at, j.created_at) AS published_at,
+    app_private.search_score(COALESCE(j.published_at, j.created_at), j.application_count::bigint) AS score,
+    NULL::uuid AS room_id,
+    j.status AS job_status
+   FROM app_public.job_postings j
+  WHERE j.hidden_at IS NULL
+UNION ALL
+ SELECT 'document'::text AS kind,
+    d.id,
+    setweight(to_tsvector('english'::regconfig, (d.title || ' '::text) || array_to_string(d.tags, ' '::text)), 'A'::"char") || setweight(to_tsvector('english'::regconfig, d.description), 'B'::"char") AS doc,
+    d.title,
+    true AS title_is_own,
+    "left"(d.description, 5000) AS body,
+    d.owner_id AS author_id,
+    NULL::uuid AS category_id,
+    d.tags,
+    NULL::text AS language,
+    d.created_at AS published_at,
+    app_private.search_score(d.created_at, (d.like_count + d.comment_count + d.download_count)::bigint) AS score,
+    NULL::uuid AS room_id,
+    NULL::app_public.job_status AS job_status
+   FROM app_public.documents d
+  WHERE d.is_public;
+comment on view app_private.search_sources is 'What search indexes, per kind (one UNION ALL branch each, with the rules that make a document searchable at all: published, not hidden by moderation, public): the rows app_private.search_refresh copies into app_private.search_entries.';
 
 -- materialized view app_private.leaderboard_scores
 create materialized view app_private.leaderboard_scores as
@@ -4119,6 +5340,81 @@ end;
 $function$;
 comment on function app_private.add_job(identifier text, payload json, queue_name text, run_at timestamp with time zone, max_attempts integer, job_key text) is 'Enqueues a graphile-worker job in the current transaction.';
 
+-- function app_private.announce_room_event(kind text, room_id uuid, row_id uuid, user_id uuid)
+CREATE OR REPLACE FUNCTION app_private.announce_room_event(kind text, room_id uuid, row_id uuid, user_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_seq bigint;
+begin
+  -- The room is gone (a cascade from its deletion): nothing to announce; room_deleted says it once.
+  if not exists (select 1 from app_public.rooms r where r.id = announce_room_event.room_id) then
+    return;
+  end if;
+  insert into app_private.room_event_seqs as s (room_id, seq) values (announce_room_event.room_id, 1)
+  on conflict on constraint room_event_seqs_pkey do update set seq = s.seq + 1
+  returning s.seq into v_seq;
+  perform pg_notify('agora_realtime',
+    json_build_object('k', kind, 'r', room_id, 's', v_seq, 'i', row_id, 'u', user_id)::text);
+end;
+$function$;
+comment on function app_private.announce_room_event(kind text, room_id uuid, row_id uuid, user_id uuid) is 'Raises the room''s event sequence and announces a room event on the agora_realtime channel (delivered at commit). Called by the realtime triggers of the chat tables.';
+
+-- function app_private.assert_can_moderate(action app_public.moderation_action, reason text)
+CREATE OR REPLACE FUNCTION app_private.assert_can_moderate(action app_public.moderation_action, reason text)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+begin
+  if v_me is null then
+    raise exception 'Sign in first' using errcode = 'LOGIN';
+  end if;
+  if not app_public.current_user_has_permission('report:review') then
+    raise exception 'Only moderators take moderation actions' using errcode = 'FORBD';
+  end if;
+  if action in ('suspend', 'lift_suspension') and not app_public.current_user_has_permission('user:suspend') then
+    raise exception 'Suspending members needs the user:suspend permission' using errcode = 'FORBD';
+  end if;
+  if action = 'auto_hide' then
+    raise exception 'auto_hide is the database''s, not an action to take' using errcode = 'INVAL';
+  end if;
+  if reason is null or char_length(btrim(reason)) not between 1 and 2000 then
+    raise exception 'Give a reason (1–2000 characters)' using errcode = 'INVAL';
+  end if;
+  perform app_hidden.assert_not_suspended();
+  return v_me;
+end;
+$function$;
+comment on function app_private.assert_can_moderate(action app_public.moderation_action, reason text) is 'The checks every moderation action makes: signed in (LOGIN), report:review (FORBD), user:suspend for suspend and lift_suspension, a reason (INVAL), not suspended (SUSPD). Returns the moderator''s id.';
+
+-- function app_private.assert_document_file(file_id uuid, owner_id uuid)
+CREATE OR REPLACE FUNCTION app_private.assert_document_file(file_id uuid, owner_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  if not exists (
+    select 1 from app_public.files f
+     where f.id = file_id and f.owner_id = assert_document_file.owner_id and f.purpose = 'document'
+       and f.status = 'ready' and not f.is_public
+  ) then
+    raise exception 'That file cannot be a document version (it must be a ready, private document upload of yours)' using errcode = 'FSLOT';
+  end if;
+  if exists (select 1 from app_public.document_versions v where v.file_id = assert_document_file.file_id) then
+    raise exception 'That file is already a document version' using errcode = 'FSLOT';
+  end if;
+end;
+$function$;
+comment on function app_private.assert_document_file(file_id uuid, owner_id uuid) is 'Refuses (FSLOT) a file that cannot become a document version: not a ready, private file of purpose document owned by the member, or already a version.';
+
 -- function app_private.assert_no_banned_words(texts text[])
 CREATE OR REPLACE FUNCTION app_private.assert_no_banned_words(texts text[])
  RETURNS void
@@ -4160,6 +5456,21 @@ begin
 end;
 $function$;
 comment on function app_private.assert_strong_password(password text) is 'Raises WEAKP unless the password is long enough and mixes at least two of lower case, upper case, digits and symbols.';
+
+-- function app_private.assert_worker_manager()
+CREATE OR REPLACE FUNCTION app_private.assert_worker_manager()
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if not app_public.current_user_has_permission('worker:manage') then
+    raise exception 'Only admins manage background jobs' using errcode = 'FORBD';
+  end if;
+end;
+$function$;
+comment on function app_private.assert_worker_manager() is 'Raises FORBD unless the signed-in member holds worker:manage (admins).';
 
 -- function app_private.award_badge(user_id uuid, badge_id text, source_id uuid)
 CREATE OR REPLACE FUNCTION app_private.award_badge(user_id uuid, badge_id text, source_id uuid)
@@ -4439,6 +5750,22 @@ AS $function$
 $function$;
 comment on function app_private.enqueue_notification_digests() is 'Enqueues one send_notification_digest job per member whose hourly or daily digest is due and has something pending (run by the hourly cron task).';
 
+-- function app_private.expire_pending_uploads()
+CREATE OR REPLACE FUNCTION app_private.expire_pending_uploads()
+ RETURNS integer
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog'
+AS $function$
+  with gone as (
+    delete from app_public.files f
+     where f.status = 'pending'
+       and f.created_at < now() - (app_private.setting('files.pending_lifetime') #>> '{}')::interval
+    returning 1
+  )
+  select count(*)::int from gone
+$function$;
+comment on function app_private.expire_pending_uploads() is 'For the expire_pending_uploads task (cron): deletes reservations older than files.pending_lifetime whose bytes never arrived; returns how many.';
+
 -- function app_private.fan_out_notifications(fanout_id bigint, batch_size integer)
 CREATE OR REPLACE FUNCTION app_private.fan_out_notifications(fanout_id bigint, batch_size integer DEFAULT NULL::integer)
  RETURNS boolean
@@ -4625,6 +5952,37 @@ end;
 $function$;
 comment on function app_private.issue_refresh_token(session_id uuid) is 'Mints a refresh token for a session: returns the token, stores only its SHA-256 hash, valid for the session.refresh_ttl setting.';
 
+-- function app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid)
+CREATE OR REPLACE FUNCTION app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid)
+ RETURNS app_public.moderation_targets
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_author uuid := app_private.moderation_target_author(kind, content_id);
+  v_target app_public.moderation_targets;
+begin
+  if v_author is null then
+    raise exception 'There is no such % to moderate', kind using errcode = 'NOTFD';
+  end if;
+  insert into app_public.moderation_targets as t
+    (kind, content_id, post_id, question_id, answer_id, comment_id, message_id, job_id, user_id, author_id)
+  values (lock_moderation_target.kind, lock_moderation_target.content_id,
+          case when lock_moderation_target.kind = 'post' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'question' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'answer' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'comment' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'message' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'job' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'user' then lock_moderation_target.content_id end,
+          v_author)
+  on conflict on constraint moderation_targets_kind_content_key do update set author_id = excluded.author_id
+  returning t.* into v_target;
+  return v_target;
+end;
+$function$;
+comment on function app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid) is 'The moderation target row of a post, question, answer, comment, message, job or member, created on first use and row-locked until commit (NOTFD when the thing does not exist).';
+
 -- function app_private.lock_users(user_ids uuid[])
 CREATE OR REPLACE FUNCTION app_private.lock_users(user_ids uuid[])
  RETURNS void
@@ -4637,6 +5995,27 @@ begin
 end;
 $function$;
 comment on function app_private.lock_users(user_ids uuid[]) is 'Locks members'' rows (in id order) before their reputation changes: serializes every change per member, so the daily vote cap holds under concurrent votes.';
+
+-- function app_private.log_moderation(action app_public.moderation_action, target app_public.moderation_targets, moderator_id uuid, reason text, detail jsonb)
+CREATE OR REPLACE FUNCTION app_private.log_moderation(action app_public.moderation_action, target app_public.moderation_targets, moderator_id uuid, reason text, detail jsonb DEFAULT '{}'::jsonb)
+ RETURNS app_public.moderation_log
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_log app_public.moderation_log;
+begin
+  insert into app_public.moderation_log (action, target_kind, content_id, affected_user_id, reason, detail)
+  values (log_moderation.action, target.kind, target.content_id, target.author_id, log_moderation.reason,
+          coalesce(log_moderation.detail, '{}'))
+  returning * into v_log;
+  if log_moderation.moderator_id is not null then
+    insert into app_private.moderation_log_moderators (log_id, moderator_id) values (v_log.id, log_moderation.moderator_id);
+  end if;
+  return v_log;
+end;
+$function$;
+comment on function app_private.log_moderation(action app_public.moderation_action, target app_public.moderation_targets, moderator_id uuid, reason text, detail jsonb) is 'Appends one moderation log entry (and, for a moderator''s action, who acted).';
 
 -- function app_private.login(identifier text, password text, ip inet, user_agent text)
 CREATE OR REPLACE FUNCTION app_private.login(identifier text, password text, ip inet, user_agent text)
@@ -4739,6 +6118,168 @@ AS $function$
   update app_public.notifications n set emailed_at = now() where n.id = notification_id
 $function$;
 comment on function app_private.mark_notification_emailed(notification_id uuid) is 'Records that a notification''s e-mail was sent (in the sending transaction).';
+
+-- function app_private.moderation_apply(target app_public.moderation_targets, action app_public.moderation_action, reason text, suspended_until timestamp with time zone, moderator_id uuid, detail jsonb)
+CREATE OR REPLACE FUNCTION app_private.moderation_apply(target app_public.moderation_targets, action app_public.moderation_action, reason text, suspended_until timestamp with time zone, moderator_id uuid, detail jsonb)
+ RETURNS app_public.moderation_log
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_target app_public.moderation_targets := target;
+  v_previous text;
+  v_close app_public.report_status;
+  v_detail jsonb := coalesce(detail, '{}');
+begin
+  if v_target.claimed_by is distinct from moderator_id and v_target.claim_expires_at > now() then
+    raise exception 'Another moderator is working on this % until %', v_target.kind, v_target.claim_expires_at
+      using errcode = 'CLAIM', detail = json_build_object('claimedUntil', v_target.claim_expires_at, 'contentId', v_target.content_id)::text;
+  end if;
+  if action in ('hide', 'delete') and v_target.kind = 'user' then
+    raise exception 'Members are not hidden or deleted: warn or suspend them' using errcode = 'INVAL';
+  end if;
+  if action in ('suspend', 'lift_suspension', 'warn') and v_target.author_id is null then
+    raise exception 'That % has no member behind it any more', v_target.kind using errcode = 'NOTFD';
+  end if;
+  if action in ('suspend', 'lift_suspension') and v_target.author_id = moderator_id then
+    raise exception 'You cannot suspend yourself or lift your own suspension' using errcode = 'FORBD';
+  end if;
+  case action
+    when 'approve' then
+      if v_target.hidden_at is not null then
+        perform app_private.moderation_write(v_target.kind, v_target.content_id, 'restore:' || coalesce(v_target.previous_status, ''));
+        v_detail := v_detail || jsonb_build_object('restoredStatus', coalesce(v_target.previous_status, 'published'));
+      end if;
+      v_close := 'dismissed';
+    when 'hide' then
+      v_previous := app_private.moderation_write(v_target.kind, v_target.content_id, 'hide');
+      v_detail := v_detail || jsonb_build_object('previousStatus', v_previous);
+      if v_target.hidden_at is null then
+        update app_public.moderation_targets t set hidden_at = now(), previous_status = v_previous
+         where t.id = v_target.id returning t.* into v_target;
+      end if;
+      perform app_private.notify_moderation(v_target, 'content_removed', reason, jsonb_build_object('action', 'hide'));
+      v_close := 'resolved';
+    when 'delete' then
+      v_previous := app_private.moderation_write(v_target.kind, v_target.content_id, 'delete');
+      v_detail := v_detail || jsonb_build_object('previousStatus', v_previous);
+      -- Removed for good: approve no longer brings it back.
+      update app_public.moderation_targets t set hidden_at = null, previous_status = null
+       where t.id = v_target.id returning t.* into v_target;
+      perform app_private.notify_moderation(v_target, 'content_removed', reason, jsonb_build_object('action', 'delete'));
+      v_close := 'resolved';
+    when 'warn' then
+      perform app_private.notify_moderation(v_target, 'warned', reason);
+      v_close := 'resolved';
+    when 'suspend' then
+      if suspended_until is not null and suspended_until <= now() then
+        raise exception 'A suspension ends in the future (or give no end: indefinitely)' using errcode = 'INVAL';
+      end if;
+      insert into app_public.suspensions as s (user_id, ends_at, reason)
+      values (v_target.author_id, suspended_until, moderation_apply.reason)
+      on conflict (user_id) do update set ends_at = excluded.ends_at, reason = excluded.reason, created_at = now();
+      v_detail := v_detail || jsonb_build_object('suspendedUntil', suspended_until);
+      perform app_private.notify_moderation(v_target, 'suspended', reason, jsonb_build_object('suspendedUntil', suspended_until));
+      v_close := 'resolved';
+    when 'lift_suspension' then
+      delete from app_public.suspensions s where s.user_id = v_target.author_id and (s.ends_at is null or s.ends_at > now());
+      if not found then
+        raise exception 'That member is not suspended' using errcode = 'NOTFD';
+      end if;
+    else
+      raise exception 'Moderators cannot take the action %', action using errcode = 'INVAL';
+  end case;
+  if v_close is not null then
+    update app_public.reports r
+       set status = v_close, closed_at = now(), reviewed_by = coalesce(r.reviewed_by, moderator_id),
+           reviewed_at = coalesce(r.reviewed_at, now())
+     where r.target_id = v_target.id and r.status in ('pending', 'reviewed');
+    update app_public.moderation_targets t
+       set open_report_count = 0, counted_reporter_count = 0, first_open_report_at = null,
+           claimed_by = null, claim_expires_at = null,
+           hidden_at = case when action = 'approve' then null else t.hidden_at end,
+           previous_status = case when action = 'approve' then null else t.previous_status end,
+           updated_at = now()
+     where t.id = v_target.id returning t.* into v_target;
+  end if;
+  return app_private.log_moderation(action, v_target, moderator_id, reason, v_detail);
+end;
+$function$;
+comment on function app_private.moderation_apply(target app_public.moderation_targets, action app_public.moderation_action, reason text, suspended_until timestamp with time zone, moderator_id uuid, detail jsonb) is 'Applies one moderation action to one locked target (CLAIM when another moderator holds it), closes its open reports (approve: dismissed; hide, delete, warn, suspend: resolved), notifies the member and writes the log entry.';
+
+-- function app_private.moderation_target_author(kind app_public.moderation_target_kind, content_id uuid)
+CREATE OR REPLACE FUNCTION app_private.moderation_target_author(kind app_public.moderation_target_kind, content_id uuid)
+ RETURNS uuid
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select case kind
+    when 'post' then (select p.author_id from app_public.posts p where p.id = content_id)
+    when 'question' then (select q.author_id from app_public.questions q where q.id = content_id)
+    when 'answer' then (select a.author_id from app_public.answers a where a.id = content_id)
+    when 'comment' then (select c.author_id from app_public.comments c where c.id = content_id)
+    when 'message' then (select m.author_id from app_public.messages m where m.id = content_id and m.kind = 'text')
+    when 'job' then (select j.employer_id from app_public.job_postings j where j.id = content_id)
+    when 'user' then (select u.id from app_public.users u where u.id = content_id)
+  end
+$function$;
+comment on function app_private.moderation_target_author(kind app_public.moderation_target_kind, content_id uuid) is 'The member responsible for a target (author, employer, the member itself), or null when it does not exist.';
+
+-- function app_private.moderation_write(kind app_public.moderation_target_kind, content_id uuid, change text)
+CREATE OR REPLACE FUNCTION app_private.moderation_write(kind app_public.moderation_target_kind, content_id uuid, change text)
+ RETURNS text
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_sid text := current_setting('jwt.claims.sid', true);
+  v_table text := case kind when 'post' then 'posts' when 'question' then 'questions'
+                            when 'answer' then 'answers' when 'comment' then 'comments' end;
+  v_status text;
+begin
+  perform set_config('jwt.claims.sid', '', true);
+  if v_table is not null then
+    execute format('select status::text from app_public.%I where id = $1 for update', v_table) into v_status using content_id;
+    if change in ('hide', 'delete') and v_status not in ('hidden', 'deleted') then
+      execute format('update app_public.%I set status = $2::app_public.content_status where id = $1', v_table)
+        using content_id, case change when 'hide' then 'hidden' else 'deleted' end;
+    elsif change = 'delete' and v_status = 'hidden' then
+      execute format('update app_public.%I set status = ''deleted'' where id = $1', v_table) using content_id;
+    elsif change like 'restore:%' and v_status = 'hidden' then
+      execute format('update app_public.%I set status = $2::app_public.content_status where id = $1', v_table)
+        using content_id, coalesce(nullif(split_part(change, ':', 2), ''), 'published');
+    end if;
+  elsif kind = 'message' then
+    select case when m.deleted_at is not null then 'deleted' when m.hidden_at is not null then 'hidden' else 'visible' end
+      into v_status from app_public.messages m where m.id = content_id for update;
+    if change = 'hide' then
+      update app_public.messages m set hidden_at = coalesce(m.hidden_at, now()) where m.id = content_id;
+    elsif change = 'delete' then
+      update app_public.messages m set deleted_at = now() where m.id = content_id and m.deleted_at is null;
+      delete from app_public.room_pins p where p.message_id = content_id;
+    elsif change like 'restore:%' then
+      update app_public.messages m set hidden_at = null where m.id = content_id;
+    end if;
+  elsif kind = 'job' then
+    select j.status::text into v_status from app_public.job_postings j where j.id = content_id for update;
+    if change = 'hide' then
+      update app_public.job_postings j set hidden_at = coalesce(j.hidden_at, now()) where j.id = content_id;
+    elsif change = 'delete' then
+      -- A job has no deleted state: removing it closes it (if open) and hides it for good.
+      update app_public.job_postings j
+         set hidden_at = coalesce(j.hidden_at, now()),
+             status = case when j.status in ('active', 'paused') then 'closed' else j.status end
+       where j.id = content_id;
+    elsif change like 'restore:%' then
+      update app_public.job_postings j set hidden_at = null where j.id = content_id;
+    end if;
+  end if;
+  perform set_config('jwt.claims.sid', coalesce(v_sid, ''), true);
+  return v_status;
+end;
+$function$;
+comment on function app_private.moderation_write(kind app_public.moderation_target_kind, content_id uuid, change text) is 'Hides (hide), removes (delete) or un-hides (restore:<previous status>) a target as the database; returns the status it had before. Content: status hidden / deleted; messages: hiddenAt / deleted; jobs: hiddenAt (delete also closes an open job).';
 
 -- function app_private.new_token(bytes integer)
 CREATE OR REPLACE FUNCTION app_private.new_token(bytes integer)
@@ -4908,6 +6449,22 @@ end;
 $function$;
 comment on function app_private.notify_direct_message(recipient_id uuid, msg app_public.messages) is 'The direct_message notification of a message: a new one, or, while the recipient has an unread one of the same room, that one updated (lastMessageId, messageCount, moved up the list). Nothing for the author or across a block; preferences apply through app_private.notify. Concurrent messages of one room to one member serialise on a transaction advisory lock.';
 
+-- function app_private.notify_moderation(target app_public.moderation_targets, type_id text, reason text, detail jsonb)
+CREATE OR REPLACE FUNCTION app_private.notify_moderation(target app_public.moderation_targets, type_id text, reason text, detail jsonb DEFAULT '{}'::jsonb)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  perform app_private.notify(target.author_id, type_id, null,
+    post_id => target.post_id, question_id => target.question_id, answer_id => target.answer_id,
+    comment_id => target.comment_id,
+    detail => jsonb_strip_nulls(jsonb_build_object('kind', target.kind, 'contentId', target.content_id, 'reason', reason))
+              || coalesce(detail, '{}'));
+end;
+$function$;
+comment on function app_private.notify_moderation(target app_public.moderation_targets, type_id text, reason text, detail jsonb) is 'Notifies the member responsible for a target (content_under_review, content_removed, warned, suspended) with the kind, the content id and the reason in detail; the moderator stays anonymous.';
+
 -- function app_private.notify_reaction(r app_public.reactions, added boolean)
 CREATE OR REPLACE FUNCTION app_private.notify_reaction(r app_public.reactions, added boolean)
  RETURNS void
@@ -4968,6 +6525,21 @@ begin
 end;
 $function$;
 comment on function app_private.notify_reaction(r app_public.reactions, added boolean) is 'Adds a like to (or withdraws it from) the aggregated reaction notification of its target: one per target per notification.reaction_window setting. Likes across a block, on content no longer open, or to a member who turned reactions off leave it as it is.';
+
+-- function app_private.orphan_storage_keys(keys text[])
+CREATE OR REPLACE FUNCTION app_private.orphan_storage_keys(keys text[])
+ RETURNS SETOF text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  -- purpose/<id> is an orphan without a ready row of that key; thumb_<n>/<id> without a ready row of that id.
+  select k from unnest(keys) k
+   where case when k like 'thumb\_%'
+     then not exists (select 1 from app_public.files f where f.id = split_part(k, '/', 2)::uuid and f.status = 'ready')
+     else not exists (select 1 from app_public.files f where f.storage_key = k and f.status = 'ready') end
+$function$;
+comment on function app_private.orphan_storage_keys(keys text[]) is 'For the sweep_orphan_files task: which of these storage keys have no ready file (originals by storage key, thumbnails by file id).';
 
 -- function app_private.pending_notification_emails(user_id uuid)
 CREATE OR REPLACE FUNCTION app_private.pending_notification_emails(user_id uuid)
@@ -5032,6 +6604,265 @@ AS $function$
   )
 $function$;
 comment on function app_private.rate_limit(bucket_name text, bucket_key text, count_hit boolean) is 'Rate limiter with limits from the settings table (rate_limit.<bucket>).';
+
+-- function app_private.realtime_connect(connection_id uuid, user_id uuid, session_id uuid, instance_id uuid)
+CREATE OR REPLACE FUNCTION app_private.realtime_connect(connection_id uuid, user_id uuid, session_id uuid, instance_id uuid)
+ RETURNS text
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_ttl interval := (app_private.setting('realtime.connection_ttl') #>> '{}')::interval;
+  v_max int := (app_private.setting('realtime.max_connections_per_user'))::int;
+begin
+  if not exists (select 1 from app_private.realtime_viewers_live(array[user_id], array[session_id]) v where v.live) then
+    return 'session';
+  end if;
+  -- One member's connects and disconnects, on any instance, in turn.
+  perform pg_advisory_xact_lock(hashtextextended('realtime_connections:' || user_id::text, 0));
+  delete from app_private.realtime_connections c where c.user_id = realtime_connect.user_id and c.heartbeat_at <= now() - v_ttl;
+  if (select count(*) from app_private.realtime_connections c where c.user_id = realtime_connect.user_id) >= v_max then
+    return 'cap';
+  end if;
+  insert into app_private.realtime_connections (id, user_id, session_id, instance_id)
+  values (connection_id, user_id, session_id, instance_id)
+  on conflict (id) do update set heartbeat_at = now();
+  perform app_private.realtime_presence_changed(user_id);
+  return 'ok';
+end;
+$function$;
+comment on function app_private.realtime_connect(connection_id uuid, user_id uuid, session_id uuid, instance_id uuid) is 'Registers a signed-in WebSocket connection: ''session'' if the session is not live, ''cap'' if the member already holds realtime.max_connections_per_user live connections on all instances together, else ''ok'' (and the member is online).';
+
+-- function app_private.realtime_disconnect(connection_id uuid)
+CREATE OR REPLACE FUNCTION app_private.realtime_disconnect(connection_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_user uuid := (select c.user_id from app_private.realtime_connections c where c.id = connection_id);
+begin
+  if v_user is null then
+    return;
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('realtime_connections:' || v_user::text, 0));
+  delete from app_private.realtime_connections c where c.id = connection_id;
+  perform app_private.realtime_presence_changed(v_user);
+end;
+$function$;
+comment on function app_private.realtime_disconnect(connection_id uuid) is 'Unregisters a closed WebSocket connection; the member goes offline (last_seen_at) when it was their last live one on any instance.';
+
+-- function app_private.realtime_heartbeat(instance_id uuid, connection_ids uuid[], user_ids uuid[], session_ids uuid[])
+CREATE OR REPLACE FUNCTION app_private.realtime_heartbeat(instance_id uuid, connection_ids uuid[], user_ids uuid[], session_ids uuid[])
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_ttl interval := (app_private.setting('realtime.connection_ttl') #>> '{}')::interval;
+  v_user uuid;
+  v_swept int := 0;
+begin
+  -- This instance's connections are alive (re-registered if a crash emptied the unlogged table).
+  insert into app_private.realtime_connections as c (id, user_id, session_id, instance_id)
+  select t.id, t.user_id, t.session_id, realtime_heartbeat.instance_id
+    from unnest(connection_ids, user_ids, session_ids) as t(id, user_id, session_id)
+    join app_public.users u on u.id = t.user_id
+  on conflict (id) do update set heartbeat_at = now();
+  -- Connections of dead instances expire: their members go offline unless connected elsewhere.
+  for v_user in
+    with gone as (delete from app_private.realtime_connections c where c.heartbeat_at <= now() - v_ttl returning c.user_id)
+    select distinct g.user_id from gone g order by g.user_id
+  loop
+    v_swept := v_swept + 1;
+    perform pg_advisory_xact_lock(hashtextextended('realtime_connections:' || v_user::text, 0));
+    perform app_private.realtime_presence_changed(v_user);
+  end loop;
+  return v_swept;
+end;
+$function$;
+comment on function app_private.realtime_heartbeat(instance_id uuid, connection_ids uuid[], user_ids uuid[], session_ids uuid[]) is 'Run by every API instance every few seconds: renews its connections'' heartbeats, drops connections whose instance stopped renewing them (realtime.connection_ttl) and updates those members'' presence. Returns how many members were swept.';
+
+-- function app_private.realtime_instance_stopped(instance_id uuid)
+CREATE OR REPLACE FUNCTION app_private.realtime_instance_stopped(instance_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_user uuid;
+begin
+  for v_user in
+    with gone as (delete from app_private.realtime_connections c where c.instance_id = realtime_instance_stopped.instance_id returning c.user_id)
+    select distinct g.user_id from gone g order by g.user_id
+  loop
+    perform pg_advisory_xact_lock(hashtextextended('realtime_connections:' || v_user::text, 0));
+    perform app_private.realtime_presence_changed(v_user);
+  end loop;
+end;
+$function$;
+comment on function app_private.realtime_instance_stopped(instance_id uuid) is 'An API instance shutting down unregisters all its connections at once; their members go offline unless connected elsewhere.';
+
+-- function app_private.realtime_notification_event(notification_id uuid, user_id uuid, session_id uuid)
+CREATE OR REPLACE FUNCTION app_private.realtime_notification_event(notification_id uuid, user_id uuid, session_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select case when exists (select 1 from app_private.realtime_viewers_live(array[user_id], array[session_id]) v where v.live) then
+    jsonb_build_object(
+      'notificationId', (select n.id from app_public.notifications n
+                          where n.id = notification_id and n.recipient_id = realtime_notification_event.user_id and n.is_in_app),
+      -- The rule of app_public.current_user_unread_notification_count(), for this member.
+      'unreadCount', (select count(*)::int from app_public.notifications n
+                       where n.recipient_id = realtime_notification_event.user_id and n.read_at is null and n.is_in_app))
+  end
+$function$;
+comment on function app_private.realtime_notification_event(notification_id uuid, user_id uuid, session_id uuid) is 'For the notifications subscription: the notification (if it is still the member''s, in-app) and the member''s unread count, once per event for all of the member''s connections on an instance; null when the session is no longer live.';
+
+-- function app_private.realtime_presence_changed(user_id uuid)
+CREATE OR REPLACE FUNCTION app_private.realtime_presence_changed(user_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_online boolean := exists (select 1 from app_private.realtime_connections c
+                               where c.user_id = realtime_presence_changed.user_id
+                                 and c.heartbeat_at > now() - (app_private.setting('realtime.connection_ttl') #>> '{}')::interval);
+begin
+  update app_public.users u
+     set is_online = v_online, last_seen_at = case when v_online then u.last_seen_at else now() end
+   where u.id = realtime_presence_changed.user_id and u.is_online is distinct from v_online;
+  if found then
+    perform pg_notify('agora_realtime', json_build_object('k', 'presence', 'u', user_id)::text);
+  end if;
+end;
+$function$;
+comment on function app_private.realtime_presence_changed(user_id uuid) is 'After a member''s connections changed: sets users.is_online (any live connection on any instance) and, going offline, last_seen_at; announces a presence event when it changed. The caller holds the member''s advisory lock.';
+
+-- function app_private.realtime_room_access(room_id uuid, user_id uuid, session_id uuid)
+CREATE OR REPLACE FUNCTION app_private.realtime_room_access(room_id uuid, user_id uuid, session_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select coalesce((select not (e.ended @> array[1])
+                     from app_private.realtime_room_event('subscribe', room_id, null, null, array[user_id], array[session_id]) e
+                    where exists (select 1 from app_public.rooms r where r.id = room_id)), false)
+$function$;
+comment on function app_private.realtime_room_access(room_id uuid, user_id uuid, session_id uuid) is 'Whether a viewer (user and session; nulls for anonymous) may subscribe to a room''s events: the room exists and they may read it. The same rule as realtime_room_event.';
+
+-- function app_private.realtime_room_event(event_kind text, event_room_id uuid, event_row_id uuid, event_user_id uuid, viewer_ids uuid[], session_ids uuid[], OUT payload jsonb, OUT deliver integer[], OUT ended integer[])
+CREATE OR REPLACE FUNCTION app_private.realtime_room_event(event_kind text, event_room_id uuid, event_row_id uuid, event_user_id uuid, viewer_ids uuid[], session_ids uuid[], OUT payload jsonb, OUT deliver integer[], OUT ended integer[])
+ RETURNS record
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  with room as (
+    select r.* from app_public.rooms r where r.id = event_room_id
+  ), viewer as (
+    -- The room's select policy (app_hidden.room_readable) for each viewer: public, or a member.
+    select v.ord, v.user_id, v.live,
+           v.live and exists (select 1 from room where room.kind = 'public'
+                                 or exists (select 1 from app_public.room_members m
+                                             where m.room_id = room.id and m.user_id = v.user_id)) as readable,
+           -- The messages select policy: messages (and typing, presence) of members the viewer blocked are hidden.
+           v.user_id is not null and event_user_id is not null
+             and exists (select 1 from app_public.user_blocks b
+                          where b.blocker_id = v.user_id and b.blocked_id = event_user_id) as blocked
+      from app_private.realtime_viewers_live(viewer_ids, session_ids) v
+  ), message as (
+    select jsonb_build_object(
+             'rowId', m.id, 'roomId', m.room_id, 'authorId', m.author_id, 'parentId', m.parent_id, 'kind', m.kind,
+             'body', m.body, 'createdAt', m.created_at, 'editedAt', m.edited_at, 'deletedAt', m.deleted_at,
+             'replyCount', m.reply_count, 'subjectUserId', m.subject_user_id, 'subjectMessageId', m.subject_message_id,
+             'systemData', m.system_data,
+             'author', (select jsonb_build_object('rowId', u.id, 'username', u.username, 'displayName', u.display_name, 'avatarUrl', u.avatar_url)
+                          from app_public.users u where u.id = m.author_id and u.is_active),
+             'reactionCounts', coalesce((select jsonb_agg(jsonb_build_object('emoji', c.emoji, 'count', c.count) order by c.count desc, c.emoji)
+                                           from app_public.message_reaction_counts c where c.message_id = m.id), '[]'::jsonb)) as data
+      from app_public.messages m
+     where event_kind in ('message_created', 'message_edited', 'message_deleted', 'reactions_changed', 'message_pinned', 'message_unpinned')
+       and m.id = event_row_id and m.room_id = event_room_id
+  ), member as (
+    select jsonb_build_object('userId', m.user_id, 'role', m.role, 'mutedUntil', m.muted_until, 'joinedAt', m.joined_at) as data
+      from app_public.room_members m
+     where event_kind in ('member_joined', 'member_updated')
+       and m.room_id = event_room_id and m.user_id = event_user_id
+  ), person as (
+    select jsonb_build_object('rowId', u.id, 'username', u.username, 'displayName', u.display_name, 'avatarUrl', u.avatar_url,
+                              'isOnline', u.is_online, 'lastSeenAt', u.last_seen_at) as data
+      from app_public.users u
+     where u.id = event_user_id and u.is_active
+  )
+  select jsonb_strip_nulls(jsonb_build_object(
+           'message', (select data from message),
+           'member', (select data from member),
+           'user', (select data from person),
+           'room', (select jsonb_build_object('rowId', r.id, 'kind', r.kind, 'name', r.name, 'description', r.description,
+                                              'topic', r.topic, 'isArchived', r.is_archived, 'memberCount', r.member_count)
+                      from room r where event_kind = 'room_updated'))),
+         coalesce((select array_agg(v.ord order by v.ord) from viewer v
+                    where (v.readable
+                           -- The member who left or was removed is told, last (their subscription then ends).
+                           or (event_kind in ('member_left', 'member_removed') and v.user_id = event_user_id
+                               and v.live))
+                      and not (v.blocked and event_kind in ('message_created', 'message_edited', 'message_deleted', 'reactions_changed',
+                                                      'typing', 'presence'))
+                      -- A message hidden from the viewer by a block stays hidden whoever pins or reacts to it.
+                      and not (event_kind in ('reactions_changed', 'message_pinned', 'message_unpinned')
+                               and exists (select 1 from app_public.messages m join app_public.user_blocks b
+                                             on b.blocker_id = v.user_id and b.blocked_id = m.author_id
+                                            where m.id = event_row_id))
+                      -- The typist does not see their own indicator.
+                      and not (event_kind = 'typing' and v.user_id = event_user_id)), '{}'),
+         coalesce((select array_agg(v.ord order by v.ord) from viewer v where not v.readable), '{}')
+$function$;
+comment on function app_private.realtime_room_event(event_kind text, event_room_id uuid, event_row_id uuid, event_user_id uuid, viewer_ids uuid[], session_ids uuid[], OUT payload jsonb, OUT deliver integer[], OUT ended integer[]) is 'The one query an API instance runs per room event, whatever the number of its subscribers (docs/realtime.md): the event''s data (the message with its author and reaction counts, the member, the user, the room) and, for the instance''s viewers of the room (parallel arrays of user and session ids; null for anonymous), which may see it (deliver) and which may no longer read the room at all (ended: session revoked, removed from a private room, room deleted). It states the select policies of rooms, room_members and messages for many viewers at once; test/realtime/audience.test.ts checks it against those policies. Runs as the owner on the realtime connection.';
+
+-- function app_private.realtime_viewers_live(user_ids uuid[], session_ids uuid[])
+CREATE OR REPLACE FUNCTION app_private.realtime_viewers_live(user_ids uuid[], session_ids uuid[])
+ RETURNS TABLE(ord integer, user_id uuid, live boolean)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select t.ord::int, t.user_id,
+         t.user_id is null -- an anonymous viewer
+         or exists (select 1 from app_private.sessions s join app_public.users u on u.id = s.user_id and u.is_active
+                     where s.id = t.session_id and s.user_id = t.user_id and s.revoked_at is null and s.expires_at > now())
+    from unnest(user_ids, session_ids) with ordinality as t(user_id, session_id, ord)
+$function$;
+comment on function app_private.realtime_viewers_live(user_ids uuid[], session_ids uuid[]) is 'For parallel arrays of viewers (user id and session id; both null for an anonymous viewer): whether each viewer''s session is live, as app_public.current_session_id() decides it for a request. Used by realtime_room_event.';
+
+-- function app_private.record_document_download(file_id uuid, user_id uuid)
+CREATE OR REPLACE FUNCTION app_private.record_document_download(file_id uuid, user_id uuid)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_document uuid;
+begin
+  select v.document_id into v_document from app_public.document_versions v where v.file_id = record_document_download.file_id;
+  if v_document is null or user_id is null then
+    return false;
+  end if;
+  insert into app_private.document_downloads (document_id, user_id, day)
+    values (v_document, user_id, (now() at time zone 'UTC')::date)
+    on conflict do nothing;
+  if not found then
+    return false;
+  end if;
+  update app_public.documents d set download_count = download_count + 1 where d.id = v_document;
+  return true;
+end;
+$function$;
+comment on function app_private.record_document_download(file_id uuid, user_id uuid) is 'For the download endpoint (run by the owner role, once it has allowed the download): when the file is a document version, counts a download of the document by the member, once per member and UTC day. True when counted.';
 
 -- function app_private.record_security_event(kind text, user_id uuid, detail jsonb)
 CREATE OR REPLACE FUNCTION app_private.record_security_event(kind text, user_id uuid, detail jsonb DEFAULT '{}'::jsonb)
@@ -5280,6 +7111,63 @@ AS $function$
 $function$;
 comment on function app_private.save_link_preview(url text, status text, title text, description text, image_url text, site_name text, failure text) is 'Records the outcome of a fetch_link_preview job for a URL (ready with its fields, or failed with the reason).';
 
+-- function app_private.search_rebuild()
+CREATE OR REPLACE FUNCTION app_private.search_rebuild()
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_count bigint;
+begin
+  truncate app_private.search_entries;
+  insert into app_private.search_entries select * from app_private.search_sources;
+  get diagnostics v_count = row_count;
+  analyze app_private.search_entries;
+  return v_count;
+end;
+$function$;
+comment on function app_private.search_rebuild() is 'Refills app_private.search_entries from the sources in one statement and analyzes it; returns the number of entries. For bulk loads that switch triggers off (npm run seed) and after adding a kind.';
+
+-- function app_private.search_refresh(kind text, id uuid)
+CREATE OR REPLACE FUNCTION app_private.search_refresh(kind text, id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v app_private.search_entries;
+begin
+  select s.* into v from app_private.search_sources s where s.kind = search_refresh.kind and s.id = search_refresh.id;
+  if v.id is null then
+    delete from app_private.search_entries e where e.kind = search_refresh.kind and e.id = search_refresh.id;
+    return;
+  end if;
+  insert into app_private.search_entries values (v.*)
+  on conflict on constraint search_entries_pkey do update
+     set doc = excluded.doc, title = excluded.title, title_is_own = excluded.title_is_own, body = excluded.body,
+         author_id = excluded.author_id, category_id = excluded.category_id, tags = excluded.tags,
+         language = excluded.language, published_at = excluded.published_at, score = excluded.score,
+         room_id = excluded.room_id, job_status = excluded.job_status
+   -- An unchanged entry is not rewritten (no dead row, no index churn).
+   where (search_entries.*) is distinct from (excluded.*);
+end;
+$function$;
+comment on function app_private.search_refresh(kind text, id uuid) is 'Brings one search entry up to date with its source: copies it from app_private.search_sources, or deletes it when the source is gone or no longer searchable.';
+
+-- function app_private.search_score(published_at timestamp with time zone, popularity bigint)
+CREATE OR REPLACE FUNCTION app_private.search_score(published_at timestamp with time zone, popularity bigint)
+ RETURNS real
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  -- Months since 1970, plus one per doubling of popularity: a document twice
+  -- as popular counts as one month newer.
+  select (coalesce(extract(epoch from published_at), 0) / 2592000
+          + floor(log(2, 1 + greatest(coalesce(popularity, 0), 0))))::real
+$function$;
+comment on function app_private.search_score(published_at timestamp with time zone, popularity bigint) is 'The static score of a search entry: months since 1970 of its publication, plus one per doubling of its popularity (reactions, replies, followers). Search ranks the matches with the best static score.';
+
 -- function app_private.send_email_verification(user_email_id uuid)
 CREATE OR REPLACE FUNCTION app_private.send_email_verification(user_email_id uuid)
  RETURNS void
@@ -5361,6 +7249,123 @@ AS $function$
 $function$;
 comment on function app_private.start_session(user_id uuid, ip inet, user_agent text) is 'Opens a session for a member (IP, user agent) lasting the session.refresh_ttl setting; returns its id.';
 
+-- function app_private.tg__append_only()
+CREATE OR REPLACE FUNCTION app_private.tg__append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  raise exception '% is append-only: % is refused', tg_table_name, lower(tg_op) using errcode = 'APPND';
+end;
+$function$;
+comment on function app_private.tg__append_only() is 'Trigger: refuses every UPDATE, DELETE and TRUNCATE of an append-only table, for every role including the owner (APPND).';
+
+-- function app_private.tg__file_slot()
+CREATE OR REPLACE FUNCTION app_private.tg__file_slot()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  -- Arguments: the slot column, the purpose it takes, the column naming the row's owner.
+  v_column text := tg_argv[0];
+  v_purpose app_public.file_purpose := tg_argv[1]::app_public.file_purpose;
+  v_new jsonb := to_jsonb(new);
+  v_file uuid := (v_new ->> v_column)::uuid;
+  v_owner uuid := (v_new ->> tg_argv[2])::uuid;
+  v_actor uuid := app_public.current_user_id();
+begin
+  if (tg_op = 'INSERT' and v_file is null)
+     or (tg_op = 'UPDATE' and v_file is not distinct from (to_jsonb(old) ->> v_column)::uuid) then
+    return new;
+  end if;
+  -- Only the row's owner fills or empties its file slots (an employer or moderator may not).
+  if v_actor is not null and v_actor is distinct from v_owner then
+    raise exception 'Only its owner may change this file' using errcode = 'FORBD';
+  end if;
+  if v_file is not null and not exists (
+    select 1 from app_public.files f
+     where f.id = v_file and f.owner_id = v_owner and f.purpose = v_purpose and f.status = 'ready'
+       and (f.is_public or v_purpose in ('cv', 'application_letter'))
+  ) then
+    raise exception 'That file does not fit this slot (it must be a ready % upload of yours%)',
+      v_purpose, case when v_purpose in ('cv', 'application_letter') then '' else ', public' end
+      using errcode = 'FSLOT', detail = json_build_object('slot', v_column, 'purpose', v_purpose)::text;
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg__file_slot() is 'Trigger for file slots (arguments: column, purpose, owner column): the file must be a ready upload of that purpose by the row''s owner, public unless it is a CV or letter (FSLOT); only the owner changes the slot (FORBD). Security definer: reads the file whatever the caller may see.';
+
+-- function app_private.tg__replace_file()
+CREATE OR REPLACE FUNCTION app_private.tg__replace_file()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_old uuid := (to_jsonb(old) ->> tg_argv[0])::uuid;
+begin
+  -- The replaced file goes (its bytes in a job after commit); when the file itself is being
+  -- deleted (the foreign key sets the column to null), it is already gone: no row matches.
+  if v_old is distinct from (to_jsonb(new) ->> tg_argv[0])::uuid then
+    delete from app_public.files f where f.id = v_old;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg__replace_file() is 'Trigger for file slots (argument: the column): replacing or clearing a file deletes the previous file and, after commit, its bytes.';
+
+-- function app_private.tg__search_refresh()
+CREATE OR REPLACE FUNCTION app_private.tg__search_refresh()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- tg_argv[0]: the kind this table feeds.
+  if tg_op = 'DELETE' then
+    perform app_private.search_refresh(tg_argv[0], old.id);
+  else
+    perform app_private.search_refresh(tg_argv[0], new.id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg__search_refresh() is 'After a write on a searchable table: refreshes the row''s search entry (the kind is the trigger argument). Security definer: writes app_private.search_entries and reads the sources past the writer''s row-level security.';
+
+-- function app_private.tg__suspension()
+CREATE OR REPLACE FUNCTION app_private.tg__suspension()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- No session claim: no member (the owner's jobs, seeds, migrations): nothing to look up.
+  if coalesce(current_setting('jwt.claims.sid', true), '') = '' or (app_hidden.current_suspension()).user_id is null then
+    return case when tg_op = 'DELETE' then old else new end;
+  end if;
+  -- Trigger arguments name columns whose change alone is not a member's write (a view counter,
+  -- a read position, presence): an UPDATE that changes nothing else passes. Generated columns
+  -- are not computed yet in a BEFORE trigger, so they are left out of the comparison.
+  if tg_op = 'UPDATE' and tg_nargs > 0 and not exists (
+       select 1 from jsonb_each(to_jsonb(new)) n
+        where n.value is distinct from (to_jsonb(old) -> n.key)
+          and n.key <> all (tg_argv)
+          and not exists (select 1 from pg_attribute a
+                           where a.attrelid = tg_relid and a.attname = n.key and a.attgenerated <> '')) then
+    return new;
+  end if;
+  perform app_hidden.assert_not_suspended();
+  return case when tg_op = 'DELETE' then old else new end;
+end;
+$function$;
+comment on function app_private.tg__suspension() is 'Trigger (BEFORE INSERT, UPDATE, DELETE, first of all: _050_suspension) on every table members write: refuses the write of a suspended member (SUSPD). Arguments: columns whose change alone is exempt (view counters, read positions, presence).';
+
 -- function app_private.tg__timestamps()
 CREATE OR REPLACE FUNCTION app_private.tg__timestamps()
  RETURNS trigger
@@ -5425,6 +7430,22 @@ begin
 end;
 $function$;
 comment on function app_private.tg_bookmarks__open_target() is 'Before insert on bookmarks: the target must be open content (published under published parents), else NOTFD.';
+
+-- function app_private.tg_comments__document_target()
+CREATE OR REPLACE FUNCTION app_private.tg_comments__document_target()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  -- As the caller (no definer rights): the document must be one they can read.
+  if new.document_id is not null and not app_hidden.document_visible(new.document_id) then
+    raise exception 'There is no such document to comment on' using errcode = 'NOTFD';
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_comments__document_target() is 'Trigger on comments: a comment on a document (or a reply in its thread) needs a document the commenter can read (NOTFD).';
 
 -- function app_private.tg_comments__notify()
 CREATE OR REPLACE FUNCTION app_private.tg_comments__notify()
@@ -5658,6 +7679,31 @@ end;
 $function$;
 comment on function app_private.tg_content__revision() is 'Trigger on posts, questions, answers and comments: keeps the previous title and body in content_revisions when either changes.';
 
+-- function app_private.tg_content__search_cascade()
+CREATE OR REPLACE FUNCTION app_private.tg_content__search_cascade()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  -- Entries that borrow from this row (visibility, title, category, tags, language).
+  if tg_table_name = 'posts' then
+    perform app_private.search_refresh('comment', c.id) from app_public.comments c where c.post_id = new.id;
+  elsif tg_table_name = 'questions' then
+    perform app_private.search_refresh('answer', a.id) from app_public.answers a where a.question_id = new.id;
+    perform app_private.search_refresh('comment', c.id) from app_public.comments c where c.question_id = new.id;
+    perform app_private.search_refresh('comment', c.id)
+       from app_public.answers a join app_public.comments c on c.answer_id = a.id
+      where a.question_id = new.id;
+  elsif tg_table_name = 'answers' then
+    perform app_private.search_refresh('comment', c.id) from app_public.comments c where c.answer_id = new.id;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_content__search_cascade() is 'After a post, question or answer changes status (or a question its title, category, tags or language): refreshes the search entries of its answers and comments. Security definer, as app_private.tg__search_refresh.';
+
 -- function app_private.tg_content__tags()
 CREATE OR REPLACE FUNCTION app_private.tg_content__tags()
  RETURNS trigger
@@ -5750,6 +7796,96 @@ end;
 $function$;
 comment on function app_private.tg_counter() is 'Trigger that keeps a target''s counter in step with rows pointing at it (argument: the counter column; default <kind>_count for reactions); deleted rows do not count. Also counts replies.';
 
+-- function app_private.tg_document_versions__delete_file()
+CREATE OR REPLACE FUNCTION app_private.tg_document_versions__delete_file()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  -- The version's file goes with it; the files trigger removes its bytes after commit.
+  delete from app_public.files f where f.id = old.file_id;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_document_versions__delete_file() is 'Trigger on document_versions (after delete, e.g. when the document is deleted): deletes the version''s file, whose bytes then go in a job after commit. Security definer: the file belongs to the document owner, whoever deletes.';
+
+-- function app_private.tg_document_versions__one_current()
+CREATE OR REPLACE FUNCTION app_private.tg_document_versions__one_current()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_document uuid;
+  v_current int;
+begin
+  if tg_table_name = 'documents' then
+    v_document := new.id;
+  elsif tg_op = 'DELETE' then
+    v_document := old.document_id;
+  else
+    v_document := new.document_id;
+  end if;
+  -- Deferred to commit: a document that still exists then has exactly one current version.
+  -- (At most one is also a unique index; this adds "at least one".)
+  if not exists (select 1 from app_public.documents d where d.id = v_document) then
+    return null;
+  end if;
+  select count(*) into v_current from app_public.document_versions v where v.document_id = v_document and v.is_current;
+  if v_current <> 1 then
+    raise exception 'A document has exactly one current version' using errcode = 'DOCVR',
+      detail = json_build_object('documentId', v_document, 'current', v_current)::text;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_document_versions__one_current() is 'Constraint trigger on documents and document_versions, deferred to commit: every document has exactly one current version (DOCVR). Security definer: counts versions whatever the caller may read.';
+
+-- function app_private.tg_documents__before_write()
+CREATE OR REPLACE FUNCTION app_private.tg_documents__before_write()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  if tg_op = 'UPDATE' and new.owner_id is distinct from old.owner_id then
+    raise exception 'The owner of a document cannot change' using errcode = 'INVAL';
+  end if;
+  new.tags := app_private.normalize_tags(new.tags);
+  if tg_op = 'INSERT' or new.title is distinct from old.title or new.description is distinct from old.description then
+    perform app_private.assert_no_banned_words(array[new.title, new.description]);
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_documents__before_write() is 'Trigger on documents: the owner cannot change (INVAL), tags are normalized, title and description pass the banned-words check. Security definer: calls app_private helpers for the caller.';
+
+-- function app_private.tg_documents__count()
+CREATE OR REPLACE FUNCTION app_private.tg_documents__count()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  v_sign int;
+  v_row jsonb;
+begin
+  foreach v_sign in array case tg_op when 'INSERT' then array[1] when 'DELETE' then array[-1] else array[-1, 1] end loop
+    v_row := case when v_sign = -1 then to_jsonb(old) else to_jsonb(new) end;
+    continue when v_row ->> 'document_id' is null or coalesce(v_row ->> 'status', 'published') <> 'published';
+    perform app_private.bump('documents', (v_row ->> 'document_id')::uuid,
+      case tg_table_name when 'comments' then 'comment_count' else (v_row ->> 'kind') || '_count' end, v_sign);
+  end loop;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_documents__count() is 'Trigger on comments and reactions: keeps documents.comment_count (published comments), like_count and dislike_count in step.';
+
 -- function app_private.tg_files__delete_bytes()
 CREATE OR REPLACE FUNCTION app_private.tg_files__delete_bytes()
  RETURNS trigger
@@ -5758,12 +7894,33 @@ CREATE OR REPLACE FUNCTION app_private.tg_files__delete_bytes()
  SET search_path TO 'pg_catalog'
 AS $function$
 begin
-  -- A job, not a call: it exists only if this transaction commits (a rolled-back delete keeps the bytes).
-  perform app_private.add_job('delete_file_bytes', json_build_object('key', old.storage_key, 'id', old.id, 'thumbnails', old.thumbnail_sizes));
+  -- Pending reservations never had bytes in the store: nothing to remove.
+  if old.status = 'ready' then
+    -- A job, not a call: it exists only if this transaction commits (a rolled-back delete keeps the bytes).
+    perform app_private.add_job('delete_file_bytes', json_build_object('key', old.storage_key, 'id', old.id, 'thumbnails', old.thumbnail_sizes));
+  end if;
   return old;
 end;
 $function$;
-comment on function app_private.tg_files__delete_bytes() is 'Trigger on files: a deleted file''s bytes (and thumbnails) are removed by the delete_file_bytes job, which runs only after the delete commits.';
+comment on function app_private.tg_files__delete_bytes() is 'Trigger on files: a deleted ready file''s bytes (and thumbnails) are removed by the delete_file_bytes job, which runs only after the delete commits.';
+
+-- function app_private.tg_files__in_use()
+CREATE OR REPLACE FUNCTION app_private.tg_files__in_use()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+begin
+  -- (Unless its owner is being deleted: then the documents go too, whichever cascade runs first.)
+  if exists (select 1 from app_public.document_versions v where v.file_id = old.id)
+     and exists (select 1 from app_public.users u where u.id = old.owner_id) then
+    raise exception 'This file is a version of a document; delete the document instead' using errcode = 'FUSED';
+  end if;
+  return old;
+end;
+$function$;
+comment on function app_private.tg_files__in_use() is 'Trigger on files: a file that is a document version cannot be deleted on its own (FUSED); deleting the document deletes it.';
 
 -- function app_private.tg_follows__count()
 CREATE OR REPLACE FUNCTION app_private.tg_follows__count()
@@ -5924,6 +8081,22 @@ end;
 $function$;
 comment on function app_private.tg_job_applications__before_update() is 'Trigger: enforces the application status transitions (APPTR) and who may make them (FORBD): the employer reviews, the applicant withdraws or edits the cover letter while pending.';
 
+-- function app_private.tg_job_applications__moderation_hidden()
+CREATE OR REPLACE FUNCTION app_private.tg_job_applications__moderation_hidden()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if exists (select 1 from app_public.job_postings j where j.id = new.job_id and j.hidden_at is not null) then
+    raise exception 'No such job' using errcode = 'NOTFD';
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_job_applications__moderation_hidden() is 'Trigger on job applications: a posting hidden by moderation takes no applications (NOTFD, as for a job you cannot see). Security definer: reads the posting whatever its visibility.';
+
 -- function app_private.tg_job_applications__notify()
 CREATE OR REPLACE FUNCTION app_private.tg_job_applications__notify()
  RETURNS trigger
@@ -6031,6 +8204,25 @@ begin
 end;
 $function$;
 comment on function app_private.tg_message_reactions__count() is 'Trigger on message_reactions: keeps message_reaction_counts exact (an upsert per reaction, so concurrent reactions serialise on the count row). Security definer: writes maintained rows.';
+
+-- function app_private.tg_message_reactions__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_message_reactions__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_row app_public.message_reactions := case when tg_op = 'DELETE' then old else new end;
+  v_room uuid := (select m.room_id from app_public.messages m where m.id = v_row.message_id);
+begin
+  if v_room is not null then
+    perform app_private.announce_room_event('reactions_changed', v_room, v_row.message_id, v_row.user_id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_message_reactions__realtime() is 'Trigger on message_reactions: announces reactions_changed (the event carries the message''s new counts). Security definer: writes the room''s event sequence.';
 
 -- function app_private.tg_message_reactions__rules()
 CREATE OR REPLACE FUNCTION app_private.tg_message_reactions__rules()
@@ -6246,6 +8438,28 @@ end;
 $function$;
 comment on function app_private.tg_messages__notify() is 'Trigger on messages (security definer: writes notifications for other members): notifies each member a new message mentions (message_mentions, written by _500_after_write), or, in a direct room, the other member (one notification per burst). Not for system messages, edits or bulk loads.';
 
+-- function app_private.tg_messages__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_messages__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    perform app_private.announce_room_event('message_created', new.room_id, new.id, new.author_id);
+  elsif tg_op = 'DELETE' then
+    perform app_private.announce_room_event('message_deleted', old.room_id, old.id, old.author_id);
+  elsif new.deleted_at is not null and old.deleted_at is null then
+    perform app_private.announce_room_event('message_deleted', new.room_id, new.id, new.author_id);
+  elsif new.body is distinct from old.body then
+    perform app_private.announce_room_event('message_edited', new.room_id, new.id, new.author_id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_messages__realtime() is 'Trigger on messages: announces message_created, message_edited and message_deleted room events (docs/realtime.md). Thread counters changing on a parent announce nothing (the reply''s own event carries parentId). Security definer: writes the room''s event sequence.';
+
 -- function app_private.tg_messages__timestamps()
 CREATE OR REPLACE FUNCTION app_private.tg_messages__timestamps()
  RETURNS trigger
@@ -6307,11 +8521,6 @@ CREATE OR REPLACE FUNCTION app_private.tg_notifications__deliver()
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
 begin
-  -- Live seam: realtime does not exist yet; a subscription will LISTEN on this per-member topic.
-  if new.is_in_app then
-    perform pg_notify('notifications:' || new.recipient_id::text,
-                      json_build_object('event', lower(tg_op), 'id', new.id)::text);
-  end if;
   if tg_op = 'INSERT' and app_private.notification_wanted(new.recipient_id, new.type_id, 'email')
      and coalesce((select s.email_digest from app_public.notification_settings s where s.user_id = new.recipient_id),
                   'immediate') = 'immediate'
@@ -6323,7 +8532,26 @@ begin
   return null;
 end;
 $function$;
-comment on function app_private.tg_notifications__deliver() is 'Trigger on notifications (security definer: members marking read cannot read settings or e-mail addresses): announces it on the pg_notify topic notifications:<recipient id> (the live seam) and enqueues its e-mail when the member wants it immediately and has a verified primary address.';
+comment on function app_private.tg_notifications__deliver() is 'Trigger on notifications (security definer: it reads settings and e-mail addresses the member cannot): enqueues the e-mail when the member wants it immediately and has a verified primary address. Live delivery is realtime''s _510_realtime trigger.';
+
+-- function app_private.tg_notifications__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_notifications__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'DELETE' then
+    perform pg_notify('agora_realtime', json_build_object('k', 'notification_deleted', 'i', old.id, 'u', old.recipient_id)::text);
+  elsif new.is_in_app then
+    perform pg_notify('agora_realtime', json_build_object(
+      'k', case when tg_op = 'INSERT' then 'notification_created' else 'notification_updated' end,
+      'i', new.id, 'u', new.recipient_id)::text);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_notifications__realtime() is 'Trigger on notifications: announces in-app notifications created, updated (read, more actors) and deleted on the agora_realtime channel, for the notifications subscription (docs/realtime.md).';
 
 -- function app_private.tg_questions__notify()
 CREATE OR REPLACE FUNCTION app_private.tg_questions__notify()
@@ -6412,6 +8640,89 @@ end;
 $function$;
 comment on function app_private.tg_reactions__reputation() is 'Trigger on reactions: a new reaction earns its points; a removed one is reversed; a changed one (like ↔ dislike) is reversed, then earns the new kind''s points. Security definer: reactions change through any member''s react().';
 
+-- function app_private.tg_reports__after_insert()
+CREATE OR REPLACE FUNCTION app_private.tg_reports__after_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_target app_public.moderation_targets;
+  v_previous text;
+begin
+  -- The target row is locked by this transaction (before insert), so concurrent reports on the
+  -- target queue behind it and this count sees every committed report: exact, once per reporter.
+  update app_public.moderation_targets t
+     set open_report_count = c.open_count, counted_reporter_count = c.counted, first_open_report_at = c.first_at,
+         last_reported_at = now(), updated_at = now()
+    from (select count(*)::integer as open_count,
+                 count(distinct r.reporter_id) filter (where r.counts_for_auto_hide)::integer as counted,
+                 min(r.created_at) as first_at
+            from app_public.reports r
+           where r.target_id = new.target_id and r.status in ('pending', 'reviewed')) c
+   where t.id = new.target_id
+  returning t.* into v_target;
+  if v_target.kind <> 'user' and v_target.hidden_at is null
+     and v_target.counted_reporter_count >= (app_private.setting('moderation.auto_hide_threshold') #>> '{}')::integer then
+    v_previous := app_private.moderation_write(v_target.kind, v_target.content_id, 'hide');
+    if v_previous in ('hidden', 'deleted') then
+      return null; -- already out of sight
+    end if;
+    update app_public.moderation_targets t set hidden_at = now(), previous_status = v_previous
+     where t.id = v_target.id returning t.* into v_target;
+    perform app_private.log_moderation('auto_hide', v_target, null,
+      'Reported by ' || v_target.counted_reporter_count || ' members; hidden until a moderator reviews it',
+      jsonb_build_object('reportCount', v_target.open_report_count, 'reporterCount', v_target.counted_reporter_count,
+                         'previousStatus', v_previous));
+    perform app_private.notify_moderation(v_target, 'content_under_review', null);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_reports__after_insert() is 'Trigger on reports: recounts the target''s open reports and distinct counting reporters under the target''s row lock; at the moderation.auto_hide_threshold setting hides the target (not members) until reviewed, logs auto_hide and tells the author. Security definer: a reporter''s request hides others'' content.';
+
+-- function app_private.tg_reports__before_insert()
+CREATE OR REPLACE FUNCTION app_private.tg_reports__before_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_target app_public.moderation_targets;
+begin
+  -- Definer rights: creates and locks the target row, reads reputation and other reports.
+  new.reporter_id := app_public.current_user_id();
+  if new.reporter_id is null then
+    raise exception 'Sign in to report' using errcode = 'LOGIN';
+  end if;
+  new.status := 'pending';
+  new.reviewed_by := null;
+  new.reviewed_at := null;
+  new.closed_at := null;
+  new.created_at := now();
+  if new.target_kind = 'user' and new.content_id = new.reporter_id then
+    raise exception 'You cannot report yourself or your own content' using errcode = 'FORBD';
+  end if;
+  v_target := app_private.lock_moderation_target(new.target_kind, new.content_id);
+  if v_target.author_id = new.reporter_id then
+    raise exception 'You cannot report yourself or your own content' using errcode = 'FORBD';
+  end if;
+  if exists (select 1 from app_public.reports r
+              where r.target_id = v_target.id and r.reporter_id = new.reporter_id and r.status in ('pending', 'reviewed')) then
+    raise exception 'You already reported this; a moderator will look at it' using errcode = 'NUNIQ';
+  end if;
+  perform app_private.rate_limit('report:create', new.reporter_id::text);
+  new.target_id := v_target.id;
+  new.counts_for_auto_hide := coalesce((
+    select u.reputation >= (app_private.setting('moderation.auto_hide_min_reputation') #>> '{}')::integer
+      from app_public.users u where u.id = new.reporter_id), false);
+  return new;
+end;
+$function$;
+comment on function app_private.tg_reports__before_insert() is 'Trigger on reports: the reporter is the signed-in member; not yourself or your own content (FORBD), one open report per target (NUNIQ), the report:create rate limit (RLIMT); creates and locks the target''s queue entry; decides whether the report counts towards auto-hide (reporter reputation).';
+
 -- function app_private.tg_reputation_events__append_only()
 CREATE OR REPLACE FUNCTION app_private.tg_reputation_events__append_only()
  RETURNS trigger
@@ -6490,6 +8801,29 @@ end;
 $function$;
 comment on function app_private.tg_room_members__count() is 'Trigger on room_members: keeps rooms.member_count exact (the room row is locked by the update, so concurrent joins serialise on it). Security definer: writes a maintained column.';
 
+-- function app_private.tg_room_members__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_room_members__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_me uuid := app_public.current_user_id();
+begin
+  if tg_op = 'INSERT' then
+    perform app_private.announce_room_event('member_joined', new.room_id, null, new.user_id);
+  elsif tg_op = 'DELETE' then
+    perform app_private.announce_room_event(
+      case when v_me is null or v_me = old.user_id then 'member_left' else 'member_removed' end, old.room_id, null, old.user_id);
+  elsif new.role is distinct from old.role or new.muted_until is distinct from old.muted_until then
+    perform app_private.announce_room_event('member_updated', new.room_id, null, new.user_id);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_room_members__realtime() is 'Trigger on room_members: announces member_joined, member_left (by themself), member_removed (by someone else) and member_updated (role or mute changed; read positions announce nothing). Security definer: writes the room''s event sequence.';
+
 -- function app_private.tg_room_members__system_message()
 CREATE OR REPLACE FUNCTION app_private.tg_room_members__system_message()
  RETURNS trigger
@@ -6557,6 +8891,24 @@ end;
 $function$;
 comment on function app_private.tg_room_pins__before_insert() is 'Trigger on room_pins: at most chat.max_pins per room (PINMX), counted under a lock on the room; only live messages of the room. Security definer: reads the room whatever the caller sees.';
 
+-- function app_private.tg_room_pins__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_room_pins__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    perform app_private.announce_room_event('message_pinned', new.room_id, new.message_id, new.pinned_by);
+  else
+    perform app_private.announce_room_event('message_unpinned', old.room_id, old.message_id, app_public.current_user_id());
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_room_pins__realtime() is 'Trigger on room_pins: announces message_pinned and message_unpinned. Security definer: writes the room''s event sequence.';
+
 -- function app_private.tg_room_pins__system_message()
 CREATE OR REPLACE FUNCTION app_private.tg_room_pins__system_message()
  RETURNS trigger
@@ -6613,6 +8965,26 @@ end;
 $function$;
 comment on function app_private.tg_rooms__before_write() is 'Trigger on rooms: the kind cannot change; banned words in name, topic and description; derives the slug from the name. Security definer: the banned-words check lives in app_private.';
 
+-- function app_private.tg_rooms__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_rooms__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if tg_op = 'DELETE' then
+    -- No sequence: the room and its counter are gone.
+    perform pg_notify('agora_realtime', json_build_object('k', 'room_deleted', 'r', old.id)::text);
+  elsif (new.name, new.description, new.guidelines, new.topic, new.is_archived)
+        is distinct from (old.name, old.description, old.guidelines, old.topic, old.is_archived) then
+    perform app_private.announce_room_event('room_updated', new.id, new.id, app_public.current_user_id());
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_rooms__realtime() is 'Trigger on rooms: announces room_updated (name, description, guidelines, topic, archived) and room_deleted (which ends every subscription to the room). Security definer: writes the room''s event sequence.';
+
 -- function app_private.tg_security_events__notify()
 CREATE OR REPLACE FUNCTION app_private.tg_security_events__notify()
  RETURNS trigger
@@ -6647,6 +9019,19 @@ begin
 end;
 $function$;
 comment on function app_private.tg_security_events__notify() is 'Trigger on security_events: a security alert for a sign-in from a new IP address, a password change or reset, a primary e-mail change, and a session revoked by refresh-token reuse.';
+
+-- function app_private.tg_sessions__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_sessions__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  perform pg_notify('agora_realtime', json_build_object('k', 'session_ended', 'i', new.id, 'u', new.user_id)::text);
+  return null;
+end;
+$function$;
+comment on function app_private.tg_sessions__realtime() is 'Trigger on sessions: a revoked session is announced so that every API instance closes its WebSockets at once (close code 4102).';
 
 -- function app_private.tg_user_badges__notify()
 CREATE OR REPLACE FUNCTION app_private.tg_user_badges__notify()
@@ -6728,6 +9113,19 @@ begin
 end;
 $function$;
 comment on function app_private.tg_users__avatar_file() is 'Trigger on users: an avatar must be a ready avatar file owned by the user (FSLOT).';
+
+-- function app_private.tg_users__realtime()
+CREATE OR REPLACE FUNCTION app_private.tg_users__realtime()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  perform pg_notify('agora_realtime', json_build_object('k', 'user_deactivated', 'u', new.id)::text);
+  return null;
+end;
+$function$;
+comment on function app_private.tg_users__realtime() is 'Trigger on users: a deactivated account is announced so that every API instance closes its WebSockets at once (close code 4102).';
 
 -- function app_private.tg_users__replace_avatar()
 CREATE OR REPLACE FUNCTION app_private.tg_users__replace_avatar()

@@ -3338,3 +3338,165 @@ end;
 $$;
 comment on function app_private.realtime_instance_stopped(uuid) is 'An API instance shutting down unregisters all its connections at once; their members go offline unless connected elsewhere.';
 
+
+--! split: 1900-integration.sql
+-- === integration: search over moderation and documents; suspensions on documents; one live path for notifications ===
+-- What joins the features built side by side this round: moderation's
+-- hidden_at hides messages and job postings from search too; public
+-- documents join search; documents are written by suspended members through
+-- no path; notifications reach live subscribers through realtime's trigger
+-- only.
+
+create or replace view app_private.search_sources as
+  select 'post'::text as kind, p.id, p.search as doc, p.title, true as title_is_own, left(p.body, 5000) as body,
+         p.author_id, p.category_id, p.tags, p.language, p.published_at,
+         app_private.search_score(p.published_at, p.like_count + p.comment_count) as score,
+         null::uuid as room_id, null::app_public.job_status as job_status
+    from app_public.posts p
+   where p.status = 'published'
+  union all
+  select 'question', q.id, q.search, q.title, true, left(q.body, 5000),
+         q.author_id, q.category_id, q.tags, q.language, q.published_at,
+         app_private.search_score(q.published_at, q.like_count + q.answer_count), null, null
+    from app_public.questions q
+   where q.status = 'published'
+  union all
+  select 'answer', a.id, a.search, q.title, false, left(a.body, 5000),
+         a.author_id, q.category_id, q.tags, q.language, a.created_at,
+         app_private.search_score(a.created_at, a.like_count), null, null
+    from app_public.answers a join app_public.questions q on q.id = a.question_id
+   where a.status = 'published' and q.status = 'published'
+  union all
+  select 'comment', c.id, c.search, null, false, left(c.body, 5000),
+         c.author_id, null, null, null, c.created_at,
+         app_private.search_score(c.created_at, c.like_count + c.reply_count), null, null
+    from app_public.comments c
+         left join app_public.posts cp on cp.id = c.post_id
+         left join app_public.questions cq on cq.id = c.question_id
+         left join app_public.answers ca on ca.id = c.answer_id
+         left join app_public.questions caq on caq.id = ca.question_id
+   where c.status = 'published'
+     and c.document_id is null -- comments on documents: the document is the search hit
+     and (c.post_id is null or cp.status = 'published')
+     and (c.question_id is null or cq.status = 'published')
+     and (c.answer_id is null or (ca.status = 'published' and caq.status = 'published'))
+  union all
+  select 'user', u.id, u.search, u.display_name, true, concat_ws(' — ', u.job_title, u.affiliation, u.bio),
+         u.id, null, null, null, u.created_at,
+         app_private.search_score(u.created_at, u.follower_count), null, null
+    from app_public.users u
+   where u.is_active
+  union all
+  select 'message', m.id, setweight(to_tsvector('english', m.body), 'C'), null, false, left(m.body, 5000),
+         m.author_id, null, null, null, m.created_at,
+         app_private.search_score(m.created_at, m.reply_count),
+         case when r.kind = 'public' then null else r.id end, null
+    from app_public.messages m join app_public.rooms r on r.id = m.room_id
+   where m.kind = 'text' and m.deleted_at is null and m.hidden_at is null
+  union all
+  select 'job', j.id,
+         setweight(to_tsvector('english', j.title), 'A')
+           || setweight(to_tsvector('english', coalesce(j.organization_name, '')), 'B')
+           || setweight(to_tsvector('english', concat_ws(' ', j.description, j.requirements, j.responsibilities, j.location)), 'B'),
+         j.title, true, left(j.description, 5000),
+         j.employer_id, j.category_id, j.tags, null, coalesce(j.published_at, j.created_at),
+         app_private.search_score(coalesce(j.published_at, j.created_at), j.application_count), null, j.status
+    from app_public.job_postings j
+   where j.hidden_at is null
+  union all
+  select 'document', d.id,
+         setweight(to_tsvector('english', d.title || ' ' || array_to_string(d.tags, ' ')), 'A')
+           || setweight(to_tsvector('english', d.description), 'B'),
+         d.title, true, left(d.description, 5000),
+         d.owner_id, null, d.tags, null, d.created_at,
+         app_private.search_score(d.created_at, d.like_count + d.comment_count + d.download_count), null, null
+    from app_public.documents d
+   where d.is_public;
+comment on view app_private.search_sources is
+  'What search indexes, per kind (one UNION ALL branch each, with the rules that make a document searchable at all: published, not hidden by moderation, public): the rows app_private.search_refresh copies into app_private.search_entries.';
+comment on column app_private.search_entries.kind is 'post, question, answer, comment, user, message, job or document.';
+
+drop trigger if exists _700_search on app_public.messages;
+create trigger _700_search after insert or delete or update of body, kind, deleted_at, hidden_at
+  on app_public.messages for each row execute function app_private.tg__search_refresh('message');
+drop trigger if exists _700_search on app_public.job_postings;
+create trigger _700_search after insert or delete or update of title, organization_name, description, requirements,
+    responsibilities, location, status, category_id, tags, published_at, hidden_at
+  on app_public.job_postings for each row execute function app_private.tg__search_refresh('job');
+drop trigger if exists _700_search on app_public.documents;
+create trigger _700_search after insert or delete or update of title, description, tags, is_public
+  on app_public.documents for each row execute function app_private.tg__search_refresh('document');
+
+select app_private.search_rebuild();
+
+comment on function app_public.search(text, text[], uuid[], text[], uuid, timestamptz, timestamptz, text, boolean) is
+  'Ranked full-text search over posts, questions, answers, comments, members, chat messages (of rooms you may read), job postings and public documents, with highlighted snippets, typo tolerance and filters (combined with AND, or OR when matchAll is false). A very common word ranks the most recent and popular matches; the text is at most search.max_query_length characters (TLONG).';
+
+-- Suspended members write no documents and no versions (createDocument and
+-- addDocumentVersion write them as the owner role; the trigger still sees the member's session).
+drop trigger if exists _050_suspension on app_public.documents;
+create trigger _050_suspension before insert or update or delete on app_public.documents
+  for each row execute function app_private.tg__suspension();
+drop trigger if exists _050_suspension on app_public.document_versions;
+create trigger _050_suspension before insert or update or delete on app_public.document_versions
+  for each row execute function app_private.tg__suspension();
+
+-- Live notifications go through realtime's trigger (_510_realtime, channel
+-- agora_realtime); the per-member pg_notify seam of the notifications issue
+-- had no listener left.
+create or replace function app_private.tg_notifications__deliver() returns trigger
+  language plpgsql security definer
+  set search_path = pg_catalog, public
+as $$
+begin
+  if tg_op = 'INSERT' and app_private.notification_wanted(new.recipient_id, new.type_id, 'email')
+     and coalesce((select s.email_digest from app_public.notification_settings s where s.user_id = new.recipient_id),
+                  'immediate') = 'immediate'
+     and exists (select 1 from app_public.user_emails e
+                  where e.user_id = new.recipient_id and e.is_primary and e.is_verified) then
+    perform app_private.add_job('send_notification_email', json_build_object('notificationId', new.id),
+                                job_key => 'notification_email:' || new.id::text);
+  end if;
+  return null;
+end;
+$$;
+comment on function app_private.tg_notifications__deliver() is 'Trigger on notifications (security definer: it reads settings and e-mail addresses the member cannot): enqueues the e-mail when the member wants it immediately and has a verified primary address. Live delivery is realtime''s _510_realtime trigger.';
+drop trigger if exists _500_deliver on app_public.notifications;
+create trigger _500_deliver after insert on app_public.notifications
+  for each row execute function app_private.tg_notifications__deliver();
+
+-- The target row, created on first use: concurrent first reports on one
+-- target collide on any of the table's unique keys (kind + content id, and
+-- the foreign-key column of the kind), so the insert names no arbiter and
+-- the row is then locked by an update that also refreshes its author.
+create or replace function app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid)
+returns app_public.moderation_targets
+  language plpgsql
+  set search_path = pg_catalog, public
+as $$
+declare
+  v_author uuid := app_private.moderation_target_author(kind, content_id);
+  v_target app_public.moderation_targets;
+begin
+  if v_author is null then
+    raise exception 'There is no such % to moderate', kind using errcode = 'NOTFD';
+  end if;
+  insert into app_public.moderation_targets
+    (kind, content_id, post_id, question_id, answer_id, comment_id, message_id, job_id, user_id, author_id)
+  values (lock_moderation_target.kind, lock_moderation_target.content_id,
+          case when lock_moderation_target.kind = 'post' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'question' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'answer' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'comment' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'message' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'job' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'user' then lock_moderation_target.content_id end,
+          v_author)
+  on conflict do nothing;
+  update app_public.moderation_targets t set author_id = v_author
+   where t.kind = lock_moderation_target.kind and t.content_id = lock_moderation_target.content_id
+  returning t.* into v_target;
+  return v_target;
+end;
+$$;
+comment on function app_private.lock_moderation_target(app_public.moderation_target_kind, uuid) is 'The moderation target row of a post, question, answer, comment, message, job or member, created on first use and row-locked until commit (NOTFD when the thing does not exist). Concurrent first uses create it once.';

@@ -115,6 +115,18 @@ describe("chat messages", () => {
     });
   });
 
+  it("drops a message hidden by moderation from search, and finds it again when it is approved", async () => {
+    const m3 = marker();
+    const room = await bulkLoad((c) => arrangeRoom(c, u.owner, "public"));
+    const id = await bulkLoad((c) => arrangeMessage(c, room, u.owner, `Questionable ${m3}`));
+    expect(await sqlFound(m3)).toEqual([id]);
+    await rootDb().query("update app_public.messages set hidden_at = now() where id = $1", [id]);
+    expect(await sqlFound(m3)).toEqual([]);
+    expect(await sqlFound(m3, u.owner)).toEqual([]);
+    await rootDb().query("update app_public.messages set hidden_at = null where id = $1", [id]);
+    expect(await sqlFound(m3)).toEqual([id]);
+  });
+
   it("drops a room's messages from search when the room is deleted", async () => {
     const m2 = marker();
     const room = await bulkLoad((c) => arrangeRoom(c, u.owner, "public"));

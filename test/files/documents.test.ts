@@ -301,6 +301,30 @@ describe("versions", () => {
   });
 });
 
+describe("search", () => {
+  const searchAs = (actor: Actor, word: string) =>
+    asRole(caller(actor), async (c) => (await c.query<{ kind: string; id: string }>("select kind, id from app_public.search($1)", [word])).rows);
+
+  test("finds public documents by title, tags and description for everyone; private ones for nobody; follows edits and deletion", async () => {
+    const word = `zq${Math.random().toString(36).slice(2, 10).replace(/[0-9]/g, "x")}`;
+    const pub = await createDocument(users.owner, true, `Handbook ${word}`);
+    const priv = await createDocument(users.owner, false, `Secret ${word}`);
+    for (const actor of ["anonymous", "other", "owner", "admin"] as const) {
+      expect(await searchAs(actor, word)).toEqual([{ kind: "document", id: pub.documentId }]);
+    }
+    // Made private: gone from search; public again with a new tag: found by the tag.
+    await committedAs(users.owner, (c) => c.query("update app_public.documents set is_public = false where id = $1", [pub.documentId]));
+    expect(await searchAs("other", word)).toEqual([]);
+    const tag = `tg${word}`;
+    await committedAs(users.owner, (c) => c.query("update app_public.documents set is_public = true, tags = array[$2] where id = $1", [pub.documentId, tag]));
+    expect(await searchAs("anonymous", tag)).toEqual([{ kind: "document", id: pub.documentId }]);
+    await committedAs(users.owner, (c) => c.query("delete from app_public.documents where id = $1", [pub.documentId]));
+    expect(await searchAs("anonymous", tag)).toEqual([]);
+    expect(await searchAs("owner", word)).toEqual([]);
+    expect(priv.documentId).toBeTruthy();
+  });
+});
+
 describe("download count", () => {
   test("counted once per member per day, only for document files", async () => {
     const doc = await createDocument(users.owner, true);

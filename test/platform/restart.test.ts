@@ -41,6 +41,8 @@ beforeAll(async () => {
     MAIL_OUTBOX_DIR: outbox,
     LOG_LEVEL: "info",
   });
+  // Both: the worker may connect before the HTTP server listens, or after.
+  await waitFor(run, "Agora is ready");
   await waitFor(run, "Worker connected and looking for jobs");
   url = `http://127.0.0.1:${port}`;
   const password = encodeURIComponent(loadOrCreateDevSecrets(dataDir).postgresPassword);

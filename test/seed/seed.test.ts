@@ -174,6 +174,17 @@ describe("the seed", () => {
     expect(rows[0].trending).toBeGreaterThan(0);
   });
 
+  it("fills the search table from its sources (its triggers were off for the load)", async () => {
+    const { rows } = await a.root.query(`
+      select (select count(*)::int from app_private.search_entries) as entries,
+             (select count(*)::int from app_private.search_sources) as sources,
+             (select count(*)::int from app_private.search_entries e
+               where not exists (select 1 from app_private.search_sources s where s.kind = e.kind and s.id = e.id)) as stray`);
+    expect(rows[0].entries).toBeGreaterThan(0);
+    expect(rows[0].entries).toBe(rows[0].sources);
+    expect(rows[0].stray).toBe(0);
+  });
+
   it("backfills the reputation ledger so that the DBA check passes", async () => {
     const { rows } = await a.root.query("select * from app_private.check_reputation()");
     expect(rows).toEqual([]);
