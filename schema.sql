@@ -3956,6 +3956,7 @@ begin
   if v_me is null then
     raise exception 'You must be signed in' using errcode = 'LOGIN';
   end if;
+  perform app_hidden.assert_not_suspended(); -- a suspended member cannot post, so does not type either
   if app_hidden.room_role(room_id) is null then
     raise exception 'You are not a member of that room' using errcode = 'NOTFD';
   end if;
@@ -3966,7 +3967,7 @@ begin
 end;
 $function$;
 grant execute on function app_public.send_typing_indicator(room_id uuid) to authenticated;
-comment on function app_public.send_typing_indicator(room_id uuid) is 'Tells the room''s other members, live, that you are typing (a TYPING room event that expires by itself after the realtime.typing_ttl setting; send it again every few seconds while typing). Not stored. Members only (NOTFD); rate limited per member (RLIMT). Security definer: the rate limiter lives in app_private.';
+comment on function app_public.send_typing_indicator(room_id uuid) is 'Tells the room''s other members, live, that you are typing (a TYPING room event that expires by itself after the realtime.typing_ttl setting; send it again every few seconds while typing). Not stored. Members only (NOTFD), not while suspended (SUSPD); rate limited per member (RLIMT). Security definer: the rate limiter lives in app_private.';
 
 -- function app_public.set_current_document_version(version_id uuid)
 CREATE OR REPLACE FUNCTION app_public.set_current_document_version(version_id uuid)
@@ -5965,7 +5966,7 @@ begin
   if v_author is null then
     raise exception 'There is no such % to moderate', kind using errcode = 'NOTFD';
   end if;
-  insert into app_public.moderation_targets as t
+  insert into app_public.moderation_targets
     (kind, content_id, post_id, question_id, answer_id, comment_id, message_id, job_id, user_id, author_id)
   values (lock_moderation_target.kind, lock_moderation_target.content_id,
           case when lock_moderation_target.kind = 'post' then lock_moderation_target.content_id end,
@@ -5976,12 +5977,14 @@ begin
           case when lock_moderation_target.kind = 'job' then lock_moderation_target.content_id end,
           case when lock_moderation_target.kind = 'user' then lock_moderation_target.content_id end,
           v_author)
-  on conflict on constraint moderation_targets_kind_content_key do update set author_id = excluded.author_id
+  on conflict do nothing;
+  update app_public.moderation_targets t set author_id = v_author
+   where t.kind = lock_moderation_target.kind and t.content_id = lock_moderation_target.content_id
   returning t.* into v_target;
   return v_target;
 end;
 $function$;
-comment on function app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid) is 'The moderation target row of a post, question, answer, comment, message, job or member, created on first use and row-locked until commit (NOTFD when the thing does not exist).';
+comment on function app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid) is 'The moderation target row of a post, question, answer, comment, message, job or member, created on first use and row-locked until commit (NOTFD when the thing does not exist). Concurrent first uses create it once.';
 
 -- function app_private.lock_users(user_ids uuid[])
 CREATE OR REPLACE FUNCTION app_private.lock_users(user_ids uuid[])

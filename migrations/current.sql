@@ -489,6 +489,7 @@ drop function if exists app_public.documents_current_version(app_public.document
 drop function if exists app_private.assert_document_file(uuid, uuid);
 drop table if exists app_private.document_downloads;
 drop table if exists app_public.document_versions;
+drop view if exists app_private.search_sources; -- reads documents; the search section creates it again
 drop table if exists app_public.documents;
 drop function if exists app_private.tg_documents__before_write();
 drop function if exists app_private.tg_document_versions__one_current();
@@ -1473,8 +1474,10 @@ $$;
 comment on function app_private.moderation_target_author(app_public.moderation_target_kind, uuid) is 'The member responsible for a target (author, employer, the member itself), or null when it does not exist.';
 
 
--- The target's row, created on first use, and locked for the rest of the transaction: reports
--- and actions on one target queue here, so counts and decisions never race.
+-- The target row, created on first use: concurrent first reports on one
+-- target collide on any of the table's unique keys (kind + content id, and
+-- the foreign-key column of the kind), so the insert names no arbiter and
+-- the row is then locked by an update that also refreshes its author.
 create or replace function app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid)
 returns app_public.moderation_targets
   language plpgsql
@@ -1487,7 +1490,7 @@ begin
   if v_author is null then
     raise exception 'There is no such % to moderate', kind using errcode = 'NOTFD';
   end if;
-  insert into app_public.moderation_targets as t
+  insert into app_public.moderation_targets
     (kind, content_id, post_id, question_id, answer_id, comment_id, message_id, job_id, user_id, author_id)
   values (lock_moderation_target.kind, lock_moderation_target.content_id,
           case when lock_moderation_target.kind = 'post' then lock_moderation_target.content_id end,
@@ -1498,12 +1501,14 @@ begin
           case when lock_moderation_target.kind = 'job' then lock_moderation_target.content_id end,
           case when lock_moderation_target.kind = 'user' then lock_moderation_target.content_id end,
           v_author)
-  on conflict on constraint moderation_targets_kind_content_key do update set author_id = excluded.author_id
+  on conflict do nothing;
+  update app_public.moderation_targets t set author_id = v_author
+   where t.kind = lock_moderation_target.kind and t.content_id = lock_moderation_target.content_id
   returning t.* into v_target;
   return v_target;
 end;
 $$;
-comment on function app_private.lock_moderation_target(app_public.moderation_target_kind, uuid) is 'The moderation target row of a post, question, answer, comment, message, job or member, created on first use and row-locked until commit (NOTFD when the thing does not exist).';
+comment on function app_private.lock_moderation_target(app_public.moderation_target_kind, uuid) is 'The moderation target row of a post, question, answer, comment, message, job or member, created on first use and row-locked until commit (NOTFD when the thing does not exist). Concurrent first uses create it once.';
 
 -- Moderation writes content as the database, not as the member whose request it is: the
 -- content triggers then apply no member rules (only moderators hide; archived is read-only;
@@ -2233,7 +2238,7 @@ create table app_private.search_entries (
 );
 comment on table app_private.search_entries is
   'One row per searchable document, whatever its kind, kept by triggers on the source tables (app_private.search_refresh) from app_private.search_sources. Only documents someone may see are here; room_id and job_status carry the rules that depend on who searches.';
-comment on column app_private.search_entries.kind is 'post, question, answer, comment, user, message or job.';
+comment on column app_private.search_entries.kind is 'post, question, answer, comment, user, message, job or document.';
 comment on column app_private.search_entries.doc is 'The weighted full-text vector (title A, body B, comment or message C).';
 comment on column app_private.search_entries.title is 'The title shown with a hit (an answer shows its question''s).';
 comment on column app_private.search_entries.title_is_own is 'Whether title is the document''s own, so typo-tolerant search matches it (not for answers, which borrow their question''s).';
@@ -2277,7 +2282,7 @@ create view app_private.search_sources as
          left join app_public.answers ca on ca.id = c.answer_id
          left join app_public.questions caq on caq.id = ca.question_id
    where c.status = 'published'
-     and c.document_id is null -- comments on documents join search with documents
+     and c.document_id is null -- comments on documents: the document is the search hit
      and (c.post_id is null or cp.status = 'published')
      and (c.question_id is null or cq.status = 'published')
      and (c.answer_id is null or (ca.status = 'published' and caq.status = 'published'))
@@ -2293,7 +2298,7 @@ create view app_private.search_sources as
          app_private.search_score(m.created_at, m.reply_count),
          case when r.kind = 'public' then null else r.id end, null
     from app_public.messages m join app_public.rooms r on r.id = m.room_id
-   where m.kind = 'text' and m.deleted_at is null
+   where m.kind = 'text' and m.deleted_at is null and m.hidden_at is null
   union all
   select 'job', j.id,
          setweight(to_tsvector('english', j.title), 'A')
@@ -2302,9 +2307,19 @@ create view app_private.search_sources as
          j.title, true, left(j.description, 5000),
          j.employer_id, j.category_id, j.tags, null, coalesce(j.published_at, j.created_at),
          app_private.search_score(coalesce(j.published_at, j.created_at), j.application_count), null, j.status
-    from app_public.job_postings j;
+    from app_public.job_postings j
+   where j.hidden_at is null
+  union all
+  select 'document', d.id,
+         setweight(to_tsvector('english', d.title || ' ' || array_to_string(d.tags, ' ')), 'A')
+           || setweight(to_tsvector('english', d.description), 'B'),
+         d.title, true, left(d.description, 5000),
+         d.owner_id, null, d.tags, null, d.created_at,
+         app_private.search_score(d.created_at, d.like_count + d.comment_count + d.download_count), null, null
+    from app_public.documents d
+   where d.is_public;
 comment on view app_private.search_sources is
-  'What search indexes, per kind (one UNION ALL branch each, with the rules that make a document searchable at all): the rows app_private.search_refresh copies into app_private.search_entries.';
+  'What search indexes, per kind (one UNION ALL branch each, with the rules that make a document searchable at all: published, not hidden by moderation, public): the rows app_private.search_refresh copies into app_private.search_entries.';
 
 create function app_private.search_refresh(kind text, id uuid) returns void
   language plpgsql volatile
@@ -2412,11 +2427,6 @@ create trigger _700_search after insert or delete or update of body, status
   on app_public.comments for each row execute function app_private.tg__search_refresh('comment');
 create trigger _700_search after insert or delete or update of username, display_name, bio, job_title, affiliation, is_active
   on app_public.users for each row execute function app_private.tg__search_refresh('user');
-create trigger _700_search after insert or delete or update of body, kind, deleted_at
-  on app_public.messages for each row execute function app_private.tg__search_refresh('message');
-create trigger _700_search after insert or delete or update of title, organization_name, description, requirements,
-    responsibilities, location, status, category_id, tags, published_at
-  on app_public.job_postings for each row execute function app_private.tg__search_refresh('job');
 
 insert into app_private.search_entries select * from app_private.search_sources;
 analyze app_private.search_entries;
@@ -2535,7 +2545,7 @@ as $$
    order by c.rank desc, c.published_at desc nulls last, c.id
 $$;
 comment on function app_public.search(text, text[], uuid[], text[], uuid, timestamptz, timestamptz, text, boolean) is
-  'Ranked full-text search over posts, questions, answers, comments, members, chat messages (of rooms you may read) and job postings, with highlighted snippets, typo tolerance and filters (combined with AND, or OR when matchAll is false). A very common word ranks the most recent and popular matches; the text is at most search.max_query_length characters (TLONG).';
+  'Ranked full-text search over posts, questions, answers, comments, members, chat messages (of rooms you may read), job postings and public documents, with highlighted snippets, typo tolerance and filters (combined with AND, or OR when matchAll is false). A very common word ranks the most recent and popular matches; the text is at most search.max_query_length characters (TLONG).';
 grant execute on function app_public.search(text, text[], uuid[], text[], uuid, timestamptz, timestamptz, text, boolean) to anonymous, authenticated;
 
 comment on type app_public.search_result is 'A search hit: kind (post, question, answer, comment, user, message, job), its id, a title, a snippet (HTML-escaped, matches in <mark>) and its rank.';
@@ -3310,6 +3320,7 @@ begin
   if v_me is null then
     raise exception 'You must be signed in' using errcode = 'LOGIN';
   end if;
+  perform app_hidden.assert_not_suspended(); -- a suspended member cannot post, so does not type either
   if app_hidden.room_role(room_id) is null then
     raise exception 'You are not a member of that room' using errcode = 'NOTFD';
   end if;
@@ -3319,7 +3330,7 @@ begin
   return true;
 end;
 $$;
-comment on function app_public.send_typing_indicator(uuid) is 'Tells the room''s other members, live, that you are typing (a TYPING room event that expires by itself after the realtime.typing_ttl setting; send it again every few seconds while typing). Not stored. Members only (NOTFD); rate limited per member (RLIMT). Security definer: the rate limiter lives in app_private.';
+comment on function app_public.send_typing_indicator(uuid) is 'Tells the room''s other members, live, that you are typing (a TYPING room event that expires by itself after the realtime.typing_ttl setting; send it again every few seconds while typing). Not stored. Members only (NOTFD), not while suspended (SUSPD); rate limited per member (RLIMT). Security definer: the rate limiter lives in app_private.';
 grant execute on function app_public.send_typing_indicator(uuid) to authenticated;
 
 create or replace function app_private.realtime_instance_stopped(instance_id uuid) returns void
@@ -3347,75 +3358,6 @@ comment on function app_private.realtime_instance_stopped(uuid) is 'An API insta
 -- no path; notifications reach live subscribers through realtime's trigger
 -- only.
 
-create or replace view app_private.search_sources as
-  select 'post'::text as kind, p.id, p.search as doc, p.title, true as title_is_own, left(p.body, 5000) as body,
-         p.author_id, p.category_id, p.tags, p.language, p.published_at,
-         app_private.search_score(p.published_at, p.like_count + p.comment_count) as score,
-         null::uuid as room_id, null::app_public.job_status as job_status
-    from app_public.posts p
-   where p.status = 'published'
-  union all
-  select 'question', q.id, q.search, q.title, true, left(q.body, 5000),
-         q.author_id, q.category_id, q.tags, q.language, q.published_at,
-         app_private.search_score(q.published_at, q.like_count + q.answer_count), null, null
-    from app_public.questions q
-   where q.status = 'published'
-  union all
-  select 'answer', a.id, a.search, q.title, false, left(a.body, 5000),
-         a.author_id, q.category_id, q.tags, q.language, a.created_at,
-         app_private.search_score(a.created_at, a.like_count), null, null
-    from app_public.answers a join app_public.questions q on q.id = a.question_id
-   where a.status = 'published' and q.status = 'published'
-  union all
-  select 'comment', c.id, c.search, null, false, left(c.body, 5000),
-         c.author_id, null, null, null, c.created_at,
-         app_private.search_score(c.created_at, c.like_count + c.reply_count), null, null
-    from app_public.comments c
-         left join app_public.posts cp on cp.id = c.post_id
-         left join app_public.questions cq on cq.id = c.question_id
-         left join app_public.answers ca on ca.id = c.answer_id
-         left join app_public.questions caq on caq.id = ca.question_id
-   where c.status = 'published'
-     and c.document_id is null -- comments on documents: the document is the search hit
-     and (c.post_id is null or cp.status = 'published')
-     and (c.question_id is null or cq.status = 'published')
-     and (c.answer_id is null or (ca.status = 'published' and caq.status = 'published'))
-  union all
-  select 'user', u.id, u.search, u.display_name, true, concat_ws(' — ', u.job_title, u.affiliation, u.bio),
-         u.id, null, null, null, u.created_at,
-         app_private.search_score(u.created_at, u.follower_count), null, null
-    from app_public.users u
-   where u.is_active
-  union all
-  select 'message', m.id, setweight(to_tsvector('english', m.body), 'C'), null, false, left(m.body, 5000),
-         m.author_id, null, null, null, m.created_at,
-         app_private.search_score(m.created_at, m.reply_count),
-         case when r.kind = 'public' then null else r.id end, null
-    from app_public.messages m join app_public.rooms r on r.id = m.room_id
-   where m.kind = 'text' and m.deleted_at is null and m.hidden_at is null
-  union all
-  select 'job', j.id,
-         setweight(to_tsvector('english', j.title), 'A')
-           || setweight(to_tsvector('english', coalesce(j.organization_name, '')), 'B')
-           || setweight(to_tsvector('english', concat_ws(' ', j.description, j.requirements, j.responsibilities, j.location)), 'B'),
-         j.title, true, left(j.description, 5000),
-         j.employer_id, j.category_id, j.tags, null, coalesce(j.published_at, j.created_at),
-         app_private.search_score(coalesce(j.published_at, j.created_at), j.application_count), null, j.status
-    from app_public.job_postings j
-   where j.hidden_at is null
-  union all
-  select 'document', d.id,
-         setweight(to_tsvector('english', d.title || ' ' || array_to_string(d.tags, ' ')), 'A')
-           || setweight(to_tsvector('english', d.description), 'B'),
-         d.title, true, left(d.description, 5000),
-         d.owner_id, null, d.tags, null, d.created_at,
-         app_private.search_score(d.created_at, d.like_count + d.comment_count + d.download_count), null, null
-    from app_public.documents d
-   where d.is_public;
-comment on view app_private.search_sources is
-  'What search indexes, per kind (one UNION ALL branch each, with the rules that make a document searchable at all: published, not hidden by moderation, public): the rows app_private.search_refresh copies into app_private.search_entries.';
-comment on column app_private.search_entries.kind is 'post, question, answer, comment, user, message, job or document.';
-
 drop trigger if exists _700_search on app_public.messages;
 create trigger _700_search after insert or delete or update of body, kind, deleted_at, hidden_at
   on app_public.messages for each row execute function app_private.tg__search_refresh('message');
@@ -3427,10 +3369,7 @@ drop trigger if exists _700_search on app_public.documents;
 create trigger _700_search after insert or delete or update of title, description, tags, is_public
   on app_public.documents for each row execute function app_private.tg__search_refresh('document');
 
-select app_private.search_rebuild();
 
-comment on function app_public.search(text, text[], uuid[], text[], uuid, timestamptz, timestamptz, text, boolean) is
-  'Ranked full-text search over posts, questions, answers, comments, members, chat messages (of rooms you may read), job postings and public documents, with highlighted snippets, typo tolerance and filters (combined with AND, or OR when matchAll is false). A very common word ranks the most recent and popular matches; the text is at most search.max_query_length characters (TLONG).';
 
 -- Suspended members write no documents and no versions (createDocument and
 -- addDocumentVersion write them as the owner role; the trigger still sees the member's session).
@@ -3465,38 +3404,3 @@ drop trigger if exists _500_deliver on app_public.notifications;
 create trigger _500_deliver after insert on app_public.notifications
   for each row execute function app_private.tg_notifications__deliver();
 
--- The target row, created on first use: concurrent first reports on one
--- target collide on any of the table's unique keys (kind + content id, and
--- the foreign-key column of the kind), so the insert names no arbiter and
--- the row is then locked by an update that also refreshes its author.
-create or replace function app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid)
-returns app_public.moderation_targets
-  language plpgsql
-  set search_path = pg_catalog, public
-as $$
-declare
-  v_author uuid := app_private.moderation_target_author(kind, content_id);
-  v_target app_public.moderation_targets;
-begin
-  if v_author is null then
-    raise exception 'There is no such % to moderate', kind using errcode = 'NOTFD';
-  end if;
-  insert into app_public.moderation_targets
-    (kind, content_id, post_id, question_id, answer_id, comment_id, message_id, job_id, user_id, author_id)
-  values (lock_moderation_target.kind, lock_moderation_target.content_id,
-          case when lock_moderation_target.kind = 'post' then lock_moderation_target.content_id end,
-          case when lock_moderation_target.kind = 'question' then lock_moderation_target.content_id end,
-          case when lock_moderation_target.kind = 'answer' then lock_moderation_target.content_id end,
-          case when lock_moderation_target.kind = 'comment' then lock_moderation_target.content_id end,
-          case when lock_moderation_target.kind = 'message' then lock_moderation_target.content_id end,
-          case when lock_moderation_target.kind = 'job' then lock_moderation_target.content_id end,
-          case when lock_moderation_target.kind = 'user' then lock_moderation_target.content_id end,
-          v_author)
-  on conflict do nothing;
-  update app_public.moderation_targets t set author_id = v_author
-   where t.kind = lock_moderation_target.kind and t.content_id = lock_moderation_target.content_id
-  returning t.* into v_target;
-  return v_target;
-end;
-$$;
-comment on function app_private.lock_moderation_target(app_public.moderation_target_kind, uuid) is 'The moderation target row of a post, question, answer, comment, message, job or member, created on first use and row-locked until commit (NOTFD when the thing does not exist). Concurrent first uses create it once.';

@@ -7,7 +7,7 @@
  * BLOCK, private rooms invisible).
  */
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
-import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
+import { startTestServer, type GraphQLResponse, type TestServer, ok } from "../helpers/server";
 import { errorCode } from "../helpers/auth";
 import { createTestUser, uniqueName, type TestUser } from "../helpers/users";
 import { dataStatements, recordStatements } from "../helpers/statements";
@@ -26,14 +26,7 @@ afterAll(async () => {
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- GraphQL response data: the assertions check its shape
-function gql<T = Record<string, any>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  return server.graphql<T>(query, variables, user ? { token: server.tokenFor(user) } : {});
-}
-function ok<T>(res: GraphQLResponse<T>): T {
-  expect(res.errors).toBeUndefined();
-  return res.data!;
-}
-
+const gql = <T = Record<string, any>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}) => server.as<T>(user, query, variables);
 const CREATE_ROOM = `mutation ($name: String!, $kind: RoomKind!) {
   createRoom(input: { room: { name: $name, kind: $kind, topic: "Chat tests" } }) { room { rowId slug kind } }
 }`;

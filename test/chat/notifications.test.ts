@@ -9,7 +9,7 @@
  */
 import { renderMail } from "../../src/mail/templates";
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
-import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, ok } from "../helpers/server";
 import { createTestUser, type TestUser } from "../helpers/users";
 import { arrangeRoom, bulkLoad } from "./fixtures";
 
@@ -38,14 +38,7 @@ afterAll(async () => {
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- GraphQL response data: the assertions check its shape
-function gql<T = Record<string, any>>(user: TestUser, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  return server.graphql<T>(query, variables, { token: server.tokenFor(user) });
-}
-function ok<T>(res: GraphQLResponse<T>): T {
-  expect(res.errors).toBeUndefined();
-  return res.data!;
-}
-
+const gql = <T = Record<string, any>>(user: TestUser, query: string, variables: Record<string, unknown> = {}) => server.as<T>(user, query, variables);
 const SEND = `mutation ($roomId: UUID!, $body: String!) { createMessage(input: { message: { roomId: $roomId, body: $body } }) { message { rowId } } }`;
 const EDIT = `mutation ($id: UUID!, $body: String!) { updateMessageByRowId(input: { rowId: $id, messagePatch: { body: $body } }) { message { rowId } } }`;
 const MINE = `query ($type: String) { currentUserNotifications(first: 20, typeId: $type) { nodes { rowId typeId actorId actorCount readAt detail } } currentUserUnreadNotificationCount }`;

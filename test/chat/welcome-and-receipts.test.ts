@@ -7,7 +7,7 @@
  */
 import { LOGIN } from "../helpers/auth";
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
-import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
+import { startTestServer, type GraphQLResponse, type TestServer, ok } from "../helpers/server";
 import { dataStatements, recordStatements } from "../helpers/statements";
 import { createTestUser, type TestUser } from "../helpers/users";
 import { arrangeRoom, bulkLoad } from "./fixtures";
@@ -37,14 +37,7 @@ afterAll(async () => {
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- GraphQL response data: the assertions check its shape
-function gql<T = Record<string, any>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  return server.graphql<T>(query, variables, user ? { token: server.tokenFor(user) } : {});
-}
-function ok<T>(res: GraphQLResponse<T>): T {
-  expect(res.errors).toBeUndefined();
-  return res.data!;
-}
-
+const gql = <T = Record<string, any>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}) => server.as<T>(user, query, variables);
 const JOIN = `mutation ($roomId: UUID!, $userId: UUID!) { createRoomMember(input: { roomMember: { roomId: $roomId, userId: $userId } }) { roomMember { role } } }`;
 const LEAVE = `mutation ($roomId: UUID!, $userId: UUID!) { deleteRoomMemberByRoomIdAndUserId(input: { roomId: $roomId, userId: $userId }) { deletedRoomMemberId } }`;
 const SYSTEM = `query ($id: UUID!) { roomByRowId(rowId: $id) {

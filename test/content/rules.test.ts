@@ -10,7 +10,7 @@
  * database).
  */
 import { asRole, closeSqlHelpers, inSavepoint, rootDb, sqlErrorCode, bulkLoad } from "../helpers/sql";
-import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, ok } from "../helpers/server";
 import { errorCode } from "../helpers/auth";
 import { createTestUser, uniqueName, type TestUser, asUser } from "../helpers/users";
 
@@ -26,15 +26,7 @@ afterAll(async () => {
 
 
 /** A GraphQL request as `user` (anonymous when null). */
-function gql<T = Record<string, unknown>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  return server.graphql<T>(query, variables, user ? { token: server.tokenFor(user) } : {});
-}
-
-/** Expects a GraphQL success and returns its data. */
-function ok<T>(res: GraphQLResponse<T>): T {
-  expect(res.errors).toBeUndefined();
-  return res.data!;
-}
+const gql = <T = Record<string, unknown>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}) => server.as<T>(user, query, variables);
 
 //------------------------------------------------------------------------------
 // Arranging content as the superuser (committed; posting limits skipped by bulk_load).

@@ -24,7 +24,15 @@ export interface TestServer {
   ): Promise<GraphQLResponse<T>>;
   /** An access token for a test user's live session. */
   tokenFor(user: { id: string; sessionId: string }): string;
+  /** `graphql` as `user` (a bearer token for their session), or anonymously for null. */
+  as<T = Record<string, unknown>>(user: { id: string; sessionId: string } | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
   stop(): Promise<void>;
+}
+
+/** Expects a GraphQL success and returns its data. */
+export function ok<T>(res: GraphQLResponse<T>): T {
+  expect(res.errors).toBeUndefined();
+  return res.data!;
 }
 
 export function randomIp(): string {
@@ -42,7 +50,7 @@ export async function startTestServer(
   // or from a fresh random one, so per-IP limits only bite where a test means them to.
   const config = loadConfig({ ...testDatabase().env, PORT: "0", WORKER: "off", TRUST_PROXY: "1", ...env });
   const agora = await startAgora(config, logger ?? makeLogger(config.logLevel), extraRoutes);
-  return {
+  const server: TestServer = {
     agora,
     url: agora.url,
     async graphql(query, variables, options = {}) {
@@ -61,6 +69,8 @@ export async function startTestServer(
       return { status: res.status, headers: res.headers, data: body.data, errors: body.errors };
     },
     tokenFor: (user) => agora.tokens.sign({ sub: user.id, sid: user.sessionId }),
+    as: (user, query, variables) => server.graphql(query, variables, user ? { token: server.tokenFor(user) } : {}),
     stop: () => agora.stop(),
   };
+  return server;
 }

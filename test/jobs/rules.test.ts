@@ -10,7 +10,7 @@
  */
 import pg from "pg";
 import { asRole, closeSqlHelpers, inSavepoint, rootDb, sqlErrorCode } from "../helpers/sql";
-import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
+import { startTestServer, type GraphQLResponse, type TestServer, ok } from "../helpers/server";
 import { createTestUser, asUser, type TestUser } from "../helpers/users";
 import { testDatabase } from "../helpers/testDatabase";
 import { actAs, insertApplication, insertJob, PATH, setApplicationStatus } from "./helpers";
@@ -25,13 +25,7 @@ afterAll(async () => {
   await closeSqlHelpers();
 });
 
-function gql<T = Record<string, unknown>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  return server.graphql<T>(query, variables, user ? { token: server.tokenFor(user) } : {});
-}
-function ok<T>(res: GraphQLResponse<T>): T {
-  expect(res.errors).toBeUndefined();
-  return res.data!;
-}
+const gql = <T = Record<string, unknown>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}) => server.as<T>(user, query, variables);
 const codeOf = (res: GraphQLResponse<unknown>) => res.errors?.[0]?.extensions?.code;
 
 const CREATE_JOB = `mutation ($job: JobPostingInput!) {

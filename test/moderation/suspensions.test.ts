@@ -102,6 +102,7 @@ describe("a suspended member, in SQL", () => {
         ["insert into app_public.collections (name) values ('Reading list')", []],
         ["insert into app_public.job_applications (job_id, cover_letter) values ($1, 'Hire me')", [content.job]],
         ["insert into app_public.reports (target_kind, content_id, reason) values ('user', $1, 'spam')", [author.id]],
+        ["select app_public.send_typing_indicator($1)", [content.room]],
       ];
       for (const [sql, params] of writes) {
         const e = await refused(c, sql, params);

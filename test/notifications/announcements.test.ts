@@ -8,7 +8,7 @@
  * notify the other test files' members.
  */
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
-import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, ok } from "../helpers/server";
 import { createTestUser, type TestUser } from "../helpers/users";
 import { runQueuedJobs } from "../helpers/jobs";
 import { createScratchDatabase } from "../helpers/scratch";
@@ -23,14 +23,7 @@ afterAll(async () => {
   await closeSqlHelpers();
 });
 
-function gql<T = Record<string, unknown>>(user: TestUser, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  return server.graphql<T>(query, variables, { token: server.tokenFor(user) });
-}
-
-function ok<T>(res: GraphQLResponse<T>): T {
-  expect(res.errors).toBeUndefined();
-  return res.data!;
-}
+const gql = <T = Record<string, unknown>>(user: TestUser, query: string, variables: Record<string, unknown> = {}) => server.as<T>(user, query, variables);
 
 const SEND = `mutation($title: String!, $body: String!, $roleId: String) {
   sendAnnouncement(input: { title: $title, body: $body, roleId: $roleId }) { result { rowId roleId recipientCount deliveredAt } }

@@ -6,7 +6,7 @@
  * Reaction aggregation and withdrawal; deleted targets leave the item.
  */
 import { bulkLoad, closeSqlHelpers, rootDb } from "../helpers/sql";
-import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
+import { startTestServer, type GraphQLResponse, type TestServer, ok } from "../helpers/server";
 import { createTestUser, type TestUser } from "../helpers/users";
 
 let server: TestServer;
@@ -21,11 +21,6 @@ afterAll(async () => {
 
 function gql<T = Record<string, unknown>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}, ip?: string): Promise<GraphQLResponse<T>> {
   return server.graphql<T>(query, variables, { ...(user ? { token: server.tokenFor(user) } : {}), ...(ip ? { ip } : {}) });
-}
-
-function ok<T>(res: GraphQLResponse<T>): T {
-  expect(res.errors).toBeUndefined();
-  return res.data!;
 }
 
 async function arrange(sql: string, values: unknown[]): Promise<string> {

@@ -7,7 +7,7 @@
  * get no mail.
  */
 import { bulkLoad, closeSqlHelpers, rootDb } from "../helpers/sql";
-import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, ok } from "../helpers/server";
 import { createTestUser, type TestUser } from "../helpers/users";
 import { runQueuedJobs } from "../helpers/jobs";
 import { mailTo, waitForMail } from "../helpers/mail";
@@ -21,14 +21,7 @@ afterAll(async () => {
   await closeSqlHelpers();
 });
 
-function gql<T = Record<string, unknown>>(user: TestUser, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  return server.graphql<T>(query, variables, { token: server.tokenFor(user) });
-}
-function ok<T>(res: GraphQLResponse<T>): T {
-  expect(res.errors).toBeUndefined();
-  return res.data!;
-}
-
+const gql = <T = Record<string, unknown>>(user: TestUser, query: string, variables: Record<string, unknown> = {}) => server.as<T>(user, query, variables);
 const COMMENT = `mutation($postId: UUID!, $body: String!) { createComment(input: { comment: { postId: $postId, body: $body } }) { comment { rowId } } }`;
 const SET_DIGEST = `mutation($d: NotificationDigest!) { setNotificationEmailDigest(input: { emailDigest: $d }) { result { emailDigest } } }`;
 

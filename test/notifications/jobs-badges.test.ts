@@ -7,7 +7,7 @@
  * fan-out ran, the type turned off). Deleted targets leave the item.
  */
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
-import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, ok } from "../helpers/server";
 import { createTestUser, uniqueName, type TestUser } from "../helpers/users";
 import { runQueuedJobs } from "../helpers/jobs";
 import { mailTo, waitForMail } from "../helpers/mail";
@@ -22,14 +22,7 @@ afterAll(async () => {
   await closeSqlHelpers();
 });
 
-function gql<T = Record<string, unknown>>(user: TestUser, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  return server.graphql<T>(query, variables, { token: server.tokenFor(user) });
-}
-
-function ok<T>(res: GraphQLResponse<T>): T {
-  expect(res.errors).toBeUndefined();
-  return res.data!;
-}
+const gql = <T = Record<string, unknown>>(user: TestUser, query: string, variables: Record<string, unknown> = {}) => server.as<T>(user, query, variables);
 
 interface Row {
   id: string;

@@ -4,7 +4,7 @@
  * filters, the unread count, marking read and deleting, through the API.
  */
 import { asRole, bulkLoad, closeSqlHelpers, inSavepoint, rootDb, sqlErrorCode } from "../helpers/sql";
-import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, ok } from "../helpers/server";
 import { asUser, createTestUser, type TestUser } from "../helpers/users";
 import { runQueuedJobs } from "../helpers/jobs";
 
@@ -17,14 +17,7 @@ afterAll(async () => {
   await closeSqlHelpers();
 });
 
-function gql<T = Record<string, unknown>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  return server.graphql<T>(query, variables, user ? { token: server.tokenFor(user) } : {});
-}
-function ok<T>(res: GraphQLResponse<T>): T {
-  expect(res.errors).toBeUndefined();
-  return res.data!;
-}
-
+const gql = <T = Record<string, unknown>>(user: TestUser | null, query: string, variables: Record<string, unknown> = {}) => server.as<T>(user, query, variables);
 const FOLLOW = `mutation($followeeId: UUID!) { createFollow(input: { follow: { followeeId: $followeeId } }) { follow { followerId } } }`;
 const REACT = `mutation($postId: UUID) { react(input: { kind: like, postId: $postId }) { result { rowId } } }`;
 const LIST = `query($onlyUnread: Boolean, $typeId: String, $after: Cursor) {

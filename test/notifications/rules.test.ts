@@ -5,7 +5,7 @@
  * reaction aggregate does not come back for a member who turned reactions off.
  */
 import { bulkLoad, closeSqlHelpers, rootDb } from "../helpers/sql";
-import { startTestServer, type GraphQLResponse, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, ok } from "../helpers/server";
 import { createTestUser, type TestUser } from "../helpers/users";
 
 let server: TestServer;
@@ -18,14 +18,7 @@ afterAll(async () => {
   await closeSqlHelpers();
 });
 
-function gql<T = Record<string, unknown>>(user: TestUser, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-  return server.graphql<T>(query, variables, { token: server.tokenFor(user) });
-}
-
-function ok<T>(res: GraphQLResponse<T>): T {
-  expect(res.errors).toBeUndefined();
-  return res.data!;
-}
+const gql = <T = Record<string, unknown>>(user: TestUser, query: string, variables: Record<string, unknown> = {}) => server.as<T>(user, query, variables);
 
 const arrangePost = (author: TestUser) =>
   bulkLoad(async (c) =>
