@@ -89,8 +89,8 @@ create type app_public.moderation_action as enum ('auto_hide', 'approve', 'hide'
 comment on type app_public.moderation_action is 'auto_hide (the database, at the report threshold), approve (dismiss the reports, un-hide), hide, delete, warn (notify the member), suspend (until a time or indefinitely), lift_suspension.';
 
 -- enum app_public.moderation_target_kind
-create type app_public.moderation_target_kind as enum ('post', 'question', 'answer', 'comment', 'message', 'job', 'user');
-comment on type app_public.moderation_target_kind is 'What a report or a moderation action is about: a post, question, answer, comment, chat message, job posting, or a member (user).';
+create type app_public.moderation_target_kind as enum ('post', 'question', 'answer', 'comment', 'message', 'job', 'document', 'user');
+comment on type app_public.moderation_target_kind is 'What a report or a moderation action is about: a post, question, answer, comment, chat message, job posting, shared document, or a member (user).';
 
 -- enum app_public.notification_channel
 create type app_public.notification_channel as enum ('in_app', 'email');
@@ -739,6 +739,7 @@ create table app_public.documents (
   dislike_count integer default 0 not null,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  hidden_at timestamp with time zone,
   constraint documents_pkey PRIMARY KEY (id),
   constraint document_description_length CHECK (char_length(description) <= 5000),
   constraint document_tags_count CHECK (cardinality(tags) <= 10),
@@ -748,6 +749,8 @@ create table app_public.documents (
 alter table app_public.documents enable row level security;
 create policy delete_own on app_public.documents for delete to public
   using ((owner_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+create policy select_not_hidden_by_moderation on app_public.documents as restrictive for select to public
+  using (((hidden_at IS NULL) OR (owner_id = ( SELECT app_public.current_user_id() AS current_user_id)) OR ( SELECT app_public.current_user_has_permission('report:review'::text) AS current_user_has_permission)));
 create policy select_readable on app_public.documents for select to public
   using (app_hidden.document_readable(is_public, owner_id));
 create policy update_own on app_public.documents for update to public
@@ -769,13 +772,14 @@ comment on column app_public.documents.like_count is 'Likes. Maintained by the d
 comment on column app_public.documents.dislike_count is 'Dislikes. Maintained by the database.';
 comment on column app_public.documents.created_at is 'When it was shared.';
 comment on column app_public.documents.updated_at is 'When its details changed or a version was added. Set by the database.';
+comment on column app_public.documents.hidden_at is 'When moderation hid the document (reports or a moderator); null when visible. A hidden document (its versions, files, comments and reactions) is seen by its owner and moderators only, and is not in search.';
 CREATE INDEX documents_owner_id_idx ON app_public.documents USING btree (owner_id, created_at);
 CREATE INDEX documents_public_created_idx ON app_public.documents USING btree (created_at) WHERE is_public;
 CREATE INDEX documents_tags_idx ON app_public.documents USING gin (tags);
 CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.documents FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.documents FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
 CREATE TRIGGER _200_rules BEFORE INSERT OR UPDATE ON app_public.documents FOR EACH ROW EXECUTE FUNCTION app_private.tg_documents__before_write();
-CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF title, description, tags, is_public ON app_public.documents FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('document');
+CREATE TRIGGER _700_search AFTER INSERT OR DELETE OR UPDATE OF title, description, tags, is_public, hidden_at ON app_public.documents FOR EACH ROW EXECUTE FUNCTION app_private.tg__search_refresh('document');
 CREATE CONSTRAINT TRIGGER _800_one_current AFTER INSERT ON app_public.documents DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION app_private.tg_document_versions__one_current();
 
 -- table app_public.files
@@ -1406,9 +1410,11 @@ create table app_public.moderation_targets (
   claim_expires_at timestamp with time zone,
   created_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  document_id uuid,
   constraint moderation_targets_pkey PRIMARY KEY (id),
   constraint moderation_targets_answer_key UNIQUE (answer_id),
   constraint moderation_targets_comment_key UNIQUE (comment_id),
+  constraint moderation_targets_document_key UNIQUE (document_id),
   constraint moderation_targets_job_key UNIQUE (job_id),
   constraint moderation_targets_kind_content_key UNIQUE (kind, content_id),
   constraint moderation_targets_message_key UNIQUE (message_id),
@@ -1416,12 +1422,13 @@ create table app_public.moderation_targets (
   constraint moderation_targets_question_key UNIQUE (question_id),
   constraint moderation_targets_user_key UNIQUE (user_id),
   constraint moderation_target_counts CHECK (open_report_count >= 0 AND counted_reporter_count >= 0 AND counted_reporter_count <= open_report_count),
-  constraint moderation_target_kind_matches CHECK ((kind = 'post'::app_public.moderation_target_kind) = (NOT post_id IS DISTINCT FROM content_id) AND (kind = 'question'::app_public.moderation_target_kind) = (NOT question_id IS DISTINCT FROM content_id) AND (kind = 'answer'::app_public.moderation_target_kind) = (NOT answer_id IS DISTINCT FROM content_id) AND (kind = 'comment'::app_public.moderation_target_kind) = (NOT comment_id IS DISTINCT FROM content_id) AND (kind = 'message'::app_public.moderation_target_kind) = (NOT message_id IS DISTINCT FROM content_id) AND (kind = 'job'::app_public.moderation_target_kind) = (NOT job_id IS DISTINCT FROM content_id) AND (kind = 'user'::app_public.moderation_target_kind) = (NOT user_id IS DISTINCT FROM content_id)),
-  constraint moderation_target_one_target CHECK (num_nonnulls(post_id, question_id, answer_id, comment_id, message_id, job_id, user_id) = 1),
+  constraint moderation_target_kind_matches CHECK ((kind = 'post'::app_public.moderation_target_kind) = (NOT post_id IS DISTINCT FROM content_id) AND (kind = 'question'::app_public.moderation_target_kind) = (NOT question_id IS DISTINCT FROM content_id) AND (kind = 'answer'::app_public.moderation_target_kind) = (NOT answer_id IS DISTINCT FROM content_id) AND (kind = 'comment'::app_public.moderation_target_kind) = (NOT comment_id IS DISTINCT FROM content_id) AND (kind = 'message'::app_public.moderation_target_kind) = (NOT message_id IS DISTINCT FROM content_id) AND (kind = 'job'::app_public.moderation_target_kind) = (NOT job_id IS DISTINCT FROM content_id) AND (kind::text = 'document'::text) = (NOT document_id IS DISTINCT FROM content_id) AND (kind = 'user'::app_public.moderation_target_kind) = (NOT user_id IS DISTINCT FROM content_id)),
+  constraint moderation_target_one_target CHECK (num_nonnulls(post_id, question_id, answer_id, comment_id, message_id, job_id, document_id, user_id) = 1),
   constraint moderation_targets_answer_id_fkey FOREIGN KEY (answer_id) REFERENCES app_public.answers(id) ON DELETE CASCADE,
   constraint moderation_targets_author_id_fkey FOREIGN KEY (author_id) REFERENCES app_public.users(id) ON DELETE SET NULL,
   constraint moderation_targets_claimed_by_fkey FOREIGN KEY (claimed_by) REFERENCES app_public.users(id) ON DELETE SET NULL,
   constraint moderation_targets_comment_id_fkey FOREIGN KEY (comment_id) REFERENCES app_public.comments(id) ON DELETE CASCADE,
+  constraint moderation_targets_document_id_fkey FOREIGN KEY (document_id) REFERENCES app_public.documents(id) ON DELETE CASCADE,
   constraint moderation_targets_job_id_fkey FOREIGN KEY (job_id) REFERENCES app_public.job_postings(id) ON DELETE CASCADE,
   constraint moderation_targets_message_id_fkey FOREIGN KEY (message_id) REFERENCES app_public.messages(id) ON DELETE CASCADE,
   constraint moderation_targets_post_id_fkey FOREIGN KEY (post_id) REFERENCES app_public.posts(id) ON DELETE CASCADE,
@@ -1433,10 +1440,10 @@ create policy select_moderators on app_public.moderation_targets for select to p
   using (( SELECT app_public.current_user_has_permission('report:review'::text) AS current_user_has_permission));
 grant select on table app_public.moderation_targets to authenticated;
 comment on table app_public.moderation_targets is '@behavior -insert -update -delete -aggregates
-A reported (or moderated) post, question, answer, comment, chat message, job posting or member: one row per target, with its open reports counted. The moderation queue (moderationQueue) is the targets with open reports. Moderators (report:review) only.';
+A reported (or moderated) post, question, answer, comment, chat message, job posting, shared document or member: one row per target, with its open reports counted. The moderation queue (moderationQueue) is the targets with open reports. Moderators (report:review) only.';
 comment on column app_public.moderation_targets.id is 'The queue entry''s id (for claimModerationTarget).';
 comment on column app_public.moderation_targets.kind is 'What the target is.';
-comment on column app_public.moderation_targets.content_id is 'The id of the post, question, answer, comment, message, job posting or member.';
+comment on column app_public.moderation_targets.content_id is 'The id of the post, question, answer, comment, message, job posting, document or member.';
 comment on column app_public.moderation_targets.post_id is 'The post, when kind is post.';
 comment on column app_public.moderation_targets.question_id is 'The question, when kind is question.';
 comment on column app_public.moderation_targets.answer_id is 'The answer, when kind is answer.';
@@ -1444,7 +1451,7 @@ comment on column app_public.moderation_targets.comment_id is 'The comment, when
 comment on column app_public.moderation_targets.message_id is 'The chat message, when kind is message.';
 comment on column app_public.moderation_targets.job_id is 'The job posting, when kind is job.';
 comment on column app_public.moderation_targets.user_id is 'The member reported, when kind is user.';
-comment on column app_public.moderation_targets.author_id is 'The member responsible: the author (the employer for a job, the member for a user); whom warn and suspend act on.';
+comment on column app_public.moderation_targets.author_id is 'The member responsible: the author (the employer for a job, the owner for a document, the member for a user); whom warn and suspend act on.';
 comment on column app_public.moderation_targets.open_report_count is 'Reports pending or under review. Maintained by the database.';
 comment on column app_public.moderation_targets.counted_reporter_count is 'Distinct reporters of open reports whose reports count towards auto-hide (reputation at least the moderation.auto_hide_min_reputation setting). Maintained by the database.';
 comment on column app_public.moderation_targets.first_open_report_at is 'When the oldest open report was filed (the queue''s oldest-first order); null when none is open.';
@@ -1455,6 +1462,7 @@ comment on column app_public.moderation_targets.claimed_by is 'The moderator wor
 comment on column app_public.moderation_targets.claim_expires_at is 'When the claim lapses (the moderation.claim_duration setting after claiming).';
 comment on column app_public.moderation_targets.created_at is 'When the target was first reported or moderated.';
 comment on column app_public.moderation_targets.updated_at is 'When the entry last changed.';
+comment on column app_public.moderation_targets.document_id is 'The shared document, when kind is document.';
 comment on constraint moderation_targets_author_id_fkey on app_public.moderation_targets is '@behavior -manyRelation:resource:connection -manyRelation:resource:list';
 comment on constraint moderation_targets_claimed_by_fkey on app_public.moderation_targets is '@behavior -manyRelation:resource:connection -manyRelation:resource:list';
 CREATE INDEX moderation_targets_author_id_idx ON app_public.moderation_targets USING btree (author_id);
@@ -1890,6 +1898,7 @@ CREATE INDEX reactions_user_id_idx ON app_public.reactions USING btree (user_id,
 CREATE UNIQUE INDEX reactions_user_post_key ON app_public.reactions USING btree (post_id, user_id) WHERE (post_id IS NOT NULL);
 CREATE UNIQUE INDEX reactions_user_question_key ON app_public.reactions USING btree (question_id, user_id) WHERE (question_id IS NOT NULL);
 CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
+CREATE TRIGGER _250_document_hidden BEFORE INSERT OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_reactions__document_hidden();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE OR UPDATE ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_counter();
 CREATE TRIGGER _510_document_count AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_documents__count();
 CREATE TRIGGER _700_notify AFTER INSERT OR DELETE OR UPDATE OF kind ON app_public.reactions FOR EACH ROW EXECUTE FUNCTION app_private.tg_reactions__notify();
@@ -3360,7 +3369,7 @@ CREATE OR REPLACE FUNCTION app_public.moderation_targets_content_text(t app_publ
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
   select case when app_public.current_user_has_permission('report:review') then
-    case t.kind
+    case t.kind::text
       when 'post' then (select p.title || E'\n\n' || p.body from app_public.posts p where p.id = t.content_id)
       when 'question' then (select q.title || E'\n\n' || q.body from app_public.questions q where q.id = t.content_id)
       when 'answer' then (select a.body from app_public.answers a where a.id = t.content_id)
@@ -3369,12 +3378,14 @@ AS $function$
                                   (select r.body from app_public.message_revisions r where r.message_id = m.id order by r.created_at desc limit 1))
                              from app_public.messages m where m.id = t.content_id)
       when 'job' then (select j.title || E'\n\n' || j.description from app_public.job_postings j where j.id = t.content_id)
+      when 'document' then (select concat_ws(E'\n\n', d.title, nullif(d.description, ''), nullif(array_to_string(d.tags, ', '), ''))
+                              from app_public.documents d where d.id = t.content_id)
       when 'user' then (select concat_ws(E'\n', u.username, u.display_name, u.job_title, u.bio) from app_public.users u where u.id = t.content_id)
     end
   end
 $function$;
 grant execute on function app_public.moderation_targets_content_text(t app_public.moderation_targets) to authenticated;
-comment on function app_public.moderation_targets_content_text(t app_public.moderation_targets) is 'The reported content as text (title and body; a message''s last text even if deleted; a member''s profile), for moderators (report:review) whatever room or status it is in. Security definer: moderators need not be members of a private room to judge a message.';
+comment on function app_public.moderation_targets_content_text(t app_public.moderation_targets) is 'The reported content as text (title and body; a message''s last text even if deleted; a document''s title, description and tags; a member''s profile), for moderators (report:review) whatever room or status it is in. Security definer: moderators need not be members of a private room to judge a message.';
 
 -- function app_public.moderation_targets_reason_counts(t app_public.moderation_targets)
 CREATE OR REPLACE FUNCTION app_public.moderation_targets_reason_counts(t app_public.moderation_targets)
@@ -4606,13 +4617,14 @@ CREATE OR REPLACE FUNCTION app_hidden.report_target_visible(kind app_public.mode
  LANGUAGE sql
  STABLE
 AS $function$
-  select case kind
+  select case kind::text
     when 'post' then exists (select 1 from app_public.posts p where p.id = content_id)
     when 'question' then exists (select 1 from app_public.questions q where q.id = content_id)
     when 'answer' then exists (select 1 from app_public.answers a where a.id = content_id)
     when 'comment' then exists (select 1 from app_public.comments c where c.id = content_id and c.status <> 'deleted')
     when 'message' then exists (select 1 from app_public.messages m where m.id = content_id and m.kind = 'text' and m.deleted_at is null)
     when 'job' then exists (select 1 from app_public.job_postings j where j.id = content_id)
+    when 'document' then exists (select 1 from app_public.documents d where d.id = content_id)
     when 'user' then exists (select 1 from app_public.users u where u.id = content_id)
     else false
   end
@@ -5236,7 +5248,7 @@ UNION ALL
     NULL::uuid AS room_id,
     NULL::app_public.job_status AS job_status
    FROM app_public.documents d
-  WHERE d.is_public;
+  WHERE d.is_public AND d.hidden_at IS NULL;
 comment on view app_private.search_sources is 'What search indexes, per kind (one UNION ALL branch each, with the rules that make a document searchable at all: published, not hidden by moderation, public): the rows app_private.search_refresh copies into app_private.search_entries.';
 
 -- materialized view app_private.leaderboard_scores
@@ -5967,7 +5979,7 @@ begin
     raise exception 'There is no such % to moderate', kind using errcode = 'NOTFD';
   end if;
   insert into app_public.moderation_targets
-    (kind, content_id, post_id, question_id, answer_id, comment_id, message_id, job_id, user_id, author_id)
+    (kind, content_id, post_id, question_id, answer_id, comment_id, message_id, job_id, document_id, user_id, author_id)
   values (lock_moderation_target.kind, lock_moderation_target.content_id,
           case when lock_moderation_target.kind = 'post' then lock_moderation_target.content_id end,
           case when lock_moderation_target.kind = 'question' then lock_moderation_target.content_id end,
@@ -5975,6 +5987,7 @@ begin
           case when lock_moderation_target.kind = 'comment' then lock_moderation_target.content_id end,
           case when lock_moderation_target.kind = 'message' then lock_moderation_target.content_id end,
           case when lock_moderation_target.kind = 'job' then lock_moderation_target.content_id end,
+          case when lock_moderation_target.kind = 'document' then lock_moderation_target.content_id end,
           case when lock_moderation_target.kind = 'user' then lock_moderation_target.content_id end,
           v_author)
   on conflict do nothing;
@@ -5984,7 +5997,7 @@ begin
   return v_target;
 end;
 $function$;
-comment on function app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid) is 'The moderation target row of a post, question, answer, comment, message, job or member, created on first use and row-locked until commit (NOTFD when the thing does not exist). Concurrent first uses create it once.';
+comment on function app_private.lock_moderation_target(kind app_public.moderation_target_kind, content_id uuid) is 'The moderation target row of a post, question, answer, comment, message, job, document or member, created on first use and row-locked until commit (NOTFD when the thing does not exist). Concurrent first uses create it once.';
 
 -- function app_private.lock_users(user_ids uuid[])
 CREATE OR REPLACE FUNCTION app_private.lock_users(user_ids uuid[])
@@ -6217,17 +6230,18 @@ CREATE OR REPLACE FUNCTION app_private.moderation_target_author(kind app_public.
  STABLE
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
-  select case kind
+  select case kind::text
     when 'post' then (select p.author_id from app_public.posts p where p.id = content_id)
     when 'question' then (select q.author_id from app_public.questions q where q.id = content_id)
     when 'answer' then (select a.author_id from app_public.answers a where a.id = content_id)
     when 'comment' then (select c.author_id from app_public.comments c where c.id = content_id)
     when 'message' then (select m.author_id from app_public.messages m where m.id = content_id and m.kind = 'text')
     when 'job' then (select j.employer_id from app_public.job_postings j where j.id = content_id)
+    when 'document' then (select d.owner_id from app_public.documents d where d.id = content_id)
     when 'user' then (select u.id from app_public.users u where u.id = content_id)
   end
 $function$;
-comment on function app_private.moderation_target_author(kind app_public.moderation_target_kind, content_id uuid) is 'The member responsible for a target (author, employer, the member itself), or null when it does not exist.';
+comment on function app_private.moderation_target_author(kind app_public.moderation_target_kind, content_id uuid) is 'The member responsible for a target (author, employer, document owner, the member itself), or null when it does not exist.';
 
 -- function app_private.moderation_write(kind app_public.moderation_target_kind, content_id uuid, change text)
 CREATE OR REPLACE FUNCTION app_private.moderation_write(kind app_public.moderation_target_kind, content_id uuid, change text)
@@ -6277,12 +6291,21 @@ begin
     elsif change like 'restore:%' then
       update app_public.job_postings j set hidden_at = null where j.id = content_id;
     end if;
+  elsif kind = 'document' then
+    select case when d.hidden_at is not null then 'hidden' else 'visible' end
+      into v_status from app_public.documents d where d.id = content_id for update;
+    if change in ('hide', 'delete') then
+      -- delete: hidden for good (the target keeps no hidden_at, so approve does not bring it back).
+      update app_public.documents d set hidden_at = coalesce(d.hidden_at, now()) where d.id = content_id;
+    elsif change like 'restore:%' and split_part(change, ':', 2) is distinct from 'hidden' then
+      update app_public.documents d set hidden_at = null where d.id = content_id;
+    end if;
   end if;
   perform set_config('jwt.claims.sid', coalesce(v_sid, ''), true);
   return v_status;
 end;
 $function$;
-comment on function app_private.moderation_write(kind app_public.moderation_target_kind, content_id uuid, change text) is 'Hides (hide), removes (delete) or un-hides (restore:<previous status>) a target as the database; returns the status it had before. Content: status hidden / deleted; messages: hiddenAt / deleted; jobs: hiddenAt (delete also closes an open job).';
+comment on function app_private.moderation_write(kind app_public.moderation_target_kind, content_id uuid, change text) is 'Hides (hide), removes (delete) or un-hides (restore:<previous status>) a target as the database; returns the status it had before. Content: status hidden / deleted; messages: hiddenAt / deleted; jobs: hiddenAt (delete also closes an open job); documents: hiddenAt (delete hides for good).';
 
 -- function app_private.new_token(bytes integer)
 CREATE OR REPLACE FUNCTION app_private.new_token(bytes integer)
@@ -8603,6 +8626,26 @@ begin
 end;
 $function$;
 comment on function app_private.tg_questions__reputation() is 'Trigger on questions when the accepted answer changes: takes back the earlier acceptance''s points, credits the new one (to the answer''s author and to the question''s author) and awards the first-accepted-answer badge. Security definer: the question''s author or a moderator accepts.';
+
+-- function app_private.tg_reactions__document_hidden()
+CREATE OR REPLACE FUNCTION app_private.tg_reactions__document_hidden()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+begin
+  if new.document_id is not null and exists (
+       select 1 from app_public.documents d
+        where d.id = new.document_id and d.hidden_at is not null
+          and d.owner_id is distinct from app_public.current_user_id()
+          and not app_public.current_user_has_permission('report:review')) then
+    raise exception 'Nothing to react to there' using errcode = 'NOTFD';
+  end if;
+  return new;
+end;
+$function$;
+comment on function app_private.tg_reactions__document_hidden() is 'Trigger on reactions: a document hidden by moderation takes reactions from its owner and moderators only (NOTFD for others, as for a document they cannot read). Security definer: reads the document whatever its visibility.';
 
 -- function app_private.tg_reactions__notify()
 CREATE OR REPLACE FUNCTION app_private.tg_reactions__notify()

@@ -5,7 +5,7 @@
 import type pg from "pg";
 import { asRole, closeSqlHelpers, inSavepoint, rootDb, sqlErrorCode } from "../helpers/sql";
 import { asUser, createTestUser, type TestUser } from "../helpers/users";
-import { actAs, arrangeContent, createReporter, fileReport, type Content } from "./fixtures";
+import { actAs, arrangeContent, arrangeDocument, createReporter, fileReport, type Content } from "./fixtures";
 
 let author: TestUser;
 let moderator: TestUser;
@@ -135,6 +135,65 @@ describe("each action, its effect and its log entry", () => {
     await asRole(asUser(moderator), async (c) => {
       expect(await sqlErrorCode(inSavepoint(c, () => moderate(c, "user", author.id, "hide")))).toBe("INVAL");
       expect(await sqlErrorCode(inSavepoint(c, () => moderate(c, "user", author.id, "delete")))).toBe("INVAL");
+    });
+  });
+
+  it("documents: hide (out of sight and search), approve un-hides, delete hides for good; each logged, the owner notified", async () => {
+    const doc = await arrangeDocument(author, true);
+    const reporter = await createReporter();
+    await fileReport(reporter, "document", doc, "abuse");
+    const hidden = async (c: pg.PoolClient) =>
+      (await c.query<{ hidden: boolean }>("select hidden_at is not null as hidden from app_public.documents where id = $1", [doc])).rows[0].hidden;
+    const searchable = async (c: pg.PoolClient) =>
+      (await c.query("select 1 from app_private.search_entries where kind = 'document' and id = $1", [doc])).rowCount;
+    await asRole(asUser(moderator), async (c) => {
+      // The queue shows the document's text.
+      const q = await c.query<{ text: string }>(
+        "select app_public.moderation_targets_content_text(t) as text from app_public.moderation_queue() t where t.content_id = $1",
+        [doc],
+      );
+      expect(q.rows).toEqual([{ text: expect.stringContaining("Notes for the team") }]);
+      const log = await moderate(c, "document", doc, "hide", "Copyrighted book");
+      expect(log).toMatchObject({ action: "hide", target_kind: "document", content_id: doc, affected_user_id: author.id, reason: "Copyrighted book" });
+      expect(log.detail).toMatchObject({ previousStatus: "visible" });
+      await c.query("reset role");
+      expect(await hidden(c)).toBe(true);
+      expect(await searchable(c)).toBe(0);
+      expect((await c.query("select status from app_public.reports where content_id = $1", [doc])).rows).toEqual([{ status: "resolved" }]);
+      expect((await notified(c, author.id, "content_removed"))[0].detail).toMatchObject({ kind: "document", contentId: doc, action: "hide" });
+    });
+    await asRole(asUser(moderator), async (c) => {
+      await moderate(c, "document", doc, "hide", "Copyrighted book");
+      const log = await moderate(c, "document", doc, "approve", "Licensed after all");
+      expect(log).toMatchObject({ action: "approve", target_kind: "document", reason: "Licensed after all" });
+      expect(log.detail).toMatchObject({ restoredStatus: "visible" });
+      await c.query("reset role");
+      expect(await hidden(c)).toBe(false);
+      expect(await searchable(c)).toBe(1);
+    });
+    await asRole(asUser(moderator), async (c) => {
+      expect((await moderate(c, "document", doc, "delete", "Malware")).detail).toMatchObject({ previousStatus: "visible" });
+      // approve does not bring a deleted document back, not even after a hide on top
+      await moderate(c, "document", doc, "approve", "Oops");
+      await moderate(c, "document", doc, "hide", "Still malware");
+      await moderate(c, "document", doc, "approve", "Oops again");
+      const actions = await c.query<{ action: string }>(
+        "select action from app_public.moderation_log where target_kind = 'document' and content_id = $1 order by id",
+        [doc],
+      );
+      expect(actions.rows.map((r) => r.action)).toEqual(["delete", "approve", "hide", "approve"]);
+      await c.query("reset role");
+      // The row, its versions and their bytes stay (evidence; the owner may still delete it); nobody else sees it.
+      expect(await hidden(c)).toBe(true);
+      expect(await searchable(c)).toBe(0);
+      expect((await notified(c, author.id, "content_removed"))[0].detail).toMatchObject({ kind: "document", action: "delete", reason: "Malware" });
+      await c.query("set local role authenticated");
+      const sees = async (u: TestUser) => {
+        await actAs(c, u);
+        return (await c.query("select 1 from app_public.documents where id = $1", [doc])).rowCount;
+      };
+      expect(await sees(member)).toBe(0);
+      expect(await sees(author)).toBe(1);
     });
   });
 

@@ -5,7 +5,7 @@
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { createTestUser, type TestUser } from "../helpers/users";
-import { arrangeContent, createReporter, type Content } from "./fixtures";
+import { arrangeContent, arrangeDocument, createReporter, type Content } from "./fixtures";
 
 let server: TestServer;
 let author: TestUser;
@@ -33,6 +33,26 @@ afterAll(async () => {
 const token = (u: TestUser) => server.tokenFor(u);
 
 describe("reporting and acting over GraphQL", () => {
+  it("documents: a public one is reported and appears in the queue with its document; a private one is FORBD for others", async () => {
+    const [shared, own] = [await arrangeDocument(author, true), await arrangeDocument(author, false)];
+    const REPORT = `mutation($id: UUID!) { createReport(input: { report: { targetKind: document, contentId: $id, reason: off_topic } }) { report { rowId targetKind } } }`;
+    const filed = await server.graphql<{ createReport: { report: { targetKind: string } } }>(REPORT, { id: shared }, { token: token(reporter) });
+    expect(filed.errors).toBeUndefined();
+    expect(filed.data?.createReport.report.targetKind).toBe("document");
+    const hidden = await server.graphql<{ createReport: unknown }>(REPORT, { id: own }, { token: token(reporter) });
+    expect(hidden.errors?.[0].extensions?.code).toBe("FORBD");
+    expect(hidden.data?.createReport ?? null).toBeNull();
+    const QUEUE = `{ moderationQueue(first: 50) { nodes { contentId kind documentByDocumentId { rowId title } } } }`;
+    const queue = await server.graphql<{ moderationQueue: { nodes: Array<{ contentId: string; kind: string; documentByDocumentId: { rowId: string } | null }> } }>(
+      QUEUE,
+      {},
+      { token: token(moderator) },
+    );
+    expect(queue.errors).toBeUndefined();
+    expect(queue.data!.moderationQueue.nodes.find((n) => n.contentId === shared)).toMatchObject({ kind: "document", documentByDocumentId: { rowId: shared } });
+    expect(queue.data!.moderationQueue.nodes.find((n) => n.contentId === own)).toBeUndefined();
+  });
+
   it("a member reports; a second report is NUNIQ; a moderator sees it in the queue with the content and acts; the member cannot", async () => {
     const REPORT = `mutation($id: UUID!) { createReport(input: { report: { targetKind: post, contentId: $id, reason: spam, note: "Link farm" } }) { report { rowId status } } }`;
     const first = await server.graphql<{ createReport: { report: { rowId: string; status: string } } }>(REPORT, { id: content.post }, { token: token(reporter) });

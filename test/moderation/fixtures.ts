@@ -26,7 +26,7 @@ export async function createReporter(): Promise<TestUser> {
   return user;
 }
 
-export type Kind = "post" | "question" | "answer" | "comment" | "message" | "job" | "user";
+export type Kind = "post" | "question" | "answer" | "comment" | "message" | "job" | "document" | "user";
 
 export interface Content {
   post: string;
@@ -66,8 +66,24 @@ export async function arrangeContent(author: TestUser): Promise<Content> {
   });
 }
 
+/**
+ * A shared document by `author` (public unless told otherwise) with its first
+ * version: the file reserved as the author and finished as the upload endpoint
+ * would, then createDocument as the author.
+ */
+export async function arrangeDocument(author: TestUser, isPublic = true): Promise<string> {
+  const fileId = await asMember<{ id: string }>(author, "select id from app_public.create_upload('document', 'paper.pdf', 1000, null)");
+  await rootDb().query("select app_private.finish_upload($1, $2, 'application/pdf', 500)", [fileId[0].id, author.id]);
+  const rows = await asMember<{ id: string }>(
+    author,
+    "select id from app_public.create_document($1, $2, 'Notes for the team', '{handbook}', $3)",
+    [uniqueName("document"), fileId[0].id, isPublic],
+  );
+  return rows[0].id;
+}
+
 /** The content id of `kind` for `author` (a user target is the author). */
-export function idOf(content: Content, author: TestUser, kind: Kind): string {
+export function idOf(content: Content, author: TestUser, kind: Exclude<Kind, "document">): string {
   return kind === "user" ? author.id : content[kind];
 }
 
@@ -127,6 +143,13 @@ export async function stateOf(kind: Kind, id: string): Promise<string> {
   if (kind === "job") {
     const { rows } = await rootDb().query<{ s: string }>(
       "select case when hidden_at is not null then 'hidden:' || status else status::text end as s from app_public.job_postings where id = $1",
+      [id],
+    );
+    return rows[0].s;
+  }
+  if (kind === "document") {
+    const { rows } = await rootDb().query<{ s: string }>(
+      "select case when hidden_at is not null then 'hidden' else 'visible' end as s from app_public.documents where id = $1",
       [id],
     );
     return rows[0].s;

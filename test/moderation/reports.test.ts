@@ -5,7 +5,7 @@
  */
 import { closeSqlHelpers, rootDb, sqlErrorCode } from "../helpers/sql";
 import { createTestUser, type TestUser } from "../helpers/users";
-import { actAs, arrangeContent, asMember, createReporter, fileReport, idOf, stateOf, type Content, type Kind } from "./fixtures";
+import { actAs, arrangeContent, arrangeDocument, asMember, createReporter, fileReport, idOf, stateOf, type Content, type Kind } from "./fixtures";
 
 let threshold: number;
 
@@ -46,7 +46,7 @@ describe("filing a report", () => {
   });
 
   it("works on every kind of content and on members, and the reporter sees their report", async () => {
-    for (const kind of ["post", "question", "answer", "comment", "message", "job", "user"] as Kind[]) {
+    for (const kind of ["post", "question", "answer", "comment", "message", "job", "user"] as const) {
       const id = await fileReport(reporter, kind, idOf(content, author, kind), "abuse");
       const mine = await asMember<{ id: string; status: string; target_kind: string }>(
         reporter,
@@ -244,5 +244,102 @@ describe("auto-hide", () => {
     expect(u.counted_reporter_count).toBe(threshold);
     expect(u.hidden_at).toBeNull();
     expect(await asMember(outsider, "select 1 from app_public.users where id = $1", [author.id])).toHaveLength(1);
+  });
+});
+
+describe("documents", () => {
+  const readers = async (u: TestUser | null, id: string) => {
+    const sql = `select (select count(*)::int from app_public.documents where id = $1) as documents,
+                        (select count(*)::int from app_public.document_versions where document_id = $1) as versions`;
+    if (u) return (await asMember<{ documents: number; versions: number }>(u, sql, [id]))[0];
+    const client = await rootDb().connect();
+    try {
+      await client.query("begin");
+      await client.query("set local role anonymous");
+      return (await client.query<{ documents: number; versions: number }>(sql, [id])).rows[0];
+    } finally {
+      await client.query("rollback");
+      client.release();
+    }
+  };
+  const searchable = async (id: string) =>
+    (await rootDb().query("select 1 from app_private.search_entries where kind = 'document' and id = $1", [id])).rowCount;
+
+  it("are reported like other content; a private one by nobody (others cannot see it, its owner cannot report their own)", async () => {
+    const owner = await createTestUser();
+    const reporter = await createReporter();
+    const shared = await arrangeDocument(owner, true);
+    const own = await arrangeDocument(owner, false);
+    const id = await fileReport(reporter, "document", shared, "illegal");
+    expect(await asMember(reporter, "select status, target_kind from app_public.reports where id = $1", [id])).toEqual([
+      { status: "pending", target_kind: "document" },
+    ]);
+    const t = await rootDb().query("select document_id, author_id from app_public.moderation_targets where kind = 'document' and content_id = $1", [shared]);
+    expect(t.rows).toEqual([{ document_id: shared, author_id: owner.id }]);
+    // Private: only the owner sees it, and the owner cannot report their own document.
+    expect(await sqlErrorCode(fileReport(reporter, "document", own))).toBe("42501");
+    expect(await sqlErrorCode(fileReport(owner, "document", own))).toBe("FORBD");
+    expect(await sqlErrorCode(fileReport(owner, "document", shared))).toBe("FORBD");
+    expect((await rootDb().query("select 1 from app_public.moderation_targets where content_id = $1", [own])).rowCount).toBe(0);
+    // Another kind's id names no document, and a document id names no post.
+    expect(await sqlErrorCode(fileReport(reporter, "document", owner.id))).toBe("NOTFD");
+    expect(await sqlErrorCode(fileReport(reporter, "post", shared))).toBe("NOTFD");
+  });
+
+  it("hide at exactly the threshold: out of search and out of sight for all but the owner and moderators", async () => {
+    const owner = await createTestUser();
+    const doc = await arrangeDocument(owner, true);
+    const reporters = await Promise.all(Array.from({ length: threshold }, () => createReporter()));
+    const [outsider, moderator] = await Promise.all([createTestUser(), createTestUser({ roles: ["moderator"] })]);
+    expect(await searchable(doc)).toBe(1);
+
+    for (const r of reporters.slice(0, threshold - 1)) await fileReport(r, "document", doc);
+    let t = await target("document", doc);
+    expect(t.counted_reporter_count).toBe(threshold - 1);
+    expect(t.hidden_at).toBeNull();
+    expect(await stateOf("document", doc)).toBe("visible");
+    expect(await readers(outsider, doc)).toEqual({ documents: 1, versions: 1 });
+
+    await fileReport(reporters[threshold - 1], "document", doc);
+    t = await target("document", doc);
+    expect(t.counted_reporter_count).toBe(threshold);
+    expect(t.hidden_at).not.toBeNull();
+    expect(await stateOf("document", doc)).toBe("hidden");
+
+    expect(await readers(outsider, doc)).toEqual({ documents: 0, versions: 0 });
+    expect(await readers(reporters[0], doc)).toEqual({ documents: 0, versions: 0 });
+    expect(await readers(null, doc)).toEqual({ documents: 0, versions: 0 });
+    expect(await readers(owner, doc)).toEqual({ documents: 1, versions: 1 });
+    expect(await readers(moderator, doc)).toEqual({ documents: 1, versions: 1 });
+    expect(await searchable(doc)).toBe(0);
+
+    // Others can neither comment on it nor react to it (NOTFD, as if it did not exist), nor report it again.
+    expect(
+      await sqlErrorCode(asMember(outsider, "insert into app_public.comments (document_id, body) values ($1, 'Hm')", [doc])),
+    ).toBe("NOTFD");
+    expect(await sqlErrorCode(asMember(outsider, "select * from app_public.react_to_document($1, 'like')", [doc]))).toBe("NOTFD");
+    expect(await asMember(owner, "select kind from app_public.react_to_document($1, 'like')", [doc])).toEqual([{ kind: "like" }]);
+    expect(await sqlErrorCode(fileReport(await createReporter(), "document", doc))).toBe("42501");
+
+    const log = await logRows("document", doc);
+    expect(log.map((l) => l.action)).toEqual(["auto_hide"]);
+    expect(log[0].affected_user_id).toBe(owner.id);
+    expect(log[0].detail).toMatchObject({ reporterCount: threshold, previousStatus: "visible" });
+    const notes = await rootDb().query<{ detail: Record<string, unknown> }>(
+      "select detail from app_public.notifications where recipient_id = $1 and type_id = 'content_under_review'",
+      [owner.id],
+    );
+    expect(notes.rows).toEqual([{ detail: expect.objectContaining({ kind: "document", contentId: doc }) }]);
+  });
+
+  it("the owner cannot un-hide a hidden document (hiddenAt has no update grant)", async () => {
+    const owner = await createTestUser();
+    const doc = await arrangeDocument(owner, true);
+    await rootDb().query("update app_public.documents set hidden_at = now() where id = $1", [doc]);
+    expect(await sqlErrorCode(asMember(owner, "update app_public.documents set hidden_at = null where id = $1", [doc]))).toBe("42501");
+    // Changing what the owner may change keeps it hidden and out of search.
+    await asMember(owner, "update app_public.documents set title = 'Renamed notes', is_public = true where id = $1", [doc]);
+    expect(await stateOf("document", doc)).toBe("hidden");
+    expect(await searchable(doc)).toBe(0);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { asRole, closeSqlHelpers, rootDb, sqlErrorCode } from "../helpers/sql";
 import { asUser, createTestUser, type TestUser } from "../helpers/users";
-import { arrangeContent, createReporter, fileReport } from "./fixtures";
+import { arrangeContent, arrangeDocument, createReporter, fileReport } from "./fixtures";
 
 type Viewer = "anonymous" | "reporter" | "author" | "stranger" | "moderator" | "admin";
 
@@ -13,6 +13,8 @@ let postId: string;
 let logId: string;
 let reportId: string;
 let securityEventUser: string;
+let sharedDocument: string;
+let ownDocument: string;
 
 beforeAll(async () => {
   const [reporter, author, stranger, moderator, admin] = await Promise.all([
@@ -24,6 +26,9 @@ beforeAll(async () => {
   ]);
   Object.assign(viewers, { reporter, author, stranger, moderator, admin });
   postId = (await arrangeContent(author)).post;
+  // Documents of the author, before the suspension below (a suspended member shares none).
+  sharedDocument = await arrangeDocument(author, true);
+  ownDocument = await arrangeDocument(author, false);
   reportId = await fileReport(reporter, "post", postId, "spam");
   // A committed suspension of the author by the moderator, so the log and suspensions have rows.
   const client = await rootDb().connect();
@@ -151,4 +156,14 @@ it("no member writes the queue, the log or suspensions directly", async () => {
       await c.query("rollback to savepoint s");
     }
   });
+});
+
+it("a document hidden by moderation: its owner and moderators read it and its versions; a private one stays its owner's alone", async () => {
+  const [shared, own] = [sharedDocument, ownDocument];
+  await rootDb().query("update app_public.documents set hidden_at = now() where id = any($1)", [[shared, own]]);
+  const sql = `select (select count(*)::int from app_public.documents where id = $1)
+                    + (select count(*)::int from app_public.document_versions where document_id = $1) as n`;
+  const count = (r: unknown) => (r as { n: number }[])[0].n;
+  expect(await matrix(sql, () => [shared], count)).toEqual({ anonymous: 0, reporter: 0, author: 2, stranger: 0, moderator: 2, admin: 2 });
+  expect(await matrix(sql, () => [own], count)).toEqual({ anonymous: 0, reporter: 0, author: 2, stranger: 0, moderator: 0, admin: 0 });
 });
