@@ -204,7 +204,9 @@ async function measure(
     inflight.push(
       fetch(`${urls.api}/graphql`, {
         method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "x-forwarded-for": "10.255.255.1" },
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}`, // One client address per 256 messages: the edge's per-instance flood guard
+          // (RATE_LIMIT_MAX per IP and window) is not what this measures.
+          "x-forwarded-for": `10.255.${(k >> 8) & 255}.${k & 255}` },
         body: JSON.stringify({
           query: `mutation ($r: UUID!, $b: String!) { createMessage(input: { message: { roomId: $r, body: $b } }) { message { rowId } } }`,
           variables: { r: fixture.rooms[room], b: `bench message ${k}` },
@@ -324,7 +326,7 @@ async function main() {
         const run = await measure(mode, rate, options, fixture, { api: api.url, fanout: fanout?.url ?? null }, tokenOf, pid);
         runs.push(run);
         process.stderr.write(
-          `p50 ${run.p50.toFixed(1)} p95 ${run.p95.toFixed(1)} p99 ${run.p99.toFixed(1)} ms, ${run.deliveriesPerSecond.toFixed(0)} deliveries/s, lost ${run.lost}, dup ${run.duplicates}, wrong ${run.wrong}\n`,
+          `p50 ${run.p50.toFixed(1)} p95 ${run.p95.toFixed(1)} p99 ${run.p99.toFixed(1)} ms, ${run.deliveriesPerSecond.toFixed(0)} deliveries/s, lost ${run.lost}, dup ${run.duplicates}, wrong ${run.wrong}, failed sends ${run.failedSends}\n`,
         );
         await new Promise((r) => setTimeout(r, 2000));
       }
