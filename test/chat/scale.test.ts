@@ -4,24 +4,13 @@
  * the history page and the unread counts are index-backed on a few thousand
  * messages seeded set-based (EXPLAIN of the exact SQL the API sent).
  */
+import { explainAs, type PlanNode } from "../helpers/plans";
 import type pg from "pg";
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { createTestUser, uniqueName, type TestUser } from "../helpers/users";
 import { dataStatements, recordStatements } from "../helpers/statements";
 import { arrangeMessage, arrangeRoom, bulkLoad, HISTORY } from "./fixtures";
-
-interface PlanNode {
-  "Node Type": string;
-  "Relation Name"?: string;
-  "Index Name"?: string;
-  Plans?: PlanNode[];
-}
-const walk = (node: PlanNode, out: PlanNode[] = []): PlanNode[] => {
-  out.push(node);
-  for (const child of node.Plans ?? []) walk(child, out);
-  return out;
-};
 
 let server: TestServer;
 
@@ -126,35 +115,8 @@ describe("plans on a seeded room", () => {
     await rootDb().query("analyze app_public.message_mentions");
   });
 
-  async function explainAs(user: TestUser, text: string, values: unknown[], nested = false): Promise<PlanNode[]> {
-    const client = await rootDb().connect();
-    try {
-      await client.query("begin");
-      const plans: PlanNode[] = [];
-      const onNotice = (notice: { message?: string }) => {
-        const json = notice.message?.replace(/^duration: [\d.]+ ms\s+plan:\s*/, "");
-        if (json?.startsWith("{")) plans.push(...walk((JSON.parse(json) as { Plan: PlanNode }).Plan));
-      };
-      if (nested) {
-        await client.query("load 'auto_explain'");
-        for (const s of ["log_min_duration = 0", "log_nested_statements = on", "log_format = json", "log_level = notice"]) await client.query(`set local auto_explain.${s}`);
-        client.on("notice", onNotice);
-      }
-      await client.query("select set_config('role', 'authenticated', true), set_config('jwt.claims.sub', $1, true), set_config('jwt.claims.sid', $2, true)", [
-        user.id,
-        user.sessionId,
-      ]);
-      if (nested) {
-        await client.query(text, values);
-        client.off("notice", onNotice);
-      }
-      const { rows } = await client.query(`explain (format json) ${text}`, values);
-      return [...walk((rows[0]["QUERY PLAN"] as Array<{ Plan: PlanNode }>)[0].Plan), ...plans];
-    } finally {
-      await client.query("rollback");
-      client.release();
-    }
-  }
+  const explainAsUser = (user: TestUser, text: string, values: unknown[], nested = false) => explainAs(rootDb(), user, text, values, { nested });
+
 
   const onMessages = (nodes: PlanNode[]) => nodes.filter((n) => n["Relation Name"] === "messages");
 
@@ -176,7 +138,7 @@ describe("plans on a seeded room", () => {
         }),
       );
       expect(statements).toHaveLength(1);
-      const plan = await explainAs(reader, statements[0].text, statements[0].values);
+      const plan = await explainAsUser(reader, statements[0].text, statements[0].values);
       const nodes = onMessages(plan);
       console.log(`history page ${page + 1}: ${plan.map((n) => `${n["Node Type"]} ${n["Index Name"] ?? ""}`).join("; ")}`);
       // The room's messages come from the history index — usually an ordered Index Scan; under the
@@ -190,7 +152,7 @@ describe("plans on a seeded room", () => {
 
   it("messagesAround and the unread counts read through indexes too", async () => {
     const target = (await rootDb().query("select id from app_public.messages where room_id = $1 and body = 'seeded 2501'", [room])).rows[0].id;
-    const around = await explainAs(reader, "select id from app_public.messages_around($1, 25)", [target], true);
+    const around = await explainAsUser(reader, "select id from app_public.messages_around($1, 25)", [target], true);
     const aroundOnMessages = onMessages(around);
     console.log(`messagesAround: ${aroundOnMessages.map((n) => `${n["Node Type"]} ${n["Relation Name"] ?? ""} ${n["Index Name"] ?? ""}`).join("; ")}`);
     expect(aroundOnMessages.filter((n) => n["Node Type"] === "Seq Scan")).toEqual([]);
@@ -198,7 +160,7 @@ describe("plans on a seeded room", () => {
 
     const { rows } = await rootDb().query("select count(*)::int as n from app_public.messages where room_id = $1", [room]);
     expect(rows[0].n).toBeGreaterThanOrEqual(MESSAGES);
-    const unreads = await explainAs(reader, "select * from app_public.my_room_unreads()", [], true);
+    const unreads = await explainAsUser(reader, "select * from app_public.my_room_unreads()", [], true);
     const used = [...new Set(unreads.map((n) => n["Index Name"]).filter(Boolean))];
     console.log(`unread counts: indexes ${used.join(", ")}`);
     expect(unreads.filter((n) => n["Node Type"] === "Seq Scan" && ["messages", "message_mentions"].includes(n["Relation Name"] ?? ""))).toEqual([]);

@@ -4,6 +4,7 @@
  * role and claims) shows no sequential scan of the big tables. The plans'
  * index names are printed for the record.
  */
+import { explainAs, type PlanNode } from "../helpers/plans";
 import pg from "pg";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { dataStatements, recordStatements, type Statement } from "../helpers/statements";
@@ -101,24 +102,10 @@ afterAll(async () => {
   await scratch?.drop();
 });
 
-interface PlanNode {
-  "Node Type": string;
-  "Relation Name"?: string;
-  "Index Name"?: string;
-  Plans?: PlanNode[];
-}
-
-function walk(node: PlanNode, out: PlanNode[] = []): PlanNode[] {
-  out.push(node);
-  for (const child of node.Plans ?? []) walk(child, out);
-  return out;
-}
-
 /**
  * EXPLAINs the request's one data statement as the request ran it: same
- * role, same claims. `nested`: also runs it with auto_explain and adds
- * the plans of the statements it ran inside functions (search matches
- * inside a security-definer function).
+ * role, same claims. `nested`: also the plans of the statements it ran
+ * inside functions (search candidates inside a security-definer function).
  */
 async function explainRequest(query: string, variables: Record<string, unknown> = {}, nested = false): Promise<PlanNode[]> {
   const recorder = recordStatements(server.agora.authPool);
@@ -131,43 +118,7 @@ async function explainRequest(query: string, variables: Record<string, unknown> 
   );
   expect(errors).toBeUndefined();
   expect(statements).toHaveLength(1);
-  const client = await root.connect();
-  try {
-    await client.query("begin");
-    if (nested) {
-      // Superuser settings: before the switch to the request's role.
-      await client.query("load 'auto_explain'");
-      for (const setting of ["log_min_duration = 0", "log_nested_statements = on", "log_format = json", "log_level = notice", "log_analyze = on"]) {
-        await client.query(`set local auto_explain.${setting}`);
-      }
-    }
-    await client.query(
-      "select set_config('role', 'authenticated', true), set_config('jwt.claims.sub', $1, true), set_config('jwt.claims.sid', $2, true)",
-      [viewer.id, viewer.sessionId],
-    );
-    if (process.env.DEBUG_PLANS) {
-      const text = await client.query(`explain ${statements[0].text}`, statements[0].values);
-      console.log(text.rows.map((r) => r["QUERY PLAN"]).join("\n"));
-    }
-    const plans: PlanNode[] = [];
-    if (nested) {
-      const onNotice = (notice: { message?: string }) => {
-        const json = notice.message?.replace(/^duration: [\d.]+ ms\s+plan:\s*/, "");
-        if (json?.startsWith("{")) plans.push(...walk((JSON.parse(json) as { Plan: PlanNode }).Plan));
-      };
-      client.on("notice", onNotice);
-      try {
-        await client.query(statements[0].text, statements[0].values);
-      } finally {
-        client.off("notice", onNotice);
-      }
-    }
-    const { rows } = await client.query(`explain (format json) ${statements[0].text}`, statements[0].values);
-    return [...walk((rows[0]["QUERY PLAN"] as Array<{ Plan: PlanNode }>)[0].Plan), ...plans];
-  } finally {
-    await client.query("rollback");
-    client.release();
-  }
+  return explainAs(root, viewer, statements[0].text, statements[0].values, { nested, analyze: true });
 }
 
 function expectIndexed(name: string, nodes: PlanNode[], expectedIndex: RegExp) {

@@ -4,6 +4,7 @@
  * EXPLAIN of the exact SQL PostGraphile sends, as the request's role and
  * claims, shows no sequential scan of job_postings and names the index.
  */
+import { explainAs, type PlanNode } from "../helpers/plans";
 import pg from "pg";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { dataStatements, recordStatements } from "../helpers/statements";
@@ -70,18 +71,6 @@ afterAll(async () => {
   await scratch?.drop();
 });
 
-interface PlanNode {
-  "Node Type": string;
-  "Relation Name"?: string;
-  "Index Name"?: string;
-  Plans?: PlanNode[];
-}
-const walk = (node: PlanNode, out: PlanNode[] = []): PlanNode[] => {
-  out.push(node);
-  for (const child of node.Plans ?? []) walk(child, out);
-  return out;
-};
-
 /**
  * EXPLAINs the one data statement the request sent, as the request ran it,
  * and runs it once under auto_explain to add the plans of the statements
@@ -100,34 +89,7 @@ async function plan(query: string): Promise<{ nodes: PlanNode[]; count: number }
     }),
   ).filter((s) => !/^\s*set\s+jit_/i.test(s.text));
   expect(statements).toHaveLength(1);
-  const client = await root.connect();
-  const nested: PlanNode[] = [];
-  const onNotice = (notice: { message?: string }) => {
-    const json = notice.message?.replace(/^duration: [\d.]+ ms\s+plan:\s*/, "");
-    if (json?.startsWith("{")) nested.push(...walk((JSON.parse(json) as { Plan: PlanNode }).Plan));
-  };
-  try {
-    await client.query("begin");
-    await client.query("load 'auto_explain'");
-    for (const setting of ["log_min_duration = 0", "log_nested_statements = on", "log_format = json", "log_level = notice"]) {
-      await client.query(`set local auto_explain.${setting}`);
-    }
-    await client.query(
-      "select set_config('role', 'authenticated', true), set_config('jwt.claims.sub', $1, true), set_config('jwt.claims.sid', $2, true)",
-      [viewer.id, viewer.sessionId],
-    );
-    client.on("notice", onNotice);
-    try {
-      await client.query(statements[0].text, statements[0].values);
-    } finally {
-      client.off("notice", onNotice);
-    }
-    const { rows } = await client.query(`explain (format json) ${statements[0].text}`, statements[0].values);
-    return { nodes: [...walk((rows[0]["QUERY PLAN"] as Array<{ Plan: PlanNode }>)[0].Plan), ...nested], count };
-  } finally {
-    await client.query("rollback");
-    client.release();
-  }
+  return { nodes: await explainAs(root, viewer, statements[0].text, statements[0].values, { nested: true }), count };
 }
 
 const list = (args: string) => `{ allJobPostings(first: 20, ${args}) { nodes { title } } }`;
