@@ -7,9 +7,9 @@
  */
 import { startTestServer, type TestServer } from "../helpers/server";
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
-import { createTestUser, type TestUser } from "../helpers/users";
+import { createTestUser } from "../helpers/users";
 import { arrangeRoom } from "../chat/fixtures";
-import { connect, subscribe, until, ROOM_EVENTS, type LiveConnection, type RoomEvent } from "./live";
+import { connections, subscribe, until, ROOM_EVENTS, type LiveConnection, type RoomEvent } from "./live";
 import { wsExecute } from "../helpers/ws";
 
 jest.setTimeout(120_000);
@@ -17,23 +17,18 @@ jest.setTimeout(120_000);
 describe("connections across instances", () => {
   let a: TestServer;
   let b: TestServer;
-  const open: LiveConnection[] = [];
 
   beforeAll(async () => {
     [a, b] = await Promise.all([startTestServer(), startTestServer()]);
     await Promise.all([a.agora.graphqlSchema(), b.agora.graphqlSchema()]);
   });
   afterAll(async () => {
-    for (const connection of open) await connection.client.dispose();
+    await disposeAll();
     await Promise.all([a?.stop(), b?.stop()]);
     await closeSqlHelpers();
   });
 
-  const live = (server: TestServer, user?: TestUser) => {
-    const connection = connect(server, user ? server.tokenFor(user) : undefined);
-    open.push(connection);
-    return connection;
-  };
+  const { live, disposeAll } = connections();
   /** Opens a connection and waits for its acknowledgement (or its refusal). */
   const acknowledged = async (connection: LiveConnection) => {
     const outcome = await Promise.race([

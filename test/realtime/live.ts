@@ -26,6 +26,27 @@ export function connect(server: TestServer, token?: string): LiveConnection {
   return { client, closed, closeCode: () => code };
 }
 
+/**
+ * The connections a test file opens, as members (or anonymously) to any of its
+ * instances, all disposed together in its afterAll.
+ */
+export function connections(): {
+  live(server: TestServer, user?: { id: string; sessionId: string }): LiveConnection;
+  disposeAll(): Promise<void>;
+} {
+  const open: LiveConnection[] = [];
+  return {
+    live(server, user) {
+      const connection = connect(server, user ? server.tokenFor(user) : undefined);
+      open.push(connection);
+      return connection;
+    },
+    async disposeAll() {
+      for (const connection of open) await connection.client.dispose();
+    },
+  };
+}
+
 export interface LiveSubscription<T> {
   events: T[];
   errors: unknown[];

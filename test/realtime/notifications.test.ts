@@ -7,7 +7,7 @@
 import { startTestServer, type TestServer } from "../helpers/server";
 import { closeSqlHelpers } from "../helpers/sql";
 import { createTestUser, type TestUser } from "../helpers/users";
-import { connect, subscribe, until, type LiveConnection } from "./live";
+import { connections, subscribe, until } from "./live";
 
 const NOTIFICATIONS = `subscription { notifications { kind notificationId unreadCount notification { rowId typeId actorId readAt } } }`;
 
@@ -24,7 +24,6 @@ describe("notifications, live", () => {
   let a: TestServer;
   let b: TestServer;
   let recipient: TestUser, follower: TestUser, bystander: TestUser;
-  const open: LiveConnection[] = [];
 
   beforeAll(async () => {
     [a, b] = await Promise.all([startTestServer(), startTestServer()]);
@@ -32,16 +31,12 @@ describe("notifications, live", () => {
     [recipient, follower, bystander] = await Promise.all([createTestUser(), createTestUser(), createTestUser()]);
   });
   afterAll(async () => {
-    for (const connection of open) await connection.client.dispose();
+    await disposeAll();
     await Promise.all([a?.stop(), b?.stop()]);
     await closeSqlHelpers();
   });
 
-  const live = (server: TestServer, user?: TestUser) => {
-    const connection = connect(server, user ? server.tokenFor(user) : undefined);
-    open.push(connection);
-    return connection;
-  };
+  const { live, disposeAll } = connections();
 
   it("delivers a new notification to its recipient (on another instance) with the unread count, then its reading and deletion", async () => {
     const mine = subscribe<NotificationEvent>(live(b, recipient), NOTIFICATIONS);

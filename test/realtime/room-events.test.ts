@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from "../helpers/server";
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
 import { createTestUser, type TestUser } from "../helpers/users";
 import { arrangeRoom } from "../chat/fixtures";
-import { connect, subscribe, until, ROOM_EVENTS, type LiveConnection, type RoomEvent } from "./live";
+import { connections, subscribe, until, ROOM_EVENTS, type RoomEvent } from "./live";
 
 const SEND = `mutation ($roomId: UUID!, $body: String!) { createMessage(input: { message: { roomId: $roomId, body: $body } }) { message { rowId } } }`;
 
@@ -19,7 +19,6 @@ describe("room events across two API instances", () => {
   let b: TestServer;
   let owner: TestUser, member: TestUser, blocker: TestUser, outsider: TestUser;
   let privateRoom: string, publicRoom: string;
-  const open: LiveConnection[] = [];
 
   beforeAll(async () => {
     [a, b] = await Promise.all([startTestServer(), startTestServer()]);
@@ -35,16 +34,12 @@ describe("room events across two API instances", () => {
     }
   });
   afterAll(async () => {
-    for (const connection of open) await connection.client.dispose();
+    await disposeAll();
     await Promise.all([a?.stop(), b?.stop()]);
     await closeSqlHelpers();
   });
 
-  const live = (server: TestServer, user?: TestUser) => {
-    const connection = connect(server, user ? server.tokenFor(user) : undefined);
-    open.push(connection);
-    return connection;
-  };
+  const { live, disposeAll } = connections();
   const send = async (user: TestUser, roomId: string, body: string, server = a) => {
     const res = await server.graphql<{ createMessage: { message: { rowId: string } } }>(SEND, { roomId, body }, { token: server.tokenFor(user) });
     expect(res.errors).toBeUndefined();
