@@ -10,10 +10,11 @@ import { testDatabase } from "../helpers/testDatabase";
 
 afterAll(closeSqlHelpers);
 
+// Ordered by name: pg_class's physical order changes whenever another test updates a catalog row (analyze, alter table).
 const schemaFingerprint = async () =>
   (
     await rootDb().query(
-      `select count(*)::int as objects, md5(string_agg(n.nspname || '.' || c.relname || ':' || c.relkind::text, ',' order by 1)) as hash
+      `select count(*)::int as objects, md5(string_agg(n.nspname || '.' || c.relname || ':' || c.relkind::text, ',' order by n.nspname, c.relname)) as hash
          from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname like 'app_%'`,
     )
   ).rows[0];
