@@ -17,8 +17,7 @@ import { startTestServer, type TestServer } from "../helpers/server";
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
 import { createTestUser, type TestUser } from "../helpers/users";
 import { FIXTURES } from "../helpers/files";
-import { runQueuedJobs } from "../helpers/jobs";
-import { deleteFileBytes } from "../../src/tasks/delete_file_bytes";
+import { runFileJobs } from "../helpers/fileJobs";
 import { sweepOrphanFiles } from "../../src/tasks/sweep_orphan_files";
 import { insertApplication, insertJob } from "../jobs/helpers";
 
@@ -113,7 +112,7 @@ describe.each(["local", "s3"] as const)("documents on %s storage", (kind) => {
     return Buffer.concat(chunks);
   }
 
-  const runDeleteJobs = () => runQueuedJobs({ delete_file_bytes: deleteFileBytes({ fileStorage: server.agora.fileStorage }) });
+  const runDeleteJobs = () => runFileJobs(server.agora.fileStorage, "delete_file_bytes");
 
   test("documents by id, by node id and in a connection: public to everyone, private to the owner only (admins included)", async () => {
     const pub = await createDocument(owner, true, "Public guide");

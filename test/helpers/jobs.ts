@@ -1,10 +1,13 @@
-/** Runs the jobs queued so far, once, with the given tasks (or Agora's own, configured for the test run). */
+/**
+ * Runs the jobs queued so far, once, with the given tasks (or Agora's own,
+ * configured for the test run, without the file tasks: those run only through
+ * runFileJobs, against the store that holds their bytes).
+ */
 import { Logger, runOnce, type TaskList } from "graphile-worker";
 import { loadConfig } from "../../src/config";
 import { makeLogger } from "../../src/logger";
 import { makeMailer } from "../../src/mail/mailer";
 import { makeTaskList } from "../../src/tasks";
-import { makeFileStorage } from "../../src/files";
 import { testDatabase } from "./testDatabase";
 
 const quietLogger = new Logger(() => () => undefined);
@@ -15,7 +18,7 @@ export async function runQueuedJobs(taskList?: TaskList): Promise<void> {
   try {
     await runOnce({
       connectionString: testDatabase().ownerUrl,
-      taskList: taskList ?? makeTaskList({ mailer, publicUrl: config.publicUrl, fileStorage: makeFileStorage(config) }),
+      taskList: taskList ?? makeTaskList({ mailer, publicUrl: config.publicUrl }),
       noHandleSignals: true,
       logger: quietLogger,
     });
