@@ -179,32 +179,45 @@ export async function seed(
  * Drops every key, constraint-backed and plain index of the seeded tables,
  * and the foreign keys that point at them from elsewhere, returning the
  * statements that put them back (keys first, then indexes, then foreign
- * keys, which are validated by one join each).
+ * keys, which are validated by one join each), each with its comment: the
+ * smart tags on constraints (e.g. `@behavior -single`) shape the GraphQL
+ * schema, so a seeded database must keep them.
  */
 async function dropKeysAndIndexes(db: pg.PoolClient): Promise<string[]> {
   const tables = `(select unnest($1::regclass[]))`;
-  const { rows: foreign } = await db.query<{ tbl: string; name: string; def: string }>(
-    `select conrelid::regclass::text tbl, quote_ident(conname) as name, pg_get_constraintdef(oid) def from pg_constraint
+  type Constraint = { tbl: string; name: string; def: string; comment: string | null };
+  const { rows: foreign } = await db.query<Constraint>(
+    `select conrelid::regclass::text tbl, quote_ident(conname) as name, pg_get_constraintdef(oid) def,
+            case when obj_description(oid, 'pg_constraint') is not null
+              then format('comment on constraint %I on %s is %L', conname, conrelid::regclass, obj_description(oid, 'pg_constraint')) end as comment
+       from pg_constraint
       where contype = 'f' and (conrelid in ${tables} or confrelid in ${tables}) order by 1, 2`,
     [TABLES],
   );
-  const { rows: keys } = await db.query<{ tbl: string; name: string; def: string }>(
-    `select conrelid::regclass::text tbl, quote_ident(conname) as name, pg_get_constraintdef(oid) def from pg_constraint
+  const { rows: keys } = await db.query<Constraint>(
+    `select conrelid::regclass::text tbl, quote_ident(conname) as name, pg_get_constraintdef(oid) def,
+            case when obj_description(oid, 'pg_constraint') is not null
+              then format('comment on constraint %I on %s is %L', conname, conrelid::regclass, obj_description(oid, 'pg_constraint')) end as comment
+       from pg_constraint
       where contype in ('p', 'u', 'x') and conrelid in ${tables} order by 1, 2`,
     [TABLES],
   );
-  const { rows: indexes } = await db.query<{ name: string; def: string }>(
-    `select indexrelid::regclass::text as name, pg_get_indexdef(indexrelid) def from pg_index i
+  const { rows: indexes } = await db.query<{ name: string; def: string; comment: string | null }>(
+    `select indexrelid::regclass::text as name, pg_get_indexdef(indexrelid) def,
+            case when obj_description(indexrelid, 'pg_class') is not null
+              then format('comment on index %s is %L', indexrelid::regclass, obj_description(indexrelid, 'pg_class')) end as comment
+       from pg_index i
       where indrelid in ${tables} and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid) order by 1`,
     [TABLES],
   );
   for (const f of foreign) await db.query(`alter table ${f.tbl} drop constraint ${f.name}`);
   for (const i of indexes) await db.query(`drop index ${i.name}`);
   for (const k of keys) await db.query(`alter table ${k.tbl} drop constraint ${k.name}`);
+  const withComment = (create: string, comment: string | null) => (comment ? [create, comment] : [create]);
   return [
-    ...keys.map((k) => `alter table ${k.tbl} add constraint ${k.name} ${k.def}`),
-    ...indexes.map((i) => i.def),
-    ...foreign.map((f) => `alter table ${f.tbl} add constraint ${f.name} ${f.def}`),
+    ...keys.flatMap((k) => withComment(`alter table ${k.tbl} add constraint ${k.name} ${k.def}`, k.comment)),
+    ...indexes.flatMap((i) => withComment(i.def, i.comment)),
+    ...foreign.flatMap((f) => withComment(`alter table ${f.tbl} add constraint ${f.name} ${f.def}`, f.comment)),
   ];
 }
 

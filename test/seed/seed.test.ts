@@ -41,12 +41,14 @@ async function fingerprint(db: ScratchDatabase): Promise<Record<string, string>>
   return out;
 }
 
-/** Every index and constraint of the application schemas, and whether triggers are on. */
+/** Every index and constraint of the application schemas with its comment (smart tags live there), and whether triggers are on. */
 async function schemaShape(db: ScratchDatabase): Promise<string[]> {
   const { rows } = await db.root.query(`
-    select indexdef as d from pg_indexes where schemaname in ('app_public', 'app_private')
+    select indexdef || ' ' || coalesce(obj_description(format('%I.%I', schemaname, indexname)::regclass, 'pg_class'), '') as d
+      from pg_indexes where schemaname in ('app_public', 'app_private')
     union all
-    select conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated from pg_constraint
+    select conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated
+           || ' ' || coalesce(obj_description(oid, 'pg_constraint'), '') from pg_constraint
      where connamespace in ('app_public'::regnamespace, 'app_private'::regnamespace)
     union all
     select tgrelid::regclass::text || ' ' || tgname || ' ' || tgenabled::text from pg_trigger
