@@ -33,7 +33,43 @@ const SANITIZE: sanitizeHtml.IOptions = {
   },
 };
 
+/**
+ * Rendered bodies, most recently used last, keyed by the markdown itself: the
+ * same body is rendered once however many readers ask (a feed page read by
+ * many, a live message fanned out to every member of a room). Bounded by the
+ * characters held (source + HTML), so memory stays small whatever comes in.
+ */
+const CACHE_CHARS = 16 * 1024 * 1024;
+/** Bodies longer than this are rendered every time (they would crowd out the many short ones). */
+const CACHE_MAX_SOURCE = 64 * 1024;
+const cache = new Map<string, string>();
+let cachedChars = 0;
+
+function render(source: string): string {
+  return sanitizeHtml(md.render(source), SANITIZE);
+}
+
 export function renderMarkdown(source: string | null | undefined): string {
   if (!source) return "";
-  return sanitizeHtml(md.render(source), SANITIZE);
+  if (source.length > CACHE_MAX_SOURCE) return render(source);
+  const hit = cache.get(source);
+  if (hit !== undefined) {
+    cache.delete(source); // move to the most recently used end
+    cache.set(source, hit);
+    return hit;
+  }
+  const html = render(source);
+  cache.set(source, html);
+  cachedChars += source.length + html.length;
+  for (const [oldest, oldHtml] of cache) {
+    if (cachedChars <= CACHE_CHARS) break;
+    cache.delete(oldest);
+    cachedChars -= oldest.length + oldHtml.length;
+  }
+  return html;
+}
+
+/** Entries and characters held by the render cache (tests). */
+export function renderCacheSize(): { entries: number; chars: number } {
+  return { entries: cache.size, chars: cachedChars };
 }

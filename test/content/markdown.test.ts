@@ -5,7 +5,7 @@
  * to work, and one post over the real HTTP API whose `bodyHtml` is inert
  * while `body` keeps exactly what was written.
  */
-import { renderMarkdown } from "../../plugins/render-markdown";
+import { renderCacheSize, renderMarkdown } from "../../plugins/render-markdown";
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { createTestUser } from "../helpers/users";
@@ -190,6 +190,27 @@ describe("renderMarkdown: untrusted bodies come out inert", () => {
     expect(() => expectInert("<img src=x onerror=alert(1)>", "")).toThrow(/event handler/);
     expect(() => expectInert("<svg></svg>", "")).toThrow(/<svg> element/);
     expect(() => expectInert("<p>fine</p>", "")).not.toThrow();
+  });
+});
+
+describe("renderMarkdown: the render cache", () => {
+  it("returns the same HTML from the cache as from a fresh render, and a different body its own", () => {
+    const source = `**cached** ${Date.now()} <script>x</script>`;
+    const first = renderMarkdown(source);
+    const again = renderMarkdown(source);
+    expect(again).toBe(first);
+    expect(first).toContain("<strong>cached</strong>");
+    expect(first).not.toContain("<script");
+    expect(renderMarkdown(source + " more")).not.toBe(first);
+  });
+
+  it("stays within its bound (16 Mi characters) however many distinct bodies pass through", () => {
+    const paragraph = "word ".repeat(12_000); // 60 kB, under the per-body limit of 64 kB
+    for (let i = 0; i < 200; i++) expect(renderMarkdown(`${i} ${paragraph}`).length).toBeGreaterThan(60_000);
+    const { entries, chars } = renderCacheSize();
+    expect(chars).toBeLessThanOrEqual(16 * 1024 * 1024);
+    expect(entries).toBeLessThan(200);
+    expect(entries).toBeGreaterThan(100);
   });
 });
 
