@@ -2855,6 +2855,7 @@ AS $function$
 $function$;
 grant execute on function app_public.current_user_notifications(only_unread boolean, type_id text) to authenticated;
 comment on function app_public.current_user_notifications(only_unread boolean, type_id text) is '@sortable false
+@orderedBy updated_at desc, id desc
 Your notifications, newest first (by last change); onlyUnread and typeId filter them.';
 
 -- function app_public.current_user_sessions()
@@ -3062,6 +3063,7 @@ AS $function$
 $function$;
 grant execute on function app_public.jobs_in_followed_categories() to authenticated;
 comment on function app_public.jobs_in_followed_categories() is '@sortable false
+@orderedBy published_at desc, id desc
 Active jobs in the categories you follow (createCategoryFollow), newest first: job_postings_category_published_idx, per followed category.';
 
 -- function app_public.leaderboard(period text)
@@ -3074,7 +3076,8 @@ AS $function$
 $function$;
 grant execute on function app_public.leaderboard(period text) to anonymous;
 grant execute on function app_public.leaderboard(period text) to authenticated;
-comment on function app_public.leaderboard(period text) is 'A leaderboard, best first: period is week (last 7 days), month (last 30 days) or all.';
+comment on function app_public.leaderboard(period text) is '@orderedBy rank
+A leaderboard, best first: period is week (last 7 days), month (last 30 days) or all.';
 
 -- function app_public.logout()
 CREATE OR REPLACE FUNCTION app_public.logout()
@@ -3240,7 +3243,8 @@ end;
 $function$;
 grant execute on function app_public.messages_around(message_id uuid, count integer) to anonymous;
 grant execute on function app_public.messages_around(message_id uuid, count integer) to authenticated;
-comment on function app_public.messages_around(message_id uuid, count integer) is 'A page of a room''s history centred on a message (to jump to a reply or a search hit): the message, up to count (at most 100) newer and count older messages, newest first.';
+comment on function app_public.messages_around(message_id uuid, count integer) is '@orderedBy created_at desc, id desc
+A page of a room''s history centred on a message (to jump to a reply or a search hit): the message, up to count (at most 100) newer and count older messages, newest first.';
 
 -- function app_public.messages_read_by(m app_public.messages)
 CREATE OR REPLACE FUNCTION app_public.messages_read_by(m app_public.messages)
@@ -4121,7 +4125,8 @@ AS $function$
 $function$;
 grant execute on function app_public.trending(kind text) to anonymous;
 grant execute on function app_public.trending(kind text) to authenticated;
-comment on function app_public.trending(kind text) is 'The trending posts (kind post) or questions (kind question), most trending first.';
+comment on function app_public.trending(kind text) is '@orderedBy rank
+The trending posts (kind post) or questions (kind question), most trending first.';
 
 -- function app_public.unmute_room_member(room_id uuid, user_id uuid)
 CREATE OR REPLACE FUNCTION app_public.unmute_room_member(room_id uuid, user_id uuid)

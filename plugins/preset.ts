@@ -19,6 +19,7 @@ import { MarkdownPlugin } from "./markdown";
 import { ContentFilterPlugins } from "./content-filters";
 import { JobFilterPlugins } from "./job-filters";
 import { PageSizePlugin } from "./page-size";
+import { OrderedFunctionsPlugin } from "./ordered-functions";
 import { makeCacheLimitsPlugin, type CacheLimits } from "./cache-limits";
 
 export interface PresetOptions {
@@ -68,6 +69,7 @@ export function makePreset(options: PresetOptions): GraphileConfig.Preset {
       SubscriptionTransportPlugin,
       MarkdownPlugin,
       PageSizePlugin,
+      OrderedFunctionsPlugin,
       ...ContentFilterPlugins,
       ...JobFilterPlugins,
       ...AggregatesPlugins,
