@@ -5,10 +5,9 @@
  * Per event, ONE evaluation of app_private.realtime_room_event returns the
  * event's data and which of this instance's viewers of the room may see it —
  * the database's rules, evaluated once per event per instance, not once per
- * subscriber; events of a room that arrive while its previous batch is being
- * decided are decided together in one query. Events of one room are processed
- * in order (a promise chain per room); rooms run concurrently on the realtime
- * pool. See docs/realtime.md.
+ * subscriber; events that arrive while the previous batch is being decided
+ * are decided together in one query, whatever their rooms, in arrival order
+ * (so each room's events stay in order). See docs/realtime.md.
  */
 import type pg from "pg";
 import type { Logger } from "../logger";
@@ -35,15 +34,16 @@ interface Subscription {
 }
 
 /** The most room events decided by one query. */
-const MAX_BATCH = 100;
+const MAX_BATCH = 200;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class RealtimeHub implements RealtimeService {
   private readonly rooms = new Map<string, Set<Subscription>>();
   private readonly notifications = new Map<string, Set<Subscription>>();
   private readonly chains = new Map<string, Promise<void>>();
-  /** Room events waiting for the room's current batch to be decided. */
-  private readonly pending = new Map<string, Announcement[]>();
+  /** Room events waiting for the current batch to be decided. */
+  private readonly pending: Announcement[] = [];
+  private deciding = false;
   /** Authorising queries run (for tests and the benchmark: at most one per event, never one per subscriber). */
   eventQueries = 0;
 
@@ -166,7 +166,6 @@ export class RealtimeHub implements RealtimeService {
     const previous = this.chains.get(key) ?? Promise.resolve();
     const next = previous.then(task).catch((error: unknown) => {
       this.logger.warn({ error: describeDbError(error), key }, "a realtime event could not be delivered; subscribers get a gap signal");
-      if (key.startsWith("r:")) this.gapFor(this.rooms.get(key.slice(2)), key.slice(2));
       if (key.startsWith("n:")) this.gapFor(this.notifications.get(key.slice(2)), null);
     });
     this.chains.set(key, next);
@@ -176,54 +175,67 @@ export class RealtimeHub implements RealtimeService {
   }
 
   /**
-   * Queues a room event. Events that arrive while the room's previous batch is
-   * being decided wait, and are then decided together: one query for the batch
-   * (at most MAX_BATCH events), still in order.
+   * Queues a room event. Events that arrive while the current batch is being
+   * decided wait, and are then decided together — whatever their rooms — in
+   * one query (at most MAX_BATCH events), in arrival order, so each room's
+   * events stay in order.
    */
   private enqueue(event: Announcement): void {
-    const roomId = event.r!;
-    const pending = this.pending.get(roomId);
-    if (pending) {
-      pending.push(event);
-      return;
-    }
-    this.pending.set(roomId, [event]);
-    this.serially(`r:${roomId}`, async () => {
-      for (;;) {
-        const batch = this.pending.get(roomId) ?? [];
-        if (batch.length === 0) {
-          this.pending.delete(roomId);
-          return;
-        }
-        this.pending.set(roomId, batch.slice(MAX_BATCH));
-        await this.roomEvents(roomId, batch.slice(0, MAX_BATCH));
-      }
-    });
+    this.pending.push(event);
+    if (this.pending.length === 1 && !this.deciding) this.serially("rooms", () => this.drain());
   }
 
-  private async roomEvents(roomId: string, events: Announcement[]): Promise<void> {
-    const subscriptions = [...(this.rooms.get(roomId) ?? [])];
-    if (subscriptions.length === 0) return;
-    // One row per distinct viewer (user and session) of the room on this instance.
-    const viewers = new Map<string, number>();
-    const userIds: Array<string | null> = [];
-    const sessionIds: Array<string | null> = [];
-    for (const { connection } of subscriptions) {
-      const key = `${connection.userId}/${connection.sessionId}`;
-      if (viewers.has(key)) continue;
-      viewers.set(key, userIds.length + 1);
-      userIds.push(connection.userId);
-      sessionIds.push(connection.sessionId);
+  private async drain(): Promise<void> {
+    this.deciding = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, MAX_BATCH);
+        try {
+          await this.roomEvents(batch);
+        } catch (error) {
+          this.logger.warn({ error: describeDbError(error) }, "realtime events could not be delivered; subscribers get a gap signal");
+          for (const roomId of new Set(batch.map((e) => e.r!))) this.gapFor(this.rooms.get(roomId), roomId);
+        }
+      }
+    } finally {
+      this.deciding = false;
     }
+  }
+
+  private async roomEvents(events: Announcement[]): Promise<void> {
+    // Per room of the batch: its subscriptions now, and one entry per distinct viewer (user and session), numbered from 1.
+    const rooms = new Map<string, { subscriptions: Subscription[]; viewers: Map<string, number>; users: Array<string | null>; sessions: Array<string | null> }>();
+    for (const roomId of new Set(events.map((e) => e.r!))) {
+      const subscriptions = [...(this.rooms.get(roomId) ?? [])];
+      if (subscriptions.length === 0) continue;
+      const room = { subscriptions, viewers: new Map<string, number>(), users: [] as Array<string | null>, sessions: [] as Array<string | null> };
+      for (const { connection } of subscriptions) {
+        const key = `${connection.userId}/${connection.sessionId}`;
+        if (room.viewers.has(key)) continue;
+        room.viewers.set(key, room.users.length + 1);
+        room.users.push(connection.userId);
+        room.sessions.push(connection.sessionId);
+      }
+      rooms.set(roomId, room);
+    }
+    const wanted = events.filter((e) => rooms.has(e.r!));
+    if (wanted.length === 0) return;
+    const viewers = Object.fromEntries([...rooms].map(([roomId, room]) => [roomId, { u: room.users, s: room.sessions }]));
     this.eventQueries += 1;
     const { rows } = await this.pool.query<{ payload: Record<string, unknown>; deliver: number[]; ended: number[] }>(
       `select r.payload, r.deliver, r.ended
-         from unnest($2::text[], $3::uuid[], $4::uuid[]) with ordinality as e(kind, row_id, user_id, ord)
-         cross join lateral app_private.realtime_room_event(e.kind, $1, e.row_id, e.user_id, $5::uuid[], $6::uuid[]) r
+         from unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[]) with ordinality as e(kind, room_id, row_id, user_id, ord)
+         cross join lateral (select $5::jsonb -> e.room_id::text as v) v
+         cross join lateral app_private.realtime_room_event(
+                e.kind, e.room_id, e.row_id, e.user_id,
+                array(select x::uuid from jsonb_array_elements_text(v.v -> 'u') with ordinality as j(x, n) order by n),
+                array(select x::uuid from jsonb_array_elements_text(v.v -> 's') with ordinality as j(x, n) order by n)) r
         order by e.ord`,
-      [roomId, events.map((e) => e.k), events.map((e) => e.i ?? null), events.map((e) => e.u ?? null), userIds, sessionIds],
+      [wanted.map((e) => e.k), wanted.map((e) => e.r), wanted.map((e) => e.i ?? null), wanted.map((e) => e.u ?? null), JSON.stringify(viewers)],
     );
-    for (const [i, event] of events.entries()) {
+    for (const [i, event] of wanted.entries()) {
+      const roomId = event.r!;
+      const { subscriptions, viewers: ords } = rooms.get(roomId)!;
       const { payload, deliver, ended } = rows[i];
       const deliverSet = new Set(deliver);
       const endedSet = new Set(ended);
@@ -240,7 +252,7 @@ export class RealtimeHub implements RealtimeService {
       for (const subscription of subscriptions) {
         if (subscription.stream.ended) continue;
         const { connection } = subscription;
-        const ord = viewers.get(`${connection.userId}/${connection.sessionId}`)!;
+        const ord = ords.get(`${connection.userId}/${connection.sessionId}`)!;
         if (deliverSet.has(ord)) this.push(subscription, out);
         if (endedSet.has(ord) || (leaving && connection.userId === leaving)) subscription.stream.end();
       }

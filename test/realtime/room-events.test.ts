@@ -108,6 +108,45 @@ describe("room events across two API instances", () => {
     subs.forEach((s) => s.dispose());
   });
 
+  it("decides events that arrive together in one query whatever their rooms, each room's events in order, each to its own room's subscribers", async () => {
+    const c = await rootDb().connect();
+    const thirdRoom = await arrangeRoom(c, owner, "private", [[member, "member"]]);
+    const inPrivate = subscribe<RoomEvent>(live(a, member), ROOM_EVENTS, { roomId: privateRoom });
+    const inPublic = subscribe<RoomEvent>(live(a, owner), ROOM_EVENTS, { roomId: publicRoom });
+    const inThird = subscribe<RoomEvent>(live(a, member), ROOM_EVENTS, { roomId: thirdRoom });
+    const hub = a.agora.realtime.hub;
+    await until(() => hub.roomSubscriptions(privateRoom) >= 1 && hub.roomSubscriptions(publicRoom) >= 1 && hub.roomSubscriptions(thirdRoom) >= 1);
+    const before = a.agora.realtime.hub.eventQueries;
+    // Twelve messages over three rooms in one transaction: their announcements reach the instance together, at commit.
+    let ids: Array<{ id: string; room: string }>;
+    try {
+      await c.query("begin");
+      await c.query("select set_config('role', 'authenticated', true), set_config('jwt.claims.sub', $1, true), set_config('jwt.claims.sid', $2, true)", [owner.id, owner.sessionId]);
+      const { rows } = await c.query<{ id: string; room_id: string }>(
+        `insert into app_public.messages (room_id, body)
+         select ($1::uuid[])[1 + i % 3], 'together ' || i from generate_series(1, 12) i returning id, room_id`,
+        [[privateRoom, publicRoom, thirdRoom]],
+      );
+      await c.query("commit");
+      ids = rows.map((r) => ({ id: r.id, room: r.room_id }));
+    } finally {
+      c.release();
+    }
+    const wanted = (room: string) => ids.filter((x) => x.room === room).map((x) => x.id);
+    const got = async (sub: typeof inPrivate, room: string) => {
+      const last = wanted(room).at(-1)!;
+      await sub.next((e) => e.message?.rowId === last);
+      return sub.events.filter((e) => e.kind === "MESSAGE_CREATED" && e.message?.body?.startsWith("together ")).map((e) => e.message!.rowId);
+    };
+    expect(await got(inPrivate, privateRoom)).toEqual(wanted(privateRoom));
+    expect(await got(inPublic, publicRoom)).toEqual(wanted(publicRoom));
+    expect(await got(inThird, thirdRoom)).toEqual(wanted(thirdRoom));
+    expect(wanted(thirdRoom)).toHaveLength(4);
+    // 12 events in 3 rooms: one batch (two if the first was taken alone) — not one query per room.
+    expect(hub.eventQueries - before).toBeLessThanOrEqual(2);
+    for (const sub of [inPrivate, inPublic, inThird]) sub.dispose();
+  });
+
   it("announces edits, reactions, pins and deletions with the message as it now is", async () => {
     const sub = subscribe<RoomEvent>(live(b, member), ROOM_EVENTS, { roomId: publicRoom });
     await until(() => b.agora.realtime.hub.roomSubscriptions(publicRoom) >= 1);
