@@ -8,6 +8,8 @@
  * API, and answers JSON.
  * Login and refresh go through the same auth service as the API.
  */
+import path from "node:path";
+import v8 from "node:v8";
 import express, { type Router } from "express";
 import type pg from "pg";
 import type { AuthService } from "../src/auth/sessions";
@@ -43,6 +45,17 @@ async function runAsViewer(pool: pg.Pool, scenario: Scenario, settings: Record<s
 export function benchRouter(deps: { authPool: pg.Pool; auth: AuthService }): Router {
   const router = express.Router();
   const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
+  // The memory benchmarks: a full garbage collection (the server runs with --expose-gc), then the process's memory.
+  router.post("/bench-gc", (_req: express.Request, res: express.Response) => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) return void res.status(404).json({ errors: [{ message: "start the server with --expose-gc", extensions: { code: "NOTFD" } }] });
+    gc();
+    gc();
+    // ?snapshot=<dir>: also a heap snapshot there (to see what the memory is made of).
+    const dir = typeof _req.query.snapshot === "string" ? _req.query.snapshot : null;
+    const snapshot = dir ? v8.writeHeapSnapshot(path.join(dir, `api-${Date.now()}.heapsnapshot`)) : null;
+    res.json({ ...process.memoryUsage(), snapshot });
+  });
   router.post("/bench/:scenario", express.json(), async (req, res) => {
     const scenario = byName.get(String(req.params.scenario));
     const params: unknown[] = Array.isArray(req.body?.params) ? req.body.params : [];

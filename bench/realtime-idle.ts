@@ -3,12 +3,14 @@
  * memory with N idle graphql-ws connections (acknowledged, one roomEvents
  * subscription each to a public room, nothing sent). Prints RSS before, after
  * and per connection; writes bench/results/realtime-idle-<time>.json.
- * Run it small on a busy machine (e.g. --connections 200).
+ * Run it small on a busy machine (e.g. --connections 200). --heap-snapshot
+ * also writes a heap snapshot of the API with the connections open.
  */
 import "../src/runtime";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import WebSocket from "ws";
@@ -43,7 +45,7 @@ async function main() {
   const room = (await client.query<{ id: string }>("insert into app_public.rooms (kind, name) values ('public', 'idle ' || now()) returning id")).rows[0].id;
   const port = await freePort();
   const secret = config.jwt.algorithm === "HS256" ? (config.jwt.secret ?? loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret) : "";
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "dist-bench/bench/server.js")], {
+  const child = spawn(process.execPath, ["--expose-gc", path.join(PROJECT_ROOT, "dist-bench/bench/server.js")], {
     env: { ...process.env, NODE_ENV: "production", HOST: "127.0.0.1", PORT: String(port), DATABASE_URL: db.ownerUrl, AUTH_DATABASE_URL: db.authUrl, TRUST_PROXY: "1", LOG_LEVEL: "warn", WORKER: "off", JWT_SECRET: secret, SMTP_URL: process.env.SMTP_URL ?? "smtp://127.0.0.1:2525" },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -71,18 +73,35 @@ async function main() {
         c.subscribe({ query: `subscription ($r: UUID!) { roomEvents(roomId: $r) { kind } }`, variables: { r: room } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
         clients.push(c);
       });
+    /** The API's memory after a full garbage collection (bench/endpoint.ts), in MB. */
+    const snapshotDir = argv.includes("--heap-snapshot") ? fs.mkdtempSync(path.join(os.tmpdir(), "agora-heap-")) : null;
+    const collected = async (snapshot = false) => {
+      const query = snapshot && snapshotDir ? `?snapshot=${encodeURIComponent(snapshotDir)}` : "";
+      const usage = (await (await fetch(`${url}/bench-gc${query}`, { method: "POST" })).json()) as { rss: number; heapUsed: number; external: number; snapshot: string | null };
+      if (usage.snapshot) process.stderr.write(`heap snapshot: ${usage.snapshot}\n`);
+      return { rss: usage.rss / 2 ** 20, heap: usage.heapUsed / 2 ** 20, external: usage.external / 2 ** 20 };
+    };
     await open(0);
     await new Promise((r) => setTimeout(r, 2000));
-    global.gc?.();
+    const baseline = await collected();
     const before = rssMb(child.pid!);
     for (let i = 1; i <= n; i += 100) await Promise.all(Array.from({ length: Math.min(100, n - i + 1) }, (_, k) => open(i + k)));
     await new Promise((r) => setTimeout(r, 3000));
     const after = rssMb(child.pid!);
-    const result = { kind: "realtime-idle", at: new Date().toISOString(), connections: n, rssBeforeMb: before, rssAfterMb: after, kbPerConnection: ((after - before) * 1024) / n };
+    // After the connections are open the process also holds the garbage of opening them; a full collection shows what they keep.
+    const settled = await collected(true);
+    const result = {
+      kind: "realtime-idle", at: new Date().toISOString(), connections: n, rssBeforeMb: before, rssAfterMb: after, kbPerConnection: ((after - before) * 1024) / n,
+      afterGc: { rssBeforeMb: baseline.rss, rssAfterMb: settled.rss, heapBeforeMb: baseline.heap, heapAfterMb: settled.heap, kbPerConnection: ((settled.rss - baseline.rss) * 1024) / n, heapKbPerConnection: ((settled.heap - baseline.heap) * 1024) / n },
+    };
     const dir = path.join(PROJECT_ROOT, "bench", "results");
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, `realtime-idle-${result.at.slice(0, 16).replace(":", "-")}.json`), JSON.stringify(result, null, 2));
     process.stdout.write(`${n} idle connections: API RSS ${before.toFixed(0)} MB → ${after.toFixed(0)} MB (${result.kbPerConnection.toFixed(1)} KB each)\n`);
+    process.stdout.write(
+      `after a full GC: RSS ${baseline.rss.toFixed(0)} MB → ${settled.rss.toFixed(0)} MB (${result.afterGc.kbPerConnection.toFixed(1)} KB each), ` +
+        `JS heap ${baseline.heap.toFixed(0)} MB → ${settled.heap.toFixed(0)} MB (${result.afterGc.heapKbPerConnection.toFixed(1)} KB each)\n`,
+    );
   } finally {
     for (const c of clients) void c.dispose();
     child.kill("SIGTERM");

@@ -11,12 +11,14 @@
  * Side by side ("ws"): a minimal hand-written fan-out (bench/realtime-fanout.ts)
  * of the same NOTIFY payloads to the same number of sockets, no GraphQL, no
  * per-event authorisation. Options: --subscribers 1000 --rooms 50
- * --rates 200[,400,…] --seconds 20 --modes graphql,ws.
+ * --rates 200[,400,…] --seconds 20 --modes graphql,ws, and --profile (a V8
+ * CPU profile of the API during each GraphQL run, summarised in the results).
  */
 import "../src/runtime";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import WebSocket from "ws";
@@ -30,6 +32,7 @@ import { PROJECT_ROOT } from "../src/paths";
 import { appTokenService } from "../src/app";
 import { raiseLimits, restoreLimits } from "./fixtures";
 import { meterPostgresCpu, processCpuSeconds, rssMb } from "./probe";
+import { summariseProfile } from "./profile";
 
 interface Options {
   subscribers: number;
@@ -37,6 +40,8 @@ interface Options {
   rates: number[];
   seconds: number;
   modes: Array<"graphql" | "ws">;
+  /** Directory for the API's CPU profiles (--profile). */
+  profileDir: string | null;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -50,6 +55,7 @@ function parseOptions(argv: string[]): Options {
     rates: get("rates", "200").split(",").map(Number),
     seconds: Number(get("seconds", "20")),
     modes: get("modes", "graphql,ws").split(",") as Options["modes"],
+    profileDir: argv.includes("--profile") ? fs.mkdtempSync(path.join(os.tmpdir(), "agora-realtime-profile-")) : null,
   };
 }
 
@@ -129,6 +135,7 @@ async function measure(
   urls: { api: string; fanout: string | null },
   tokenOf: (m: { userId: string; sessionId: string }) => string,
   pid: number,
+  apiPid: number,
 ) {
   const received: Received = { seen: fixture.members.map(() => new Map()), duplicates: 0, wrong: 0 };
   const roomOfMessage = new Map<string, number>();
@@ -191,9 +198,13 @@ async function measure(
   const total = rate * options.seconds;
   const started = performance.now();
   const cpuBefore = processCpuSeconds(pid);
+  const loadBefore = process.cpuUsage();
+  const apiBefore = processCpuSeconds(apiPid);
   const postgres = meterPostgresCpu();
   let peakRss = rssMb(pid);
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssMb(pid))), 250);
+  const profiling = options.profileDir !== null && mode === "graphql";
+  if (profiling) process.kill(pid, "SIGUSR2"); // bench/server.ts starts a CPU profile
   const inflight: Array<Promise<void>> = [];
   for (let k = 0; k < total; k++) {
     const due = started + (k * 1000) / rate;
@@ -224,8 +235,12 @@ async function measure(
   await Promise.all(inflight);
   const sendSeconds = (performance.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 3000)); // the last deliveries
+  if (profiling) process.kill(pid, "SIGUSR2"); // … and writes it
   clearInterval(rssTimer);
   const apiCpu = processCpuSeconds(pid) - cpuBefore;
+  const load = process.cpuUsage(loadBefore);
+  const apiAll = processCpuSeconds(apiPid) - apiBefore;
+  const loadCpu = (load.user + load.system) / 1e6;
   const postgresCpu = postgres.stop();
   const elapsed = (performance.now() - started) / 1000;
   // Check every subscriber against what it should have received.
@@ -271,7 +286,7 @@ async function measure(
     lost,
     duplicates: received.duplicates,
     wrong: received.wrong,
-    cpu: { api: apiCpu / elapsed, postgres: postgresCpu / elapsed },
+    cpu: { api: apiCpu / elapsed, apiProcess: apiAll / elapsed, postgres: postgresCpu / elapsed, load: loadCpu / elapsed },
     peakRssMb: Math.round(peakRss),
   };
 }
@@ -308,6 +323,7 @@ async function main() {
       LOG_LEVEL: "warn",
       WORKER: "off", SMTP_URL: process.env.SMTP_URL ?? "smtp://127.0.0.1:2525",
       ...(secret ? { JWT_SECRET: secret } : {}),
+      ...(options.profileDir ? { BENCH_PROFILE_DIR: options.profileDir } : {}),
     }, healthy);
     if (options.modes.includes("ws")) {
       fanout = await startChild("dist-bench/bench/realtime-fanout.js", { DATABASE_URL: db.ownerUrl }, async (url) =>
@@ -323,7 +339,7 @@ async function main() {
       for (const mode of options.modes) {
         process.stderr.write(`${mode} at ${rate} msg/s for ${options.seconds}s… `);
         const pid = mode === "graphql" ? api.child.pid! : fanout!.child.pid!;
-        const run = await measure(mode, rate, options, fixture, { api: api.url, fanout: fanout?.url ?? null }, tokenOf, pid);
+        const run = await measure(mode, rate, options, fixture, { api: api.url, fanout: fanout?.url ?? null }, tokenOf, pid, api.child.pid!);
         runs.push(run);
         process.stderr.write(
           `p50 ${run.p50.toFixed(1)} p95 ${run.p95.toFixed(1)} p99 ${run.p99.toFixed(1)} ms, ${run.deliveriesPerSecond.toFixed(0)} deliveries/s, lost ${run.lost}, dup ${run.duplicates}, wrong ${run.wrong}, failed sends ${run.failedSends}\n`,
@@ -341,13 +357,21 @@ async function main() {
       "",
       `${options.subscribers} subscribers in ${options.rooms} rooms, ${options.seconds} s per run. Latency: from the mutation's response (commit) to the event's arrival at each subscriber.`,
       "",
-      "| mode | msg/s | sent | deliveries/s | p50 ms | p95 ms | p99 ms | lost | dup | wrong | API/fan-out CPU | PostgreSQL CPU | peak RSS MB |",
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+      "| mode | msg/s | sent | deliveries/s | p50 ms | p95 ms | p99 ms | lost | dup | wrong | delivering process CPU | API process CPU (sends + delivery) | PostgreSQL CPU | load generator CPU | peak RSS MB |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
       ...runs.map(
         (r) =>
-          `| ${r.mode} | ${r.rate} | ${r.sent} | ${r.deliveriesPerSecond.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.lost} | ${r.duplicates} | ${r.wrong} | ${r.cpu.api.toFixed(2)} | ${r.cpu.postgres.toFixed(2)} | ${r.peakRssMb} |`,
+          `| ${r.mode} | ${r.rate} | ${r.sent} | ${r.deliveriesPerSecond.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.lost} | ${r.duplicates} | ${r.wrong} | ${r.cpu.api.toFixed(2)} | ${r.cpu.apiProcess.toFixed(2)} | ${r.cpu.postgres.toFixed(2)} | ${r.cpu.load.toFixed(2)} | ${r.peakRssMb} |`,
       ),
     ];
+    if (options.profileDir) {
+      await new Promise((r) => setTimeout(r, 1000)); // the last profile is written
+      const files = fs.readdirSync(options.profileDir).filter((f) => f.endsWith(".cpuprofile")).sort((a, b) => parseInt(a.slice(4)) - parseInt(b.slice(4)));
+      const graphqlRuns = runs.filter((r) => r.mode === "graphql");
+      for (const [i, f] of files.entries()) {
+        lines.push("", `## API CPU profile: GraphQL at ${graphqlRuns[i]?.rate} msg/s`, "", summariseProfile(path.join(options.profileDir, f)));
+      }
+    }
     fs.writeFileSync(path.join(dir, `realtime-${stamp}.md`), lines.join("\n") + "\n");
     process.stdout.write(lines.join("\n") + "\n");
   } finally {
