@@ -127,8 +127,8 @@ export async function seed(
         recount.update(i + 1);
       }
       timings.counters = recount.done();
-      const keys = progress("indexes", rebuild.length);
-      for (const [i, statement] of rebuild.entries()) {
+      const keys = progress("indexes", rebuild.keysAndIndexes.length);
+      for (const [i, statement] of rebuild.keysAndIndexes.entries()) {
         await db.query(statement);
         keys.update(i + 1);
       }
@@ -137,6 +137,9 @@ export async function seed(
       // Badges through the scheduled job's own set-based function (its per-row
       // side effects, such as notifications of a badge earned, are not wanted
       // for history), then the leaderboards and trending, as the cron task does.
+      // The foreign keys come back after the badges: checked per inserted row,
+      // the first award of every badge took 20 s on medium and over half an hour
+      // on large; added afterwards, each is validated by one join.
       const badges = progress("badges", 1);
       // Statistics first: without them the planner joins the freshly loaded tables badly (minutes instead of seconds on medium).
       // Only the columns the badge criteria read (statistics of the tsvector columns are slow to compute; vacuum analyze does them after).
@@ -148,6 +151,12 @@ export async function seed(
       await db.query("select app_private.award_badges()");
       await db.query("alter table app_public.user_badges enable trigger user");
       timings.badges = badges.done();
+      const foreignKeys = progress("foreign keys", rebuild.foreignKeys.length);
+      for (const [i, statement] of rebuild.foreignKeys.entries()) {
+        await db.query(statement);
+        foreignKeys.update(i + 1);
+      }
+      timings["foreign keys"] = foreignKeys.done();
       const rankings = progress("rankings", 1);
       await db.query("refresh materialized view app_private.leaderboard_scores");
       await db.query("refresh materialized view app_private.trending_scores");
@@ -183,7 +192,7 @@ export async function seed(
  * smart tags on constraints (e.g. `@behavior -single`) shape the GraphQL
  * schema, so a seeded database must keep them.
  */
-async function dropKeysAndIndexes(db: pg.PoolClient): Promise<string[]> {
+async function dropKeysAndIndexes(db: pg.PoolClient): Promise<{ keysAndIndexes: string[]; foreignKeys: string[] }> {
   const tables = `(select unnest($1::regclass[]))`;
   type Constraint = { tbl: string; name: string; def: string; comment: string | null };
   const { rows: foreign } = await db.query<Constraint>(
@@ -214,11 +223,13 @@ async function dropKeysAndIndexes(db: pg.PoolClient): Promise<string[]> {
   for (const i of indexes) await db.query(`drop index ${i.name}`);
   for (const k of keys) await db.query(`alter table ${k.tbl} drop constraint ${k.name}`);
   const withComment = (create: string, comment: string | null) => (comment ? [create, comment] : [create]);
-  return [
-    ...keys.flatMap((k) => withComment(`alter table ${k.tbl} add constraint ${k.name} ${k.def}`, k.comment)),
-    ...indexes.flatMap((i) => withComment(i.def, i.comment)),
-    ...foreign.flatMap((f) => withComment(`alter table ${f.tbl} add constraint ${f.name} ${f.def}`, f.comment)),
-  ];
+  return {
+    keysAndIndexes: [
+      ...keys.flatMap((k) => withComment(`alter table ${k.tbl} add constraint ${k.name} ${k.def}`, k.comment)),
+      ...indexes.flatMap((i) => withComment(i.def, i.comment)),
+    ],
+    foreignKeys: foreign.flatMap((f) => withComment(`alter table ${f.tbl} add constraint ${f.name} ${f.def}`, f.comment)),
+  };
 }
 
 async function main(signal: AbortSignal) {
