@@ -43,7 +43,8 @@ export class RealtimeHub implements RealtimeService {
   private readonly chains = new Map<string, Promise<void>>();
   /** Room events waiting for the current batch to be decided. */
   private readonly pending: Announcement[] = [];
-  private deciding = false;
+  /** Whether a drain of `pending` is scheduled or running (one at a time, so rooms stay in order). */
+  private draining = false;
   /** Authorising queries run (for tests and the benchmark: at most one per event, never one per subscriber). */
   eventQueries = 0;
 
@@ -182,11 +183,13 @@ export class RealtimeHub implements RealtimeService {
    */
   private enqueue(event: Announcement): void {
     this.pending.push(event);
-    if (this.pending.length === 1 && !this.deciding) this.serially("rooms", () => this.drain());
+    if (this.draining) return;
+    this.draining = true;
+    // Deferred, so that the announcements of one commit (delivered together) make one batch.
+    queueMicrotask(() => void this.drain());
   }
 
   private async drain(): Promise<void> {
-    this.deciding = true;
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, MAX_BATCH);
@@ -198,7 +201,7 @@ export class RealtimeHub implements RealtimeService {
         }
       }
     } finally {
-      this.deciding = false;
+      this.draining = false;
     }
   }
 
