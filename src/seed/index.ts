@@ -194,23 +194,18 @@ export async function seed(
  */
 async function dropKeysAndIndexes(db: pg.PoolClient): Promise<{ keysAndIndexes: string[]; foreignKeys: string[] }> {
   const tables = `(select unnest($1::regclass[]))`;
-  type Constraint = { tbl: string; name: string; def: string; comment: string | null };
-  const { rows: foreign } = await db.query<Constraint>(
-    `select conrelid::regclass::text tbl, quote_ident(conname) as name, pg_get_constraintdef(oid) def,
+  const { rows: constraints } = await db.query<{ tbl: string; name: string; def: string; is_foreign: boolean; comment: string | null }>(
+    `select conrelid::regclass::text tbl, quote_ident(conname) as name, pg_get_constraintdef(oid) def, contype = 'f' as is_foreign,
             case when obj_description(oid, 'pg_constraint') is not null
               then format('comment on constraint %I on %s is %L', conname, conrelid::regclass, obj_description(oid, 'pg_constraint')) end as comment
        from pg_constraint
-      where contype = 'f' and (conrelid in ${tables} or confrelid in ${tables}) order by 1, 2`,
+      where (contype in ('p', 'u', 'x') and conrelid in ${tables})
+         or (contype = 'f' and (conrelid in ${tables} or confrelid in ${tables}))
+      order by 1, 2`,
     [TABLES],
   );
-  const { rows: keys } = await db.query<Constraint>(
-    `select conrelid::regclass::text tbl, quote_ident(conname) as name, pg_get_constraintdef(oid) def,
-            case when obj_description(oid, 'pg_constraint') is not null
-              then format('comment on constraint %I on %s is %L', conname, conrelid::regclass, obj_description(oid, 'pg_constraint')) end as comment
-       from pg_constraint
-      where contype in ('p', 'u', 'x') and conrelid in ${tables} order by 1, 2`,
-    [TABLES],
-  );
+  const foreign = constraints.filter((c) => c.is_foreign);
+  const keys = constraints.filter((c) => !c.is_foreign);
   const { rows: indexes } = await db.query<{ name: string; def: string; comment: string | null }>(
     `select indexrelid::regclass::text as name, pg_get_indexdef(indexrelid) def,
             case when obj_description(indexrelid, 'pg_class') is not null
