@@ -46,13 +46,13 @@ export function benchRouter(deps: { authPool: pg.Pool; auth: AuthService }): Rou
   const router = express.Router();
   const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
   // The memory benchmarks: a full garbage collection (the server runs with --expose-gc), then the process's memory.
-  router.post("/bench-gc", (_req: express.Request, res: express.Response) => {
+  router.post("/bench-gc", (req: express.Request, res: express.Response) => {
     const gc = (globalThis as { gc?: () => void }).gc;
     if (!gc) return void res.status(404).json({ errors: [{ message: "start the server with --expose-gc", extensions: { code: "NOTFD" } }] });
     gc();
     gc();
     // ?snapshot=<dir>: also a heap snapshot there (to see what the memory is made of).
-    const dir = typeof _req.query.snapshot === "string" ? _req.query.snapshot : null;
+    const dir = typeof req.query.snapshot === "string" ? req.query.snapshot : null;
     const snapshot = dir ? v8.writeHeapSnapshot(path.join(dir, `api-${Date.now()}.heapsnapshot`)) : null;
     res.json({ ...process.memoryUsage(), snapshot });
   });
