@@ -100,6 +100,19 @@ comment on type app_public.notification_channel is 'Where a notification is deli
 create type app_public.notification_digest as enum ('immediate', 'hourly', 'daily', 'off');
 comment on type app_public.notification_digest is 'How notification e-mails are sent: immediate (one mail per notification), hourly or daily (one mail batching everything pending), off (none).';
 
+-- type app_public.post_stats
+create type app_public.post_stats as (
+  post_count integer,
+  like_count bigint,
+  comment_count bigint,
+  like_average numeric
+);
+comment on type app_public.post_stats is 'Totals over a set of public posts.';
+comment on column app_public.post_stats.post_count is 'How many posts.';
+comment on column app_public.post_stats.like_count is 'The sum of their likes.';
+comment on column app_public.post_stats.comment_count is 'The sum of their comments.';
+comment on column app_public.post_stats.like_average is 'Likes per post, to two decimals; null when there are no posts.';
+
 -- enum app_public.reaction_kind
 create type app_public.reaction_kind as enum ('like', 'dislike');
 comment on type app_public.reaction_kind is 'A like or a dislike. Each target counts them separately (likeCount, dislikeCount).';
@@ -393,6 +406,31 @@ comment on column app_public.categories.updated_at is 'When the category last ch
 CREATE INDEX categories_position_idx ON app_public.categories USING btree ("position");
 CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.categories FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.categories FOR EACH ROW EXECUTE FUNCTION app_private.tg__timestamps();
+
+-- table app_public.category_daily_stats
+create table app_public.category_daily_stats (
+  category_id uuid not null,
+  day date not null,
+  post_count integer default 0 not null,
+  like_count bigint default 0 not null,
+  comment_count bigint default 0 not null,
+  constraint category_daily_stats_pkey PRIMARY KEY (category_id, day),
+  constraint category_daily_stats_category_id_fkey FOREIGN KEY (category_id) REFERENCES app_public.categories(id) ON DELETE CASCADE
+);
+alter table app_public.category_daily_stats enable row level security;
+create policy select_visible on app_public.category_daily_stats for select to public
+  using ((EXISTS ( SELECT 1
+   FROM app_public.categories c
+  WHERE (c.id = category_daily_stats.category_id))));
+grant select on table app_public.category_daily_stats to anonymous;
+grant select on table app_public.category_daily_stats to authenticated;
+comment on table app_public.category_daily_stats is '@behavior -insert -update -delete
+Per category and UTC day of publication: the public (published or archived) posts, with the sums of their likes and comments as they are now. Maintained by the database (a trigger on posts); visible where the category is.';
+comment on column app_public.category_daily_stats.category_id is 'The category.';
+comment on column app_public.category_daily_stats.day is 'The UTC day the posts were published.';
+comment on column app_public.category_daily_stats.post_count is 'Public posts published in the category that day (0 once all were removed).';
+comment on column app_public.category_daily_stats.like_count is 'The sum of those posts'' like counts.';
+comment on column app_public.category_daily_stats.comment_count is 'The sum of those posts'' comment counts.';
 
 -- table app_public.category_follows
 create table app_public.category_follows (
@@ -1724,6 +1762,7 @@ comment on column app_public.posts.created_at is 'When the post was created (as 
 comment on column app_public.posts.updated_at is 'When the post last changed. Set by the database.';
 comment on column app_public.posts.cover_file_id is 'The cover image: a ready, public file of purpose post_image that the author uploaded (FSLOT otherwise). Replacing or clearing it deletes the previous file.';
 CREATE INDEX posts_author_published_idx ON app_public.posts USING btree (author_id, published_at);
+CREATE INDEX posts_category_likes_idx ON app_public.posts USING btree (category_id, like_count DESC, id DESC);
 CREATE INDEX posts_category_published_idx ON app_public.posts USING btree (category_id, published_at);
 CREATE INDEX posts_comment_count_idx ON app_public.posts USING btree (comment_count);
 CREATE INDEX posts_cover_file_id_idx ON app_public.posts USING btree (cover_file_id);
@@ -1747,6 +1786,7 @@ CREATE TRIGGER _705_withdraw_notifications AFTER UPDATE OF status ON app_public.
 CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN ((old.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status])) IS DISTINCT FROM (new.status = ANY (ARRAY['published'::app_public.content_status, 'archived'::app_public.content_status]))) EXECUTE FUNCTION app_private.tg_content__reputation_source();
 CREATE TRIGGER _730_badges AFTER INSERT ON app_public.posts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
 CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
+CREATE TRIGGER _740_category_stats AFTER INSERT OR DELETE OR UPDATE OF status, category_id, published_at, like_count, comment_count ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_posts__category_stats();
 CREATE TRIGGER _900_replace_cover AFTER UPDATE OF cover_file_id ON app_public.posts FOR EACH ROW WHEN (old.cover_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg__replace_file('cover_file_id');
 
 -- table app_public.questions
@@ -2602,6 +2642,21 @@ AS $function$
 $function$;
 grant execute on function app_public.audit_log(actor_id uuid, user_id uuid, kind text, since timestamp with time zone, before timestamp with time zone) to authenticated;
 comment on function app_public.audit_log(actor_id uuid, user_id uuid, kind text, since timestamp with time zone, before timestamp with time zone) is 'The audit log, newest first, filtered by actor, account (userId), kind and time (since inclusive, before exclusive); each filter is index-backed. Admins (audit:read) only: empty for everyone else.';
+
+-- function app_public.categories_post_stats(category app_public.categories, since date)
+CREATE OR REPLACE FUNCTION app_public.categories_post_stats(category app_public.categories, since date DEFAULT NULL::date)
+ RETURNS app_public.post_stats
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+AS $function$
+  select coalesce(sum(s.post_count), 0)::integer, coalesce(sum(s.like_count), 0)::bigint, coalesce(sum(s.comment_count), 0)::bigint,
+         round(sum(s.like_count)::numeric / nullif(sum(s.post_count), 0), 2)
+    from app_public.category_daily_stats s
+   where s.category_id = category.id and (since is null or s.day >= since)
+$function$;
+grant execute on function app_public.categories_post_stats(category app_public.categories, since date) to anonymous;
+grant execute on function app_public.categories_post_stats(category app_public.categories, since date) to authenticated;
+comment on function app_public.categories_post_stats(category app_public.categories, since date) is 'The category''s public posts published on or after the UTC day `since` (all time when null): count, likes, comments and likes per post, read from the maintained daily statistics (at most one row per day), so "the last 30 days" costs 30 rows whatever the traffic. The viewer''s own drafts are not included.';
 
 -- function app_public.change_password(old_password text, new_password text)
 CREATE OR REPLACE FUNCTION app_public.change_password(old_password text, new_password text)
@@ -5558,6 +5613,22 @@ begin
 end;
 $function$;
 comment on function app_private.bump(table_name text, id uuid, counter text, delta integer) is 'Adds delta to one counter column of one row of an app_public table (no-op for a null id or zero delta). Used by the counter triggers.';
+
+-- function app_private.category_stats_rebuild()
+CREATE OR REPLACE FUNCTION app_private.category_stats_rebuild()
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  delete from app_public.category_daily_stats;
+  insert into app_public.category_daily_stats (category_id, day, post_count, like_count, comment_count)
+  select category_id, (published_at at time zone 'UTC')::date, count(*), sum(like_count), sum(comment_count)
+    from app_public.posts
+   where status in ('published', 'archived') and published_at is not null and category_id is not null
+   group by 1, 2;
+$function$;
+comment on function app_private.category_stats_rebuild() is 'Recomputes category_daily_stats from the posts in one statement: after a bulk load with triggers off (the seed) or to repair. Security definer: writes maintained rows.';
 
 -- function app_private.check_rate_limit(bucket_name text, bucket_key text, max_hits integer, per interval, count_hit boolean)
 CREATE OR REPLACE FUNCTION app_private.check_rate_limit(bucket_name text, bucket_key text, max_hits integer, per interval, count_hit boolean DEFAULT true)
@@ -8583,6 +8654,42 @@ begin
 end;
 $function$;
 comment on function app_private.tg_notifications__realtime() is 'Trigger on notifications: announces in-app notifications created, updated (read, more actors) and deleted on the agora_realtime channel, for the notifications subscription (docs/realtime.md).';
+
+-- function app_private.tg_posts__category_stats()
+CREATE OR REPLACE FUNCTION app_private.tg_posts__category_stats()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_old boolean := tg_op <> 'INSERT' and old.status in ('published', 'archived') and old.published_at is not null and old.category_id is not null;
+  v_new boolean := tg_op <> 'DELETE' and new.status in ('published', 'archived') and new.published_at is not null and new.category_id is not null;
+  v_old_day date := case when v_old then (old.published_at at time zone 'UTC')::date end;
+  v_new_day date := case when v_new then (new.published_at at time zone 'UTC')::date end;
+begin
+  if v_old and v_new and old.category_id = new.category_id and v_old_day = v_new_day then
+    update app_public.category_daily_stats
+       set like_count = like_count + new.like_count - old.like_count,
+           comment_count = comment_count + new.comment_count - old.comment_count
+     where category_id = new.category_id and day = v_new_day;
+    return null;
+  end if;
+  if v_old then
+    update app_public.category_daily_stats
+       set post_count = post_count - 1, like_count = like_count - old.like_count, comment_count = comment_count - old.comment_count
+     where category_id = old.category_id and day = v_old_day;
+  end if;
+  if v_new then
+    insert into app_public.category_daily_stats as s (category_id, day, post_count, like_count, comment_count)
+    values (new.category_id, v_new_day, 1, new.like_count, new.comment_count)
+    on conflict (category_id, day) do update
+      set post_count = s.post_count + 1, like_count = s.like_count + excluded.like_count, comment_count = s.comment_count + excluded.comment_count;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_posts__category_stats() is 'Trigger on posts: keeps category_daily_stats exact (subtracts the post''s old contribution, adds its new one). Security definer: writes maintained rows.';
 
 -- function app_private.tg_questions__notify()
 CREATE OR REPLACE FUNCTION app_private.tg_questions__notify()

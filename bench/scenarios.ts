@@ -59,6 +59,8 @@ export interface Scenario {
 }
 
 const at = <T>(list: T[], i: number): T => list[i % list.length];
+/** The UTC day (YYYY-MM-DD) of a Unix time in seconds. */
+const sinceDay = (seconds: number): string => new Date(seconds * 1000).toISOString().slice(0, 10);
 
 /** A history page's cursor as PostGraphile encodes it: base64 of [order digest, createdAt, rowId]. */
 export function historyCursor(digest: string, anchor: string): string {
@@ -185,25 +187,29 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: "category",
-    title: "Filtered list with aggregates (category, last 30 days, most liked)",
+    title: "Category page: 30-day totals (maintained daily statistics) and the most liked posts of the window",
     kind: "read",
     identity: "viewer",
-    graphql: `query Category($category: UUID!, $after: Datetime!) {
-  allPosts(first: 20, condition: { categoryId: $category, publishedAfter: $after }, orderBy: [LIKE_COUNT_DESC]) {
-    totalCount
-    aggregates { sum { likeCount commentCount } average { likeCount } }
-    nodes { rowId title likeCount commentCount publishedAt userByAuthorId { rowId username } }
+    graphql: `query Category($category: UUID!, $after: Datetime!, $since: Date!) {
+  categoryByRowId(rowId: $category) {
+    name
+    postStats(since: $since) { postCount likeCount commentCount likeAverage }
+    postsByCategoryId(first: 20, condition: { publishedAfter: $after }, orderBy: [LIKE_COUNT_DESC]) {
+      nodes { rowId title likeCount commentCount publishedAt userByAuthorId { rowId username } }
+    }
   }
 }`,
-    variables: (t) => ({ category: t.category, after: new Date(Number(t.after) * 1000).toISOString() }),
-    sql: `with matching as (
-  select p.* from app_public.posts p where p.category_id = $1 and p.published_at >= to_timestamp($2::float8))
-select (select count(*) from matching) as total, (select sum(like_count) from matching) as likes,
-       (select sum(comment_count) from matching) as comments, (select avg(like_count) from matching) as average_likes,
+    variables: (t) => ({ category: t.category, after: new Date(Number(t.after) * 1000).toISOString(), since: sinceDay(Number(t.after)) }),
+    sql: `select c.name,
+       (select json_build_object('posts', coalesce(sum(s.post_count), 0), 'likes', coalesce(sum(s.like_count), 0), 'comments', coalesce(sum(s.comment_count), 0),
+                                 'average_likes', round(sum(s.like_count)::numeric / nullif(sum(s.post_count), 0), 2))
+          from app_public.category_daily_stats s where s.category_id = c.id and s.day >= (to_timestamp($2::float8) at time zone 'UTC')::date) as stats,
        (select json_agg(x) from (
-          select m.id, m.title, m.like_count, m.comment_count, m.published_at, u.id as author_id, u.username
-            from matching m left join app_public.users u on u.id = m.author_id
-           order by m.like_count desc, m.id desc limit 20) x) as posts`,
+          select p.id, p.title, p.like_count, p.comment_count, p.published_at, u.id as author_id, u.username
+            from app_public.posts p left join app_public.users u on u.id = p.author_id
+           where p.category_id = c.id and p.published_at >= to_timestamp($2::float8)
+           order by p.like_count desc, p.id desc limit 20) x) as posts
+  from app_public.categories c where c.id = $1`,
     params: (t) => [t.category, t.after],
     paramTypes: ["uuid", "float8"],
     pick: (pools, i) => ({ category: at(pools.categories, i), after: Math.floor(Date.now() / 1000) - 30 * 86400 }),

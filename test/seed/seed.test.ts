@@ -115,7 +115,7 @@ describe("the seed", () => {
     expect(Number(rows[0].wrong)).toBe(0);
   });
 
-  it("keeps the chat's, the jobs board's and the ledger's maintained values equal to the rows they summarise", async () => {
+  it("keeps the chat's, the jobs board's, the ledger's and the categories' maintained values equal to the rows they summarise", async () => {
     const { rows } = await a.root.query(`
       select
         (select count(*) from app_public.rooms r where member_count <> (select count(*) from app_public.room_members m where m.room_id = r.id)) as member_counts,
@@ -143,10 +143,15 @@ describe("the seed", () => {
         (select count(*) from app_public.answers x where like_count <> (select count(*) from app_public.reactions r where r.answer_id = x.id and r.kind = 'like')
             or dislike_count <> (select count(*) from app_public.reactions r where r.answer_id = x.id and r.kind = 'dislike')) as answer_counts,
         (select count(*) from app_public.questions x where like_count <> (select count(*) from app_public.reactions r where r.question_id = x.id and r.kind = 'like')) as question_counts,
-        (select count(*) from app_public.questions q join app_public.answers x on x.id = q.accepted_answer_id where x.question_id <> q.id) as foreign_accepts`);
+        (select count(*) from app_public.questions q join app_public.answers x on x.id = q.accepted_answer_id where x.question_id <> q.id) as foreign_accepts,
+        (select count(*) from (select category_id, (published_at at time zone 'UTC')::date as day, count(*) as n, sum(like_count) as likes, sum(comment_count) as comments
+                                 from app_public.posts where status in ('published', 'archived') and published_at is not null and category_id is not null group by 1, 2) g
+           full join app_public.category_daily_stats s using (category_id, day)
+          where g.n is distinct from s.post_count or g.likes is distinct from s.like_count or g.comments is distinct from s.comment_count) as category_stats`);
     expect(rows[0]).toEqual({
       member_counts: "0", threads: "0", bad_replies: "0", outsiders: "0", outside_reactions: "0", reaction_counts: "0", direct_pairs: "0",
       owners: "0", application_counts: "0", bad_applications: "0", histories: "0", answer_counts: "0", question_counts: "0", foreign_accepts: "0",
+      category_stats: "0",
     });
   });
 
