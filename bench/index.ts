@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--duration 10] [--warmup 3] [--connections 16,64] [--scenarios feed,search] [--viewers 10000]`
+ * `npm run bench -- [--duration 10] [--warmup 3] [--connections 16,64] [--scenarios feed,search] [--viewers 10000] [--processes 1] [--profile]`
  *
  * Starts the API in production mode (plus the hand-written endpoint) on the
  * seeded database and runs every scenario three ways in the same run —
@@ -24,7 +24,7 @@ import { makeLogger } from "../src/logger";
 import { PROJECT_ROOT } from "../src/paths";
 import { learnCursorDigest, prepareFixtures, raiseLimits, restoreLimits, type Fixtures } from "./fixtures";
 import { runPgbench, runWrk, type LoadResult } from "./load";
-import { meterPostgresCpu, processCpuSeconds, rssMb, withPeakRss } from "./probe";
+import { largestRssMb, meterPostgresCpu, processCpuSeconds, withPeakRss } from "./probe";
 import { summariseProfile } from "./profile";
 import { progress } from "../src/seed/progress";
 import { markdown, ratiosOf, svgChart, type Results, type Run } from "./report";
@@ -41,6 +41,8 @@ interface Options {
   viewers: number;
   /** Directory for a V8 CPU profile of the API (--profile), summarised into the results. */
   profileDir: string | null;
+  /** API_PROCESSES of the server under test (--processes). */
+  processes: number;
 }
 
 /** Refresh tokens a load run may use up per second (they work once each): above any rate seen here. */
@@ -56,7 +58,11 @@ function parseArgs(argv: string[]): Options {
   const names = flag("scenarios")?.split(",") ?? SCENARIOS.map((s) => s.name);
   const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
   if (unknown.length > 0) throw new Error(`Unknown scenario ${unknown.join(", ")}; choose from ${SCENARIOS.map((s) => s.name).join(", ")}`);
+  const processes = Number(flag("processes") ?? 1);
+  if (!Number.isInteger(processes) || processes < 1) throw new Error("--processes takes a whole number, 1 or more");
+  if (processes > 1 && argv.includes("--profile")) throw new Error("--profile profiles one API process: use it with --processes 1");
   return {
+    processes,
     duration: Number(flag("duration") ?? 10),
     warmup: Number(flag("warmup") ?? 3),
     connections: (flag("connections") ?? "16,64").split(",").map(Number),
@@ -83,7 +89,12 @@ async function freePort(): Promise<number> {
 }
 
 /** The API as deployed: NODE_ENV=production, JSON logs (to /dev/null), helmet, rate limits per client address. */
-async function startServer(config: Config, urls: { owner: string; auth: string }, profileDir: string | null): Promise<{ child: ChildProcess; url: string }> {
+async function startServer(
+  config: Config,
+  urls: { owner: string; auth: string },
+  profileDir: string | null,
+  processes: number,
+): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const secret = config.jwt.algorithm === "HS256" ? (config.jwt.secret ?? loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret) : undefined;
   const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "dist-bench/bench/server.js")], {
@@ -95,6 +106,7 @@ async function startServer(config: Config, urls: { owner: string; auth: string }
       DATABASE_URL: urls.owner,
       AUTH_DATABASE_URL: urls.auth,
       TRUST_PROXY: "1",
+      API_PROCESSES: String(processes),
       LOG_LEVEL: "info",
       SMTP_URL: process.env.SMTP_URL ?? "smtp://127.0.0.1:2525",
       ...(secret ? { JWT_SECRET: secret } : {}),
@@ -271,7 +283,7 @@ async function main(signal: AbortSignal) {
 
     signal.throwIfAborted();
     if (root) await prewarm(root);
-    server = await startServer(config, { owner: database.ownerUrl, auth: database.authUrl }, options.profileDir);
+    server = await startServer(config, { owner: database.ownerUrl, auth: database.authUrl }, options.profileDir, options.processes);
     process.stderr.write(`API (production mode) on ${server.url}, pid ${server.child.pid}\n`);
     await learnCursorDigest(server.url, fixtures);
     await verifySameRows(server.url, options.scenarios, fixtures);
@@ -329,7 +341,7 @@ async function main(signal: AbortSignal) {
       }
     }
 
-    const apiPeakRssMb = Math.round(rssMb(server.child.pid!, "VmHWM"));
+    const apiPeakRssMb = Math.round(largestRssMb(server.child.pid!, "VmHWM"));
     server.child.kill("SIGTERM");
     await new Promise((resolve) => server!.child.once("exit", resolve));
     server = null;
@@ -356,6 +368,7 @@ async function main(signal: AbortSignal) {
         durationSeconds: options.duration,
         warmupSeconds: options.warmup,
         poolMax: config.db.poolMax,
+        apiProcesses: options.processes,
         viewers: fixtures.viewers.length,
         users: Number(sizes[0].users),
         posts: Number(sizes[0].posts),

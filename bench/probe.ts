@@ -1,6 +1,7 @@
 /**
  * CPU and memory of the processes under test, read from /proc (Linux):
- * the API's node process and every PostgreSQL process on this machine.
+ * the API's node process (with its API processes when API_PROCESSES > 1)
+ * and every PostgreSQL process on this machine.
  */
 import fs from "node:fs";
 
@@ -8,6 +9,7 @@ const TICKS = 100; // USER_HZ on Linux
 
 interface Stat {
   pid: number;
+  ppid: number;
   comm: string;
   /** utime + stime, in seconds. */
   own: number;
@@ -20,7 +22,7 @@ function readStat(pid: number): Stat | null {
     const comm = text.slice(text.indexOf("(") + 1, close);
     const f = text.slice(close + 2).split(" ");
     // f[0] is field 3 (state); utime is field 14 → f[11].
-    return { pid, comm, own: (Number(f[11]) + Number(f[12])) / TICKS };
+    return { pid, ppid: Number(f[1]), comm, own: (Number(f[11]) + Number(f[12])) / TICKS };
   } catch {
     return null; // gone
   }
@@ -65,8 +67,22 @@ export function meterPostgresCpu(): { stop(): number } {
   };
 }
 
+/** The process and its descendants (with API_PROCESSES > 1: the primary and its API processes). */
+export function processTree(pid: number): number[] {
+  const stats = allStats();
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...stats.filter((s) => s.ppid === tree[i]).map((s) => s.pid));
+  return tree;
+}
+
+/** CPU seconds used so far by the process and its descendants now alive. */
 export function processCpuSeconds(pid: number): number {
-  return readStat(pid)?.own ?? 0;
+  return processTree(pid).reduce((sum, p) => sum + (readStat(p)?.own ?? 0), 0);
+}
+
+/** The largest resident set of the process and its descendants (per process, not their sum), in MB. */
+export function largestRssMb(pid: number, which: "VmRSS" | "VmHWM" = "VmRSS"): number {
+  return Math.max(...processTree(pid).map((p) => rssMb(p, which)));
 }
 
 /** Resident set size in MB (VmRSS), or the peak since start (VmHWM). */
@@ -79,13 +95,13 @@ export function rssMb(pid: number, which: "VmRSS" | "VmHWM" = "VmRSS"): number {
   }
 }
 
-/** Samples a process's RSS while `work` runs and returns the work's result with the largest RSS seen. */
+/** Samples a process's RSS (the largest of its tree's) while `work` runs and returns the work's result with the largest RSS seen. */
 export async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakRssMb: number }> {
-  let peak = rssMb(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 200);
+  let peak = largestRssMb(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, largestRssMb(pid))), 200);
   try {
     const result = await work();
-    return { result, peakRssMb: Math.max(peak, rssMb(pid)) };
+    return { result, peakRssMb: Math.max(peak, largestRssMb(pid)) };
   } finally {
     clearInterval(timer);
   }

@@ -1,16 +1,19 @@
 /**
  * The server the benchmark measures: exactly `npm start`'s (src/main.ts),
- * plus the hand-written endpoint of bench/endpoint.ts under /bench.
+ * plus the hand-written endpoint of bench/endpoint.ts under /bench; with
+ * API_PROCESSES > 1 (`--processes`), as many API processes.
  * With BENCH_PROFILE_DIR set, SIGUSR2 starts a V8 CPU profile and the next
  * SIGUSR2 writes it there (so a profile covers one measured run only).
  */
 import "../src/runtime";
+import cluster from "node:cluster";
 import fs from "node:fs";
 import inspector from "node:inspector";
 import path from "node:path";
 import { loadConfigOrExit } from "../src/config";
 import { makeLogger } from "../src/logger";
 import { startAgora } from "../src/app";
+import { onPrimaryStop, startApiProcesses } from "../src/cluster";
 import { onShutdownSignal } from "../src/signals";
 import { benchRouter } from "./endpoint";
 
@@ -35,10 +38,18 @@ function profileOnSignal(dir: string): void {
 async function main() {
   const config = loadConfigOrExit();
   const logger = makeLogger(config.logLevel);
+  if (config.apiProcesses > 1 && cluster.isPrimary) {
+    // As src/main.ts: a primary forking API processes, each running this file's other branch.
+    const processes = await startApiProcesses(config, logger);
+    logger.info(`Agora (with the benchmark endpoint) is ready: ${config.apiProcesses} API processes on ${processes.url}`);
+    onShutdownSignal(logger, () => processes.stop());
+    return;
+  }
   if (process.env.BENCH_PROFILE_DIR) profileOnSignal(process.env.BENCH_PROFILE_DIR);
   const agora = await startAgora(config, logger, benchRouter);
   logger.info(`Agora (with the benchmark endpoint) is ready on ${agora.url}`);
   onShutdownSignal(logger, () => agora.stop());
+  if (cluster.isWorker) onPrimaryStop(() => agora.stop());
 }
 
 main().catch((error) => {

@@ -3,6 +3,7 @@
  * shutdown in reverse. Used by `npm start`, by tests (on a free port) and
  * by the benchmark (bench/server.ts).
  */
+import cluster from "node:cluster";
 import http from "node:http";
 import type { Router } from "express";
 import type { Socket } from "node:net";
@@ -98,7 +99,8 @@ export function appTokenService(config: Config): TokenService {
 export type ExtraRoutes = (deps: { authPool: pg.Pool; auth: AuthService }) => Router;
 
 export async function startAgora(config: Config, logger: Logger, extraRoutes?: ExtraRoutes): Promise<Agora> {
-  const db = await openDatabase(config, logger);
+  // An API process of API_PROCESSES > 1 uses the database its primary opened and migrated (src/cluster.ts).
+  const db = await openDatabase(config, logger, { migrate: !cluster.isWorker });
   const cleanups: Array<() => Promise<void>> = [async () => db.embedded?.stop()];
   const cleanup = async () => {
     for (const fn of cleanups.splice(0).reverse()) {

@@ -87,6 +87,8 @@ export interface Config {
   bodyLimit: string;
   rateLimit: { windowMs: number; max: number };
   shutdownTimeoutMs: number;
+  /** How many node processes serve the API (node:cluster; src/cluster.ts). */
+  apiProcesses: number;
   ruru: boolean;
   db: DatabaseConfig;
   embedded: EmbeddedConfig;
@@ -322,6 +324,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       max: int(env, "RATE_LIMIT_MAX", 600, 1, 1_000_000),
     },
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+    apiProcesses: int(env, "API_PROCESSES", 1, 1, 64),
     ruru: bool(env, "RURU", !isProduction),
     db: {
       ownerUrl,

@@ -1,5 +1,10 @@
-/** `npm start`: the API (and, unless WORKER=off, the worker) in one process. */
+/**
+ * `npm start`: the API (and, unless WORKER=off, the worker) in one process;
+ * with API_PROCESSES > 1, a primary that runs the worker and forks that many
+ * API processes (src/cluster.ts).
+ */
 import "./runtime";
+import cluster from "node:cluster";
 import { loadConfigOrExit } from "./config";
 import { makeLogger } from "./logger";
 import { onShutdownSignal } from "./signals";
@@ -9,6 +14,13 @@ async function main() {
   const config = loadConfigOrExit();
   const logger = makeLogger(config.logLevel);
   const started = Date.now();
+  if (config.apiProcesses > 1 && cluster.isPrimary) {
+    const { startApiProcesses } = await import("./cluster.js");
+    const processes = await startApiProcesses(config, logger);
+    logger.info({ ms: Date.now() - started, processes: config.apiProcesses, pids: processes.pids() }, `Agora is ready: ${config.apiProcesses} API processes on ${processes.url}`);
+    onShutdownSignal(logger, () => processes.stop());
+    return;
+  }
   // Tracing patches http and pg as they load, so it starts before the app is imported.
   const tracing = config.tracing ? await startTracing(config.tracing) : null;
   const { startAgora } = await import("./app.js");
@@ -23,10 +35,14 @@ async function main() {
     },
     `Agora is ready: GraphQL ${agora.url}/graphql${ruru}, health ${agora.url}/health/ready${metrics}`,
   );
-  onShutdownSignal(logger, async () => {
-    await agora.stop();
-    await tracing?.shutdown();
-  });
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await agora.stop();
+      await tracing?.shutdown();
+    })());
+  onShutdownSignal(logger, stop);
+  if (cluster.isWorker) (await import("./cluster.js")).onPrimaryStop(stop);
 }
 
 main().catch((error) => {
