@@ -2618,13 +2618,14 @@ comment on function app_public.add_document_version(document_id uuid, file_id uu
 CREATE OR REPLACE FUNCTION app_public.answers_viewer_reaction(a app_public.answers)
  RETURNS app_public.reaction_kind
  LANGUAGE sql
- STABLE
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
 AS $function$
   select r.kind from app_public.reactions r where r.answer_id = a.id and r.user_id = app_public.current_user_id()
 $function$;
 grant execute on function app_public.answers_viewer_reaction(a app_public.answers) to anonymous;
 grant execute on function app_public.answers_viewer_reaction(a app_public.answers) to authenticated;
-comment on function app_public.answers_viewer_reaction(a app_public.answers) is 'My reaction to this answer.';
+comment on function app_public.answers_viewer_reaction(a app_public.answers) is 'My reaction to this answer (null: none, or signed out). Security definer: reads only my own reaction, through the (answer, user) unique index, without re-checking the answer''s visibility per row.';
 
 -- function app_public.audit_log(actor_id uuid, user_id uuid, kind text, since timestamp with time zone, before timestamp with time zone)
 CREATE OR REPLACE FUNCTION app_public.audit_log(actor_id uuid DEFAULT NULL::uuid, user_id uuid DEFAULT NULL::uuid, kind text DEFAULT NULL::text, since timestamp with time zone DEFAULT NULL::timestamp with time zone, before timestamp with time zone DEFAULT NULL::timestamp with time zone)
@@ -2726,13 +2727,14 @@ comment on function app_public.claim_moderation_target(target_id uuid) is 'Claim
 CREATE OR REPLACE FUNCTION app_public.comments_viewer_reaction(c app_public.comments)
  RETURNS app_public.reaction_kind
  LANGUAGE sql
- STABLE
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
 AS $function$
   select r.kind from app_public.reactions r where r.comment_id = c.id and r.user_id = app_public.current_user_id()
 $function$;
 grant execute on function app_public.comments_viewer_reaction(c app_public.comments) to anonymous;
 grant execute on function app_public.comments_viewer_reaction(c app_public.comments) to authenticated;
-comment on function app_public.comments_viewer_reaction(c app_public.comments) is 'My reaction to this comment.';
+comment on function app_public.comments_viewer_reaction(c app_public.comments) is 'My reaction to this comment (null: none, or signed out). Security definer: reads only my own reaction, through the (comment, user) unique index, without re-checking the comment''s visibility per row.';
 
 -- function app_public.create_document(title text, file_id uuid, description text, tags text[], is_public boolean)
 CREATE OR REPLACE FUNCTION app_public.create_document(title text, file_id uuid, description text DEFAULT ''::text, tags text[] DEFAULT '{}'::text[], is_public boolean DEFAULT false)
@@ -3588,25 +3590,27 @@ comment on function app_public.pin_message(message_id uuid) is 'Pins a message i
 CREATE OR REPLACE FUNCTION app_public.posts_viewer_reaction(p app_public.posts)
  RETURNS app_public.reaction_kind
  LANGUAGE sql
- STABLE
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
 AS $function$
   select r.kind from app_public.reactions r where r.post_id = p.id and r.user_id = app_public.current_user_id()
 $function$;
 grant execute on function app_public.posts_viewer_reaction(p app_public.posts) to anonymous;
 grant execute on function app_public.posts_viewer_reaction(p app_public.posts) to authenticated;
-comment on function app_public.posts_viewer_reaction(p app_public.posts) is 'My reaction to this post (null: none, or signed out).';
+comment on function app_public.posts_viewer_reaction(p app_public.posts) is 'My reaction to this post (null: none, or signed out). Security definer: reads only my own reaction, through the (post, user) unique index, without re-checking the post''s visibility per row.';
 
 -- function app_public.questions_viewer_reaction(q app_public.questions)
 CREATE OR REPLACE FUNCTION app_public.questions_viewer_reaction(q app_public.questions)
  RETURNS app_public.reaction_kind
  LANGUAGE sql
- STABLE
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
 AS $function$
   select r.kind from app_public.reactions r where r.question_id = q.id and r.user_id = app_public.current_user_id()
 $function$;
 grant execute on function app_public.questions_viewer_reaction(q app_public.questions) to anonymous;
 grant execute on function app_public.questions_viewer_reaction(q app_public.questions) to authenticated;
-comment on function app_public.questions_viewer_reaction(q app_public.questions) is 'My reaction to this question.';
+comment on function app_public.questions_viewer_reaction(q app_public.questions) is 'My reaction to this question (null: none, or signed out). Security definer: reads only my own reaction, through the (question, user) unique index, without re-checking the question''s visibility per row.';
 
 -- function app_public.react(kind app_public.reaction_kind, post_id uuid, question_id uuid, answer_id uuid, comment_id uuid)
 CREATE OR REPLACE FUNCTION app_public.react(kind app_public.reaction_kind, post_id uuid DEFAULT NULL::uuid, question_id uuid DEFAULT NULL::uuid, answer_id uuid DEFAULT NULL::uuid, comment_id uuid DEFAULT NULL::uuid)
