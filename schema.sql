@@ -4753,6 +4753,7 @@ declare
   v_me uuid := app_public.current_user_id();
   v_blocked uuid[];
   v_found int;
+  v_floor real;
 begin
   if char_length(search_candidates.query) > v_max_length then
     raise exception 'The search text is too long (% characters; at most %)', char_length(search_candidates.query), v_max_length
@@ -4762,23 +4763,50 @@ begin
   v_query := websearch_to_tsquery('english', search_candidates.query);
   v_blocked := array(select b.blocked_id from app_public.user_blocks b where b.blocker_id = v_me);
 
+  -- The hot tier first (the best search.hot_share of entries by static
+  -- score, and every entry changed since the tiers were last placed): when it
+  -- holds search.candidates matches whose scores all reach the tier's floor,
+  -- they are exactly the best matches of the whole table, found through the
+  -- smaller partial index. Otherwise (a rarer query) the whole table is
+  -- searched, where such a query's matches are few.
+  select h.floor into v_floor from app_private.search_hot h;
   return query
+    with hot as materialized (
+      select e.* from app_private.search_entries e
+       where e.hot and e.doc @@ v_query
+         and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
+         and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
+                     search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
+                     search_candidates.published_after, search_candidates.published_before,
+                     search_candidates.language, search_candidates.match_all)
+         and (e.room_id is null or app_hidden.room_readable(e.room_id))
+         and (e.kind <> 'message' or e.author_id is null or e.author_id <> all(v_blocked))
+         and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))
+       order by e.score desc
+       limit v_limit),
+    hot_suffices as materialized (
+      select count(*) = v_limit and min(hot.score) >= coalesce(v_floor, '-infinity') as yes from hot),
+    best as (
+      select hot.* from hot where (select yes from hot_suffices)
+      union all
+      select f.* from (select e.* from app_private.search_entries e
+                        where e.doc @@ v_query
+                          and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
+                          and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
+                     search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
+                     search_candidates.published_after, search_candidates.published_before,
+                     search_candidates.language, search_candidates.match_all)
+                          and (e.room_id is null or app_hidden.room_readable(e.room_id))
+                          and (e.kind <> 'message' or e.author_id is null or e.author_id <> all(v_blocked))
+                          and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))
+                        order by e.score desc
+                        limit v_limit) f
+       where not (select yes from hot_suffices))
     select e.kind, e.id, e.title,
            (ts_rank_cd(e.doc, v_query, 32)
              * case when lower(e.title) = lower(trim(search_candidates.query)) then 10 else 1 end)::real,
            e.author_id, e.category_id, e.published_at
-      from (select e.* from app_private.search_entries e
-             where e.doc @@ v_query
-               and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
-               and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
-                     search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
-                     search_candidates.published_after, search_candidates.published_before,
-                     search_candidates.language, search_candidates.match_all)
-               and (e.room_id is null or app_hidden.room_readable(e.room_id))
-               and (e.kind <> 'message' or e.author_id is null or e.author_id <> all(v_blocked))
-               and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))
-             order by e.score desc
-             limit v_limit) e;
+      from best e;
   get diagnostics v_found = row_count;
   if v_found >= v_fuzzy then
     return;
@@ -5080,6 +5108,7 @@ create table app_private.search_entries (
   score real not null,
   room_id uuid,
   job_status app_public.job_status,
+  hot boolean default true not null,
   constraint search_entries_pkey PRIMARY KEY (kind, id)
 );
 comment on table app_private.search_entries is 'One row per searchable document, whatever its kind, kept by triggers on the source tables (app_private.search_refresh) from app_private.search_sources. Only documents someone may see are here; room_id and job_status carry the rules that depend on who searches.';
@@ -5091,10 +5120,28 @@ comment on column app_private.search_entries.body is 'The first 5000 characters 
 comment on column app_private.search_entries.score is 'Static score (app_private.search_score): which matches a common word ranks first.';
 comment on column app_private.search_entries.room_id is 'For messages of private and direct rooms: the room, readable only to those app_hidden.room_readable allows. Null: no room rule.';
 comment on column app_private.search_entries.job_status is 'For job postings: the status, shown by app_hidden.job_posting_visible.';
+comment on column app_private.search_entries.hot is 'In the hot tier, which every search tries first: the best search.hot_share of entries by score, and every entry changed since app_private.search_tiers_refresh() last placed them (new and changed entries come in hot).';
+CREATE INDEX search_entries_doc_hot_idx ON app_private.search_entries USING gin (doc) WHERE hot;
+comment on index app_private.search_entries_doc_hot_idx is 'Full-text matches in the hot tier (search tries it first).';
 CREATE INDEX search_entries_doc_idx ON app_private.search_entries USING gin (doc);
+CREATE INDEX search_entries_hot_score_idx ON app_private.search_entries USING btree (score) WHERE hot;
+comment on index app_private.search_entries_hot_score_idx is 'The hot tier by score: common words walk it best first; the tier refresh demotes from its low end.';
 CREATE INDEX search_entries_kind_score_idx ON app_private.search_entries USING btree (kind, score DESC);
 CREATE INDEX search_entries_score_idx ON app_private.search_entries USING btree (score DESC);
 CREATE INDEX search_entries_title_trgm_idx ON app_private.search_entries USING gin (title public.gin_trgm_ops) WHERE title_is_own;
+
+-- table app_private.search_hot
+create table app_private.search_hot (
+  singleton boolean default true not null,
+  floor real not null,
+  placed_at timestamp with time zone default now() not null,
+  constraint search_hot_pkey PRIMARY KEY (singleton),
+  constraint search_hot_singleton_check CHECK (singleton)
+);
+comment on table app_private.search_hot is 'The hot tier''s floor: every entry scoring at least this is hot (entries outside the tier score below it). One row, written by app_private.search_tiers_refresh().';
+comment on column app_private.search_hot.singleton is 'Always true: the table has one row.';
+comment on column app_private.search_hot.floor is 'The lowest score the hot tier is sure to hold; -infinity while every entry is hot.';
+comment on column app_private.search_hot.placed_at is 'When the tiers were last placed.';
 
 -- table app_private.security_events
 create table app_private.security_events (
@@ -7227,9 +7274,11 @@ declare
   v_count bigint;
 begin
   truncate app_private.search_entries;
-  insert into app_private.search_entries select * from app_private.search_sources;
+  -- Outside the hot tier at first, then the tiers are placed: promoting the best few percent rewrites few rows.
+  insert into app_private.search_entries select s.*, false from app_private.search_sources s;
   get diagnostics v_count = row_count;
   analyze app_private.search_entries;
+  perform app_private.search_tiers_refresh();
   return v_count;
 end;
 $function$;
@@ -7249,12 +7298,13 @@ begin
     delete from app_private.search_entries e where e.kind = search_refresh.kind and e.id = search_refresh.id;
     return;
   end if;
+  v.hot := true; -- new or changed: in the hot tier until app_private.search_tiers_refresh() places it
   insert into app_private.search_entries values (v.*)
   on conflict on constraint search_entries_pkey do update
      set doc = excluded.doc, title = excluded.title, title_is_own = excluded.title_is_own, body = excluded.body,
          author_id = excluded.author_id, category_id = excluded.category_id, tags = excluded.tags,
          language = excluded.language, published_at = excluded.published_at, score = excluded.score,
-         room_id = excluded.room_id, job_status = excluded.job_status
+         room_id = excluded.room_id, job_status = excluded.job_status, hot = true
    -- An unchanged entry is not rewritten (no dead row, no index churn).
    where (search_entries.*) is distinct from (excluded.*);
 end;
@@ -7273,6 +7323,30 @@ AS $function$
           + floor(log(2, 1 + greatest(coalesce(popularity, 0), 0))))::real
 $function$;
 comment on function app_private.search_score(published_at timestamp with time zone, popularity bigint) is 'The static score of a search entry: months since 1970 of its publication, plus one per doubling of its popularity (reactions, replies, followers). Search ranks the matches with the best static score.';
+
+-- function app_private.search_tiers_refresh()
+CREATE OR REPLACE FUNCTION app_private.search_tiers_refresh()
+ RETURNS real
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_share real := (app_private.setting('search.hot_share') #>> '{}')::real;
+  v_size bigint;
+  v_floor real;
+begin
+  -- The tier's size from the planner's row estimate (a count would read the whole table).
+  select greatest(1, ceil(greatest(c.reltuples, 0) * v_share))::bigint into v_size from pg_class c where c.oid = 'app_private.search_entries'::regclass;
+  select e.score into v_floor from app_private.search_entries e order by e.score desc offset v_size - 1 limit 1;
+  v_floor := coalesce(v_floor, '-infinity');
+  -- Promote entries at or above the floor (the score index from the top), demote the rest of the tier (its own index from the bottom).
+  update app_private.search_entries e set hot = true where not e.hot and e.score >= v_floor;
+  update app_private.search_entries e set hot = false where e.hot and e.score < v_floor;
+  update app_private.search_hot set floor = v_floor, placed_at = now();
+  return v_floor;
+end;
+$function$;
+comment on function app_private.search_tiers_refresh() is 'Places the search tiers: the best search.hot_share of entries (by the planner''s row estimate) are hot, the rest not, and the floor is recorded. Run by the refresh_search_tiers task (hourly) and after search_rebuild(). Returns the floor.';
 
 -- function app_private.send_email_verification(user_email_id uuid)
 CREATE OR REPLACE FUNCTION app_private.send_email_verification(user_email_id uuid)

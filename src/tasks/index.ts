@@ -7,6 +7,7 @@ import type { TaskList } from "graphile-worker";
 import type { Mailer } from "../mail/mailer";
 import { awardBadges } from "./award_badges";
 import { refreshRankings } from "./refresh_rankings";
+import { refreshSearchTiers } from "./refresh_search_tiers";
 import { sendEmail } from "./send_email";
 import { pruneRateLimits } from "./prune_rate_limits";
 import { sendNotificationEmail } from "./send_notification_email";
@@ -38,6 +39,7 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     prune_rate_limits: pruneRateLimits,
     award_badges: awardBadges,
     refresh_rankings: refreshRankings,
+    refresh_search_tiers: refreshSearchTiers,
 
     send_notification_email: sendNotificationEmail(deps),
     send_notification_digest: sendNotificationDigest(deps),
