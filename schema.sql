@@ -4752,7 +4752,6 @@ declare
   v_query tsquery;
   v_me uuid := app_public.current_user_id();
   v_blocked uuid[];
-  v_found int;
   v_floor real;
 begin
   if char_length(search_candidates.query) > v_max_length then
@@ -4763,73 +4762,51 @@ begin
   v_query := websearch_to_tsquery('english', search_candidates.query);
   v_blocked := array(select b.blocked_id from app_public.user_blocks b where b.blocker_id = v_me);
 
-  -- The hot tier first (the best search.hot_share of entries by static
-  -- score, and every entry changed since the tiers were last placed): when it
-  -- holds search.candidates matches whose scores all reach the tier's floor,
-  -- they are exactly the best matches of the whole table, found through the
-  -- smaller partial index. Otherwise (a rarer query) the whole table is
-  -- searched, where such a query's matches are few.
+  -- One statement: what this searcher may find with the filters asked
+  -- (`searchable`, written once; inlined into each use, so every use keeps
+  -- its own index), then the hot tier first (the best search.hot_share of
+  -- entries by static score, and every entry changed since the tiers were
+  -- last placed): when it holds search.candidates matches whose scores all
+  -- reach the tier's floor, they are exactly the best matches of the whole
+  -- table. Otherwise (a rarer query) the whole table is searched, where such
+  -- a query's matches are few. Typo tolerance last, only when full text
+  -- found fewer than search.fuzzy_threshold: similar own titles and names
+  -- (trigram index), ranked below every full-text hit.
   select h.floor into v_floor from app_private.search_hot h;
   return query
-    with hot as materialized (
+    with searchable as not materialized (
       select e.* from app_private.search_entries e
-       where e.hot and e.doc @@ v_query
-         and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
+       where (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
          and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
-                     search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
-                     search_candidates.published_after, search_candidates.published_before,
-                     search_candidates.language, search_candidates.match_all)
+               search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
+               search_candidates.published_after, search_candidates.published_before,
+               search_candidates.language, search_candidates.match_all)
          and (e.room_id is null or app_hidden.room_readable(e.room_id))
          and (e.kind <> 'message' or e.author_id is null or e.author_id <> all(v_blocked))
-         and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))
-       order by e.score desc
-       limit v_limit),
+         and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))),
+    hot as materialized (
+      select s.* from searchable s where s.hot and s.doc @@ v_query order by s.score desc limit v_limit),
     hot_suffices as materialized (
       select count(*) = v_limit and min(hot.score) >= coalesce(v_floor, '-infinity') as yes from hot),
-    best as (
+    best as materialized (
       select hot.* from hot where (select yes from hot_suffices)
       union all
-      select f.* from (select e.* from app_private.search_entries e
-                        where e.doc @@ v_query
-                          and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
-                          and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
-                     search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
-                     search_candidates.published_after, search_candidates.published_before,
-                     search_candidates.language, search_candidates.match_all)
-                          and (e.room_id is null or app_hidden.room_readable(e.room_id))
-                          and (e.kind <> 'message' or e.author_id is null or e.author_id <> all(v_blocked))
-                          and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))
-                        order by e.score desc
-                        limit v_limit) f
-       where not (select yes from hot_suffices))
-    select e.kind, e.id, e.title,
-           (ts_rank_cd(e.doc, v_query, 32)
-             * case when lower(e.title) = lower(trim(search_candidates.query)) then 10 else 1 end)::real,
-           e.author_id, e.category_id, e.published_at
-      from best e;
-  get diagnostics v_found = row_count;
-  if v_found >= v_fuzzy then
-    return;
-  end if;
-
-  -- Typo tolerance, only when full text found little: titles and names that
-  -- are similar (trigram index). Ranked below every full-text hit.
-  return query
-    select e.kind, e.id, e.title, (word_similarity(search_candidates.query, e.title) / 10)::real,
-           e.author_id, e.category_id, e.published_at
-      from app_private.search_entries e
-     where e.title_is_own
-       and search_candidates.query <% e.title
-       and not (e.doc @@ v_query)
-       and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
-       and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
-             search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
-             search_candidates.published_after, search_candidates.published_before,
-             search_candidates.language, search_candidates.match_all)
-       and (e.room_id is null or app_hidden.room_readable(e.room_id))
-       and (e.kind <> 'message' or e.author_id is null or e.author_id <> all(v_blocked))
-       and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))
-     limit v_limit;
+      select f.* from (select s.* from searchable s where s.doc @@ v_query order by s.score desc limit v_limit) f
+       where not (select yes from hot_suffices)),
+    similar_titles as (
+      select s.* from searchable s
+       where (select count(*) from best) < v_fuzzy
+         and s.title_is_own and search_candidates.query <% s.title and not (s.doc @@ v_query)
+       limit v_limit)
+    select b.kind, b.id, b.title,
+           (ts_rank_cd(b.doc, v_query, 32)
+             * case when lower(b.title) = lower(trim(search_candidates.query)) then 10 else 1 end)::real,
+           b.author_id, b.category_id, b.published_at
+      from best b
+    union all
+    select s.kind, s.id, s.title, (word_similarity(search_candidates.query, s.title) / 10)::real,
+           s.author_id, s.category_id, s.published_at
+      from similar_titles s;
 end;
 $function$;
 grant execute on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to anonymous;
