@@ -6,14 +6,13 @@
  * SIGUSR2 writes it there (so a profile covers one measured run only).
  */
 import "../src/runtime";
-import cluster from "node:cluster";
 import fs from "node:fs";
 import inspector from "node:inspector";
 import path from "node:path";
 import { loadConfigOrExit } from "../src/config";
 import { makeLogger } from "../src/logger";
 import { startAgora } from "../src/app";
-import { onPrimaryStop, startApiProcesses } from "../src/cluster";
+import { onPrimaryStop, runAsPrimary } from "../src/cluster";
 import { onShutdownSignal } from "../src/signals";
 import { benchRouter } from "./endpoint";
 
@@ -38,18 +37,13 @@ function profileOnSignal(dir: string): void {
 async function main() {
   const config = loadConfigOrExit();
   const logger = makeLogger(config.logLevel);
-  if (config.apiProcesses > 1 && cluster.isPrimary) {
-    // As src/main.ts: a primary forking API processes, each running this file's other branch.
-    const processes = await startApiProcesses(config, logger);
-    logger.info(`Agora (with the benchmark endpoint) is ready: ${config.apiProcesses} API processes on ${processes.url}`);
-    onShutdownSignal(logger, () => processes.stop());
-    return;
-  }
+  // As src/main.ts: with API_PROCESSES > 1 a primary forks API processes, each running the rest of this function.
+  if (await runAsPrimary(config, logger, "Agora (with the benchmark endpoint)")) return;
   if (process.env.BENCH_PROFILE_DIR) profileOnSignal(process.env.BENCH_PROFILE_DIR);
   const agora = await startAgora(config, logger, benchRouter);
   logger.info(`Agora (with the benchmark endpoint) is ready on ${agora.url}`);
   onShutdownSignal(logger, () => agora.stop());
-  if (cluster.isWorker) onPrimaryStop(() => agora.stop());
+  onPrimaryStop(() => agora.stop());
 }
 
 main().catch((error) => {

@@ -16,9 +16,7 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Config } from "./config";
 import type { Logger } from "./logger";
-import { openDatabase } from "./db/connections";
-import { ownerSessionUrl } from "./db/session-settings";
-import { startWorker } from "./worker/runner";
+import { onShutdownSignal } from "./signals";
 
 /** The message the primary sends an API process to stop (like SIGTERM, without counting as a second signal). */
 export const STOP_MESSAGE = "agora:stop";
@@ -34,6 +32,10 @@ export interface ApiProcesses {
 }
 
 export async function startApiProcesses(config: Config, logger: Logger): Promise<ApiProcesses> {
+  // Loaded here, not at the top: src/main.ts imports this file before tracing patches pg (an API process starts tracing itself).
+  const { openDatabase } = await import("./db/connections.js");
+  const { ownerSessionUrl } = await import("./db/session-settings.js");
+  const { startWorker } = await import("./worker/runner.js");
   const db = await openDatabase(config, logger);
   const worker = config.worker.enabled
     ? await startWorker({ config, connectionString: ownerSessionUrl(db.ownerUrl, config.limits), logger }).catch(async (error: unknown) => {
@@ -103,8 +105,24 @@ export async function startApiProcesses(config: Config, logger: Logger): Promise
   }
 }
 
-/** In an API process: run `stop` when the primary asks, then leave the cluster so the process can end. */
+/**
+ * The primary's part, when API_PROCESSES > 1 and this is the primary: start
+ * the API processes, say where they listen (`what` names the server), stop
+ * them on SIGINT/SIGTERM. Returns false where this process is to serve the
+ * API itself (one process, or an API process of the cluster).
+ */
+export async function runAsPrimary(config: Config, logger: Logger, what: string): Promise<boolean> {
+  if (config.apiProcesses <= 1 || !cluster.isPrimary) return false;
+  const started = Date.now();
+  const processes = await startApiProcesses(config, logger);
+  logger.info({ ms: Date.now() - started, processes: config.apiProcesses, pids: processes.pids() }, `${what} is ready: ${config.apiProcesses} API processes on ${processes.url}`);
+  onShutdownSignal(logger, () => processes.stop());
+  return true;
+}
+
+/** In an API process of the cluster: run `stop` when the primary asks, then leave the cluster so the process can end. Elsewhere nothing. */
 export function onPrimaryStop(stop: () => Promise<void>): void {
+  if (!cluster.isWorker) return;
   process.on("message", (message) => {
     if (message !== STOP_MESSAGE) return;
     void stop().finally(() => cluster.worker?.disconnect());

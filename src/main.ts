@@ -4,7 +4,7 @@
  * API processes (src/cluster.ts).
  */
 import "./runtime";
-import cluster from "node:cluster";
+import { onPrimaryStop, runAsPrimary } from "./cluster";
 import { loadConfigOrExit } from "./config";
 import { makeLogger } from "./logger";
 import { onShutdownSignal } from "./signals";
@@ -14,13 +14,7 @@ async function main() {
   const config = loadConfigOrExit();
   const logger = makeLogger(config.logLevel);
   const started = Date.now();
-  if (config.apiProcesses > 1 && cluster.isPrimary) {
-    const { startApiProcesses } = await import("./cluster.js");
-    const processes = await startApiProcesses(config, logger);
-    logger.info({ ms: Date.now() - started, processes: config.apiProcesses, pids: processes.pids() }, `Agora is ready: ${config.apiProcesses} API processes on ${processes.url}`);
-    onShutdownSignal(logger, () => processes.stop());
-    return;
-  }
+  if (await runAsPrimary(config, logger, "Agora")) return;
   // Tracing patches http and pg as they load, so it starts before the app is imported.
   const tracing = config.tracing ? await startTracing(config.tracing) : null;
   const { startAgora } = await import("./app.js");
@@ -42,7 +36,7 @@ async function main() {
       await tracing?.shutdown();
     })());
   onShutdownSignal(logger, stop);
-  if (cluster.isWorker) (await import("./cluster.js")).onPrimaryStop(stop);
+  onPrimaryStop(stop);
 }
 
 main().catch((error) => {
