@@ -67,22 +67,22 @@ export function meterPostgresCpu(): { stop(): number } {
   };
 }
 
-/** The process and its descendants (with API_PROCESSES > 1: the primary and its API processes). */
-export function processTree(pid: number): number[] {
+/** The process and its descendants now alive (with API_PROCESSES > 1: the primary and its API processes), from one read of /proc. */
+function processTree(pid: number): Stat[] {
   const stats = allStats();
-  const tree = [pid];
-  for (let i = 0; i < tree.length; i++) tree.push(...stats.filter((s) => s.ppid === tree[i]).map((s) => s.pid));
+  const tree = stats.filter((s) => s.pid === pid);
+  for (let i = 0; i < tree.length; i++) tree.push(...stats.filter((s) => s.ppid === tree[i].pid));
   return tree;
 }
 
 /** CPU seconds used so far by the process and its descendants now alive. */
 export function processCpuSeconds(pid: number): number {
-  return processTree(pid).reduce((sum, p) => sum + (readStat(p)?.own ?? 0), 0);
+  return processTree(pid).reduce((sum, s) => sum + s.own, 0);
 }
 
 /** The largest resident set of the process and its descendants (per process, not their sum), in MB. */
 export function largestRssMb(pid: number, which: "VmRSS" | "VmHWM" = "VmRSS"): number {
-  return Math.max(...processTree(pid).map((p) => rssMb(p, which)));
+  return Math.max(0, ...processTree(pid).map((s) => rssMb(s.pid, which)));
 }
 
 /** Resident set size in MB (VmRSS), or the peak since start (VmHWM). */
