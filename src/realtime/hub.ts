@@ -162,7 +162,7 @@ export class RealtimeHub implements RealtimeService {
     }
   }
 
-  /** Runs `task` after the previous task of the same key (events of one room stay in order). */
+  /** Runs `task` after the previous task of the same key (one member's notification or presence events stay in order). */
   private serially(key: string, task: () => Promise<void>): void {
     const previous = this.chains.get(key) ?? Promise.resolve();
     const next = previous.then(task).catch((error: unknown) => {

@@ -26,7 +26,7 @@ const TABLES = [
   "app_public.message_mentions", "app_public.job_postings", "app_public.job_applications", "app_public.job_application_events",
   "app_public.reputation_events",
   // Not loaded by a step: refilled from its sources after the counters, before the indexes are built (a GIN index
-  // built once from 6.7M documents is much cheaper than one kept up to date while they are inserted).
+  // built once from 8.6M documents is much cheaper than one kept up to date while they are inserted).
   "app_private.search_entries",
 ];
 /** Filled after the load, through the application's own set-based functions (with their keys in place). */
