@@ -153,15 +153,38 @@ describe("category statistics", () => {
     expect((await asRole(asUser(fans[0]), (db) => db.query(read, [hiddenId]))).rows[0].n).toBe(0);
     const manager = await createTestUser({ roles: ["admin"] });
     expect((await asRole(asUser(manager), (db) => db.query(read, [hiddenId]))).rows[0].n).toBe(1);
-    // Through GraphQL: by the connection, by node and through the category.
-    const res = await server.graphql(
-      `query($c: UUID!) { allCategoryDailyStats(condition: { categoryId: $c }) { totalCount nodes { postCount } } categoryByRowId(rowId: $c) { postStats { postCount } } }`,
-      { c: hiddenId },
-    );
-    expect(res.errors).toBeUndefined();
-    expect(res.data).toEqual({ allCategoryDailyStats: { totalCount: 0, nodes: [] }, categoryByRowId: null });
+    // Through GraphQL: by the connection and its aggregates, by key, by node and through the category. The manager sees the row …
+    const paths = `query($c: UUID!, $day: Date!, $node: ID!) {
+      allCategoryDailyStats(condition: { categoryId: $c }) { totalCount nodes { postCount } aggregates { sum { postCount } } }
+      categoryDailyStatByCategoryIdAndDay(categoryId: $c, day: $day) { postCount }
+      node(id: $node) { __typename }
+      categoryByRowId(rowId: $c) { postStats { postCount } }
+    }`;
+    const managerToken = server.tokenFor(manager);
+    const day = new Date().toISOString().slice(0, 10);
+    const own = await server.graphql(`query($c: UUID!) { allCategoryDailyStats(condition: { categoryId: $c }) { nodes { id day } } }`, { c: hiddenId }, { token: managerToken });
+    const row = (own.data as { allCategoryDailyStats: { nodes: Array<{ id: string; day: string }> } }).allCategoryDailyStats.nodes[0];
+    expect(row.day).toBe(day);
+    const variables = { c: hiddenId, day, node: row.id };
+    expect((await server.graphql(paths, variables, { token: managerToken })).data).toEqual({
+      allCategoryDailyStats: { totalCount: 1, nodes: [{ postCount: 1 }], aggregates: { sum: { postCount: "1" } } },
+      categoryDailyStatByCategoryIdAndDay: { postCount: 1 },
+      node: { __typename: "CategoryDailyStat" },
+      categoryByRowId: { postStats: { postCount: 1 } },
+    });
+    // … anonymous visitors and members get nothing through any of those paths.
+    for (const token of [undefined, server.tokenFor(fans[0])]) {
+      const res = await server.graphql(paths, variables, token ? { token } : {});
+      expect(res.errors).toBeUndefined();
+      expect(res.data).toEqual({
+        allCategoryDailyStats: { totalCount: 0, nodes: [], aggregates: { sum: { postCount: "0" } } },
+        categoryDailyStatByCategoryIdAndDay: null,
+        node: null,
+        categoryByRowId: null,
+      });
+    }
     // Nobody writes them but the database.
-    const write = await server.graphql(`mutation { createCategoryDailyStat(input: {}) { clientMutationId } }`, {}, { token: server.agora.tokens.sign({ sub: manager.id, sid: manager.sessionId }) });
+    const write = await server.graphql(`mutation { createCategoryDailyStat(input: {}) { clientMutationId } }`, {}, { token: managerToken });
     expect(write.errors?.[0]?.message).toMatch(/Cannot query field|Unknown type/);
     await expect(asRole(asUser(manager), (db) => db.query("update app_public.category_daily_stats set post_count = 1000"))).rejects.toThrow(/permission denied/);
   });
