@@ -201,9 +201,7 @@ export const SCENARIOS: Scenario[] = [
 }`,
     variables: (t) => ({ category: t.category, after: new Date(Number(t.after) * 1000).toISOString(), since: sinceDay(Number(t.after)) }),
     sql: `select c.name,
-       (select json_build_object('posts', coalesce(sum(s.post_count), 0), 'likes', coalesce(sum(s.like_count), 0), 'comments', coalesce(sum(s.comment_count), 0),
-                                 'average_likes', round(sum(s.like_count)::numeric / nullif(sum(s.post_count), 0), 2))
-          from app_public.category_daily_stats s where s.category_id = c.id and s.day >= (to_timestamp($2::float8) at time zone 'UTC')::date) as stats,
+       to_json(app_public.categories_post_stats(c, (to_timestamp($2::float8) at time zone 'UTC')::date)) as stats,
        (select json_agg(x) from (
           select p.id, p.title, p.like_count, p.comment_count, p.published_at, u.id as author_id, u.username
             from app_public.posts p left join app_public.users u on u.id = p.author_id
