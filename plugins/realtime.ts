@@ -11,6 +11,7 @@
 import { context, get, lambda, listen, type FieldArgs, type GrafastSubscriber, type Step } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
 import { renderMarkdown } from "./render-markdown";
+import { makeRealtimeDirectPlugin, type ComputedFields, type LivePath } from "./realtime-direct";
 import type { RealtimeService } from "./services";
 
 declare global {
@@ -21,6 +22,16 @@ declare global {
     }
   }
 }
+
+/** A live message's HTML: its markdown body rendered (cached by content). */
+function liveBodyHtml(body: unknown): string {
+  return renderMarkdown((body as string | null) ?? "");
+}
+
+/** The live types' fields that are computed rather than read from the event: one rule for Grafast's plans and the direct path. */
+const COMPUTED: ComputedFields = {
+  LiveMessage: { bodyHtml: (message) => liveBodyHtml(message.body) },
+};
 
 /** The hub's subscriber for this request, as Grafast's listen() takes it. */
 const $subscriber = () => context().get("realtime") as unknown as Step<GrafastSubscriber | null>;
@@ -192,7 +203,7 @@ function makeRealtimeSchemaPlugin(): GraphileConfig.Plugin {
         LiveMessage: {
           plans: {
             bodyHtml($message: Step) {
-              return lambda(get($message, "body"), (body) => renderMarkdown((body as string | null) ?? ""), true);
+              return lambda(get($message, "body"), liveBodyHtml, true);
             },
           },
         },
@@ -208,8 +219,13 @@ function makeRealtimeSchemaPlugin(): GraphileConfig.Plugin {
   });
 }
 
-/** The realtime plugins: the schema above and the per-request event source in the GraphQL context. */
-export function makeRealtimePlugins(service: RealtimeService): GraphileConfig.Plugin[] {
+/**
+ * The realtime plugins: the schema above, the per-request event source in
+ * the GraphQL context, and the direct path of `roomEvents`
+ * (realtime-direct.ts); `onSubscription` learns which way each live
+ * subscription went.
+ */
+export function makeRealtimePlugins(service: RealtimeService, onSubscription?: (path: LivePath) => void): GraphileConfig.Plugin[] {
   const contextPlugin: GraphileConfig.Plugin = {
     name: "RealtimeContextPlugin",
     version: "0.0.0",
@@ -223,5 +239,5 @@ export function makeRealtimePlugins(service: RealtimeService): GraphileConfig.Pl
       },
     },
   };
-  return [makeRealtimeSchemaPlugin(), contextPlugin];
+  return [makeRealtimeSchemaPlugin(), contextPlugin, makeRealtimeDirectPlugin(COMPUTED, onSubscription)];
 }

@@ -192,7 +192,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
             makeGraphQLObserverPlugin(metrics),
             makeFilesPlugin(files.urls),
             makeLimitsPlugin({ ...limits.graphql, defaultListSize: MAX_PAGE_SIZE }),
-            ...makeRealtimePlugins(hub),
+            ...makeRealtimePlugins(hub, (path) => metrics.liveSubscription(path)),
             ...(limits.operations === "allow-list" ? [makePersistedOperationsPlugin(limits.operationsManifest)] : []),
           ],
         },

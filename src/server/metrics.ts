@@ -49,6 +49,8 @@ export interface Metrics extends RateLimitObserver {
   operation(name: string | null, type: string, outcome: string, seconds: number): void;
   watchPool(name: string, pool: pg.Pool): void;
   watchWebSockets(count: () => number): void;
+  /** A live subscription started, served directly from the room's events or through its Grafast plan (plugins/realtime-direct.ts). */
+  liveSubscription(path: "direct" | "planned"): void;
   watchWorker(events: WorkerEvents): void;
   /** Queue depth is read at scrape time with this pool (the owner's). */
   watchJobQueue(pool: pg.Pool): void;
@@ -157,6 +159,13 @@ export function makeMetrics(logger: Logger): Metrics {
     },
   });
 
+  const liveSubscriptions = new Counter({
+    name: "agora_live_subscriptions_total",
+    help: "Live subscriptions started, by path (direct = roomEvents projected once per event and document; planned = through Grafast per subscriber)",
+    labelNames: ["path"] as const,
+    registers: [registry],
+  });
+
   let queuePool: pg.Pool | null = null;
   new Gauge({
     name: "agora_jobs_queue_depth",
@@ -206,6 +215,9 @@ export function makeMetrics(logger: Logger): Metrics {
     },
     watchWebSockets(count) {
       webSockets = count;
+    },
+    liveSubscription(path) {
+      liveSubscriptions.inc({ path });
     },
     watchWorker(events) {
       const started = new Map<string, number>();
