@@ -195,6 +195,12 @@ async function measure(
   const token = tokenOf(fixture.sender);
   const sent: Array<{ rowId: string; room: number; start: number; committed: number }> = [];
   let failed = 0;
+  /** Refused sends by the error's code (e.g. TIMEOUT at the request deadline), or "network". */
+  const failures = new Map<string, number>();
+  const fail = (code: string) => {
+    failed += 1;
+    failures.set(code, (failures.get(code) ?? 0) + 1);
+  };
   const total = rate * options.seconds;
   const started = performance.now();
   const cpuBefore = processCpuSeconds(pid);
@@ -223,13 +229,13 @@ async function measure(
           variables: { r: fixture.rooms[room], b: `bench message ${k}` },
         }),
       })
-        .then((res) => res.json() as Promise<{ data?: { createMessage: { message: { rowId: string } } } }>)
+        .then((res) => res.json() as Promise<{ data?: { createMessage: { message: { rowId: string } } }; errors?: Array<{ extensions?: { code?: string } }> }>)
         .then((body) => {
           const rowId = body.data?.createMessage.message.rowId;
-          if (!rowId) return void (failed += 1);
+          if (!rowId) return void fail(body.errors?.[0]?.extensions?.code ?? "no code");
           roomOfMessage.set(rowId, room);
           sent.push({ rowId, room, start, committed: performance.now() });
-        }, () => void (failed += 1)),
+        }, () => void fail("network")),
     );
   }
   await Promise.all(inflight);
@@ -276,6 +282,7 @@ async function measure(
     rooms: options.rooms,
     sent: sent.length,
     failedSends: failed,
+    failedBy: Object.fromEntries(failures),
     sendSeconds,
     deliveries,
     deliveriesPerSecond: deliveries / sendSeconds,
@@ -342,7 +349,7 @@ async function main() {
         const run = await measure(mode, rate, options, fixture, { api: api.url, fanout: fanout?.url ?? null }, tokenOf, pid, api.child.pid!);
         runs.push(run);
         process.stderr.write(
-          `p50 ${run.p50.toFixed(1)} p95 ${run.p95.toFixed(1)} p99 ${run.p99.toFixed(1)} ms, ${run.deliveriesPerSecond.toFixed(0)} deliveries/s, lost ${run.lost}, dup ${run.duplicates}, wrong ${run.wrong}, failed sends ${run.failedSends}\n`,
+          `p50 ${run.p50.toFixed(1)} p95 ${run.p95.toFixed(1)} p99 ${run.p99.toFixed(1)} ms, ${run.deliveriesPerSecond.toFixed(0)} deliveries/s, lost ${run.lost}, dup ${run.duplicates}, wrong ${run.wrong}, failed sends ${run.failedSends}${run.failedSends ? ` ${JSON.stringify(run.failedBy)}` : ""}\n`,
         );
         await new Promise((r) => setTimeout(r, 2000));
       }

@@ -35,6 +35,8 @@ interface Subscription {
 
 /** The most room events decided by one query. */
 const MAX_BATCH = 200;
+/** Deliveries handed out before the hub lets other I/O run. */
+const YIELD_EVERY = 200;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class RealtimeHub implements RealtimeService {
@@ -236,7 +238,13 @@ export class RealtimeHub implements RealtimeService {
         order by e.ord`,
       [wanted.map((e) => e.k), wanted.map((e) => e.r), wanted.map((e) => e.i ?? null), wanted.map((e) => e.u ?? null), JSON.stringify(viewers)],
     );
+    let handed = 0;
     for (const [i, event] of wanted.entries()) {
+      // A large batch is handed out in slices, letting the process's other I/O (requests, their queries) run between them.
+      if (handed >= YIELD_EVERY) {
+        handed = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       const roomId = event.r!;
       const { subscriptions, viewers: ords } = rooms.get(roomId)!;
       const { payload, deliver, ended } = rows[i];
@@ -256,7 +264,10 @@ export class RealtimeHub implements RealtimeService {
         if (subscription.stream.ended) continue;
         const { connection } = subscription;
         const ord = ords.get(`${connection.userId}/${connection.sessionId}`)!;
-        if (deliverSet.has(ord)) this.push(subscription, out);
+        if (deliverSet.has(ord)) {
+          this.push(subscription, out);
+          handed += 1;
+        }
         if (endedSet.has(ord) || (leaving && connection.userId === leaving)) subscription.stream.end();
       }
     }
