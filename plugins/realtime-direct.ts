@@ -209,9 +209,9 @@ class ProjectedStream implements AsyncIterableIterator<ExecutionResult> {
     private readonly compiled: Compiled,
   ) {}
 
-  async next(): Promise<IteratorResult<ExecutionResult>> {
-    const step = await this.events.next();
-    return step.done ? { value: undefined, done: true } : { value: resultOf(this.compiled, step.value), done: false };
+  // Not `async`: a suspended async function per idle subscription costs more than a pending promise.
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    return this.events.next().then((step) => (step.done ? { value: undefined, done: true } : { value: resultOf(this.compiled, step.value), done: false }));
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {

@@ -92,7 +92,7 @@ export class Connections {
     };
     this.bySocket.set(socket, connection);
     this.all.add(connection);
-    socket.once("close", () => this.closed(connection));
+    socket.on("close", () => this.closed(connection)); // emitted once; closed() is idempotent too
     if (!claims) return null;
     const verdict = this.pool
       .query<{ verdict: string }>("select app_private.realtime_connect($1, $2, $3, $4) as verdict", [
