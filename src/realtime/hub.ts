@@ -36,7 +36,7 @@ interface Subscription {
 /** The most room events decided by one query. */
 const MAX_BATCH = 200;
 /** Deliveries handed out before the hub lets other I/O run. */
-const YIELD_EVERY = 200;
+const YIELD_EVERY = 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class RealtimeHub implements RealtimeService {
