@@ -31,7 +31,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from "postgraphile/graphql";
-import type { RealtimeEvent } from "./services";
+import type { LiveEvents, RealtimeEvent, SelfWritingStream } from "./services";
 
 /** Fields whose value is computed from their object's data instead of read from it, by type and field name. */
 export type ComputedFields = Record<string, Record<string, (source: Record<string, unknown>) => unknown>>;
@@ -55,8 +55,10 @@ interface Compiled {
   /** roomId: a variable's name, or the literal. */
   roomId: { variable: string } | { literal: string };
   project: Projector;
-  /** Each event's result for this document, computed once and shared by its subscribers. */
+  /** Each event's result for this document, computed once and shared by its subscribers … */
   results: WeakMap<RealtimeEvent, ExecutionResult>;
+  /** … and its JSON text, serialised once. */
+  json: WeakMap<RealtimeEvent, string>;
 }
 
 interface Context {
@@ -182,7 +184,7 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
   if (!definition) return null;
   const project = compileType(definition.type, node.selectionSet, context, `${root.name}.roomEvents`);
   if (!project) return null;
-  return { key, node, roomId, project, results: new WeakMap() };
+  return { key, node, roomId, project, results: new WeakMap(), json: new WeakMap() };
 }
 
 /** The result a subscriber of `compiled` receives for `event` (computed once per event and document). */
@@ -202,12 +204,32 @@ function resultOf(compiled: Compiled, event: RealtimeEvent): ExecutionResult {
   return result;
 }
 
-/** The hub's event stream, seen as the stream of results graphql-ws sends. */
-class ProjectedStream implements AsyncIterableIterator<ExecutionResult> {
+/** The JSON text of that result (serialised once per event and document, and written as is to each subscriber). */
+function jsonOf(compiled: Compiled, event: RealtimeEvent): string {
+  let json = compiled.json.get(event);
+  if (json === undefined) {
+    json = JSON.stringify(resultOf(compiled, event));
+    compiled.json.set(event, json);
+  }
+  return json;
+}
+
+/**
+ * The hub's events as this document's results. Given a writer by the
+ * WebSocket layer (SelfWritingStream), it writes each event's shared JSON
+ * itself, as it comes, and next() only reports the end (graphql-ws then
+ * sends `complete`); without one, it yields the results as an ordinary
+ * stream.
+ */
+class DirectStream implements AsyncIterableIterator<ExecutionResult>, SelfWritingStream {
   constructor(
-    private readonly events: AsyncIterableIterator<RealtimeEvent>,
+    private readonly events: LiveEvents,
     private readonly compiled: Compiled,
   ) {}
+
+  writeWith(write: (resultJson: string) => void): void {
+    this.events.pipeTo((event) => write(jsonOf(this.compiled, event)));
+  }
 
   // Not `async`: a suspended async function per idle subscription costs more than a pending promise.
   next(): Promise<IteratorResult<ExecutionResult>> {
@@ -261,7 +283,7 @@ export function makeRealtimeDirectPlugin(computed: ComputedFields, onSubscriptio
           }
           onSubscription("direct");
           return subscriber.subscribe(`room:${roomId}`).then(
-            (events) => new ProjectedStream(events, compiled),
+            (events) => new DirectStream(events, compiled),
             (error: Error & { extensions?: Record<string, unknown> }) => ({
               errors: [new GraphQLError(error.message, { nodes: compiled.node, originalError: error, extensions: error.extensions })],
             }),

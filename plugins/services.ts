@@ -66,5 +66,25 @@ export type RealtimeEvent = { kind: string } & Record<string, unknown>;
  * null when the request did not come over a known WebSocket.
  */
 export interface RealtimeService {
-  subscriber(socket: unknown): { subscribe(topic: string): Promise<AsyncIterableIterator<RealtimeEvent>> } | null;
+  subscriber(socket: unknown): { subscribe(topic: string): Promise<LiveEvents> } | null;
+}
+
+/** A subscription's events: pulled one by one (Grafast), or handed to a sink as they come (the direct path). */
+export interface LiveEvents extends AsyncIterableIterator<RealtimeEvent> {
+  /** From now on every event goes to `sink` at once, queued ones first; next() then only reports the end. */
+  pipeTo(sink: (event: RealtimeEvent) => void): void;
+}
+
+/**
+ * A subscription result that writes its own `next` messages (the direct path
+ * of plugins/realtime-direct.ts): the WebSocket layer (src/server/websocket.ts)
+ * hands it a writer for its operation, which frames a result's JSON as that
+ * operation's `next` message. Without a writer it is an ordinary stream.
+ */
+export interface SelfWritingStream {
+  writeWith(write: (resultJson: string) => void): void;
+}
+
+export function isSelfWriting(value: unknown): value is SelfWritingStream {
+  return typeof (value as Partial<SelfWritingStream> | null)?.writeWith === "function";
 }

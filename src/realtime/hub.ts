@@ -12,7 +12,7 @@
 import type pg from "pg";
 import type { Logger } from "../logger";
 import { codedError } from "../../plugins/errors";
-import type { RealtimeEvent, RealtimeService } from "../../plugins/services";
+import type { LiveEvents, RealtimeEvent, RealtimeService } from "../../plugins/services";
 import { describeDbError } from "../db/pool";
 import { CloseCodes } from "./close-codes";
 import type { Connection, Connections } from "./connections";
@@ -68,13 +68,13 @@ export class RealtimeHub implements RealtimeService {
   }
 
   /** The GrafastSubscriber of a GraphQL request (null over HTTP: plugins/subscription-transport.ts refuses it first). */
-  subscriber(socket: unknown): { subscribe(topic: string): Promise<AsyncIterableIterator<RealtimeEvent>> } | null {
+  subscriber(socket: unknown): { subscribe(topic: string): Promise<LiveEvents> } | null {
     const connection = socket ? this.connections.of(socket as never) : undefined;
     if (!connection) return null;
     return { subscribe: (topic) => this.subscribe(connection, topic) };
   }
 
-  private async subscribe(connection: Connection, topic: string): Promise<AsyncIterableIterator<RealtimeEvent>> {
+  private async subscribe(connection: Connection, topic: string): Promise<LiveEvents> {
     if (topic === "notifications") {
       if (!connection.userId) throw codedError("LOGIN", "Sign in to receive your notifications");
       return this.add(this.notifications, connection.userId, connection).stream;

@@ -1,6 +1,7 @@
 /**
  * One live subscription's event stream: an async iterator that the hub pushes
- * into and Grafast pulls from. Its buffer is bounded: past `maxQueued`
+ * into and Grafast pulls from — or, piped, a sink the hub's pushes go
+ * straight to (the direct path: plugins/realtime-direct.ts). Its buffer is bounded: past `maxQueued`
  * undelivered events, `onOverflow` runs (the hub closes the socket as a slow
  * consumer) instead of growing memory.
  */
@@ -8,6 +9,8 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
   private waiting: ((result: IteratorResult<T>) => void) | null = null;
   private done = false;
+  /** Where events go as they come, once pipeTo() was called. */
+  private sink: ((value: T) => void) | null = null;
 
   constructor(
     private readonly maxQueued: number,
@@ -18,6 +21,10 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
   /** Queues an event; false when the stream has ended. */
   push(value: T): boolean {
     if (this.done) return false;
+    if (this.sink) {
+      this.sink(value);
+      return true;
+    }
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = null;
@@ -30,6 +37,12 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
     }
     this.queue.push(value);
     return true;
+  }
+
+  /** From now on every event goes to `sink` at once, the queued ones first; next() then only reports the end. */
+  pipeTo(sink: (value: T) => void): void {
+    this.sink = sink;
+    for (const value of this.queue.splice(0)) sink(value);
   }
 
   /** Ends the stream after the events already queued (the subscription completes). */

@@ -6,11 +6,14 @@
  * here a larger message closes the socket with 1009 ("message too big")
  * before it is buffered whole. A `connect` hook sees connection_init (the
  * realtime layer registers the connection there, and may refuse it with its
- * own close code: src/realtime/close-codes.ts).
+ * own close code: src/realtime/close-codes.ts). A subscription result that
+ * writes its own `next` messages (plugins/services.ts SelfWritingStream: the
+ * realtime direct path) is given this operation's framing here.
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { makeServer, CloseCode } from "graphql-ws";
+import { makeServer, CloseCode, MessageType } from "graphql-ws";
+import { isSelfWriting } from "../../plugins/services";
 import { makeGraphQLWSConfig, type GrafservBase } from "postgraphile/grafserv";
 import { WebSocketServer, type WebSocket } from "ws";
 
@@ -59,6 +62,15 @@ export function attachGraphQLWebSocket(options: {
   const { server, serv, graphqlPath, maxMessageBytes, keepaliveMs = 30_000, admit, connect } = options;
   const graphqlWs = makeServer<Record<string, unknown> | undefined, { socket: WebSocket; request: IncomingMessage }>({
     ...makeGraphQLWSConfig(serv),
+    // A stream that writes its own results (the realtime direct path) gets this operation's framing; graphql-ws still sends `complete`.
+    onOperation(ctx, id, _payload, _args, result) {
+      if (!isSelfWriting(result)) return;
+      const { socket } = ctx.extra;
+      const head = `{"id":${JSON.stringify(id)},"type":"${MessageType.Next}","payload":`;
+      result.writeWith((resultJson) => {
+        if (socket.readyState === socket.OPEN) socket.send(head + resultJson + "}");
+      });
+    },
     ...(connect
       ? {
           async onConnect(ctx) {
