@@ -48,7 +48,7 @@ interface State {
 }
 type Projector = (value: unknown, state: State) => Projected;
 
-interface Compiled {
+export interface Compiled {
   /** The response key of the root field (its alias or `roomEvents`). */
   key: string;
   node: FieldNode;
@@ -162,7 +162,7 @@ function compileNullable(type: GraphQLOutputType, set: SelectionSetNode | undefi
 }
 
 /** The direct path's plan of an operation, or null when Grafast should run it. */
-function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, computed: ComputedFields): Compiled | null {
+export function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, computed: ComputedFields): Compiled | null {
   const operation = getOperationAST(document, operationName ?? undefined);
   const root = schema.getSubscriptionType();
   if (operation?.operation !== "subscription" || !root) return null;
@@ -188,7 +188,7 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
 }
 
 /** The result a subscriber of `compiled` receives for `event` (computed once per event and document). */
-function resultOf(compiled: Compiled, event: RealtimeEvent): ExecutionResult {
+export function resultOf(compiled: Compiled, event: RealtimeEvent): ExecutionResult {
   let result = compiled.results.get(event);
   if (result) return result;
   const state: State = { violation: null };

@@ -29,7 +29,7 @@ function liveBodyHtml(body: unknown): string {
 }
 
 /** The live types' fields that are computed rather than read from the event: one rule for Grafast's plans and the direct path. */
-const COMPUTED: ComputedFields = {
+export const COMPUTED: ComputedFields = {
   LiveMessage: { bodyHtml: (message) => liveBodyHtml(message.body) },
 };
 

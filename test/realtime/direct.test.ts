@@ -3,6 +3,9 @@
  * results as Grafast's plan for every kind of event, the refusals through
  * both paths, and what falls back to the plan.
  */
+import { parse, type GraphQLSchema } from "postgraphile/graphql";
+import { compile, resultOf } from "../../plugins/realtime-direct";
+import { COMPUTED } from "../../plugins/realtime";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { closeSqlHelpers, rootDb } from "../helpers/sql";
 import { createTestUser, type TestUser } from "../helpers/users";
@@ -31,13 +34,20 @@ fragment Message on LiveMessage {
 fragment User on LiveUser { rowId username displayName avatarUrl isOnline lastSeenAt }`;
 const EVERYTHING_PLANNED = EVERYTHING.replace("roomEvents(roomId: $roomId)", "roomEvents(roomId: $roomId) @skip(if: false)");
 
+let a: TestServer;
+beforeAll(async () => {
+  a = await startTestServer();
+});
+afterAll(async () => {
+  await a?.stop();
+  await closeSqlHelpers();
+});
+
 describe("roomEvents' direct path", () => {
-  let a: TestServer;
   let owner: TestUser, member: TestUser, joiner: TestUser, outsider: TestUser;
   let room: string;
 
   beforeAll(async () => {
-    a = await startTestServer();
     await a.agora.graphqlSchema();
     [owner, member, joiner, outsider] = await Promise.all([createTestUser(), createTestUser(), createTestUser(), createTestUser()]);
     const c = await rootDb().connect();
@@ -49,8 +59,6 @@ describe("roomEvents' direct path", () => {
   });
   afterAll(async () => {
     await disposeAll();
-    await a?.stop();
-    await closeSqlHelpers();
   });
 
   const { live, disposeAll } = connections();
@@ -145,5 +153,61 @@ describe("roomEvents' direct path", () => {
     const event = await repeated.next((e) => (e.message as { body?: string } | null)?.body === "merged");
     expect(event.message).toEqual({ rowId: expect.any(String), body: "merged" });
     repeated.dispose();
+  });
+});
+
+describe("roomEvents' direct path, compiled against the schema", () => {
+  let schema: GraphQLSchema;
+  beforeAll(async () => {
+    schema = await a.agora.graphqlSchema();
+  });
+  const plan = (query: string, operationName?: string) => compile(schema, parse(query), operationName, COMPUTED);
+
+  it("takes plain selections and leaves everything else to Grafast", () => {
+    expect(plan(ROOM_EVENTS)).not.toBeNull();
+    expect(plan(EVERYTHING)).not.toBeNull();
+    expect(plan(`subscription { e: roomEvents(roomId: "8d3c2b0e-6b7a-4c57-9a3e-0b1c2d3e4f50") { kind } }`)).toMatchObject({ key: "e", roomId: { literal: "8d3c2b0e-6b7a-4c57-9a3e-0b1c2d3e4f50" } });
+    for (const query of [
+      PLANNED,
+      EVERYTHING_PLANNED,
+      `subscription ($r: UUID!) { roomEvents(roomId: $r) { kind message { rowId } message { body } } }`,
+      `subscription ($r: UUID!, $b: Boolean!) { roomEvents(roomId: $r) { kind message @include(if: $b) { rowId } } }`,
+      `subscription { notifications { kind unreadCount } }`,
+      `query { __typename }`,
+    ]) {
+      expect(plan(query)).toBeNull();
+    }
+    // Of a document with two operations, the one named.
+    const two = `query Q { __typename } subscription S($r: UUID!) { roomEvents(roomId: $r) { kind } }`;
+    expect(plan(two, "S")).not.toBeNull();
+    expect(plan(two, "Q")).toBeNull();
+  });
+
+  it("serialises leaves as the schema does and renders bodyHtml", () => {
+    const compiled = plan(EVERYTHING)!;
+    const message = { rowId: "m", roomId: "r", kind: "text", body: "**hi**", createdAt: "2026-11-30T10:00:00+00:00", replyCount: 0, reactionCounts: [{ emoji: "👍", count: 2 }] };
+    const event = { kind: "MESSAGE_CREATED", roomId: "r", seq: "7", message };
+    const { data, errors } = resultOf(compiled, event);
+    expect(errors).toBeUndefined();
+    expect(data).toEqual({
+      live: expect.objectContaining({ __typename: "RoomEvent", kind: "MESSAGE_CREATED", seq: "7", user: null, member: null, room: null, message: expect.objectContaining({ html: "<p><strong>hi</strong></p>\n", reactionCounts: [{ emoji: "👍", count: 2 }], author: null }) }),
+    });
+    // One result per event and document, shared by its subscribers.
+    expect(resultOf(compiled, event)).toBe(resultOf(compiled, event));
+  });
+
+  it("nulls the nearest nullable parent of a missing non-null field, with an error, as GraphQL does", () => {
+    const compiled = plan(ROOM_EVENTS)!;
+    // message.rowId is non-null: the message (nullable) becomes null.
+    const inner = resultOf(compiled, { kind: "MESSAGE_CREATED", roomId: "r", message: { kind: "text", body: "x", reactionCounts: [] } });
+    expect((inner.data as { roomEvents: { message: unknown } }).roomEvents.message).toBeNull();
+    expect(inner.errors?.map((e) => e.message)).toEqual(["Cannot return null for non-nullable field LiveMessage.rowId."]);
+    // A null item of [LiveReactionCount!]! nulls the list, which nulls the message.
+    const item = resultOf(compiled, { kind: "REACTIONS_CHANGED", roomId: "r", message: { rowId: "m", kind: "text", body: "x", reactionCounts: [null] } });
+    expect((item.data as { roomEvents: { message: unknown } }).roomEvents.message).toBeNull();
+    // roomEvents itself is non-null: without a kind there is no data at all.
+    const root = resultOf(compiled, { roomId: "r" } as never);
+    expect(root.data).toBeNull();
+    expect(root.errors?.map((e) => e.message)).toEqual(["Cannot return null for non-nullable field RoomEvent.kind."]);
   });
 });
