@@ -16,6 +16,7 @@
 import "postgraphile";
 import {
   getOperationAST,
+  getVariableValues,
   GraphQLError,
   isLeafType,
   isListType,
@@ -29,6 +30,7 @@ import {
   type GraphQLObjectType,
   type GraphQLOutputType,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
 } from "postgraphile/graphql";
 import type { LiveEvents, RealtimeEvent, SelfWritingStream } from "./services";
@@ -52,6 +54,7 @@ export interface Compiled {
   /** The response key of the root field (its alias or `roomEvents`). */
   key: string;
   node: FieldNode;
+  operation: OperationDefinitionNode;
   /** roomId: a variable's name, or the literal. */
   roomId: { variable: string } | { literal: string };
   project: Projector;
@@ -184,7 +187,7 @@ export function compile(schema: GraphQLSchema, document: DocumentNode, operation
   if (!definition) return null;
   const project = compileType(definition.type, node.selectionSet, context, `${root.name}.roomEvents`);
   if (!project) return null;
-  return { key, node, roomId, project, results: new WeakMap(), json: new WeakMap() };
+  return { key, node, operation, roomId, project, results: new WeakMap(), json: new WeakMap() };
 }
 
 /** The result a subscriber of `compiled` receives for `event` (computed once per event and document). */
@@ -275,8 +278,9 @@ export function makeRealtimeDirectPlugin(computed: ComputedFields, onSubscriptio
         subscribe(next, { args }) {
           const compiled = planOf(args.schema, args.document, args.operationName);
           const subscriber = (args.contextValue as Partial<Grafast.Context> | undefined)?.realtime;
-          const roomId = compiled && ("literal" in compiled.roomId ? compiled.roomId.literal : args.variableValues?.[compiled.roomId.variable]);
-          // Anything unusual (no socket, a roomId that is not a string) is Grafast's to answer.
+          // Variables are coerced as Grafast would; any it refuses (or no socket) is Grafast's to answer, in its words.
+          const variables = compiled && getVariableValues(args.schema, compiled.operation.variableDefinitions ?? [], args.variableValues ?? {});
+          const roomId = compiled && variables?.coerced && ("literal" in compiled.roomId ? compiled.roomId.literal : variables.coerced[compiled.roomId.variable]);
           if (!compiled || !subscriber || typeof roomId !== "string") {
             onSubscription("planned");
             return next();

@@ -133,15 +133,16 @@ describe("roomEvents' direct path", () => {
     await until(() => a.agora.realtime.hub.roomSubscriptions(room) === 0);
   });
 
-  it("answers a roomId that is not a UUID, or missing, as the plan does", async () => {
+  it("answers a roomId that is not a UUID, or missing, word for word as the plan does, with INVAL", async () => {
     const connection = live(a, member);
-    const notUuid = subscribe(connection, ROOM_EVENTS, { roomId: "nope" });
-    const missing = subscribe(connection, ROOM_EVENTS, {});
-    await Promise.all([notUuid.ended, missing.ended]);
-    expect(notUuid.events).toEqual([]);
-    expect(notUuid.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: expect.any(String) }) })]);
-    expect(missing.events).toEqual([]);
-    expect(missing.errors.length).toBeGreaterThan(0);
+    const subs = [{ roomId: "nope" }, {}, { roomId: null }].flatMap((variables) => [ROOM_EVENTS, PLANNED].map((query) => subscribe(connection, query, variables)));
+    await Promise.all(subs.map((s) => s.ended));
+    for (let i = 0; i < subs.length; i += 2) {
+      const [direct, planned] = [subs[i], subs[i + 1]];
+      expect([direct.events, planned.events]).toEqual([[], []]);
+      expect(direct.errors).toEqual([expect.objectContaining({ message: expect.stringContaining("$roomId"), extensions: expect.objectContaining({ code: "INVAL" }) })]);
+      expect(direct.errors).toEqual(planned.errors);
+    }
   });
 
   it("leaves to Grafast what it does not take (a repeated response key), and that still delivers", async () => {
