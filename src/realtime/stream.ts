@@ -1,9 +1,9 @@
 /**
  * One live subscription's event stream: an async iterator that the hub pushes
  * into and Grafast pulls from — or, piped, a sink the hub's pushes go
- * straight to (the direct path: plugins/realtime-direct.ts). Its buffer is bounded: past `maxQueued`
- * undelivered events, `onOverflow` runs (the hub closes the socket as a slow
- * consumer) instead of growing memory.
+ * straight to (the direct path: plugins/realtime-direct.ts). Its buffer is
+ * bounded: past `maxQueued` undelivered events, `onOverflow` runs (the hub
+ * closes the socket as a slow consumer) instead of growing memory.
  */
 export class LiveStream<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
