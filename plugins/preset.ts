@@ -48,7 +48,7 @@ export function requestSettings(claims: RequestClaims | null | undefined, client
 }
 
 /** IP address (honouring TRUST_PROXY through express's req.ip) and user agent of an HTTP request. */
-export function clientOf(req: (IncomingMessage & { ip?: string }) | undefined): ClientInfo {
+export function clientOf(req: Pick<IncomingMessage, "headers"> & { ip?: string; socket?: { remoteAddress?: string } } | undefined): ClientInfo {
   const ip = (req?.ip ?? req?.socket?.remoteAddress ?? null)?.replace(/^::ffff:/, "") ?? null;
   const ua = req?.headers["user-agent"];
   return { ip, userAgent: typeof ua === "string" ? ua : null };

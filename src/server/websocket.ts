@@ -49,6 +49,18 @@ function makeKeepalive(keepaliveMs: number): { watch(socket: WebSocket): void; s
   };
 }
 
+/**
+ * What graphql-ws keeps of the upgrade request for the connection's life
+ * (`ctx.extra.request`, Grafast's `requestContext.ws.request`): its method,
+ * URL, headers and client address (`ip`, TRUST_PROXY applied at the upgrade)
+ * — not the IncomingMessage itself with its stream state and raw headers
+ * (≈ 1 KB of every idle connection).
+ */
+type KeptRequest = Pick<IncomingMessage, "method" | "url" | "headers"> & { ip?: string; socket: { remoteAddress?: string } };
+function keptOf(upgrade: IncomingMessage & { ip?: string }): KeptRequest {
+  return { method: upgrade.method, url: upgrade.url, headers: upgrade.headers, ip: upgrade.ip, socket: { remoteAddress: upgrade.socket.remoteAddress } };
+}
+
 /** An error as sent, with INVAL where it has no code of its own. */
 function coded<E extends GraphQLError | GraphQLFormattedError>(error: E): GraphQLFormattedError {
   const formatted = error instanceof GraphQLError ? error.toJSON() : error;
@@ -68,7 +80,7 @@ export function attachGraphQLWebSocket(options: {
 }): () => void {
   const { server, serv, graphqlPath, maxMessageBytes, keepaliveMs = 30_000, admit, connect } = options;
   const base = makeGraphQLWSConfig(serv);
-  const graphqlWs = makeServer<Record<string, unknown> | undefined, { socket: WebSocket; request: IncomingMessage }>({
+  const graphqlWs = makeServer<Record<string, unknown> | undefined, { socket: WebSocket; request: KeptRequest }>({
     ...base,
     // grafserv masks errors; those left without a code (a variable of the wrong type …) are the client's: INVAL, as over HTTP (bounds.ts).
     async onNext(ctx, id, payload, args, result) {
@@ -101,7 +113,8 @@ export function attachGraphQLWebSocket(options: {
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
   const keepalive = makeKeepalive(keepaliveMs);
 
-  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
+  wss.on("connection", (socket: WebSocket, upgrade: IncomingMessage & { ip?: string }) => {
+    const request = keptOf(upgrade);
     keepalive.watch(socket);
     const closed = graphqlWs.opened(
       {

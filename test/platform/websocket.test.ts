@@ -2,6 +2,7 @@
 import { startTestServer, type TestServer } from "../helpers/server";
 import { wsClient, wsExecute } from "../helpers/ws";
 import { createTestUser } from "../helpers/users";
+import { LOGIN, type Tokens } from "../helpers/auth";
 import { closeSqlHelpers } from "../helpers/sql";
 
 describe("GraphQL over WebSocket", () => {
@@ -30,6 +31,22 @@ describe("GraphQL over WebSocket", () => {
     const client = wsClient(server.url, token);
     try {
       expect(await wsExecute(client, "{ __typename }")).toEqual({ data: { __typename: "Query" } });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it("runs operations with the client's address from the upgrade request (TRUST_PROXY): a login over the socket records it on the session", async () => {
+    const user = await createTestUser();
+    const client = wsClient(server.url, undefined, { ip: "198.51.100.23" });
+    try {
+      const result = await wsExecute<{ login: Tokens }>(client, LOGIN, { input: { identifier: user.username, password: "Correct-Horse-9" } });
+      const list = await server.graphql<{ currentUserSessions: { nodes: Array<{ isCurrent: boolean; ip: string }> } }>(
+        `{ currentUserSessions { nodes { isCurrent ip } } }`,
+        {},
+        { token: result.data!.login.accessToken },
+      );
+      expect(list.data!.currentUserSessions.nodes.find((s) => s.isCurrent)?.ip).toBe("198.51.100.23");
     } finally {
       await client.dispose();
     }
