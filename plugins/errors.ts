@@ -123,7 +123,10 @@ export function makeMaskError(log: ErrorLogger) {
   return function maskError(error: GraphQLError): GraphQLError {
     const original = error.originalError as (Error & PgLikeError) | undefined;
     if (!original || original instanceof GraphQLError) {
-      return error; // parse/validation errors and the like: already safe
+      // Parse/validation errors, a variable of the wrong type and the like: safe to show, and the client's: INVAL unless coded.
+      return typeof error.extensions?.code === "string"
+        ? error
+        : new GraphQLError(error.message, { nodes: error.nodes, positions: error.positions, path: error.path, originalError: original, extensions: { ...error.extensions, code: "INVAL" } });
     }
     const where = { nodes: error.nodes, positions: error.positions, path: error.path };
     const client = classifyError(original);

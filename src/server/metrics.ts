@@ -17,6 +17,7 @@ import type { WorkerEvents } from "graphile-worker";
 import type { MetricsConfig } from "../config";
 import type { Logger } from "../logger";
 import type { RateLimitObserver } from "./rate-limit";
+import type { LivePath } from "../../plugins/realtime-direct";
 
 export const MAX_OPERATION_NAMES = 200;
 export const MAX_TASK_NAMES = 50;
@@ -50,7 +51,7 @@ export interface Metrics extends RateLimitObserver {
   watchPool(name: string, pool: pg.Pool): void;
   watchWebSockets(count: () => number): void;
   /** A live subscription started, served directly from the room's events or through its Grafast plan (plugins/realtime-direct.ts). */
-  liveSubscription(path: "direct" | "planned"): void;
+  liveSubscription(path: LivePath): void;
   watchWorker(events: WorkerEvents): void;
   /** Queue depth is read at scrape time with this pool (the owner's). */
   watchJobQueue(pool: pg.Pool): void;

@@ -13,7 +13,6 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { makeServer, CloseCode, MessageType } from "graphql-ws";
-import { GraphQLError, type GraphQLFormattedError } from "postgraphile/graphql";
 import { isSelfWriting } from "../../plugins/services";
 import { makeGraphQLWSConfig, type GrafservBase } from "postgraphile/grafserv";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -61,12 +60,6 @@ function keptOf(upgrade: IncomingMessage & { ip?: string }): KeptRequest {
   return { method: upgrade.method, url: upgrade.url, headers: upgrade.headers, ip: upgrade.ip, socket: { remoteAddress: upgrade.socket.remoteAddress } };
 }
 
-/** An error as sent, with INVAL where it has no code of its own. */
-function coded<E extends GraphQLError | GraphQLFormattedError>(error: E): GraphQLFormattedError {
-  const formatted = error instanceof GraphQLError ? error.toJSON() : error;
-  return typeof formatted.extensions?.code === "string" ? formatted : { ...formatted, extensions: { ...formatted.extensions, code: "INVAL" } };
-}
-
 export function attachGraphQLWebSocket(options: {
   server: Server;
   serv: GrafservBase;
@@ -79,17 +72,8 @@ export function attachGraphQLWebSocket(options: {
   connect?: (socket: WebSocket, connectionParams: Record<string, unknown> | undefined) => Promise<{ code: number; reason: string } | null>;
 }): () => void {
   const { server, serv, graphqlPath, maxMessageBytes, keepaliveMs = 30_000, admit, connect } = options;
-  const base = makeGraphQLWSConfig(serv);
   const graphqlWs = makeServer<Record<string, unknown> | undefined, { socket: WebSocket; request: KeptRequest }>({
-    ...base,
-    // grafserv masks errors; those left without a code (a variable of the wrong type …) are the client's: INVAL, as over HTTP (bounds.ts).
-    async onNext(ctx, id, payload, args, result) {
-      const masked = (await base.onNext?.(ctx, id, payload, args, result)) ?? result;
-      return masked.errors ? { ...masked, errors: masked.errors.map(coded) } : undefined;
-    },
-    async onError(ctx, id, payload, errors) {
-      return ((await base.onError?.(ctx, id, payload, errors)) ?? errors).map(coded);
-    },
+    ...makeGraphQLWSConfig(serv),
     // A stream that writes its own results (the realtime direct path) gets this operation's framing; graphql-ws still sends `complete`.
     onOperation(ctx, id, _payload, _args, result) {
       if (!isSelfWriting(result)) return;

@@ -127,6 +127,14 @@ describe("client mistakes answer a client code, not INTERNAL", () => {
     expect(subscriptionRefusal({ args: { ...args, document: parse("{ a }"), requestContext: {} } } as never)).toBeNull();
   });
 
+  it("an error GraphQL itself raised (a variable of the wrong type) keeps its message and gets INVAL; one with a code keeps it", () => {
+    const mask = makeMaskError(() => undefined);
+    const variable = mask(new GraphQLError('Variable "$roomId" got invalid value "nope"'));
+    expect([variable.message, variable.extensions]).toEqual(['Variable "$roomId" got invalid value "nope"', { code: "INVAL" }]);
+    const coded = mask(new GraphQLError("Query too deep", { extensions: { code: "QLIMT", limit: "depth" } }));
+    expect(coded.extensions).toEqual({ code: "QLIMT", limit: "depth" });
+  });
+
   it("a server fault is still INTERNAL, logged at error level with its detail", () => {
     const logs: Array<[string, Record<string, unknown>]> = [];
     const mask = makeMaskError((level, fields) => logs.push([level, fields]));
