@@ -1,4 +1,5 @@
 /** Arranging users for tests, through the same SQL functions the API uses. */
+import { randomBytes } from "node:crypto";
 import { rootDb, type As } from "./sql";
 
 let counter = 0;
@@ -12,9 +13,15 @@ export interface TestUser {
   sessionId: string;
 }
 
+/**
+ * A name no other test takes. The counter restarts with every test file (jest
+ * loads modules afresh per file) while the process, and so its pid, serves
+ * many files against one database: the random part must carry the
+ * uniqueness (40 bits; 4 base-36 characters collided in CI).
+ */
 export function uniqueName(prefix = "user"): string {
   counter += 1;
-  return `${prefix}_${process.pid}_${counter}_${Math.random().toString(36).slice(2, 6)}`;
+  return `${prefix}_${process.pid}_${counter}_${randomBytes(5).toString("hex")}`;
 }
 
 export async function createTestUser(options: { verified?: boolean; roles?: string[] } = {}): Promise<TestUser> {
