@@ -4752,7 +4752,8 @@ declare
   v_query tsquery;
   v_me uuid := app_public.current_user_id();
   v_blocked uuid[];
-  v_floor real;
+  v_floors real[];
+  v_found bigint := 0;
 begin
   if char_length(search_candidates.query) > v_max_length then
     raise exception 'The search text is too long (% characters; at most %)', char_length(search_candidates.query), v_max_length
@@ -4761,57 +4762,77 @@ begin
   end if;
   v_query := websearch_to_tsquery('english', search_candidates.query);
   v_blocked := array(select b.blocked_id from app_public.user_blocks b where b.blocker_id = v_me);
+  v_floors := array(select coalesce(t.floor, '-infinity') from app_private.search_tiers t order by t.tier);
 
-  -- One statement: what this searcher may find with the filters asked
-  -- (`searchable`, written once; inlined into each use, so every use keeps
-  -- its own index), then the hot tier first (the best search.hot_share of
-  -- entries by static score, and every entry changed since the tiers were
-  -- last placed): when it holds search.candidates matches whose scores all
-  -- reach the tier's floor, they are exactly the best matches of the whole
-  -- table. Otherwise (a rarer query) the whole table is searched, where such
-  -- a query's matches are few. Typo tolerance last, only when full text
-  -- found fewer than search.fuzzy_threshold: similar own titles and names
-  -- (trigram index), ranked below every full-text hit.
-  select h.floor into v_floor from app_private.search_hot h;
-  return query
-    with searchable as not materialized (
-      select e.* from app_private.search_entries e
-       where (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
+  -- The tiers from the smallest (tier k: the best search.tier_shares[k] of
+  -- entries by static score, and every entry new or changed since the tiers
+  -- were placed), then the whole table (tier 4: every entry). Each step is
+  -- one small statement, planned for its words and its tier (a custom plan:
+  -- the tier is a constant there, so the tier's partial index serves it).
+  -- When tier k holds search.candidates visible matches whose scores all
+  -- reach its floor, they are exactly the best matches of the whole table:
+  -- they are returned and the larger tiers are not searched. A rarer query
+  -- falls through to where its matches are few; the whole table returns
+  -- whatever it has.
+  for v_tier in 1..4 loop
+    return query
+      with best as materialized (
+        select e.kind, e.id, e.title, e.doc, e.author_id, e.category_id, e.published_at, e.score
+          from app_private.search_entries e
+         where e.tier <= v_tier and e.doc @@ v_query
+           and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
+           and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
+                 search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
+                 search_candidates.published_after, search_candidates.published_before,
+                 search_candidates.language, search_candidates.match_all)
+           and app_hidden.search_entry_visible(e.kind, e.author_id, e.room_id, e.job_status, v_blocked)
+         order by e.score desc limit v_limit)
+      select b.kind, b.id, b.title,
+             (ts_rank_cd(b.doc, v_query, 32)
+               * case when lower(b.title) = lower(trim(search_candidates.query)) then 10 else 1 end)::real,
+             b.author_id, b.category_id, b.published_at
+        from best b
+       where v_tier = 4 or (select count(*) = v_limit and min(b2.score) >= v_floors[v_tier] from best b2);
+    get diagnostics v_found = row_count;
+    exit when v_found > 0;
+  end loop;
+
+  -- Typo tolerance, only when full text found fewer than
+  -- search.fuzzy_threshold: similar own titles and names in tier 2 (trigram
+  -- index), ranked below every full-text hit.
+  if v_found < v_fuzzy then
+    return query
+      select e.kind, e.id, e.title, (word_similarity(search_candidates.query, e.title) / 10)::real,
+             e.author_id, e.category_id, e.published_at
+        from app_private.search_entries e
+       where e.tier <= 2 and e.title_is_own and search_candidates.query <% e.title and not (e.doc @@ v_query)
+         and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
          and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
                search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
                search_candidates.published_after, search_candidates.published_before,
                search_candidates.language, search_candidates.match_all)
-         and (e.room_id is null or app_hidden.room_readable(e.room_id))
-         and (e.kind <> 'message' or e.author_id is null or e.author_id <> all(v_blocked))
-         and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))),
-    hot as materialized (
-      select s.* from searchable s where s.hot and s.doc @@ v_query order by s.score desc limit v_limit),
-    hot_suffices as materialized (
-      select count(*) = v_limit and min(hot.score) >= coalesce(v_floor, '-infinity') as yes from hot),
-    best as materialized (
-      select hot.* from hot where (select yes from hot_suffices)
-      union all
-      select f.* from (select s.* from searchable s where s.doc @@ v_query order by s.score desc limit v_limit) f
-       where not (select yes from hot_suffices)),
-    similar_titles as (
-      select s.* from searchable s
-       where (select count(*) from best) < v_fuzzy
-         and s.title_is_own and search_candidates.query <% s.title and not (s.doc @@ v_query)
-       limit v_limit)
-    select b.kind, b.id, b.title,
-           (ts_rank_cd(b.doc, v_query, 32)
-             * case when lower(b.title) = lower(trim(search_candidates.query)) then 10 else 1 end)::real,
-           b.author_id, b.category_id, b.published_at
-      from best b
-    union all
-    select s.kind, s.id, s.title, (word_similarity(search_candidates.query, s.title) / 10)::real,
-           s.author_id, s.category_id, s.published_at
-      from similar_titles s;
+         and app_hidden.search_entry_visible(e.kind, e.author_id, e.room_id, e.job_status, v_blocked)
+       limit v_limit;
+  end if;
 end;
 $function$;
 grant execute on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to anonymous;
 grant execute on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to authenticated;
-comment on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) is 'The documents one search ranks: visible full-text matches passing the filters, at most search.candidates of them (the best by static score), with their text rank; similar titles when full text found fewer than search.fuzzy_threshold. Refuses a text longer than search.max_query_length (TLONG).';
+comment on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) is 'The documents one search ranks: visible full-text matches passing the filters, at most search.candidates of them (the best by static score, from the smallest search tier that provably holds them), with their text rank; similar titles of tier 2 when full text found fewer than search.fuzzy_threshold. Refuses a text longer than search.max_query_length (TLONG).';
+
+-- function app_hidden.search_entry_visible(kind text, author_id uuid, room_id uuid, job_status app_public.job_status, blocked_ids uuid[])
+CREATE OR REPLACE FUNCTION app_hidden.search_entry_visible(kind text, author_id uuid, room_id uuid, job_status app_public.job_status, blocked_ids uuid[])
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select (room_id is null or app_hidden.room_readable(room_id))
+     and (kind <> 'message' or author_id is null or author_id <> all(blocked_ids))
+     and (job_status is null or app_hidden.job_posting_visible(job_status, author_id))
+$function$;
+grant execute on function app_hidden.search_entry_visible(kind text, author_id uuid, room_id uuid, job_status app_public.job_status, blocked_ids uuid[]) to anonymous;
+grant execute on function app_hidden.search_entry_visible(kind text, author_id uuid, room_id uuid, job_status app_public.job_status, blocked_ids uuid[]) to authenticated;
+comment on function app_hidden.search_entry_visible(kind text, author_id uuid, room_id uuid, job_status app_public.job_status, blocked_ids uuid[]) is 'Who may find a search entry (the rules of the source tables'' select policies, for the entries whose visibility depends on the searcher): a message of a private or direct room only its readers (app_hidden.room_readable), and not a member who blocked its author (blocked_ids: the searcher''s blocks); a job posting as app_hidden.job_posting_visible says. Inlined into app_hidden.search_candidates'' statements.';
 
 -- function app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
 CREATE OR REPLACE FUNCTION app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
@@ -5085,8 +5106,9 @@ create table app_private.search_entries (
   score real not null,
   room_id uuid,
   job_status app_public.job_status,
-  hot boolean default true not null,
-  constraint search_entries_pkey PRIMARY KEY (kind, id)
+  tier smallint default 1 not null,
+  constraint search_entries_pkey PRIMARY KEY (kind, id),
+  constraint search_entries_tier_check CHECK (tier >= 1 AND tier <= 4)
 );
 comment on table app_private.search_entries is 'One row per searchable document, whatever its kind, kept by triggers on the source tables (app_private.search_refresh) from app_private.search_sources. Only documents someone may see are here; room_id and job_status carry the rules that depend on who searches.';
 comment on column app_private.search_entries.kind is 'post, question, answer, comment, user, message, job or document.';
@@ -5097,28 +5119,34 @@ comment on column app_private.search_entries.body is 'The first 5000 characters 
 comment on column app_private.search_entries.score is 'Static score (app_private.search_score): which matches a common word ranks first.';
 comment on column app_private.search_entries.room_id is 'For messages of private and direct rooms: the room, readable only to those app_hidden.room_readable allows. Null: no room rule.';
 comment on column app_private.search_entries.job_status is 'For job postings: the status, shown by app_hidden.job_posting_visible.';
-comment on column app_private.search_entries.hot is 'In the hot tier, which every search tries first: the best search.hot_share of entries by score, and every entry changed since app_private.search_tiers_refresh() last placed them (new and changed entries come in hot).';
-CREATE INDEX search_entries_doc_hot_idx ON app_private.search_entries USING gin (doc) WHERE hot;
-comment on index app_private.search_entries_doc_hot_idx is 'Full-text matches in the hot tier (search tries it first).';
+comment on column app_private.search_entries.tier is 'The smallest search tier the entry is in (1: the best search.tier_shares[1] by static score, 2, 3; 4: none): tier k holds every entry with tier ≤ k. New and changed entries come in tier 1 until app_private.search_tiers_refresh() places them.';
 CREATE INDEX search_entries_doc_idx ON app_private.search_entries USING gin (doc);
-CREATE INDEX search_entries_hot_score_idx ON app_private.search_entries USING btree (score) WHERE hot;
-comment on index app_private.search_entries_hot_score_idx is 'The hot tier by score: common words walk it best first; the tier refresh demotes from its low end.';
+CREATE INDEX search_entries_doc_tier1_idx ON app_private.search_entries USING gin (doc) WHERE (tier <= 1);
+comment on index app_private.search_entries_doc_tier1_idx is 'Full-text matches in search tier 1 (tried first).';
+CREATE INDEX search_entries_doc_tier2_idx ON app_private.search_entries USING gin (doc) WHERE (tier <= 2);
+comment on index app_private.search_entries_doc_tier2_idx is 'Full-text matches in search tier 2.';
+CREATE INDEX search_entries_doc_tier3_idx ON app_private.search_entries USING gin (doc) WHERE (tier <= 3);
+comment on index app_private.search_entries_doc_tier3_idx is 'Full-text matches in search tier 3.';
 CREATE INDEX search_entries_kind_score_idx ON app_private.search_entries USING btree (kind, score DESC);
 CREATE INDEX search_entries_score_idx ON app_private.search_entries USING btree (score DESC);
-CREATE INDEX search_entries_title_trgm_idx ON app_private.search_entries USING gin (title public.gin_trgm_ops) WHERE title_is_own;
+CREATE INDEX search_entries_score_tier3_idx ON app_private.search_entries USING btree (score) WHERE (tier <= 3);
+comment on index app_private.search_entries_score_tier3_idx is 'Search tier 3 by score: the tier refresh demotes from its low end.';
+CREATE INDEX search_entries_title_trgm_tier2_idx ON app_private.search_entries USING gin (title public.gin_trgm_ops) WHERE (title_is_own AND (tier <= 2));
+comment on index app_private.search_entries_title_trgm_tier2_idx is 'Own titles of search tier 2 by trigram: typo-tolerant search (similar titles) looks only here.';
 
--- table app_private.search_hot
-create table app_private.search_hot (
-  singleton boolean default true not null,
+-- table app_private.search_tiers
+create table app_private.search_tiers (
+  tier smallint not null,
   floor real not null,
   placed_at timestamp with time zone default now() not null,
-  constraint search_hot_pkey PRIMARY KEY (singleton),
-  constraint search_hot_singleton_check CHECK (singleton)
+  constraint search_tiers_pkey PRIMARY KEY (tier),
+  constraint search_tiers_tier_check CHECK (tier >= 1 AND tier <= 3)
 );
-comment on table app_private.search_hot is 'The hot tier''s floor: every entry scoring at least this is hot (entries outside the tier score below it). One row, written by app_private.search_tiers_refresh().';
-comment on column app_private.search_hot.singleton is 'Always true: the table has one row.';
-comment on column app_private.search_hot.floor is 'The lowest score the hot tier is sure to hold; -infinity while every entry is hot.';
-comment on column app_private.search_hot.placed_at is 'When the tiers were last placed.';
+alter table app_private.search_tiers enable row level security;
+comment on table app_private.search_tiers is 'The floors of search tiers 1–3: every entry scoring at least a tier''s floor is in it (entries outside a tier score below its floor). Written by app_private.search_tiers_refresh(); read by app_hidden.search_candidates. No policies: functions only.';
+comment on column app_private.search_tiers.tier is 'The tier: 1 the smallest (the best search.tier_shares[1] of entries), 3 the largest.';
+comment on column app_private.search_tiers.floor is 'The lowest score the tier is sure to hold; -infinity while every entry is in it.';
+comment on column app_private.search_tiers.placed_at is 'When the tiers were last placed.';
 
 -- table app_private.security_events
 create table app_private.security_events (
@@ -7251,8 +7279,8 @@ declare
   v_count bigint;
 begin
   truncate app_private.search_entries;
-  -- Outside the hot tier at first, then the tiers are placed: promoting the best few percent rewrites few rows.
-  insert into app_private.search_entries select s.*, false from app_private.search_sources s;
+  -- Outside the tiers at first, then the tiers are placed: promoting the best few percent rewrites few rows.
+  insert into app_private.search_entries select s.*, 4 from app_private.search_sources s;
   get diagnostics v_count = row_count;
   analyze app_private.search_entries;
   perform app_private.search_tiers_refresh();
@@ -7275,13 +7303,13 @@ begin
     delete from app_private.search_entries e where e.kind = search_refresh.kind and e.id = search_refresh.id;
     return;
   end if;
-  v.hot := true; -- new or changed: in the hot tier until app_private.search_tiers_refresh() places it
+  v.tier := 1; -- new or changed: in every tier until app_private.search_tiers_refresh() places it
   insert into app_private.search_entries values (v.*)
   on conflict on constraint search_entries_pkey do update
      set doc = excluded.doc, title = excluded.title, title_is_own = excluded.title_is_own, body = excluded.body,
          author_id = excluded.author_id, category_id = excluded.category_id, tags = excluded.tags,
          language = excluded.language, published_at = excluded.published_at, score = excluded.score,
-         room_id = excluded.room_id, job_status = excluded.job_status, hot = true
+         room_id = excluded.room_id, job_status = excluded.job_status, tier = 1
    -- An unchanged entry is not rewritten (no dead row, no index churn).
    where (search_entries.*) is distinct from (excluded.*);
 end;
@@ -7303,27 +7331,40 @@ comment on function app_private.search_score(published_at timestamp with time zo
 
 -- function app_private.search_tiers_refresh()
 CREATE OR REPLACE FUNCTION app_private.search_tiers_refresh()
- RETURNS real
+ RETURNS real[]
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
 declare
-  v_share real := (app_private.setting('search.hot_share') #>> '{}')::real;
-  v_size bigint;
+  v_shares jsonb := app_private.setting('search.tier_shares');
+  v_rows real;
+  v_floors real[] := '{}';
   v_floor real;
 begin
-  -- The tier's size from the planner's row estimate (a count would read the whole table).
-  select greatest(1, ceil(greatest(c.reltuples, 0) * v_share))::bigint into v_size from pg_class c where c.oid = 'app_private.search_entries'::regclass;
-  select e.score into v_floor from app_private.search_entries e order by e.score desc offset v_size - 1 limit 1;
-  v_floor := coalesce(v_floor, '-infinity');
-  -- Promote entries at or above the floor (the score index from the top), demote the rest of the tier (its own index from the bottom).
-  update app_private.search_entries e set hot = true where not e.hot and e.score >= v_floor;
-  update app_private.search_entries e set hot = false where e.hot and e.score < v_floor;
-  update app_private.search_hot set floor = v_floor, placed_at = now();
-  return v_floor;
+  if jsonb_typeof(v_shares) is distinct from 'array' or jsonb_array_length(v_shares) <> 3 then
+    raise exception 'search.tier_shares must be an array of three shares' using errcode = 'INVAL';
+  end if;
+  -- The tiers' sizes from the planner's row estimate (a count would read the whole table).
+  select greatest(c.reltuples, 0) into v_rows from pg_class c where c.oid = 'app_private.search_entries'::regclass;
+  for k in 1..3 loop
+    v_floor := null;
+    select e.score into v_floor from app_private.search_entries e
+     order by e.score desc offset greatest(1, ceil(v_rows * (v_shares ->> (k - 1))::real))::bigint - 1 limit 1;
+    -- Nested: a tier's floor is never above the floor of the tier inside it.
+    v_floors := v_floors || least(coalesce(v_floor, '-infinity'), coalesce(v_floors[k - 1], 'infinity'));
+  end loop;
+  -- Entries at or above the lowest floor get their tier (the score index from the top) …
+  update app_private.search_entries e
+     set tier = case when e.score >= v_floors[1] then 1 when e.score >= v_floors[2] then 2 else 3 end
+   where e.score >= v_floors[3]
+     and e.tier <> case when e.score >= v_floors[1] then 1 when e.score >= v_floors[2] then 2 else 3 end;
+  -- … and the rest leave the tiers (tier 3's score index from its low end).
+  update app_private.search_entries e set tier = 4 where e.tier <= 3 and e.score < v_floors[3];
+  update app_private.search_tiers t set floor = v_floors[t.tier], placed_at = now();
+  return v_floors;
 end;
 $function$;
-comment on function app_private.search_tiers_refresh() is 'Places the search tiers: the best search.hot_share of entries (by the planner''s row estimate) are hot, the rest not, and the floor is recorded. Run by the refresh_search_tiers task (hourly) and after search_rebuild(). Returns the floor.';
+comment on function app_private.search_tiers_refresh() is 'Places the search tiers: the best search.tier_shares[k] of entries (by the planner''s row estimate) are in tier k, the rest in none, and the floors are recorded. Run by the refresh_search_tiers task (hourly) and after search_rebuild(). Returns the floors of tiers 1–3.';
 
 -- function app_private.send_email_verification(user_email_id uuid)
 CREATE OR REPLACE FUNCTION app_private.send_email_verification(user_email_id uuid)

@@ -179,23 +179,22 @@ describe(`query plans on ${POSTS.toLocaleString("en")} posts`, () => {
     expectIndexed("search", nodes, /^search_entries_doc_idx$/);
   });
 
-  it("search for words in every document walks the hot tier's score index and stops early, never the whole table", async () => {
-    type Scan = PlanNode & { "Actual Rows": number; "Actual Loops": number; "Rows Removed by Filter"?: number };
+  it("search for words in every document answers from a small tier, never the whole table", async () => {
+    type Scan = PlanNode & { "Actual Rows": number; "Actual Loops": number };
     for (const query of ["performance", "indexing performance"]) {
       const nodes = await explainRequest(`query($q: String!) { search(query: $q, first: 20) { nodes { kind title snippet rank } } }`, { q: query }, true);
-      expectIndexed(`common search "${query}"`, nodes, /^search_entries_hot_score_idx$/);
-      const hot = nodes.find((n) => n["Index Name"] === "search_entries_hot_score_idx") as Scan;
-      // The ranked set is bounded by search.candidates (500): the walk stops
-      // after a few thousand entries, not after the 100k matches …
-      expect(hot["Actual Rows"]).toBe(500);
-      expect(hot["Actual Rows"] + (hot["Rows Removed by Filter"] ?? 0)).toBeLessThan(5_000);
-      // … and they are provably the best 500, so neither the whole table nor the similar titles are searched.
-      const whole = nodes.filter((n) => /^search_entries_(score|doc|title_trgm)_idx$/.test(n["Index Name"] ?? "")) as Scan[];
-      expect(whole.every((n) => n["Actual Loops"] === 0)).toBe(true);
+      expectIndexed(`common search "${query}"`, nodes, /^search_entries_doc_tier[12]_idx$/);
+      // The ranked set is bounded by search.candidates (100): the answering
+      // tier (≈ 1,000 entries) holds a few hundred of the 100k matches …
+      const tiers = nodes.filter((n) => /^search_entries_doc_tier\d_idx$/.test(n["Index Name"] ?? "")) as Scan[];
+      expect(Math.max(...tiers.map((n) => n["Actual Rows"]))).toBeLessThan(2_000);
+      // … and they are provably the best 100, so neither the whole table nor the similar titles are searched.
+      const whole = nodes.filter((n) => /^search_entries_(score|doc|title_trgm_tier2)_idx$/.test(n["Index Name"] ?? ""));
+      expect(whole).toEqual([]);
     }
   });
 
-  it("search ranks through the hot tier exactly the candidates the whole table gives (up to ties at the cut-off score)", async () => {
+  it("search ranks through the tiers exactly the candidates the whole table gives (up to ties at the cut-off score)", async () => {
     const client = await root.connect();
     // The candidates with their static score, as the viewer searches (search_candidates reads the claims).
     const candidates = async (q: string) => {
@@ -206,23 +205,30 @@ describe(`query plans on ${POSTS.toLocaleString("en")} posts`, () => {
         [q],
       );
       const cut = Math.min(...rows.map((r) => r.score));
-      // Which of several entries tied at the last score make the cut is arbitrary, with or without the tier.
+      // Which of several entries tied at the last score make the cut is arbitrary, with or without the tiers.
       return { count: rows.length, atCut: rows.filter((r) => r.score === cut).length, above: rows.filter((r) => r.score > cut).map((r) => r.key).sort() };
     };
-    // (Not a word with fewer full-text matches than search.fuzzy_threshold: the similar titles added then are any 500, tier or not.)
+    // (Not a word with fewer full-text matches than search.fuzzy_threshold: the similar titles added then are any 100, tier or not.)
     const queries = ["performance", "indexing performance", "replication lag", "lag measurement", "kubernetes", "autoscal"];
     try {
       await client.query("begin");
       await client.query("select set_config('jwt.claims.sub', $1, true), set_config('jwt.claims.sid', $2, true)", [viewer.id, viewer.sessionId]);
-      const { rows: tier } = await client.query("select (select count(*) from app_private.search_entries where hot)::int as hot, (select count(*) from app_private.search_entries)::int as total");
-      expect(tier[0].hot).toBeLessThan(tier[0].total / 5); // the tier is placed: a small part of the table
+      const { rows: tiers } = await client.query<{ tier: number; entries: number }>(
+        "select tier, count(*)::int as entries from app_private.search_entries group by tier order by tier",
+      );
+      // The tiers are placed: each about ten times the one inside it, all of them a small part of the table.
+      const size = (k: number) => tiers.filter((t) => t.tier <= k).reduce((sum, t) => sum + t.entries, 0);
+      expect(size(1)).toBeGreaterThan(0);
+      expect(size(2)).toBeGreaterThan(5 * size(1));
+      expect(size(3)).toBeGreaterThan(5 * size(2));
+      expect(size(3)).toBeLessThan(size(4) / 10);
       const tiered = [];
       for (const q of queries) tiered.push(await candidates(q));
-      expect(tiered.slice(0, 2).map((t) => t.count)).toEqual([500, 500]); // common words: the hot tier answers
+      expect(tiered.slice(0, 2).map((t) => t.count)).toEqual([100, 100]); // common words: a tier answers
       expect(tiered.every((t) => t.count > 0)).toBe(true);
-      // No hot tier: every entry hot, floor -infinity (as right after the migration on a fresh table).
-      await client.query("update app_private.search_entries set hot = true where not hot");
-      await client.query("update app_private.search_hot set floor = '-infinity'");
+      // No tiers: every entry in tier 1, floors -infinity (as for entries written since the tiers were placed).
+      await client.query("update app_private.search_entries set tier = 1 where tier > 1");
+      await client.query("update app_private.search_tiers set floor = '-infinity'");
       const whole = [];
       for (const q of queries) whole.push(await candidates(q));
       expect(tiered).toEqual(whole);
@@ -232,8 +238,37 @@ describe(`query plans on ${POSTS.toLocaleString("en")} posts`, () => {
     }
   });
 
-  it("typo-tolerant search uses the trigram index on titles", async () => {
+  it("a changed entry comes in tier 1 (found first) until the tier refresh places it by its score", async () => {
+    const client = await root.connect();
+    try {
+      await client.query("begin");
+      // The oldest post: far below every floor.
+      const { rows: old } = await client.query<{ id: string }>("select id from app_public.posts where status = 'published' order by published_at limit 1");
+      const tierOf = async () =>
+        (await client.query<{ tier: number }>("select tier from app_private.search_entries where kind = 'post' and id = $1", [old[0].id])).rows[0].tier;
+      expect(await tierOf()).toBe(4);
+      await client.query("update app_public.posts set title = title || ' (edited)' where id = $1", [old[0].id]);
+      expect(await tierOf()).toBe(1);
+      const { rows } = await client.query<{ floors: number[] }>("select app_private.search_tiers_refresh() as floors");
+      expect(rows[0].floors).toHaveLength(3);
+      expect(rows[0].floors[0]).toBeGreaterThanOrEqual(rows[0].floors[1]);
+      expect(rows[0].floors[1]).toBeGreaterThanOrEqual(rows[0].floors[2]);
+      expect(await tierOf()).toBe(4);
+      // Every entry sits in the smallest tier whose floor its score reaches.
+      const { rows: misplaced } = await client.query(
+        `select count(*)::int as n from app_private.search_entries e
+          where e.tier <> case when e.score >= $1 then 1 when e.score >= $2 then 2 when e.score >= $3 then 3 else 4 end`,
+        rows[0].floors,
+      );
+      expect(misplaced[0].n).toBe(0);
+    } finally {
+      await client.query("rollback");
+      client.release();
+    }
+  });
+
+  it("typo-tolerant search uses the trigram index on the titles of tier 2", async () => {
     const nodes = await explainRequest(`{ search(query: "kubernetse autoscalling", first: 20) { nodes { kind title rank } } }`, {}, true);
-    expectIndexed("typo search", nodes, /^search_entries_title_trgm_idx$/);
+    expectIndexed("typo search", nodes, /^search_entries_title_trgm_tier2_idx$/);
   });
 });
