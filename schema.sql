@@ -4780,12 +4780,9 @@ begin
         select e.kind, e.id, e.title, e.doc, e.author_id, e.category_id, e.published_at, e.score
           from app_private.search_entries e
          where e.tier <= v_tier and e.doc @@ v_query
-           and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
-           and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
-                 search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
-                 search_candidates.published_after, search_candidates.published_before,
-                 search_candidates.language, search_candidates.match_all)
-           and app_hidden.search_entry_visible(e.kind, e.author_id, e.room_id, e.job_status, v_blocked)
+           and app_hidden.search_entry_findable(e, search_candidates.kinds, search_candidates.category_ids, search_candidates.tags,
+                 search_candidates.want_author_id, search_candidates.published_after, search_candidates.published_before,
+                 search_candidates.language, search_candidates.match_all, v_blocked)
          order by e.score desc limit v_limit)
       select b.kind, b.id, b.title,
              (ts_rank_cd(b.doc, v_query, 32)
@@ -4806,12 +4803,9 @@ begin
              e.author_id, e.category_id, e.published_at
         from app_private.search_entries e
        where e.tier <= 2 and e.title_is_own and search_candidates.query <% e.title and not (e.doc @@ v_query)
-         and (search_candidates.kinds is null or e.kind = any(search_candidates.kinds))
-         and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
-               search_candidates.category_ids, search_candidates.tags, search_candidates.want_author_id,
-               search_candidates.published_after, search_candidates.published_before,
-               search_candidates.language, search_candidates.match_all)
-         and app_hidden.search_entry_visible(e.kind, e.author_id, e.room_id, e.job_status, v_blocked)
+         and app_hidden.search_entry_findable(e, search_candidates.kinds, search_candidates.category_ids, search_candidates.tags,
+               search_candidates.want_author_id, search_candidates.published_after, search_candidates.published_before,
+               search_candidates.language, search_candidates.match_all, v_blocked)
        limit v_limit;
   end if;
 end;
@@ -4820,19 +4814,21 @@ grant execute on function app_hidden.search_candidates(query text, kinds text[],
 grant execute on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) to authenticated;
 comment on function app_hidden.search_candidates(query text, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean) is 'The documents one search ranks: visible full-text matches passing the filters, at most search.candidates of them (the best by static score, from the smallest search tier that provably holds them), with their text rank; similar titles of tier 2 when full text found fewer than search.fuzzy_threshold. Refuses a text longer than search.max_query_length (TLONG).';
 
--- function app_hidden.search_entry_visible(kind text, author_id uuid, room_id uuid, job_status app_public.job_status, blocked_ids uuid[])
-CREATE OR REPLACE FUNCTION app_hidden.search_entry_visible(kind text, author_id uuid, room_id uuid, job_status app_public.job_status, blocked_ids uuid[])
+-- function app_hidden.search_entry_findable(e app_private.search_entries, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean, blocked_ids uuid[])
+CREATE OR REPLACE FUNCTION app_hidden.search_entry_findable(e app_private.search_entries, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean, blocked_ids uuid[])
  RETURNS boolean
  LANGUAGE sql
  STABLE
 AS $function$
-  select (room_id is null or app_hidden.room_readable(room_id))
-     and (kind <> 'message' or author_id is null or author_id <> all(blocked_ids))
-     and (job_status is null or app_hidden.job_posting_visible(job_status, author_id))
+  select (kinds is null or e.kind = any(kinds))
+     and app_hidden.search_filters_pass(e.category_id, e.tags, e.author_id, e.published_at, e.language,
+           category_ids, tags, want_author_id, published_after, published_before, language, match_all)
+     -- A message of a private or direct room: only its readers; never a member who blocked its author.
+     and (e.room_id is null or app_hidden.room_readable(e.room_id))
+     and (e.kind <> 'message' or e.author_id is null or e.author_id <> all(blocked_ids))
+     and (e.job_status is null or app_hidden.job_posting_visible(e.job_status, e.author_id))
 $function$;
-grant execute on function app_hidden.search_entry_visible(kind text, author_id uuid, room_id uuid, job_status app_public.job_status, blocked_ids uuid[]) to anonymous;
-grant execute on function app_hidden.search_entry_visible(kind text, author_id uuid, room_id uuid, job_status app_public.job_status, blocked_ids uuid[]) to authenticated;
-comment on function app_hidden.search_entry_visible(kind text, author_id uuid, room_id uuid, job_status app_public.job_status, blocked_ids uuid[]) is 'Who may find a search entry (the rules of the source tables'' select policies, for the entries whose visibility depends on the searcher): a message of a private or direct room only its readers (app_hidden.room_readable), and not a member who blocked its author (blocked_ids: the searcher''s blocks); a job posting as app_hidden.job_posting_visible says. Inlined into app_hidden.search_candidates'' statements.';
+comment on function app_hidden.search_entry_findable(e app_private.search_entries, kinds text[], category_ids uuid[], tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, language text, match_all boolean, blocked_ids uuid[]) is 'Whether the searcher may find a search entry with the filters asked: its kind is among kinds (null: any), app_hidden.search_filters_pass holds, and the rules of the source tables'' select policies that depend on the searcher — a message of a private or direct room only for its readers (app_hidden.room_readable) and never for a member who blocked its author (blocked_ids: the searcher''s blocks), a job posting as app_hidden.job_posting_visible says. Inlined into app_hidden.search_candidates'' statements (its owner''s; not granted to the API roles).';
 
 -- function app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
 CREATE OR REPLACE FUNCTION app_hidden.search_filters_pass(category_id uuid, tags text[], author_id uuid, published_at timestamp with time zone, language text, want_category_ids uuid[], want_tags text[], want_author_id uuid, published_after timestamp with time zone, published_before timestamp with time zone, want_language text, match_all boolean)
