@@ -7334,20 +7334,23 @@ AS $function$
 declare
   v_shares jsonb := app_private.setting('search.tier_shares');
   v_rows real;
+  v_sizes bigint[];
+  v_scores real[];
   v_floors real[] := '{}';
-  v_floor real;
 begin
   if jsonb_typeof(v_shares) is distinct from 'array' or jsonb_array_length(v_shares) <> 3 then
     raise exception 'search.tier_shares must be an array of three shares' using errcode = 'INVAL';
   end if;
   -- The tiers' sizes from the planner's row estimate (a count would read the whole table).
   select greatest(c.reltuples, 0) into v_rows from pg_class c where c.oid = 'app_private.search_entries'::regclass;
+  v_sizes := array(select greatest(1, ceil(v_rows * (s.share #>> '{}')::real))::bigint
+                     from jsonb_array_elements(v_shares) with ordinality s(share, k) order by s.k);
+  -- The best scores, as many as the largest tier holds; tier k's floor is the score at its size.
+  select array_agg(t.score order by t.score desc) into v_scores
+    from (select e.score from app_private.search_entries e order by e.score desc limit (select max(n) from unnest(v_sizes) n)) t;
   for k in 1..3 loop
-    v_floor := null;
-    select e.score into v_floor from app_private.search_entries e
-     order by e.score desc offset greatest(1, ceil(v_rows * (v_shares ->> (k - 1))::real))::bigint - 1 limit 1;
     -- Nested: a tier's floor is never above the floor of the tier inside it.
-    v_floors := v_floors || least(coalesce(v_floor, '-infinity'), coalesce(v_floors[k - 1], 'infinity'));
+    v_floors := v_floors || least(coalesce(v_scores[v_sizes[k]], '-infinity'), coalesce(v_floors[k - 1], 'infinity'));
   end loop;
   -- Entries at or above the lowest floor get their tier (the score index from the top) …
   update app_private.search_entries e

@@ -267,6 +267,38 @@ describe(`query plans on ${POSTS.toLocaleString("en")} posts`, () => {
     }
   });
 
+  it("a misspelling finds titles of tier 2 (new, changed, popular), an old title only by its words; tier shares must be three", async () => {
+    const client = await root.connect();
+    const found = async (q: string) =>
+      (await client.query<{ title: string }>("select title from app_hidden.search_candidates($1, null, null, null, null, null, null, null, true)", [q])).rows.map(
+        (r) => r.title,
+      );
+    try {
+      await client.query("begin");
+      const { rows } = await client.query<{ id: string }>(
+        `insert into app_public.posts (author_id, title, body, status, published_at)
+         values ($1, 'Zebrafish telemetry pipelines', 'Notes.', 'published', '2015-01-01') returning id`,
+        [viewer.id],
+      );
+      await client.query("select set_config('jwt.claims.sub', $1, true), set_config('jwt.claims.sid', $2, true)", [viewer.id, viewer.sessionId]);
+      // New: in tier 1 until the tiers are placed, so a misspelling finds it.
+      expect(await found("zebrafsh telemetri")).toContain("Zebrafish telemetry pipelines");
+      await client.query("select app_private.search_tiers_refresh()");
+      expect((await client.query("select tier from app_private.search_entries where kind = 'post' and id = $1", [rows[0].id])).rows[0].tier).toBe(4);
+      // Placed by its 2015 score outside the tiers: found by its words, no longer by the misspelling.
+      expect(await found("zebrafish telemetry")).toContain("Zebrafish telemetry pipelines");
+      expect(await found("zebrafsh telemetri")).not.toContain("Zebrafish telemetry pipelines");
+      await client.query("savepoint shares");
+      await client.query("update app_private.settings set value = '[0.01]' where key = 'search.tier_shares'");
+      const refused = await client.query("select app_private.search_tiers_refresh()").catch((error: { code?: string }) => error.code);
+      expect(refused).toBe("INVAL");
+      await client.query("rollback to savepoint shares");
+    } finally {
+      await client.query("rollback");
+      client.release();
+    }
+  });
+
   it("typo-tolerant search uses the trigram index on the titles of tier 2", async () => {
     const nodes = await explainRequest(`{ search(query: "kubernetse autoscalling", first: 20) { nodes { kind title rank } } }`, {}, true);
     expectIndexed("typo search", nodes, /^search_entries_title_trgm_tier2_idx$/);
