@@ -608,8 +608,10 @@ describe("search suggestions", () => {
 
 describe("paging", () => {
   const m = marker();
+  let authorId: string;
   beforeAll(async () => {
     const author = await createTestUser();
+    authorId = author.id;
     await bulkLoad((c) =>
       c.query(
         `insert into app_public.posts (author_id, title, body, status)
@@ -643,6 +645,15 @@ describe("paging", () => {
     expect(res.nodes).toHaveLength(100);
     expect(res.totalCount).toBe(100);
     expect(res.pageInfo.hasNextPage).toBe(false);
+    // The default page is 100 on any connection with more rows: the same 105 posts by their author.
+    const posts = await server.graphql<{ allPosts: { totalCount: number; nodes: unknown[]; pageInfo: { hasNextPage: boolean } } }>(
+      `query($a: UUID!) { allPosts(condition: { authorId: $a }) { totalCount nodes { rowId } pageInfo { hasNextPage } } }`,
+      { a: authorId },
+    );
+    expect(posts.errors).toBeUndefined();
+    expect(posts.data!.allPosts.nodes).toHaveLength(100);
+    expect(posts.data!.allPosts.totalCount).toBe(105);
+    expect(posts.data!.allPosts.pageInfo.hasNextPage).toBe(true);
   });
 
   it("refuses a declared $first left unset, like an explicit null: give first or last (INVAL), never an unbounded page", async () => {
