@@ -5138,8 +5138,7 @@ create table app_private.search_tiers (
   constraint search_tiers_pkey PRIMARY KEY (tier),
   constraint search_tiers_tier_check CHECK (tier >= 1 AND tier <= 3)
 );
-alter table app_private.search_tiers enable row level security;
-comment on table app_private.search_tiers is 'The floors of search tiers 1–3: every entry scoring at least a tier''s floor is in it (entries outside a tier score below its floor). Written by app_private.search_tiers_refresh(); read by app_hidden.search_candidates. No policies: functions only.';
+comment on table app_private.search_tiers is 'The floors of search tiers 1–3: every entry scoring at least a tier''s floor is in it (entries outside a tier score below its floor). Written by app_private.search_tiers_refresh(); read by app_hidden.search_candidates.';
 comment on column app_private.search_tiers.tier is 'The tier: 1 the smallest (the best search.tier_shares[1] of entries), 3 the largest.';
 comment on column app_private.search_tiers.floor is 'The lowest score the tier is sure to hold; -infinity while every entry is in it.';
 comment on column app_private.search_tiers.placed_at is 'When the tiers were last placed.';
@@ -7325,6 +7324,16 @@ AS $function$
 $function$;
 comment on function app_private.search_score(published_at timestamp with time zone, popularity bigint) is 'The static score of a search entry: months since 1970 of its publication, plus one per doubling of its popularity (reactions, replies, followers). Search ranks the matches with the best static score.';
 
+-- function app_private.search_tier(score real, floors real[])
+CREATE OR REPLACE FUNCTION app_private.search_tier(score real, floors real[])
+ RETURNS smallint
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select (case when score >= floors[1] then 1 when score >= floors[2] then 2 when score >= floors[3] then 3 else 4 end)::smallint
+$function$;
+comment on function app_private.search_tier(score real, floors real[]) is 'The smallest search tier an entry with this static score belongs in, given the floors of tiers 1–3 (4: none). Used by app_private.search_tiers_refresh() to place the entries.';
+
 -- function app_private.search_tiers_refresh()
 CREATE OR REPLACE FUNCTION app_private.search_tiers_refresh()
  RETURNS real[]
@@ -7353,10 +7362,8 @@ begin
     v_floors := v_floors || least(coalesce(v_scores[v_sizes[k]], '-infinity'), coalesce(v_floors[k - 1], 'infinity'));
   end loop;
   -- Entries at or above the lowest floor get their tier (the score index from the top) …
-  update app_private.search_entries e
-     set tier = case when e.score >= v_floors[1] then 1 when e.score >= v_floors[2] then 2 else 3 end
-   where e.score >= v_floors[3]
-     and e.tier <> case when e.score >= v_floors[1] then 1 when e.score >= v_floors[2] then 2 else 3 end;
+  update app_private.search_entries e set tier = app_private.search_tier(e.score, v_floors)
+   where e.score >= v_floors[3] and e.tier <> app_private.search_tier(e.score, v_floors);
   -- … and the rest leave the tiers (tier 3's score index from its low end).
   update app_private.search_entries e set tier = 4 where e.tier <= 3 and e.score < v_floors[3];
   update app_private.search_tiers t set floor = v_floors[t.tier], placed_at = now();
