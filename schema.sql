@@ -458,6 +458,7 @@ comment on column app_public.category_follows.category_id is 'The category follo
 comment on column app_public.category_follows.created_at is 'When the follow began.';
 CREATE INDEX category_follows_category_user_idx ON app_public.category_follows USING btree (category_id, user_id);
 CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.category_follows FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
+CREATE TRIGGER _600_feed AFTER INSERT OR DELETE ON app_public.category_follows FOR EACH ROW EXECUTE FUNCTION app_private.tg__feed_follows();
 
 -- table app_public.collection_items
 create table app_public.collection_items (
@@ -910,6 +911,7 @@ comment on column app_public.follows.created_at is 'When the follow began.';
 CREATE INDEX follows_followee_id_idx ON app_public.follows USING btree (followee_id);
 CREATE TRIGGER _050_suspension BEFORE INSERT OR DELETE OR UPDATE ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg__suspension();
 CREATE TRIGGER _500_count AFTER INSERT OR DELETE ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg_follows__count();
+CREATE TRIGGER _600_feed AFTER INSERT OR DELETE ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg__feed_follows();
 CREATE TRIGGER _700_notify AFTER INSERT ON app_public.follows FOR EACH ROW EXECUTE FUNCTION app_private.tg_follows__notify();
 
 -- table app_public.job_application_events
@@ -1787,6 +1789,7 @@ CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.posts
 CREATE TRIGGER _730_badges AFTER INSERT ON app_public.posts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
 CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
 CREATE TRIGGER _740_category_stats AFTER INSERT OR DELETE OR UPDATE OF status, category_id, published_at, like_count, comment_count ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_posts__category_stats();
+CREATE TRIGGER _750_feed AFTER INSERT OR UPDATE OF status, published_at, author_id, category_id ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_posts__feed();
 CREATE TRIGGER _900_replace_cover AFTER UPDATE OF cover_file_id ON app_public.posts FOR EACH ROW WHEN (old.cover_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg__replace_file('cover_file_id');
 
 -- table app_public.questions
@@ -2844,23 +2847,6 @@ $function$;
 grant execute on function app_public."current_user"() to anonymous;
 grant execute on function app_public."current_user"() to authenticated;
 comment on function app_public."current_user"() is 'The signed-in user, or null.';
-
--- function app_public.current_user_feed_post_ids()
-CREATE OR REPLACE FUNCTION app_public.current_user_feed_post_ids()
- RETURNS SETOF uuid
- LANGUAGE sql
- STABLE ROWS 200
-AS $function$
-  select p.id from app_public.follows f join app_public.posts p on p.author_id = f.followee_id
-   where f.follower_id = (select app_public.current_user_id())
-  union all
-  select p.id from app_public.category_follows cf join app_public.posts p on p.category_id = cf.category_id
-   where cf.user_id = (select app_public.current_user_id())
-$function$;
-grant execute on function app_public.current_user_feed_post_ids() to anonymous;
-grant execute on function app_public.current_user_feed_post_ids() to authenticated;
-comment on function app_public.current_user_feed_post_ids() is '@behavior -*
-The posts of my feed: by the members and in the categories I follow (any status; the feed shows the published ones).';
 
 -- function app_public.current_user_has_permission(permission text)
 CREATE OR REPLACE FUNCTION app_public.current_user_has_permission(permission text)
@@ -4309,6 +4295,26 @@ grant usage on schema app_hidden to :DATABASE_AUTHENTICATOR;
 grant usage on schema app_hidden to anonymous;
 grant usage on schema app_hidden to authenticated;
 comment on schema app_hidden is 'Usable by the API roles, not exposed through GraphQL.';
+
+-- table app_hidden.feed_entries
+create table app_hidden.feed_entries (
+  user_id uuid not null,
+  published_at timestamp with time zone not null,
+  post_id uuid not null,
+  constraint feed_entries_pkey PRIMARY KEY (user_id, published_at, post_id),
+  constraint feed_entries_post_id_fkey FOREIGN KEY (post_id) REFERENCES app_public.posts(id) ON DELETE CASCADE,
+  constraint feed_entries_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+);
+alter table app_hidden.feed_entries enable row level security;
+create policy select_own on app_hidden.feed_entries for select to public
+  using ((user_id = ( SELECT app_public.current_user_id() AS current_user_id)));
+grant select on table app_hidden.feed_entries to anonymous;
+grant select on table app_hidden.feed_entries to authenticated;
+comment on table app_hidden.feed_entries is 'The feed, one row per member and post in it: the published posts by the members and in the categories the member follows. Kept by triggers on posts, follows and category_follows (app_private.tg_*__feed); refilled by app_private.feed_rebuild(). Read through allPosts(condition: { inMyFeed: true }); each member reads only their own rows.';
+comment on column app_hidden.feed_entries.user_id is 'The member whose feed it is.';
+comment on column app_hidden.feed_entries.published_at is 'The post''s published_at, kept equal to it: the feed''s order is this index''s order.';
+comment on column app_hidden.feed_entries.post_id is 'The post.';
+CREATE INDEX feed_entries_post_id_idx ON app_hidden.feed_entries USING btree (post_id);
 
 -- view app_hidden.search_documents
 create view app_hidden.search_documents as
@@ -5969,6 +5975,66 @@ end;
 $function$;
 comment on function app_private.fan_out_notifications(fanout_id bigint, batch_size integer) is 'Creates the notifications of one batch of a fan-out (the next batch_size members by id after its cursor, default the notification.fanout_batch setting) and moves the cursor, in the caller''s transaction; true while members remain. The fan_out_notifications task calls it once per transaction until it returns false.';
 
+-- function app_private.feed_audience(author_id uuid, category_id uuid)
+CREATE OR REPLACE FUNCTION app_private.feed_audience(author_id uuid, category_id uuid)
+ RETURNS SETOF uuid
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  select f.follower_id from app_public.follows f where f.followee_id = feed_audience.author_id
+  union
+  select cf.user_id from app_public.category_follows cf where cf.category_id = feed_audience.category_id
+$function$;
+comment on function app_private.feed_audience(author_id uuid, category_id uuid) is 'The members whose feed shows a published post by author_id in category_id: the author''s followers and the category''s followers.';
+
+-- function app_private.feed_rebuild()
+CREATE OR REPLACE FUNCTION app_private.feed_rebuild()
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  delete from app_hidden.feed_entries;
+  insert into app_hidden.feed_entries (user_id, published_at, post_id)
+  select f.follower_id, p.published_at, p.id
+    from app_public.follows f join app_public.posts p on p.author_id = f.followee_id
+   where p.status = 'published' and p.published_at is not null
+  union
+  select cf.user_id, p.published_at, p.id
+    from app_public.category_follows cf join app_public.posts p on p.category_id = cf.category_id
+   where p.status = 'published' and p.published_at is not null;
+$function$;
+comment on function app_private.feed_rebuild() is 'Refills every feed from the posts and follows in one statement: after a bulk load with triggers off (the seed) or to repair.';
+
+-- function app_private.feed_reconcile(member uuid, author_id uuid, category_id uuid)
+CREATE OR REPLACE FUNCTION app_private.feed_reconcile(member uuid, author_id uuid, category_id uuid)
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+  -- Out: the member's entries for these posts that no follow brings any more.
+  delete from app_hidden.feed_entries e using app_public.posts p
+   where e.user_id = member and p.id = e.post_id
+     and (p.author_id = feed_reconcile.author_id or p.category_id = feed_reconcile.category_id)
+     and not exists (select 1 from app_public.follows f where f.follower_id = member and f.followee_id = p.author_id)
+     and not exists (select 1 from app_public.category_follows cf where cf.user_id = member and cf.category_id = p.category_id);
+  -- In: the newest of those published posts (at most feed.backfill).
+  insert into app_hidden.feed_entries (user_id, published_at, post_id)
+  select member, p.published_at, p.id from app_public.posts p
+   where (p.author_id = feed_reconcile.author_id or p.category_id = feed_reconcile.category_id)
+     and p.status = 'published' and p.published_at is not null
+     -- while the member follows this author or category (one check, not one per post: after an unfollow nothing is read)
+     and exists (select 1 from app_public.follows f where f.follower_id = member and f.followee_id = feed_reconcile.author_id
+                 union all
+                 select 1 from app_public.category_follows cf where cf.user_id = member and cf.category_id = feed_reconcile.category_id)
+   order by p.published_at desc
+   limit (app_private.setting('feed.backfill') #>> '{}')::int
+  on conflict do nothing;
+$function$;
+comment on function app_private.feed_reconcile(member uuid, author_id uuid, category_id uuid) is 'Makes member''s feed right for the posts by author_id or in category_id (either may be null): out when no follow of its author or category brings it any more; in when published and followed (the newest feed.backfill of them). Run when a follow of that author or category begins or ends.';
+
 -- function app_private.file_max_bytes(purpose app_public.file_purpose, content_type text)
 CREATE OR REPLACE FUNCTION app_private.file_max_bytes(purpose app_public.file_purpose, content_type text)
  RETURNS bigint
@@ -7465,6 +7531,27 @@ end;
 $function$;
 comment on function app_private.tg__append_only() is 'Trigger: refuses every UPDATE, DELETE and TRUNCATE of an append-only table, for every role including the owner (APPND).';
 
+-- function app_private.tg__feed_follows()
+CREATE OR REPLACE FUNCTION app_private.tg__feed_follows()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_row jsonb;
+begin
+  if tg_op = 'DELETE' then v_row := to_jsonb(old); else v_row := to_jsonb(new); end if;
+  if tg_table_name = 'follows' then
+    perform app_private.feed_reconcile((v_row->>'follower_id')::uuid, (v_row->>'followee_id')::uuid, null);
+  else
+    perform app_private.feed_reconcile((v_row->>'user_id')::uuid, null, (v_row->>'category_id')::uuid);
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg__feed_follows() is 'On follows and category_follows: a follow that begins or ends reconciles the member''s feed for that author''s or category''s posts (app_private.feed_reconcile).';
+
 -- function app_private.tg__file_slot()
 CREATE OR REPLACE FUNCTION app_private.tg__file_slot()
  RETURNS trigger
@@ -8792,6 +8879,36 @@ begin
 end;
 $function$;
 comment on function app_private.tg_posts__category_stats() is 'Trigger on posts: keeps category_daily_stats exact (subtracts the post''s old contribution, adds its new one). Security definer: writes maintained rows.';
+
+-- function app_private.tg_posts__feed()
+CREATE OR REPLACE FUNCTION app_private.tg_posts__feed()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+declare
+  v_old boolean := tg_op = 'UPDATE' and old.status = 'published' and old.published_at is not null;
+  v_new boolean := new.status = 'published' and new.published_at is not null;
+begin
+  if v_old and v_new and old.author_id = new.author_id and old.category_id is not distinct from new.category_id then
+    if old.published_at <> new.published_at then
+      update app_hidden.feed_entries set published_at = new.published_at where post_id = new.id;
+    end if;
+    return null;
+  end if;
+  if v_old then
+    delete from app_hidden.feed_entries where post_id = old.id;
+  end if;
+  if v_new then
+    insert into app_hidden.feed_entries (user_id, published_at, post_id)
+    select a.user_id, new.published_at, new.id from app_private.feed_audience(new.author_id, new.category_id) a(user_id)
+    on conflict do nothing;
+  end if;
+  return null;
+end;
+$function$;
+comment on function app_private.tg_posts__feed() is 'Puts a post in its audience''s feeds when it is published, takes it out when it stops being published (a deleted post leaves with its rows), follows a change of published_at, author or category.';
 
 -- function app_private.tg_questions__notify()
 CREATE OR REPLACE FUNCTION app_private.tg_questions__notify()

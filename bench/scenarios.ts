@@ -97,7 +97,7 @@ export const SCENARIOS: Scenario[] = [
   left join app_public.users u on u.id = p.author_id
   left join app_public.categories c on c.id = p.category_id
  where p.status = 'published'
-   and p.id in (select id from app_public.current_user_feed_post_ids() id)
+   and exists (select 1 from app_hidden.feed_entries fe where fe.user_id = app_public.current_user_id() and fe.post_id = p.id and fe.published_at = p.published_at)
  order by p.published_at desc, p.id desc
  limit 21`,
     pageSize: 20,

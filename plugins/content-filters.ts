@@ -2,9 +2,15 @@
  * List filters beyond column equality, for posts and questions:
  * `condition: { tag, publishedAfter, publishedBefore }`, and the personal
  * feed `allPosts(condition: { inMyFeed: true })`: published posts by the
- * members and in the categories I follow (app_public.current_user_feed_post_ids).
- * Each is backed by an index (GIN on tags; btree on published_at,
- * (author_id, published_at), (category_id, published_at)).
+ * members and in the categories I follow, read from the maintained timeline
+ * app_hidden.feed_entries. Each is backed by an index (GIN on tags; btree on
+ * published_at; the feed's primary key).
+ *
+ * The feed's test names user_id, post_id and published_at: with the key
+ * (user_id, published_at, post_id) unique, PostgreSQL turns the semi-join into
+ * a join, and the two equalities make "posts by published_at desc, id desc"
+ * the order of that key, so a page walks its rows backwards and stops after
+ * `first` (no sort of the whole feed).
  */
 import type { GraphQLInputType } from "postgraphile/graphql";
 import { addPgTableCondition } from "postgraphile/utils";
@@ -21,7 +27,7 @@ const FeedPlugin = addPgTableCondition(
   (value, { sql, sqlTableAlias }) =>
     value !== true
       ? null
-      : sql`(${sqlTableAlias}.status = 'published' and ${sqlTableAlias}.id in (select id from app_public.current_user_feed_post_ids() id))`,
+      : sql`(${sqlTableAlias}.status = 'published' and exists (select 1 from app_hidden.feed_entries fe where fe.user_id = app_public.current_user_id() and fe.post_id = ${sqlTableAlias}.id and fe.published_at = ${sqlTableAlias}.published_at))`,
 );
 
 export const ContentFilterPlugins: GraphileConfig.Plugin[] = [FeedPlugin, ...TABLES.flatMap((tableName) => [

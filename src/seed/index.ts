@@ -28,6 +28,8 @@ const TABLES = [
   // Not loaded by a step: refilled from its sources after the counters, before the indexes are built (a GIN index
   // built once from 8.6M documents is much cheaper than one kept up to date while they are inserted).
   "app_private.search_entries",
+  // Not loaded by a step either: the feeds, refilled from the posts and follows right after the search table.
+  "app_hidden.feed_entries",
 ];
 /** Filled after the load, through the application's own set-based functions (with their keys in place). */
 const DERIVED = ["app_public.user_badges", "app_private.leaderboard_scores", "app_private.trending_scores"];
@@ -135,6 +137,10 @@ export async function seed(
       const search = progress("search", 1);
       await db.query("select app_private.search_rebuild()");
       timings.search = search.done();
+      // The feeds likewise (their triggers on posts and follows are off for the load).
+      const feed = progress("feeds", 1);
+      await db.query("select app_private.feed_rebuild()");
+      timings.feeds = feed.done();
       const keys = progress("indexes", rebuild.keysAndIndexes.length);
       for (const [i, statement] of rebuild.keysAndIndexes.entries()) {
         await db.query(statement);
