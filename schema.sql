@@ -6000,10 +6000,11 @@ AS $function$
   select f.follower_id, p.published_at, p.id
     from app_public.follows f join app_public.posts p on p.author_id = f.followee_id
    where p.status = 'published' and p.published_at is not null
-  union
+  union all
   select cf.user_id, p.published_at, p.id
     from app_public.category_follows cf join app_public.posts p on p.category_id = cf.category_id
-   where p.status = 'published' and p.published_at is not null;
+   where p.status = 'published' and p.published_at is not null
+     and not exists (select 1 from app_public.follows f where f.follower_id = cf.user_id and f.followee_id = p.author_id);
 $function$;
 comment on function app_private.feed_rebuild() is 'Refills every feed from the posts and follows in one statement: after a bulk load with triggers off (the seed) or to repair.';
 

@@ -127,11 +127,12 @@ async function startServer(
 }
 
 /** Statements the database ran since the last reset, all and without the wrapper, and the mean time of the data statements. */
+// Wrapper, not data: the transaction and settings around each request, and the edge's rate-limit check (take_rate_limit).
 async function statementCounts(root: pg.Client | null): Promise<{ all: number; data: number; dataMs: number } | null> {
   if (!root) return null;
   const { rows } = await root.query<{ all: string; data: string; data_ms: string }>(
     `with s as (
-       select calls, total_exec_time, query ~* '^\\s*(begin|commit|rollback|savepoint|release|set |deallocate|select set_config\\(el)' as wrapper
+       select calls, total_exec_time, query ~* '^\\s*(begin|commit|rollback|savepoint|release|set |deallocate|select set_config\\(el|select allowed, max_hits)' as wrapper
          from pg_stat_statements s join pg_database d on d.oid = s.dbid
         where d.datname = current_database() and query !~* 'graphile_worker|pg_stat_statements|pg_database')
      select coalesce(sum(calls), 0) as all, coalesce(sum(calls) filter (where not wrapper), 0) as data,

@@ -192,6 +192,55 @@ describe("the seed", () => {
     expect(rows[0].stray).toBe(0);
   });
 
+  it("fills every member's feed from the posts and follows (its triggers were off for the load)", async () => {
+    const { rows } = await a.root.query(`
+      with expected as (
+        select f.follower_id as user_id, p.published_at, p.id as post_id
+          from app_public.follows f join app_public.posts p on p.author_id = f.followee_id where p.status = 'published'
+        union
+        select cf.user_id, p.published_at, p.id
+          from app_public.category_follows cf join app_public.posts p on p.category_id = cf.category_id where p.status = 'published')
+      select (select count(*)::int from expected) as expected,
+             (select count(*)::int from app_hidden.feed_entries) as entries,
+             (select count(*)::int from (select * from expected except select user_id, published_at, post_id from app_hidden.feed_entries) x) as missing`);
+    expect(rows[0].expected).toBeGreaterThan(0);
+    expect(rows[0].entries).toBe(rows[0].expected);
+    expect(rows[0].missing).toBe(0);
+  });
+
+  it("rebuilds the feeds into exactly the rows their triggers keep, with category follows and posts brought twice", async () => {
+    const client = await a.root.connect();
+    try {
+      await client.query("begin");
+      // Members follow the category of a post by someone they already follow (that post is brought twice), and another category.
+      const { rowCount } = await client.query(`
+        insert into app_public.category_follows (user_id, category_id)
+        select distinct on (f.follower_id) f.follower_id, p.category_id
+          from app_public.follows f join app_public.posts p on p.author_id = f.followee_id
+         where p.status = 'published' and p.category_id is not null
+         order by f.follower_id, p.id limit 20`);
+      expect(rowCount).toBe(20);
+      await client.query(`
+        insert into app_public.category_follows (user_id, category_id)
+        select cf.user_id, c.id from app_public.category_follows cf, lateral (
+          select id from app_public.categories where id <> cf.category_id order by id limit 1) c`);
+      await client.query("create temporary table kept on commit drop as select * from app_hidden.feed_entries");
+      await client.query("select app_private.feed_rebuild()");
+      const { rows } = await client.query(`
+        select (select count(*)::int from app_hidden.feed_entries) as rebuilt, (select count(*)::int from kept) as kept,
+               (select count(*)::int from (select * from kept except select * from app_hidden.feed_entries) x) as lost,
+               (select count(*)::int from (select * from app_hidden.feed_entries except select * from kept) x) as added,
+               (select count(*)::int from app_hidden.feed_entries e join app_public.category_follows cf using (user_id)
+                  join app_public.posts p on p.id = e.post_id and p.category_id = cf.category_id
+                 where exists (select 1 from app_public.follows f where f.follower_id = e.user_id and f.followee_id = p.author_id)) as twice`);
+      expect(rows[0].twice).toBeGreaterThan(0);
+      expect(rows[0]).toEqual({ rebuilt: rows[0].kept, kept: rows[0].kept, lost: 0, added: 0, twice: rows[0].twice });
+    } finally {
+      await client.query("rollback");
+      client.release();
+    }
+  });
+
   it("backfills the reputation ledger so that the DBA check passes", async () => {
     const { rows } = await a.root.query("select * from app_private.check_reputation()");
     expect(rows).toEqual([]);
