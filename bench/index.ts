@@ -132,7 +132,7 @@ async function statementCounts(root: pg.Client | null): Promise<{ all: number; d
   if (!root) return null;
   const { rows } = await root.query<{ all: string; data: string; data_ms: string }>(
     `with s as (
-       select calls, total_exec_time, query ~* '^\\s*(begin|commit|rollback|savepoint|release|set |deallocate|select set_config\\(el|select allowed, max_hits)' as wrapper
+       select calls, total_exec_time, query ~* '^\\s*(begin|commit|rollback|savepoint|release|set |deallocate|select set_config\\(|select allowed, max_hits)' as wrapper
          from pg_stat_statements s join pg_database d on d.oid = s.dbid
         where d.datname = current_database() and query !~* 'graphile_worker|pg_stat_statements|pg_database')
      select coalesce(sum(calls), 0) as all, coalesce(sum(calls) filter (where not wrapper), 0) as data,

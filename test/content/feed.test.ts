@@ -38,7 +38,7 @@ async function feed(user: TestUser | null): Promise<string[]> {
   const ids: string[] = [];
   let after: string | null = null;
   for (;;) {
-    const res = await server.as<FeedPage>(user, FEED, { first: 20, after });
+    const res: { data?: FeedPage | null; errors?: unknown } = await server.as<FeedPage>(user, FEED, { first: 20, after });
     expect(res.errors).toBeUndefined();
     ids.push(...res.data!.allPosts.nodes.map((n) => n.rowId));
     if (!res.data!.allPosts.pageInfo.hasNextPage) break;
