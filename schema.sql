@@ -1789,7 +1789,7 @@ CREATE TRIGGER _720_reputation_source AFTER UPDATE OF status ON app_public.posts
 CREATE TRIGGER _730_badges AFTER INSERT ON app_public.posts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION app_private.tg_content__badges();
 CREATE TRIGGER _731_badges AFTER UPDATE OF status ON app_public.posts FOR EACH ROW WHEN (new.status = 'published'::app_public.content_status AND old.status <> 'published'::app_public.content_status) EXECUTE FUNCTION app_private.tg_content__badges();
 CREATE TRIGGER _740_category_stats AFTER INSERT OR DELETE OR UPDATE OF status, category_id, published_at, like_count, comment_count ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_posts__category_stats();
-CREATE TRIGGER _750_feed AFTER INSERT OR UPDATE OF status, published_at, author_id, category_id ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_posts__feed();
+CREATE TRIGGER _750_feed AFTER INSERT OR DELETE OR UPDATE OF status, published_at, author_id, category_id ON app_public.posts FOR EACH ROW EXECUTE FUNCTION app_private.tg_posts__feed();
 CREATE TRIGGER _900_replace_cover AFTER UPDATE OF cover_file_id ON app_public.posts FOR EACH ROW WHEN (old.cover_file_id IS NOT NULL) EXECUTE FUNCTION app_private.tg__replace_file('cover_file_id');
 
 -- table app_public.questions
@@ -4301,16 +4301,14 @@ create table app_hidden.feed_entries (
   user_id uuid not null,
   published_at timestamp with time zone not null,
   post_id uuid not null,
-  constraint feed_entries_pkey PRIMARY KEY (user_id, published_at, post_id),
-  constraint feed_entries_post_id_fkey FOREIGN KEY (post_id) REFERENCES app_public.posts(id) ON DELETE CASCADE,
-  constraint feed_entries_user_id_fkey FOREIGN KEY (user_id) REFERENCES app_public.users(id) ON DELETE CASCADE
+  constraint feed_entries_pkey PRIMARY KEY (user_id, published_at, post_id)
 );
 alter table app_hidden.feed_entries enable row level security;
 create policy select_own on app_hidden.feed_entries for select to public
   using ((user_id = ( SELECT app_public.current_user_id() AS current_user_id)));
 grant select on table app_hidden.feed_entries to anonymous;
 grant select on table app_hidden.feed_entries to authenticated;
-comment on table app_hidden.feed_entries is 'The feed, one row per member and post in it: the published posts by the members and in the categories the member follows. Kept by triggers on posts, follows and category_follows (app_private.tg_*__feed); refilled by app_private.feed_rebuild(). Read through allPosts(condition: { inMyFeed: true }); each member reads only their own rows.';
+comment on table app_hidden.feed_entries is 'The feed, one row per member and post in it: the published posts by the members and in the categories the member follows. Kept by triggers on posts, follows and category_follows (app_private.tg_posts__feed, app_private.tg__feed_follows), which also remove the rows of deleted posts and members (no foreign keys: checked per row they made publishing four times slower); refilled by app_private.feed_rebuild(). Read through allPosts(condition: { inMyFeed: true }); each member reads only their own rows.';
 comment on column app_hidden.feed_entries.user_id is 'The member whose feed it is.';
 comment on column app_hidden.feed_entries.published_at is 'The post''s published_at, kept equal to it: the feed''s order is this index''s order.';
 comment on column app_hidden.feed_entries.post_id is 'The post.';
@@ -8889,8 +8887,8 @@ CREATE OR REPLACE FUNCTION app_private.tg_posts__feed()
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
 declare
-  v_old boolean := tg_op = 'UPDATE' and old.status = 'published' and old.published_at is not null;
-  v_new boolean := new.status = 'published' and new.published_at is not null;
+  v_old boolean := tg_op <> 'INSERT' and old.status = 'published' and old.published_at is not null;
+  v_new boolean := tg_op <> 'DELETE' and new.status = 'published' and new.published_at is not null;
 begin
   if v_old and v_new and old.author_id = new.author_id and old.category_id is not distinct from new.category_id then
     if old.published_at <> new.published_at then
@@ -8909,7 +8907,7 @@ begin
   return null;
 end;
 $function$;
-comment on function app_private.tg_posts__feed() is 'Puts a post in its audience''s feeds when it is published, takes it out when it stops being published (a deleted post leaves with its rows), follows a change of published_at, author or category.';
+comment on function app_private.tg_posts__feed() is 'Puts a post in its audience''s feeds when it is published, takes it out when it stops being published or is deleted, follows a change of published_at, author or category.';
 
 -- function app_private.tg_questions__notify()
 CREATE OR REPLACE FUNCTION app_private.tg_questions__notify()

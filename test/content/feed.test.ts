@@ -188,6 +188,32 @@ describe("the feed", () => {
     expect(all).toEqual(await expectedFeed(reader));
   });
 
+  it("leaves no rows behind a deleted member or a deleted author (the triggers keep what foreign keys would)", async () => {
+    // Members without e-mail addresses (deleting those is audited against the member): rows written as the superuser.
+    const db = rootDb();
+    const member = async (name: string) =>
+      (await db.query<{ id: string }>("insert into app_public.users (username) values ($1) returning id", [uniqueName(name)])).rows[0].id;
+    const [reader, alice, bob] = [await member("reader"), await member("alice"), await member("bob")];
+    const category = await newCategory();
+    const byAlice = await post({ id: alice } as TestUser, { categoryId: category });
+    const byBob = await post({ id: bob } as TestUser);
+    await db.query(
+      "insert into app_public.follows (follower_id, followee_id) values ($1, $2), ($1, $3), ($3, $2)",
+      [reader, alice, bob],
+    );
+    await db.query("insert into app_public.category_follows (user_id, category_id) values ($1, $2)", [reader, category]);
+    const rowsOf = async (column: "user_id" | "post_id", id: string) =>
+      (await db.query(`select post_id from app_hidden.feed_entries where ${column} = $1`, [id])).rows.map((r) => r.post_id);
+    expect((await rowsOf("user_id", reader)).sort()).toEqual([byAlice, byBob].sort());
+    expect(await rowsOf("post_id", byAlice)).toHaveLength(2); // reader's feed and bob's
+
+    await db.query("delete from app_public.users where id = $1", [alice]); // her posts go with her
+    expect(await rowsOf("post_id", byAlice)).toEqual([]);
+    expect(await rowsOf("user_id", reader)).toEqual([byBob]);
+    await db.query("delete from app_public.users where id = $1", [reader]);
+    expect(await rowsOf("user_id", reader)).toEqual([]);
+  });
+
   it("a new follow brings at most the newest feed.backfill earlier posts; later ones all come", async () => {
     const [reader, alice] = await Promise.all([createTestUser(), createTestUser()]);
     const category = await newCategory();
