@@ -146,7 +146,12 @@ it("recovers from a PostgreSQL restart: requests succeed, the worker listens aga
     expect(line.length).toBeLessThan(400);
     const entry = JSON.parse(line) as { pool: string; error: { message: string; code?: string } };
     expect(["auth", "owner", "worker", "realtime"]).toContain(entry.pool);
-    expect(entry.error).toEqual({ message: "terminating connection due to administrator command", code: "57P01" });
+    // PostgreSQL's FATAL 57P01 reaches the client before its socket closes, or the close wins that race and
+    // node-postgres reports the connection terminated (no SQLSTATE): both are the restart, in one short line.
+    expect([
+      { message: "terminating connection due to administrator command", code: "57P01" },
+      { message: "Connection terminated unexpectedly" },
+    ]).toContainEqual(entry.error);
   }
   expect(run.output()).not.toContain("_events");
 
