@@ -60,12 +60,14 @@ async function expectedFeed(user: TestUser): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-async function post(author: TestUser, fields: { status?: string; categoryId?: string | null; publishedAt?: string } = {}): Promise<string> {
+/** A post by `author` (a member or a member's id), written as the superuser. */
+async function post(author: TestUser | string, fields: { status?: string; categoryId?: string | null; publishedAt?: string } = {}): Promise<string> {
+  const authorId = typeof author === "string" ? author : author.id;
   return bulkLoad(async (c) => {
     const { rows } = await c.query<{ id: string }>(
       `insert into app_public.posts (author_id, category_id, title, body, status, published_at)
        values ($1, $2, 'A post for the feed', 'Its body', $3, $4) returning id`,
-      [author.id, fields.categoryId ?? null, fields.status ?? "published", fields.publishedAt ?? null],
+      [authorId, fields.categoryId ?? null, fields.status ?? "published", fields.publishedAt ?? null],
     );
     return rows[0].id;
   });
@@ -195,8 +197,8 @@ describe("the feed", () => {
       (await db.query<{ id: string }>("insert into app_public.users (username) values ($1) returning id", [uniqueName(name)])).rows[0].id;
     const [reader, alice, bob] = [await member("reader"), await member("alice"), await member("bob")];
     const category = await newCategory();
-    const byAlice = await post({ id: alice } as TestUser, { categoryId: category });
-    const byBob = await post({ id: bob } as TestUser);
+    const byAlice = await post(alice, { categoryId: category });
+    const byBob = await post(bob);
     await db.query(
       "insert into app_public.follows (follower_id, followee_id) values ($1, $2), ($1, $3), ($3, $2)",
       [reader, alice, bob],
