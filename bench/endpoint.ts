@@ -1,7 +1,10 @@
 /**
  * The benchmark's yardstick: a minimal hand-written endpoint per scenario,
  * `POST /bench/<scenario>` with `{ "params": [...] }`, mounted in the same
- * server behind the same edge (logging, helmet, rate limit, bearer check).
+ * server behind the same edge (logging, helmet, rate limit, bearer check),
+ * and counted against the same shared budget as the scenario's GraphQL
+ * operation (one `take_rate_limit` call, as src/server/rate-limit.ts does
+ * for every GraphQL operation).
  * It runs the scenario's SQL through the same pool, role and settings and
  * the same transaction wrapper PostGraphile uses (begin; set_config from
  * JSON; query as a prepared statement; commit), renders markdown like the
@@ -13,6 +16,7 @@ import v8 from "node:v8";
 import express, { type Router } from "express";
 import type pg from "pg";
 import type { AuthService } from "../src/auth/sessions";
+import { bucketFor, classifyOperation, enforce, type RateLimiter } from "../src/server/rate-limit";
 import { renderMarkdown } from "../plugins/render-markdown";
 import { clientOf, requestSettings } from "../plugins/preset";
 import { SCENARIOS, type Scenario } from "./scenarios";
@@ -42,7 +46,7 @@ async function runAsViewer(pool: pg.Pool, scenario: Scenario, settings: Record<s
   }
 }
 
-export function benchRouter(deps: { authPool: pg.Pool; auth: AuthService }): Router {
+export function benchRouter(deps: { authPool: pg.Pool; auth: AuthService; limiter: RateLimiter }): Router {
   const router = express.Router();
   const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
   // The memory benchmarks: a full garbage collection (the server runs with --expose-gc), then the process's memory.
@@ -65,6 +69,9 @@ export function benchRouter(deps: { authPool: pg.Pool; auth: AuthService }): Rou
     }
     try {
       const client = clientOf(req);
+      // The class the scenario's GraphQL document is counted in (read, search, write or auth).
+      const { bucket, key } = bucketFor(classifyOperation(scenario.graphql), req.auth, client.ip);
+      await enforce(deps.limiter, bucket, key, res);
       let data: unknown;
       if (scenario.identity === "login") {
         data = await deps.auth.login({ identifier: String(params[0]), password: String(params[1]) }, client);
@@ -75,8 +82,9 @@ export function benchRouter(deps: { authPool: pg.Pool; auth: AuthService }): Rou
       }
       res.json({ data });
     } catch (error) {
-      const code = (error as { extensions?: { code?: string }; code?: string }).extensions?.code ?? (error as { code?: string }).code;
-      res.status(400).json({ errors: [{ message: error instanceof Error ? error.message : String(error), extensions: { code } }] });
+      const extensions = (error as { extensions?: { code?: string; statusCode?: number } }).extensions;
+      const code = extensions?.code ?? (error as { code?: string }).code;
+      res.status(extensions?.statusCode ?? 400).json({ errors: [{ message: error instanceof Error ? error.message : String(error), extensions: { code } }] });
     }
   });
   return router;

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--duration 10] [--warmup 3] [--connections 16,64] [--scenarios feed,search] [--viewers 10000] [--processes 1] [--profile]`
+ * `npm run bench -- [--duration 10] [--warmup 3] [--connections 16,64] [--scenarios feed,search] [--viewers 10000] [--processes 1] [--profile] [--no-worker]`
  *
  * Starts the API in production mode (plus the hand-written endpoint) on the
  * seeded database and runs every scenario three ways in the same run —
@@ -43,6 +43,12 @@ interface Options {
   profileDir: string | null;
   /** API_PROCESSES of the server under test (--processes). */
   processes: number;
+  /**
+   * --no-worker: the API without its job worker, so no scheduled job (the
+   * 5-minutely rankings refresh: ≈ 13 s of PostgreSQL on `large`) lands in
+   * a measured run; for comparing builds. Jobs that writes enqueue wait.
+   */
+  worker: boolean;
 }
 
 /** Refresh tokens a load run may use up per second (they work once each): above any rate seen here. */
@@ -63,6 +69,7 @@ function parseArgs(argv: string[]): Options {
   if (processes > 1 && argv.includes("--profile")) throw new Error("--profile profiles one API process: use it with --processes 1");
   return {
     processes,
+    worker: !argv.includes("--no-worker"),
     duration: Number(flag("duration") ?? 10),
     warmup: Number(flag("warmup") ?? 3),
     connections: (flag("connections") ?? "16,64").split(",").map(Number),
@@ -94,6 +101,7 @@ async function startServer(
   urls: { owner: string; auth: string },
   profileDir: string | null,
   processes: number,
+  worker: boolean,
 ): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const secret = config.jwt.algorithm === "HS256" ? (config.jwt.secret ?? loadOrCreateDevSecrets(config.embedded.dataDir).jwtSecret) : undefined;
@@ -107,6 +115,7 @@ async function startServer(
       AUTH_DATABASE_URL: urls.auth,
       TRUST_PROXY: "1",
       API_PROCESSES: String(processes),
+      WORKER: worker ? "on" : "off",
       LOG_LEVEL: "info",
       SMTP_URL: process.env.SMTP_URL ?? "smtp://127.0.0.1:2525",
       ...(secret ? { JWT_SECRET: secret } : {}),
@@ -284,7 +293,7 @@ async function main(signal: AbortSignal) {
 
     signal.throwIfAborted();
     if (root) await prewarm(root);
-    server = await startServer(config, { owner: database.ownerUrl, auth: database.authUrl }, options.profileDir, options.processes);
+    server = await startServer(config, { owner: database.ownerUrl, auth: database.authUrl }, options.profileDir, options.processes, options.worker);
     process.stderr.write(`API (production mode) on ${server.url}, pid ${server.child.pid}\n`);
     await learnCursorDigest(server.url, fixtures);
     await verifySameRows(server.url, options.scenarios, fixtures);
@@ -370,6 +379,7 @@ async function main(signal: AbortSignal) {
         warmupSeconds: options.warmup,
         poolMax: config.db.poolMax,
         apiProcesses: options.processes,
+        worker: options.worker ? "on" : "off",
         viewers: fixtures.viewers.length,
         users: Number(sizes[0].users),
         posts: Number(sizes[0].posts),

@@ -24,7 +24,7 @@ import proxyAddr from "proxy-addr";
 import { MAX_PAGE_SIZE } from "../plugins/page-size";
 import { addFallbackHandlers, buildHttpApp } from "./server/http";
 import { listenMetrics, makeMetrics, type Metrics } from "./server/metrics";
-import { admitWebSocket, makeRateLimiter, makeRateLimitPlugin } from "./server/rate-limit";
+import { admitWebSocket, makeRateLimiter, makeRateLimitPlugin, type RateLimiter } from "./server/rate-limit";
 import { makeGraphQLObserverPlugin } from "./server/graphql-observer";
 import { startWorker, type WorkerHandle } from "./worker/runner";
 import { attachGraphQLWebSocket } from "./server/websocket";
@@ -96,7 +96,8 @@ export function appTokenService(config: Config): TokenService {
  * `requestSettings`) and the auth service. Used today by the benchmark's
  * hand-written endpoint (bench/endpoint.ts, via bench/server.ts) and its test.
  */
-export type ExtraRoutes = (deps: { authPool: pg.Pool; auth: AuthService }) => Router;
+/** Routes mounted behind the bearer check, given what the API's own routes use (the benchmark's endpoint). */
+export type ExtraRoutes = (deps: { authPool: pg.Pool; auth: AuthService; limiter: RateLimiter }) => Router;
 
 export async function startAgora(config: Config, logger: Logger, extraRoutes?: ExtraRoutes): Promise<Agora> {
   // An API process of API_PROCESSES > 1 uses the database its primary opened and migrated (src/cluster.ts).
@@ -177,7 +178,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
         publicMaxAgeSeconds: config.files.publicMaxAgeSeconds,
       }),
     );
-    if (extraRoutes) app.use(bearerAuth(tokens), extraRoutes({ authPool, auth }));
+    if (extraRoutes) app.use(bearerAuth(tokens), extraRoutes({ authPool, auth, limiter }));
     const preset = makePreset({
       pool: authPool,
       claimsOf: (authorization) => claimsOfAuthorization(tokens, authorization),

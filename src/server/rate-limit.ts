@@ -194,7 +194,7 @@ export function makeRateLimiter(pool: pg.Pool, logger: Logger, observer?: RateLi
 }
 
 /** Writes the headers; on refusal also Retry-After, and throws RateLimitedError. */
-async function enforce(limiter: RateLimiter, bucket: string, key: string, res: ServerResponse | null): Promise<void> {
+export async function enforce(limiter: RateLimiter, bucket: string, key: string, res: ServerResponse | null): Promise<void> {
   const verdict = await limiter.take(bucket, key);
   if (!verdict) return;
   if (res && !res.headersSent) {

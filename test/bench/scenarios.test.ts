@@ -67,6 +67,33 @@ describe("benchmark scenarios", () => {
     }
   });
 
+  it("counts the endpoint against the same shared budget as the GraphQL operation (the same edge)", async () => {
+    const owner = new pg.Client({ connectionString: db.ownerUrl });
+    await owner.connect();
+    try {
+      const counter = async (bucket: string, key: string) =>
+        (await owner.query<{ hits: number; started: string }>(
+          "select hits, window_started_at::text as started from app_private.rate_limits where bucket = $1 and key = $2",
+          [bucket, key],
+        )).rows[0] ?? null;
+      for (const [name, bucket] of [["feed", "api_read:member"], ["search", "api_search:member"]] as const) {
+        for (const mode of ["endpoint", "graphql"] as const) {
+          const i = 7;
+          const viewer = fixtures.viewers[i % fixtures.viewers.length];
+          const before = await counter(bucket, viewer.userId);
+          const { status } = await send(name, mode, i);
+          expect(status).toBe(200);
+          const after = await counter(bucket, viewer.userId);
+          // One hit more in the same window (or the first hit of a new one).
+          expect(after).not.toBeNull();
+          expect(after!.hits).toBe(before && before.started === after!.started ? before.hits + 1 : 1);
+        }
+      }
+    } finally {
+      await owner.end();
+    }
+  });
+
   it("covers chat, jobs, reputation and trending three ways", () => {
     const names = SCENARIOS.map((s) => s.name);
     expect(names).toEqual(expect.arrayContaining(["chat-history", "send-message", "job-search", "apply", "leaderboard", "trending", "react"]));
