@@ -93,10 +93,11 @@ export function appTokenService(config: Config): TokenService {
  * security headers and rate limit, with the bearer token verified
  * (`req.auth` holds the claims). They get the API's pool (queries run as the
  * authenticator: set the request's role and claims, e.g. with the preset's
- * `requestSettings`) and the auth service. Used today by the benchmark's
- * hand-written endpoint (bench/endpoint.ts, via bench/server.ts) and its test.
+ * `requestSettings`), the auth service, and the shared rate limiter (to
+ * count a request against a class's budget as GraphQL operations are). Used
+ * today by the benchmark's hand-written endpoint (bench/endpoint.ts, via
+ * bench/server.ts) and its test.
  */
-/** Routes mounted behind the bearer check, given what the API's own routes use (the benchmark's endpoint). */
 export type ExtraRoutes = (deps: { authPool: pg.Pool; auth: AuthService; limiter: RateLimiter }) => Router;
 
 export async function startAgora(config: Config, logger: Logger, extraRoutes?: ExtraRoutes): Promise<Agora> {
