@@ -67,7 +67,7 @@ describe("benchmark scenarios", () => {
     }
   });
 
-  it("counts the endpoint against the same shared budget as the GraphQL operation (the same edge)", async () => {
+  it("counts the endpoint against the same shared budget as the GraphQL operation, and refuses it alike when spent (the same edge)", async () => {
     const owner = new pg.Client({ connectionString: db.ownerUrl });
     await owner.connect();
     try {
@@ -89,6 +89,20 @@ describe("benchmark scenarios", () => {
           expect(after!.hits).toBe(before && before.started === after!.started ? before.hits + 1 : 1);
         }
       }
+      // A spent budget refuses both ways alike: 429 with RLIMT.
+      const viewer = fixtures.viewers[7 % fixtures.viewers.length];
+      await owner.query(
+        `update app_private.rate_limits
+            set hits = (app_private.setting('rate_limit.api_read:member') ->> 'max')::int, window_started_at = now()
+          where bucket = 'api_read:member' and key = $1`,
+        [viewer.userId],
+      );
+      for (const mode of ["endpoint", "graphql"] as const) {
+        const { status, body } = await send("feed", mode, 7);
+        expect(status).toBe(429);
+        expect((body.errors as Array<{ extensions: { code: string } }>)[0].extensions.code).toBe("RLIMT");
+      }
+      await owner.query("delete from app_private.rate_limits where bucket = 'api_read:member' and key = $1", [viewer.userId]);
     } finally {
       await owner.end();
     }
