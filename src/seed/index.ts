@@ -132,6 +132,26 @@ export async function seed(
         recount.update(i + 1);
       }
       timings.counters = recount.done();
+      // Statistics before the set-based rebuilds below: without them (a new
+      // database has none; a re-seed keeps the last seed's) the planner guesses
+      // 0.5 % for every equality and IS NULL, estimates a handful of published
+      // comments, and joins them to posts, questions and answers, which have no
+      // index during the load, by nested loops: the search step took 84 minutes
+      // on the first large seed of a new machine instead of about two. Only the
+      // columns the rebuilds, the feed and the badge criteria read (statistics
+      // of the tsvector columns are slow to compute; vacuum analyze does them after).
+      const statistics = progress("statistics", 1);
+      await db.query(
+        `analyze app_public.users (id, is_active, reputation, follower_count),
+                 app_public.posts (id, author_id, category_id, status, published_at, like_count),
+                 app_public.questions (id, author_id, status, accepted_answer_id, answer_count),
+                 app_public.answers (id, question_id, author_id, status),
+                 app_public.comments (status, document_id, post_id, question_id, answer_id),
+                 app_public.follows (follower_id, followee_id),
+                 app_public.messages (room_id, kind, deleted_at, hidden_at), app_public.rooms (id, kind),
+                 app_public.job_postings (hidden_at)`,
+      );
+      timings.statistics = statistics.done();
       // Search entries are kept by per-row triggers, which are off for the
       // load: the search table is filled from its sources in one statement.
       const search = progress("search", 1);
@@ -155,12 +175,7 @@ export async function seed(
       // the first award of every badge took 20 s on medium and over half an hour
       // on large; added afterwards, each is validated by one join.
       const badges = progress("badges", 1);
-      // Statistics first: without them the planner joins the freshly loaded tables badly (minutes instead of seconds on medium).
-      // Only the columns the badge criteria read (statistics of the tsvector columns are slow to compute; vacuum analyze does them after).
-      await db.query(
-        `analyze app_public.users (id, reputation, follower_count), app_public.posts (id, author_id, status, like_count),
-                 app_public.questions (id, author_id, status, accepted_answer_id, answer_count), app_public.answers (id, author_id, status)`,
-      );
+      // (The statistics the badge criteria need were taken before the search step.)
       await db.query("alter table app_public.user_badges disable trigger user");
       await db.query("select app_private.award_badges()");
       await db.query("alter table app_public.user_badges enable trigger user");
