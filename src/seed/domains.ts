@@ -312,13 +312,27 @@ export const JOB_STEPS: SeedStep[] = [
 export const LEDGER_STEP: SeedStep = {
   name: "reputation",
   total: () => 1,
-  async run(db) {
-    const setting = (key: string) => `(app_private.setting('${key}') #>> '{}')::integer`;
+  async prepare(db) {
+    // Statistics of what the ledger joins (a new database has none, and the planner's guesses make poor joins).
     await query(
       db,
-      `create temporary table seed_ledger (user_id uuid, points integer, reason app_public.reputation_reason, is_vote boolean,
-         reaction_id uuid, post_id uuid, question_id uuid, answer_id uuid, created_at timestamptz) on commit drop`,
+      `analyze app_public.reactions (kind, user_id, post_id, question_id, answer_id), app_public.posts (id, author_id, status),
+               app_public.questions (id, author_id, status, accepted_answer_id), app_public.answers (id, author_id, status)`,
     );
+  },
+  async run(db) {
+    // The rules' numbers, read once: app_private.setting() called per row (it
+    // is neither inlined nor parallel-safe) cost more than the joins.
+    const keys = ["floor", "like_post", "like_question", "like_answer", "dislike_answer_author", "dislike_answer_voter",
+      "accepted_answer", "accepted_answer_accepter", "daily_vote_cap"].map((k) => `reputation.${k}`);
+    const { rows } = await db.query<{ key: string; value: string }>(
+      "select key, app_private.setting(key) #>> '{}' as value from unnest($1::text[]) key", [keys]);
+    const values = new Map(rows.map((r) => [r.key, Number(r.value)]));
+    const setting = (key: string) => {
+      const value = values.get(key);
+      if (value === undefined || !Number.isInteger(value)) throw new Error(`setting ${key} must be a whole number`);
+      return `${value}`;
+    };
     const counts = `('published', 'archived')`;
     const causes = [
       `select id, ${setting("reputation.floor")}, 'joined', false, null::uuid, null::uuid, null::uuid, null::uuid, created_at from app_public.users`,
@@ -342,7 +356,13 @@ export const LEDGER_STEP: SeedStep = {
       `select q.author_id, ${setting("reputation.accepted_answer_accepter")}, 'accepted_an_answer', false, null, null, q.id, a.id, greatest(q.created_at, a.created_at)
          from app_public.questions q join app_public.answers a on a.id = q.accepted_answer_id where a.author_id <> q.author_id`,
     ];
-    for (const cause of causes) await query(db, `insert into seed_ledger ${cause}`);
+    // One statement, so PostgreSQL can spread the joins over its parallel workers (an INSERT … SELECT is never parallel).
+    await query(
+      db,
+      `create temporary table seed_ledger on commit drop as
+       select user_id, points, reason::app_public.reputation_reason as reason, is_vote, reaction_id, post_id, question_id, answer_id, created_at
+         from (${causes.join("\n union all ")}) c (user_id, points, reason, is_vote, reaction_id, post_id, question_id, answer_id, created_at)`,
+    );
     await query(db, "analyze seed_ledger");
     // Members a rule can touch (hash aggregates, no sort).
     await query(
