@@ -33,6 +33,12 @@ export interface PresetOptions {
   cacheLimits?: CacheLimits;
   /** Plugins and presets added by later features. */
   extend?: GraphileConfig.Preset[];
+  /**
+   * statement_timeout of the schema's introspection (the owner's, not a
+   * request's): the pool's sessions carry the requests' short timeout, and
+   * an introspection cancelled by it leaves the API without a schema.
+   */
+  introspectionStatementTimeoutMs?: number;
 }
 
 /** The settings a request runs with: its role, its verified claims, the client's address. */
@@ -80,6 +86,9 @@ export function makePreset(options: PresetOptions): GraphileConfig.Preset {
         pool: options.pool,
         schemas: ["app_public"],
         pubsub: true,
+        ...(options.introspectionStatementTimeoutMs
+          ? { pgSettingsForIntrospection: { statement_timeout: `${options.introspectionStatementTimeoutMs}` } }
+          : {}),
         pgSettings(requestContext) {
           const client = clientInfo(requestContext);
           const http = requestContext.expressv4?.req;

@@ -182,6 +182,7 @@ export async function startAgora(config: Config, logger: Logger, extraRoutes?: E
     if (extraRoutes) app.use(bearerAuth(tokens), extraRoutes({ authPool, auth, limiter }));
     const preset = makePreset({
       pool: authPool,
+      introspectionStatementTimeoutMs: limits.ownerStatementTimeoutMs,
       claimsOf: (authorization) => claimsOfAuthorization(tokens, authorization),
       auth,
       ruru: config.ruru,
