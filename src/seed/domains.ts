@@ -325,12 +325,12 @@ export const LEDGER_STEP: SeedStep = {
     // is neither inlined nor parallel-safe) cost more than the joins.
     const keys = ["floor", "like_post", "like_question", "like_answer", "dislike_answer_author", "dislike_answer_voter",
       "accepted_answer", "accepted_answer_accepter", "daily_vote_cap"].map((k) => `reputation.${k}`);
-    const { rows } = await db.query<{ key: string; value: string }>(
-      "select key, app_private.setting(key) #>> '{}' as value from unnest($1::text[]) key", [keys]);
-    const values = new Map(rows.map((r) => [r.key, Number(r.value)]));
+    const { rows } = await db.query<{ key: string; value: number | null }>(
+      "select key, (app_private.setting(key) #>> '{}')::integer as value from unnest($1::text[]) key", [keys]);
+    const values = new Map(rows.map((r) => [r.key, r.value]));
     const setting = (key: string) => {
       const value = values.get(key);
-      if (value === undefined || !Number.isInteger(value)) throw new Error(`setting ${key} must be a whole number`);
+      if (value === undefined || value === null) throw new Error(`setting ${key} is missing`);
       return `${value}`;
     };
     const counts = `('published', 'archived')`;
