@@ -199,7 +199,12 @@ export async function seed(
       throw error;
     }
     const vacuum = progress("analyze", 1);
-    await vacuumAnalyze(db, ownerUrl);
+    try {
+      await vacuumAnalyze(db, ownerUrl, signal);
+    } catch (error) {
+      if (signal?.aborted) throw new StoppedAfterCommit();
+      throw error;
+    }
     timings.analyze = vacuum.done();
     return timings;
   } finally {
@@ -253,39 +258,56 @@ async function dropKeysAndIndexes(db: pg.PoolClient): Promise<{ keysAndIndexes: 
   };
 }
 
+/** A stop during the final vacuum analyze: the seed itself is already committed. */
+export class StoppedAfterCommit extends Error {
+  constructor() {
+    super("Seed stopped during its final vacuum analyze; the seeded data is committed (autovacuum analyzes it later).");
+  }
+}
+
 /**
  * vacuum analyze of the application's tables (visibility maps for
  * index-only scans, statistics for the planner), spread over one connection
  * per core like `vacuumdb --jobs`: each table to the least-loaded connection,
  * largest first. One connection did it in 55 s on large; the tables are
- * independent, so the cores share it.
+ * independent, so the cores share it. A stop cancels every connection's
+ * statement; all are closed before this returns or throws.
  */
-async function vacuumAnalyze(db: pg.PoolClient, ownerUrl: string): Promise<void> {
+export async function vacuumAnalyze(db: pg.ClientBase, ownerUrl: string, signal?: AbortSignal): Promise<void> {
   const { rows } = await db.query<{ name: string; size: string }>(
     `select c.oid::regclass::text as name, pg_total_relation_size(c.oid) as size
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.relkind in ('r', 'm') and c.relpersistence = 'p' and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
       order by 2 desc, 1`,
   );
-  const lanes = Array.from({ length: Math.max(1, Math.min(4, os.availableParallelism())) }, () => ({ size: 0, tables: [] as string[] }));
+  const lanes = Array.from({ length: Math.min(4, os.availableParallelism()) }, () => ({ size: 0, tables: [] as string[] }));
   for (const table of rows) {
     const lane = lanes.reduce((least, next) => (next.size < least.size ? next : least));
     lane.tables.push(table.name);
     lane.size += Number(table.size);
   }
-  await Promise.all(
+  const outcomes = await Promise.allSettled(
     lanes
       .filter((lane) => lane.tables.length > 0)
       .map(async (lane) => {
         const client = new pg.Client({ connectionString: ownerUrl });
         await client.connect();
+        const pid = (client as unknown as { processID: number }).processID;
+        let cancelling: Promise<void> | null = null;
+        const onAbort = () => (cancelling = cancelBackend(ownerUrl, pid));
+        signal?.addEventListener("abort", onAbort, { once: true });
         try {
+          signal?.throwIfAborted();
           await client.query(`vacuum analyze ${lane.tables.join(", ")}`);
         } finally {
+          signal?.removeEventListener("abort", onAbort);
+          await cancelling;
           await client.end();
         }
       }),
   );
+  const failed = outcomes.find((outcome) => outcome.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 async function main(signal: AbortSignal) {
@@ -326,7 +348,7 @@ if (require.main === module) {
     (error) => {
       const code = interrupt.exitCode();
       if (code !== null) {
-        console.error("Seed stopped; the database is unchanged.");
+        console.error(error instanceof StoppedAfterCommit ? error.message : "Seed stopped; the database is unchanged.");
         process.exit(code);
       }
       console.error(error instanceof Error ? error.message : String(error));

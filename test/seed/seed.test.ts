@@ -5,7 +5,8 @@
  * jobs and reputation at every scale) and usable (the printed demo login
  * works through the real API).
  */
-import { seed } from "../../src/seed";
+import pg from "pg";
+import { seed, vacuumAnalyze } from "../../src/seed";
 import { SCALES } from "../../src/seed/scales";
 import { DEMO_PASSWORD } from "../../src/seed/steps";
 import { VOCABULARY, termsByFrequency, vocabularyRank } from "../../src/seed/vocabulary";
@@ -96,6 +97,31 @@ describe("the seed", () => {
     }
     expect(await fingerprint(a)).toEqual(posts);
     expect(await schemaShape(a)).toEqual(before);
+  });
+
+  it("stops its final vacuum analyze on every connection when told to, and leaves none running", async () => {
+    // A session holds a lock vacuum needs on one table: that lane waits until it is cancelled.
+    const holder = await a.root.connect();
+    const owner = new pg.Client({ connectionString: a.ownerUrl });
+    await owner.connect();
+    try {
+      await holder.query("begin");
+      await holder.query("lock table app_public.posts in share update exclusive mode");
+      const stop = new AbortController();
+      const vacuuming = vacuumAnalyze(owner, a.ownerUrl, stop.signal);
+      const waiting = async () =>
+        (await a.root.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and query ilike 'vacuum analyze%'`)).rows[0].n;
+      for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await waiting()).toBeGreaterThan(0);
+      stop.abort();
+      // Cancelled while the lock is still held (uncancelled, it would wait for the lock forever).
+      await expect(vacuuming).rejects.toThrow(/canceling statement due to user request/);
+      expect(await waiting()).toBe(0);
+    } finally {
+      await holder.query("rollback");
+      holder.release();
+      await owner.end();
+    }
   });
 
   it("leaves every counter equal to the rows it counts", async () => {
