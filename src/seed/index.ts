@@ -55,6 +55,23 @@ function parseArgs(argv: string[]): { counts: SeedCounts; seed: number; replace:
   return { counts, seed: Number(flag("seed") ?? 42), replace: argv.includes("--replace"), scale };
 }
 
+/**
+ * From now until the returned function is called (and awaited), a stop
+ * cancels whatever `client`'s session is running.
+ */
+function cancelOnStop(client: pg.ClientBase, ownerUrl: string, signal?: AbortSignal): () => Promise<void> {
+  const pid = (client as unknown as { processID: number }).processID;
+  let cancelling: Promise<void> | null = null;
+  const onAbort = () => {
+    cancelling = cancelBackend(ownerUrl, pid);
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  return async () => {
+    signal?.removeEventListener("abort", onAbort);
+    await cancelling;
+  };
+}
+
 /** Cancels what the session `pid` is running (a stopped seed then rolls back). */
 async function cancelBackend(ownerUrl: string, pid: number): Promise<void> {
   const client = new pg.Client({ connectionString: ownerUrl });
@@ -79,10 +96,7 @@ export async function seed(
   const db = await pool.connect();
   const timings: Record<string, number> = {};
   // A stop request cancels the running statement; the transaction below then rolls back.
-  const pid = (db as unknown as { processID: number }).processID;
-  let cancelling: Promise<void> | null = null;
-  const onAbort = () => (cancelling = cancelBackend(ownerUrl, pid));
-  signal?.addEventListener("abort", onAbort, { once: true });
+  const stopCancelling = cancelOnStop(db, ownerUrl, signal);
   try {
     const { rows } = await db.query("select count(*)::int as n from app_public.users");
     if (rows[0].n > 0 && !replace) {
@@ -208,8 +222,7 @@ export async function seed(
     timings.analyze = vacuum.done();
     return timings;
   } finally {
-    signal?.removeEventListener("abort", onAbort);
-    await cancelling;
+    await stopCancelling();
     db.release();
     await pool.end();
   }
@@ -292,16 +305,12 @@ export async function vacuumAnalyze(db: pg.ClientBase, ownerUrl: string, signal?
       .map(async (lane) => {
         const client = new pg.Client({ connectionString: ownerUrl });
         await client.connect();
-        const pid = (client as unknown as { processID: number }).processID;
-        let cancelling: Promise<void> | null = null;
-        const onAbort = () => (cancelling = cancelBackend(ownerUrl, pid));
-        signal?.addEventListener("abort", onAbort, { once: true });
+        const stopCancelling = cancelOnStop(client, ownerUrl, signal);
         try {
           signal?.throwIfAborted();
           await client.query(`vacuum analyze ${lane.tables.join(", ")}`);
         } finally {
-          signal?.removeEventListener("abort", onAbort);
-          await cancelling;
+          await stopCancelling();
           await client.end();
         }
       }),
