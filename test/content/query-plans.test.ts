@@ -1,10 +1,10 @@
 /**
- * On a database with 100k posts, the feed, the filtered lists and search use
- * their indexes: EXPLAIN of the exact SQL PostGraphile sends (with the same
- * role and claims) shows no sequential scan of the big tables. The plans'
- * index names are printed for the record.
+ * On a database with 100k posts, the feed, the filtered lists, search and "my
+ * reaction" use their indexes: EXPLAIN of the exact SQL PostGraphile sends
+ * (with the same role and claims) shows no sequential scan of the big tables.
+ * The plans' index names are printed for the record.
  */
-import { explainAs, type PlanNode } from "../helpers/plans";
+import { explainAs, walk, type PlanNode } from "../helpers/plans";
 import pg from "pg";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { dataStatements, recordStatements, type Statement } from "../helpers/statements";
@@ -299,6 +299,59 @@ describe(`query plans on ${POSTS.toLocaleString("en")} posts`, () => {
     } finally {
       await client.query("rollback");
       client.release();
+    }
+  });
+
+  it("my reaction is one probe of the (target, user) key for every kind, also as a cached generic plan for a member with very many reactions", async () => {
+    // PostgreSQL 18 caches the plans of SQL functions; a generic plan knows
+    // neither the target nor the member, so it must still pick the unique
+    // (target, user) index and never walk the member's reactions
+    // (reactions_user_id_idx) — for this member, most of the table.
+    const client = await root.connect();
+    const plans: Array<{ text: string; indexes: string[] }> = [];
+    const onNotice = (notice: { message?: string }) => {
+      const json = notice.message?.replace(/^duration: [\d.]+ ms\s+plan:\s*/, "");
+      if (!json?.startsWith("{")) return;
+      const explained = JSON.parse(json) as { "Query Text": string; Plan: PlanNode };
+      plans.push({ text: explained["Query Text"], indexes: walk(explained.Plan).map((n) => n["Index Name"] ?? "").filter(Boolean) });
+    };
+    try {
+      await client.query("begin");
+      await client.query("set local session_replication_role = replica"); // a fixture: no counters
+      for (const kind of ["post", "question", "answer", "comment"]) {
+        await client.query(
+          `insert into app_public.reactions (user_id, kind, ${kind}_id) select $1, 'like', t.id from app_public.${kind}s t`,
+          [viewer.id],
+        );
+      }
+      await client.query("analyze app_public.reactions");
+      await client.query("load 'auto_explain'");
+      for (const setting of ["log_min_duration = 0", "log_nested_statements = on", "log_format = json", "log_level = notice"]) {
+        await client.query(`set local auto_explain.${setting}`);
+      }
+      await client.query("set local plan_cache_mode = force_generic_plan");
+      await client.query(
+        "select set_config('role', 'authenticated', true), set_config('jwt.claims.sub', $1, true), set_config('jwt.claims.sid', $2, true)",
+        [viewer.id, viewer.sessionId],
+      );
+      client.on("notice", onNotice);
+      const { rows } = await client.query(
+        `select (select array_agg(app_public.posts_viewer_reaction(t))::text[] from (select * from app_public.posts limit 3) t) as posts,
+                (select array_agg(app_public.questions_viewer_reaction(t))::text[] from (select * from app_public.questions limit 3) t) as questions,
+                (select array_agg(app_public.answers_viewer_reaction(t))::text[] from (select * from app_public.answers limit 3) t) as answers,
+                (select array_agg(app_public.comments_viewer_reaction(t))::text[] from (select * from app_public.comments limit 3) t) as comments`,
+      );
+      expect(rows[0]).toEqual({ posts: ["like", "like", "like"], questions: ["like", "like", "like"], answers: ["like", "like", "like"], comments: ["like", "like", "like"] });
+    } finally {
+      client.off("notice", onNotice);
+      await client.query("rollback");
+      client.release();
+    }
+    for (const kind of ["post", "question", "answer", "comment"]) {
+      const lookups = plans.filter((p) => p.text.includes(`r.${kind}_id = `) && p.text.includes("from app_public.reactions r"));
+      console.log(`${kind} viewerReaction (generic plan): indexes ${[...new Set(lookups.flatMap((p) => p.indexes))].join(", ")}`);
+      expect(lookups.length).toBeGreaterThanOrEqual(3);
+      for (const lookup of lookups) expect(lookup.indexes).toEqual([`reactions_user_${kind}_key`]);
     }
   });
 
