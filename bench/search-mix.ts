@@ -23,7 +23,7 @@ const PER_CLASS = 40;
 let mix: SearchMix | null = null;
 
 /** Reads the word frequencies of the search table and fixes the mix for this run. */
-export async function loadSearchMix(db: pg.PoolClient): Promise<SearchMix> {
+export async function loadSearchMix(db: pg.ClientBase): Promise<SearchMix> {
   const { rows: count } = await db.query<{ n: number }>("select count(*)::int as n from (select 1 from app_private.search_entries limit 1) e");
   if (count[0].n === 0) {
     // A bulk load with triggers off (npm run seed) leaves the search table to be filled in one statement.
@@ -58,6 +58,20 @@ function typo(word: string): string {
   const k = Math.max(1, Math.floor(word.length / 2) - 1);
   return word.slice(0, k) + word[k + 1] + word[k] + word.slice(k + 2);
 }
+
+/** The shape of query i is SHAPES[i % 10]: the names of searchQuery's cases, in order. */
+export const SHAPES = [
+  "very common word",
+  "two very common words",
+  "medium word",
+  "medium + common",
+  "rare word",
+  "rare + medium",
+  "prefix (unfinished word)",
+  "typo",
+  "common + medium",
+  "two medium words",
+] as const;
 
 /** Query i of the mix (loadSearchMix must have run). */
 export function searchQuery(i: number): string {

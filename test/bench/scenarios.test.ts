@@ -10,6 +10,8 @@ import { benchRouter } from "../../bench/endpoint";
 import { learnCursorDigest, prepareFixtures, type Fixtures } from "../../bench/fixtures";
 import { SCENARIOS } from "../../bench/scenarios";
 import { verifySameRows } from "../../bench/verify";
+import { LAYERS, profileSearchShapes, shapesMarkdown } from "../../bench/search-shapes";
+import { searchQuery, SHAPES } from "../../bench/search-mix";
 import { pgbenchScript, wrkLines } from "../../bench/requests";
 import { createScratchDatabase, type ScratchDatabase } from "../helpers/scratch";
 import { startTestServer, type TestServer } from "../helpers/server";
@@ -145,6 +147,39 @@ describe("benchmark scenarios", () => {
       react.triggers!.map((t) => `${t}(%`),
     ]);
     expect(rows[0].n).toBe(react.triggers!.length);
+  });
+
+  it("the search profile times every shape of the mix in each layer, as a viewer", async () => {
+    const owner = new pg.Client({ connectionString: db.ownerUrl });
+    const viewer = new pg.Client({ connectionString: db.env.AUTH_DATABASE_URL });
+    await owner.connect();
+    await viewer.connect();
+    try {
+      const profile = await profileSearchShapes(owner, viewer, { queries: 20, rounds: 1 });
+      expect(profile.layers.map((l) => l.name)).toEqual(LAYERS.map((l) => l.name));
+      for (const layer of profile.layers) {
+        expect(layer.shapes.map((s) => [s.shape, s.queries])).toEqual(SHAPES.map((shape) => [shape, 2]));
+        for (const s of layer.shapes) expect(s.maxMs).toBeGreaterThanOrEqual(s.p50Ms);
+        expect(layer.avgMs).toBeGreaterThan(0);
+      }
+      // The slowest are queries of the mix with their own shape, slowest first.
+      const pairs = Array.from({ length: 20 }, (_, i) => `${SHAPES[i % SHAPES.length]}|${searchQuery(i)}`);
+      expect(profile.slowest).toHaveLength(10);
+      for (const q of profile.slowest) expect(pairs).toContain(`${q.shape}|${q.query}`);
+      expect(profile.slowest.map((q) => q.ms)).toEqual(profile.slowest.map((q) => q.ms).sort((a, b) => b - a));
+      expect(shapesMarkdown(profile)).toContain("| **all** |");
+      // It refuses to time searches as an anonymous visitor once the viewer's session has ended.
+      const session = fixtures.viewers[0].sessionId;
+      await db.root.query("update app_private.sessions set revoked_at = now() where id = $1", [session]);
+      try {
+        await expect(profileSearchShapes(owner, viewer, { queries: 1, rounds: 1 })).rejects.toThrow(/not signed in/);
+      } finally {
+        await db.root.query("update app_private.sessions set revoked_at = null where id = $1", [session]);
+      }
+    } finally {
+      await owner.end();
+      await viewer.end();
+    }
   });
 
   it("the endpoint sits behind the same bearer check as GraphQL", async () => {
