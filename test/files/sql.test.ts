@@ -164,32 +164,35 @@ describe("create_upload", () => {
     expect(await sqlErrorCode(create(as, purpose, "f.png", size, isPublic))).toBe(code);
   });
 
+  // The lowered limits below hold in the test's own transaction only: a
+  // committed change would refuse the uploads of test files running beside it.
   test("the quota (files.quota_bytes) counts ready files and recent reservations; FQUOT past it", async () => {
     const user = await createTestUser();
-    await rootDb().query("update app_private.settings set value = '3000' where key = 'files.quota_bytes'");
-    try {
-      await asRole(asUser(user), async (c) => {
+    await asRole(
+      asUser(user),
+      async (c) => {
         await c.query("select app_public.create_upload('document', 'a.pdf', 2000)");
         await c.query("select app_public.create_upload('document', 'b.pdf', 1000)");
         await c.query("savepoint s");
         expect(await sqlErrorCode(c.query("select app_public.create_upload('document', 'c.pdf', 1)"))).toBe("FQUOT");
-      });
-    } finally {
-      await rootDb().query("update app_private.settings set value = '104857600' where key = 'files.quota_bytes'");
-    }
+      },
+      { settings: { "files.quota_bytes": 3000 } },
+    );
   });
 
   test("the rate limit (rate_limit.file:upload) refuses with RLIMT past its max", async () => {
     const user = await createTestUser();
-    await rootDb().query(`update app_private.settings set value = '{"max": 3, "window": "1 hour"}' where key = 'rate_limit.file:upload'`);
-    try {
-      await asRole(asUser(user), async (c) => {
+    await asRole(
+      asUser(user),
+      async (c) => {
         for (let i = 0; i < 3; i += 1) await c.query("select app_public.create_upload('avatar', 'a.png', 10)");
         expect(await sqlErrorCode(c.query("select app_public.create_upload('avatar', 'a.png', 10)"))).toBe("RLIMT");
-      });
-    } finally {
-      await rootDb().query(`update app_private.settings set value = '{"max": 30, "window": "1 hour"}' where key = 'rate_limit.file:upload'`);
-    }
+      },
+      { settings: { "rate_limit.file:upload": { max: 3, window: "1 hour" } } },
+    );
+    // Nothing was committed: the real limit still holds for everyone else.
+    const { rows } = await rootDb().query("select value from app_private.settings where key = 'rate_limit.file:upload'");
+    expect(rows[0].value).toEqual({ max: 30, window: "1 hour" });
   });
 });
 

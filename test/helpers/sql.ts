@@ -30,11 +30,23 @@ export interface As {
 /**
  * Runs `fn` in a transaction as `as.role` with the user's claims set, then
  * rolls back whatever happened. Errors from `fn` propagate (after rollback).
+ * `settings`: platform settings (app_private.settings) to change first, in
+ * that transaction only.
  */
-export async function asRole<T>(as: As, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function asRole<T>(
+  as: As,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  options: { settings?: Record<string, unknown> } = {},
+): Promise<T> {
   const client = await rootDb().connect();
   try {
     await client.query("begin");
+    // Platform settings changed for this transaction only: never committed,
+    // so test files running beside this one keep the real limits.
+    for (const [key, value] of Object.entries(options.settings ?? {})) {
+      const { rowCount } = await client.query("update app_private.settings set value = $2::jsonb where key = $1", [key, JSON.stringify(value)]);
+      if (rowCount !== 1) throw new Error(`No platform setting ${key}`);
+    }
     await client.query(
       `select set_config('role', $1, true),
               set_config('jwt.claims.sub', coalesce($2, ''), true),
