@@ -4,7 +4,7 @@
  * (with the same role and claims) shows no sequential scan of the big tables.
  * The plans' index names are printed for the record.
  */
-import { explainAs, walk, type PlanNode } from "../helpers/plans";
+import { autoExplainNested, explainAs, plansDuring, type PlanNode } from "../helpers/plans";
 import pg from "pg";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { dataStatements, recordStatements, type Statement } from "../helpers/statements";
@@ -308,13 +308,7 @@ describe(`query plans on ${POSTS.toLocaleString("en")} posts`, () => {
     // (target, user) index and never walk the member's reactions
     // (reactions_user_id_idx) — for this member, most of the table.
     const client = await root.connect();
-    const plans: Array<{ text: string; indexes: string[] }> = [];
-    const onNotice = (notice: { message?: string }) => {
-      const json = notice.message?.replace(/^duration: [\d.]+ ms\s+plan:\s*/, "");
-      if (!json?.startsWith("{")) return;
-      const explained = JSON.parse(json) as { "Query Text": string; Plan: PlanNode };
-      plans.push({ text: explained["Query Text"], indexes: walk(explained.Plan).map((n) => n["Index Name"] ?? "").filter(Boolean) });
-    };
+    let plans: Array<{ text: string; nodes: PlanNode[] }> = [];
     try {
       await client.query("begin");
       await client.query("set local session_replication_role = replica"); // a fixture: no counters
@@ -325,33 +319,34 @@ describe(`query plans on ${POSTS.toLocaleString("en")} posts`, () => {
         );
       }
       await client.query("analyze app_public.reactions");
-      await client.query("load 'auto_explain'");
-      for (const setting of ["log_min_duration = 0", "log_nested_statements = on", "log_format = json", "log_level = notice"]) {
-        await client.query(`set local auto_explain.${setting}`);
-      }
+      await autoExplainNested(client);
       await client.query("set local plan_cache_mode = force_generic_plan");
       await client.query(
         "select set_config('role', 'authenticated', true), set_config('jwt.claims.sub', $1, true), set_config('jwt.claims.sid', $2, true)",
         [viewer.id, viewer.sessionId],
       );
-      client.on("notice", onNotice);
-      const { rows } = await client.query(
-        `select (select array_agg(app_public.posts_viewer_reaction(t))::text[] from (select * from app_public.posts limit 3) t) as posts,
-                (select array_agg(app_public.questions_viewer_reaction(t))::text[] from (select * from app_public.questions limit 3) t) as questions,
-                (select array_agg(app_public.answers_viewer_reaction(t))::text[] from (select * from app_public.answers limit 3) t) as answers,
-                (select array_agg(app_public.comments_viewer_reaction(t))::text[] from (select * from app_public.comments limit 3) t) as comments`,
-      );
-      expect(rows[0]).toEqual({ posts: ["like", "like", "like"], questions: ["like", "like", "like"], answers: ["like", "like", "like"], comments: ["like", "like", "like"] });
+      let mine: unknown;
+      plans = await plansDuring(client, async () => {
+        mine = (
+          await client.query(
+            `select (select array_agg(app_public.posts_viewer_reaction(t))::text[] from (select * from app_public.posts limit 3) t) as posts,
+                    (select array_agg(app_public.questions_viewer_reaction(t))::text[] from (select * from app_public.questions limit 3) t) as questions,
+                    (select array_agg(app_public.answers_viewer_reaction(t))::text[] from (select * from app_public.answers limit 3) t) as answers,
+                    (select array_agg(app_public.comments_viewer_reaction(t))::text[] from (select * from app_public.comments limit 3) t) as comments`,
+          )
+        ).rows[0];
+      });
+      expect(mine).toEqual({ posts: ["like", "like", "like"], questions: ["like", "like", "like"], answers: ["like", "like", "like"], comments: ["like", "like", "like"] });
     } finally {
-      client.off("notice", onNotice);
       await client.query("rollback");
       client.release();
     }
     for (const kind of ["post", "question", "answer", "comment"]) {
       const lookups = plans.filter((p) => p.text.includes(`r.${kind}_id = `) && p.text.includes("from app_public.reactions r"));
-      console.log(`${kind} viewerReaction (generic plan): indexes ${[...new Set(lookups.flatMap((p) => p.indexes))].join(", ")}`);
+      const indexes = (p: { nodes: PlanNode[] }) => p.nodes.map((n) => n["Index Name"]).filter(Boolean);
+      console.log(`${kind} viewerReaction (generic plan): indexes ${[...new Set(lookups.flatMap(indexes))].join(", ")}`);
       expect(lookups.length).toBeGreaterThanOrEqual(3);
-      for (const lookup of lookups) expect(lookup.indexes).toEqual([`reactions_user_${kind}_key`]);
+      for (const lookup of lookups) expect(indexes(lookup)).toEqual([`reactions_user_${kind}_key`]);
     }
   });
 

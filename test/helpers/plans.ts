@@ -20,6 +20,37 @@ export function walk(node: PlanNode, out: PlanNode[] = []): PlanNode[] {
 }
 
 /**
+ * Turns auto_explain on for the rest of `client`'s transaction: every
+ * statement, nested ones included (those run inside functions), reported as
+ * a JSON notice. Superuser settings: call it before switching to a member's
+ * role.
+ */
+export async function autoExplainNested(client: pg.ClientBase, options: { analyze?: boolean } = {}): Promise<void> {
+  await client.query("load 'auto_explain'");
+  const settings = ["log_min_duration = 0", "log_nested_statements = on", "log_format = json", "log_level = notice"];
+  if (options.analyze) settings.push("log_analyze = on");
+  for (const setting of settings) await client.query(`set local auto_explain.${setting}`);
+}
+
+/** The statements (text and flat plan) auto_explain reported on `client` while `run` ran. */
+export async function plansDuring(client: pg.ClientBase, run: () => Promise<unknown>): Promise<Array<{ text: string; nodes: PlanNode[] }>> {
+  const plans: Array<{ text: string; nodes: PlanNode[] }> = [];
+  const onNotice = (notice: { message?: string }) => {
+    const json = notice.message?.replace(/^duration: [\d.]+ ms\s+plan:\s*/, "");
+    if (!json?.startsWith("{")) return;
+    const explained = JSON.parse(json) as { "Query Text": string; Plan: PlanNode };
+    plans.push({ text: explained["Query Text"], nodes: walk(explained.Plan) });
+  };
+  client.on("notice", onNotice);
+  try {
+    await run();
+  } finally {
+    client.off("notice", onNotice);
+  }
+  return plans;
+}
+
+/**
  * EXPLAINs `text` as `user`, in a transaction that is rolled back.
  * `nested`: first runs it once under auto_explain and adds the plans of the
  * statements it ran inside functions (e.g. a security-definer search);
@@ -36,13 +67,7 @@ export async function explainAs(
   const client = await pool.connect();
   try {
     await client.query("begin");
-    if (options.nested) {
-      // Superuser settings: before the switch to the member's role.
-      await client.query("load 'auto_explain'");
-      const settings = ["log_min_duration = 0", "log_nested_statements = on", "log_format = json", "log_level = notice"];
-      if (options.analyze) settings.push("log_analyze = on");
-      for (const setting of settings) await client.query(`set local auto_explain.${setting}`);
-    }
+    if (options.nested) await autoExplainNested(client, options);
     await client.query(
       "select set_config('role', 'authenticated', true), set_config('jwt.claims.sub', $1, true), set_config('jwt.claims.sid', $2, true)",
       [user.id, user.sessionId],
@@ -51,19 +76,7 @@ export async function explainAs(
       const plain = await client.query(`explain ${text}`, values);
       console.log(plain.rows.map((r) => r["QUERY PLAN"]).join("\n"));
     }
-    const nested: PlanNode[] = [];
-    if (options.nested) {
-      const onNotice = (notice: { message?: string }) => {
-        const json = notice.message?.replace(/^duration: [\d.]+ ms\s+plan:\s*/, "");
-        if (json?.startsWith("{")) nested.push(...walk((JSON.parse(json) as { Plan: PlanNode }).Plan));
-      };
-      client.on("notice", onNotice);
-      try {
-        await client.query(text, values);
-      } finally {
-        client.off("notice", onNotice);
-      }
-    }
+    const nested = options.nested ? (await plansDuring(client, () => client.query(text, values))).flatMap((p) => p.nodes) : [];
     const { rows } = await client.query(`explain (format json) ${text}`, values);
     return [...walk((rows[0]["QUERY PLAN"] as Array<{ Plan: PlanNode }>)[0].Plan), ...nested];
   } finally {
