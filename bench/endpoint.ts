@@ -21,7 +21,7 @@ import { renderMarkdown } from "../plugins/render-markdown";
 import { clientOf, requestSettings } from "../plugins/preset";
 import { SCENARIOS, type Scenario } from "./scenarios";
 
-const SET_SETTINGS = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";
+export const SET_SETTINGS = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";
 
 async function runAsViewer(pool: pg.Pool, scenario: Scenario, settings: Record<string, string>, params: unknown[]) {
   const client = await pool.connect();

@@ -15,14 +15,18 @@ import pg from "pg";
 import { loadConfigOrExit } from "../src/config";
 import { openDatabase } from "../src/db/connections";
 import { makeLogger } from "../src/logger";
+import { SET_SETTINGS } from "./endpoint";
+import { SCENARIOS } from "./scenarios";
 import { loadSearchMix, searchQuery, SHAPES } from "./search-mix";
 
+/** The search scenario's own statement (the one pgbench runs), then the same without its snippets, then the candidates alone. */
+const WHOLE = SCENARIOS.find((s) => s.name === "search")!.sql;
+const WITHOUT_SNIPPETS = WHOLE.replace("s.snippet, ", "");
+if (WITHOUT_SNIPPETS === WHOLE) throw new Error("The search scenario's statement no longer selects s.snippet: update bench/search-shapes.ts");
+
 export const LAYERS = [
-  {
-    name: "whole search (20 snippets)",
-    sql: "select s.kind, s.id, s.title, s.snippet, s.rank, s.published_at, s.author_id from app_public.search($1) s limit 20",
-  },
-  { name: "without snippets", sql: "select s.kind, s.id, s.title, s.rank, s.published_at, s.author_id from app_public.search($1) s limit 20" },
+  { name: "whole search (20 snippets)", sql: WHOLE },
+  { name: "without snippets", sql: WITHOUT_SNIPPETS },
   { name: "candidates only", sql: "select count(*) from app_hidden.search_candidates($1, null, null, null, null, null, null, null, true)" },
 ] as const;
 
@@ -56,15 +60,19 @@ export async function profileSearchShapes(
   const { rows } = await viewer.query<{ settings: unknown }>("select settings from agora_bench.viewers order by n limit 1");
   if (rows.length === 0) throw new Error("No benchmark viewers: run `npm run bench` once on this database first");
   const settings = JSON.stringify(rows[0].settings);
+  /** Runs `fn` as the viewer in a transaction of its own, rolled back. */
+  const asViewer = async <T>(fn: () => Promise<T>): Promise<T> => {
+    await viewer.query("begin");
+    try {
+      await viewer.query(SET_SETTINGS, [settings]);
+      return await fn();
+    } finally {
+      await viewer.query("rollback");
+    }
+  };
   // Refuse to time searches as an anonymous visitor: the viewer's session must still be valid.
-  await viewer.query("begin");
-  try {
-    await viewer.query("select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el", [settings]);
-    const { rows: me } = await viewer.query<{ id: string | null }>("select app_public.current_user_id() as id");
-    if (!me[0].id) throw new Error("The benchmark viewer is not signed in (its session ended): run `npm run bench` again first");
-  } finally {
-    await viewer.query("rollback");
-  }
+  const me = await asViewer(() => viewer.query<{ id: string | null }>("select app_public.current_user_id() as id"));
+  if (!me.rows[0].id) throw new Error("The benchmark viewer is not signed in (its session ended): run `npm run bench` again first");
   const queries = Array.from({ length: options.queries }, (_, i) => searchQuery(i));
   const profile: ShapeProfile = { layers: [], slowest: [] };
   for (const layer of LAYERS) {
@@ -72,15 +80,12 @@ export async function profileSearchShapes(
     const fastest = queries.map(() => Infinity);
     for (let round = 0; round < options.rounds; round++) {
       for (const [i, q] of queries.entries()) {
-        await viewer.query("begin");
-        try {
-          await viewer.query("select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el", [settings]);
+        const ms = await asViewer(async () => {
           const started = process.hrtime.bigint();
           await viewer.query(layer.sql, [q]);
-          fastest[i] = Math.min(fastest[i], Number(process.hrtime.bigint() - started) / 1e6);
-        } finally {
-          await viewer.query("rollback");
-        }
+          return Number(process.hrtime.bigint() - started) / 1e6;
+        });
+        fastest[i] = Math.min(fastest[i], ms);
       }
     }
     const shapes = SHAPES.map((shape, s) => {
