@@ -19,16 +19,15 @@ import type { AuthService } from "../src/auth/sessions";
 import { bucketFor, classifyOperation, enforce, type RateLimiter } from "../src/server/rate-limit";
 import { renderMarkdown } from "../plugins/render-markdown";
 import { clientOf, requestSettings } from "../plugins/preset";
+import { SET_TRANSACTION_SETTINGS } from "../src/db/session-settings";
 import { SCENARIOS, type Scenario } from "./scenarios";
-
-export const SET_SETTINGS = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";
 
 async function runAsViewer(pool: pg.Pool, scenario: Scenario, settings: Record<string, string>, params: unknown[]) {
   const client = await pool.connect();
   try {
     await client.query("begin");
     try {
-      await client.query(SET_SETTINGS, [JSON.stringify(Object.entries(settings))]);
+      await client.query(SET_TRANSACTION_SETTINGS, [JSON.stringify(Object.entries(settings))]);
       // A named (prepared) statement, as PostGraphile sends its queries: planned once per connection.
       const { rows } = await client.query({ name: `bench_${scenario.name}`, text: scenario.sql, values: params });
       await client.query("commit");

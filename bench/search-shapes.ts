@@ -15,7 +15,7 @@ import pg from "pg";
 import { loadConfigOrExit } from "../src/config";
 import { openDatabase } from "../src/db/connections";
 import { makeLogger } from "../src/logger";
-import { SET_SETTINGS } from "./endpoint";
+import { SET_TRANSACTION_SETTINGS } from "../src/db/session-settings";
 import { SCENARIOS } from "./scenarios";
 import { loadSearchMix, searchQuery, SHAPES } from "./search-mix";
 
@@ -64,7 +64,7 @@ export async function profileSearchShapes(
   const asViewer = async <T>(fn: () => Promise<T>): Promise<T> => {
     await viewer.query("begin");
     try {
-      await viewer.query(SET_SETTINGS, [settings]);
+      await viewer.query(SET_TRANSACTION_SETTINGS, [settings]);
       return await fn();
     } finally {
       await viewer.query("rollback");

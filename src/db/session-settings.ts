@@ -1,4 +1,6 @@
 /**
+ * Settings of database sessions and of a request's transaction.
+ *
  * Deadlines carried by database sessions (docs/limits.md, "Deadlines"): set
  * as libpq startup options in the connection string, so they hold for the
  * whole session, also after the per-request `set role` (which `alter role …
@@ -29,3 +31,11 @@ export const ownerSessionUrl = (url: string, limits: LimitsConfig) =>
     statement_timeout: limits.ownerStatementTimeoutMs,
     idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
   });
+
+/**
+ * Applies a request's settings (role, jwt.claims.*) to the current
+ * transaction only, as PostGraphile does for every GraphQL request: $1 is a
+ * JSON array of [name, value] pairs. For routes that talk to the database
+ * outside GraphQL (file uploads) and the bench's hand-written endpoint.
+ */
+export const SET_TRANSACTION_SETTINGS = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";

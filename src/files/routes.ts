@@ -26,13 +26,13 @@ import type { TokenService } from "../auth/jwt";
 import { bearerAuth } from "../auth/middleware";
 import { clientOf, requestSettings } from "../../plugins/preset";
 import type { FileUrls } from "../../plugins/services";
+import { SET_TRANSACTION_SETTINGS } from "../db/session-settings";
 import { sniffContentType, SNIFF_BYTES } from "./sniff";
 import type { FileStorage } from "./storage";
 import type { UrlSigner } from "./signing";
 import { thumbnailKey } from "./thumbnails";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const SET_SETTINGS = "select set_config(el->>0, el->>1, true) from json_array_elements($1::json) el";
 /** After a refusal for size, read (and drop) at most this much more before closing the connection. */
 const DRAIN_BYTES = 16 * 1024 * 1024;
 
@@ -291,7 +291,7 @@ export function filesRouter(deps: FilesRouteDeps): Router {
         const client = await deps.authPool.connect();
         try {
           await client.query("begin");
-          await client.query(SET_SETTINGS, [JSON.stringify(Object.entries(requestSettings(req.auth, clientOf(req))))]);
+          await client.query(SET_TRANSACTION_SETTINGS, [JSON.stringify(Object.entries(requestSettings(req.auth, clientOf(req))))]);
           ({ rows: [meta] } = await client.query<Meta>(`select ${columns} from app_public.files where id = $1 and status = 'ready'`, [id]));
           await client.query("commit");
         } catch (error) {
