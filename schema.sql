@@ -5225,7 +5225,7 @@ create view app_private.search_sources as
     p.search AS doc,
     p.title,
     true AS title_is_own,
-    "left"(p.body, 5000) AS body,
+    app_private.search_body(p.body) AS body,
     p.author_id,
     p.category_id,
     p.tags,
@@ -5242,7 +5242,7 @@ UNION ALL
     q.search AS doc,
     q.title,
     true AS title_is_own,
-    "left"(q.body, 5000) AS body,
+    app_private.search_body(q.body) AS body,
     q.author_id,
     q.category_id,
     q.tags,
@@ -5259,7 +5259,7 @@ UNION ALL
     a.search AS doc,
     q.title,
     false AS title_is_own,
-    "left"(a.body, 5000) AS body,
+    app_private.search_body(a.body) AS body,
     a.author_id,
     q.category_id,
     q.tags,
@@ -5277,7 +5277,7 @@ UNION ALL
     c.search AS doc,
     NULL::text AS title,
     false AS title_is_own,
-    "left"(c.body, 5000) AS body,
+    app_private.search_body(c.body) AS body,
     c.author_id,
     NULL::uuid AS category_id,
     NULL::text[] AS tags,
@@ -5315,7 +5315,7 @@ UNION ALL
     setweight(to_tsvector('english'::regconfig, m.body), 'C'::"char") AS doc,
     NULL::text AS title,
     false AS title_is_own,
-    "left"(m.body, 5000) AS body,
+    app_private.search_body(m.body) AS body,
     m.author_id,
     NULL::uuid AS category_id,
     NULL::text[] AS tags,
@@ -5336,7 +5336,7 @@ UNION ALL
     (setweight(to_tsvector('english'::regconfig, j.title), 'A'::"char") || setweight(to_tsvector('english'::regconfig, COALESCE(j.organization_name, ''::text)), 'B'::"char")) || setweight(to_tsvector('english'::regconfig, concat_ws(' '::text, j.description, j.requirements, j.responsibilities, j.location)), 'B'::"char") AS doc,
     j.title,
     true AS title_is_own,
-    "left"(j.description, 5000) AS body,
+    app_private.search_body(j.description) AS body,
     j.employer_id AS author_id,
     j.category_id,
     j.tags,
@@ -5353,7 +5353,7 @@ UNION ALL
     setweight(to_tsvector('english'::regconfig, (d.title || ' '::text) || array_to_string(d.tags, ' '::text)), 'A'::"char") || setweight(to_tsvector('english'::regconfig, d.description), 'B'::"char") AS doc,
     d.title,
     true AS title_is_own,
-    "left"(d.description, 5000) AS body,
+    app_private.search_body(d.description) AS body,
     d.owner_id AS author_id,
     NULL::uuid AS category_id,
     d.tags,
@@ -7329,6 +7329,17 @@ AS $function$
 $function$;
 comment on function app_private.save_link_preview(url text, status text, title text, description text, image_url text, site_name text, failure text) is 'Records the outcome of a fetch_link_preview job for a URL (ready with its fields, or failed with the reason).';
 
+-- function app_private.search_body(body text)
+CREATE OR REPLACE FUNCTION app_private.search_body(body text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  -- A text of at most 5000 bytes has at most 5000 characters: returned as it is.
+  select case when octet_length(body) <= 5000 then body else left(body, 5000) end
+$function$;
+comment on function app_private.search_body(body text) is 'The text a search entry keeps for its snippet: the first 5000 characters of the document''s text (app_private.search_sources).';
+
 -- function app_private.search_rebuild()
 CREATE OR REPLACE FUNCTION app_private.search_rebuild()
  RETURNS bigint
@@ -7383,9 +7394,10 @@ CREATE OR REPLACE FUNCTION app_private.search_score(published_at timestamp with 
  IMMUTABLE PARALLEL SAFE
 AS $function$
   -- Months since 1970, plus one per doubling of popularity: a document twice
-  -- as popular counts as one month newer.
+  -- as popular counts as one month newer. floor(log2(x)) for x ≥ 1 is 63 minus
+  -- the position of x's highest set bit in its 63 low bits.
   select (coalesce(extract(epoch from published_at), 0) / 2592000
-          + floor(log(2, 1 + greatest(coalesce(popularity, 0), 0))))::real
+          + (63 - position(B'1' in (1 + greatest(coalesce(popularity, 0), 0))::bit(63))))::real
 $function$;
 comment on function app_private.search_score(published_at timestamp with time zone, popularity bigint) is 'The static score of a search entry: months since 1970 of its publication, plus one per doubling of its popularity (reactions, replies, followers). Search ranks the matches with the best static score.';
 

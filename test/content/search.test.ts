@@ -198,6 +198,32 @@ describe("ranking", () => {
     expect(title.rank).toBeGreaterThan(body.rank);
     expect(body.rank).toBeGreaterThan(comment.rank);
   });
+
+  it("gives a document's static score one month per doubling of its popularity", async () => {
+    // A month after 1970 is 1; popularity p adds floor(log2(1 + p)), exactly at the powers of two and far above them.
+    const popularity = [0, 1, 2, 3, 6, 7, 8, 1022, 1023, 1024, 2 ** 40 - 2, 2 ** 40 - 1, 2 ** 52];
+    const { rows } = await rootDb().query<{ score: number }>(
+      "select app_private.search_score('1970-01-31T00:00:00Z', p) as score from unnest($1::bigint[]) with ordinality u(p, n) order by n",
+      [popularity],
+    );
+    expect(rows.map((r) => r.score)).toEqual([1, 2, 2, 3, 3, 4, 4, 10, 11, 11, 40, 41, 53]);
+    // No popularity or a negative one adds nothing; no date counts as 1970.
+    const { rows: edge } = await rootDb().query<{ none: number; negative: number; undated: number }>(
+      `select app_private.search_score('1970-01-31T00:00:00Z', null) as none, app_private.search_score('1970-01-31T00:00:00Z', -5) as negative,
+              app_private.search_score(null, 3) as undated`,
+    );
+    expect(edge[0]).toEqual({ none: 1, negative: 1, undated: 2 });
+  });
+
+  it("keeps the first 5000 characters of a document's text for its snippet, counted in characters, not bytes", async () => {
+    const kept = async (text: string | null) =>
+      (await rootDb().query<{ body: string | null }>("select app_private.search_body($1) as body", [text])).rows[0].body;
+    expect(await kept("a".repeat(6000))).toBe("a".repeat(5000));
+    expect(await kept("é".repeat(4000))).toBe("é".repeat(4000)); // 8,000 bytes, 4,000 characters: all of it
+    expect(await kept("é".repeat(6000))).toBe("é".repeat(5000));
+    expect(await kept("short")).toBe("short");
+    expect(await kept(null)).toBeNull();
+  });
 });
 
 describe("typo tolerance", () => {
