@@ -118,7 +118,9 @@ const paragraph = (salt: string, of: string) => `(select p from seed_paragraphs 
  * documents, a list in a quarter and a code block in a sixth.
  */
 export function longBody(salt: string, of: string, maxParagraphs = 6): string {
-  const count = `(floor(exp((${hashOf(salt + "np", of, 1_000_000)} / 1e6) * ln(${maxParagraphs + 1})))::int)`;
+  // Divided as float8: the same quotient as numeric division (both give the double nearest x / 10⁶) without
+  // numeric arithmetic, ≈ 0.7 µs per use, and the count is used once per paragraph slot of every document.
+  const count = `(floor(exp((${hashOf(salt + "np", of, 1_000_000)} / 1e6::float8) * ln(${maxParagraphs + 1})))::int)`;
   const at = (k: number) => `case when ${count} >= ${k} then ${paragraph(`${salt}p${k}`, of)} end`;
   const list = `case when ${hashOf(salt + "ls", of, 4)} = 0 then '- ' || ${sentence(salt + "l1", of)} || E'\\n- ' || ${sentence(salt + "l2", of)} || E'\\n- ' || ${sentence(salt + "l3", of)} end`;
   const parts = [
