@@ -2874,10 +2874,10 @@ comment on function app_public.current_user_has_permission(permission text) is '
 CREATE OR REPLACE FUNCTION app_public.current_user_id()
  RETURNS uuid
  LANGUAGE sql
- STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ STABLE
 AS $function$
-  select s.user_id from app_private.sessions s where s.id = app_public.current_session_id()
+  select case when app_public.current_session_id() is not null
+              then nullif(pg_catalog.current_setting('jwt.claims.sub', true), '')::pg_catalog.uuid end
 $function$;
 grant execute on function app_public.current_user_id() to anonymous;
 grant execute on function app_public.current_user_id() to authenticated;

@@ -453,6 +453,23 @@ describe("deactivated accounts", () => {
   });
 });
 
+describe("the current user", () => {
+  it("is the sub claim only when both claims name one live session: absent, null, swapped or another member's are refused", async () => {
+    const [fay, gus] = [await createTestUser(), await createTestUser()];
+    const current = (as: { userId?: string | null; sessionId?: string | null }) =>
+      asRole({ role: "authenticated", ...as }, async (c) =>
+        (await c.query("select app_public.current_user_id() as id")).rows[0].id as string | null);
+    expect(await current({ userId: fay.id, sessionId: fay.sessionId })).toBe(fay.id);
+    expect(await current({ userId: gus.id, sessionId: fay.sessionId })).toBeNull(); // fay's session claimed for gus
+    expect(await current({ userId: fay.id, sessionId: gus.sessionId })).toBeNull();
+    expect(await current({ userId: fay.id })).toBeNull(); // no session claim
+    expect(await current({ userId: fay.id, sessionId: null })).toBeNull();
+    expect(await current({ sessionId: fay.sessionId })).toBeNull(); // no user claim
+    expect(await current({ userId: null, sessionId: fay.sessionId })).toBeNull();
+    expect(await current({ userId: fay.id, sessionId: "00000000-0000-0000-0000-000000000000" })).toBeNull();
+  });
+});
+
 describe("an ended session", () => {
   it("leaves the user anonymous in all but role: no current user, no e-mail addresses, no profile edits", async () => {
     const dave = await createTestUser();
