@@ -3,6 +3,8 @@
  * column privileges and the private schema, checked as the database roles
  * the API uses (SQL, rolled back) and over the real HTTP API (committed).
  */
+import pg from "pg";
+import { testDatabase } from "../helpers/testDatabase";
 import { asRole, closeSqlHelpers, inSavepoint, rootDb, sqlErrorCode, type DbRole } from "../helpers/sql";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { errorCode } from "../helpers/auth";
@@ -462,11 +464,24 @@ describe("the current user", () => {
     expect(await current({ userId: fay.id, sessionId: fay.sessionId })).toBe(fay.id);
     expect(await current({ userId: gus.id, sessionId: fay.sessionId })).toBeNull(); // fay's session claimed for gus
     expect(await current({ userId: fay.id, sessionId: gus.sessionId })).toBeNull();
-    expect(await current({ userId: fay.id })).toBeNull(); // no session claim
-    expect(await current({ userId: fay.id, sessionId: null })).toBeNull();
-    expect(await current({ sessionId: fay.sessionId })).toBeNull(); // no user claim
-    expect(await current({ userId: null, sessionId: fay.sessionId })).toBeNull();
+    expect(await current({ userId: fay.id, sessionId: null })).toBeNull(); // an empty session claim
+    expect(await current({ userId: null, sessionId: fay.sessionId })).toBeNull(); // an empty user claim
     expect(await current({ userId: fay.id, sessionId: "00000000-0000-0000-0000-000000000000" })).toBeNull();
+    // Claims never set at all (current_setting gives NULL, not ''): a fresh connection, where only one is set.
+    for (const [claim, value] of [["jwt.claims.sub", fay.id], ["jwt.claims.sid", fay.sessionId]] as const) {
+      const fresh = new pg.Client({ connectionString: testDatabase().rootUrl });
+      await fresh.connect();
+      try {
+        await fresh.query("begin");
+        await fresh.query("select set_config('role', 'authenticated', true), set_config($1, $2, true)", [claim, value]);
+        const { rows } = await fresh.query("select current_setting($1, true) as missing, app_public.current_user_id() as id", [
+          claim === "jwt.claims.sub" ? "jwt.claims.sid" : "jwt.claims.sub",
+        ]);
+        expect(rows[0]).toEqual({ missing: null, id: null });
+      } finally {
+        await fresh.end();
+      }
+    }
   });
 });
 
